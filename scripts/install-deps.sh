@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install what building and testing mini-docker needs on Debian or Ubuntu.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: needs root: run with sudo" >&2
+    exit 1
+  fi
+}
+
+# Debian packages the tests use:
+#   busybox-static   the userland of our test images
+#   docker-registry  a real OCI registry on 127.0.0.1 for pull tests
+#   umoci, skopeo    independent tools that build and copy test images
+#   iptables, iproute2  networking (chapter 6)
+#   runc, crun       the reference runtimes the benchmarks compare against
+#   util-linux, procps  unshare, setpriv, ps
+PACKAGES="busybox-static docker-registry umoci skopeo iptables iproute2 runc crun util-linux procps ca-certificates gcc pkg-config"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  need_root
+  echo "install-deps: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  need_root
+  echo "install-deps: no Rust toolchain found; installing Debian's cargo"
+  apt-get install -y -qq --no-install-recommends cargo rustc >/dev/null
+fi
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v mdbook >/dev/null 2>&1; then
+  echo "install-deps: building mdbook from crates.io (a few minutes, once)"
+  cargo install mdbook --locked --version '^0.4' --quiet
+fi

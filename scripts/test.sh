@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The one command that sets up and runs every test:
+#   sudo bash scripts/test.sh
+# Unit tests need no privileges; end-to-end tests need root and a real
+# kernel. With CI=true a test whose preconditions are missing fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+bash scripts/install-deps.sh
+
+echo "== build"
+cargo build --workspace --all-targets --quiet
+
+echo "== unit and end-to-end tests"
+cargo test --workspace --quiet
+
+echo "== the book builds (every listing is included from the code)"
+mdbook build book --dest-dir "$(mktemp -d)"
+
+echo "== nothing of ours is left on the host"
+cargo test -p testkit --test leftovers --quiet -- --include-ignored
