@@ -1,0 +1,9 @@
+//! # Chapter 5 — run
+//!
+//! The container lifecycle, from `mini-docker run` to `rm`: chapters 1–4 put
+//! together into the commands a Docker user types.
+
+pub mod env;
+pub mod ids;
+pub mod merge;
+pub mod user;
