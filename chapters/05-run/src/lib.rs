@@ -6,4 +6,5 @@
 pub mod env;
 pub mod ids;
 pub mod merge;
+pub mod store;
 pub mod user;
