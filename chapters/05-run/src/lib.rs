@@ -6,5 +6,6 @@
 pub mod env;
 pub mod ids;
 pub mod merge;
+pub mod state;
 pub mod store;
 pub mod user;
