@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod ids;
+pub mod logs;
 pub mod merge;
 pub mod state;
 pub mod store;
