@@ -8,5 +8,6 @@ pub mod ids;
 pub mod logs;
 pub mod merge;
 pub mod state;
+pub mod stdio;
 pub mod store;
 pub mod user;
