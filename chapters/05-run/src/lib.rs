@@ -4,6 +4,7 @@
 //! together into the commands a Docker user types.
 
 pub mod env;
+pub mod exec;
 pub mod ids;
 pub mod logs;
 pub mod merge;

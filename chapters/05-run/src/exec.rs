@@ -1,0 +1,142 @@
+//! `exec`: run another process in a running container.
+//!
+//! Nothing new is created: the process *joins* the namespaces and the
+//! cgroups of the container's PID 1, with `setns(2)`. It goes through the
+//! same spawn protocol as the container itself, with no `CLONE_NEW*` flag.
+//!
+//! One namespace is different: joining a PID namespace only changes where
+//! the caller's *children* go (the caller keeps its own pid). So the parent
+//! joins the PID namespace first, then clones — the child is born inside.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+
+use anyhow::Context;
+use ch01_namespaces::explain::{self, Step};
+use ch01_namespaces::{ChildHook, Namespaces, ParentHook, Process, Spawn};
+use nix::sched::{setns, CloneFlags};
+use nix::unistd::Pid;
+
+/// The namespaces `exec` joins in the child, in this order (mnt last: after
+/// it, `/proc/<pid>` of the host is no longer reachable).
+const JOINED_IN_CHILD: [(&str, CloneFlags); 4] = [
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+// ANCHOR: join_pid_namespace
+/// Make our *future children* members of `target`'s PID namespace.
+pub fn join_pid_namespace(target: Pid) -> anyhow::Result<()> {
+    let path = format!("/proc/{target}/ns/pid");
+    explain::step(Step {
+        what: "join the container's PID namespace (for our next child)",
+        syscall: &format!("setns(open(\"{path}\"), CLONE_NEWPID)"),
+        shell: &format!("nsenter --target {target} --pid"),
+        book: "ch05-run.md#exec-joining-a-running-container",
+    });
+    let ns = File::open(&path).with_context(|| format!("opening {path}"))?;
+    setns(ns.as_fd(), CloneFlags::CLONE_NEWPID).context("setns(pid)")
+}
+// ANCHOR_END: join_pid_namespace
+
+// ANCHOR: join_namespaces_hook
+/// The child hook that joins the container's other namespaces. The files
+/// are opened now, in the parent, while `/proc/<pid>` is still the host's.
+pub fn join_namespaces_hook(target: Pid) -> anyhow::Result<ChildHook> {
+    let mut namespaces = Vec::new();
+    for (name, flag) in JOINED_IN_CHILD {
+        let path = format!("/proc/{target}/ns/{name}");
+        let file = File::open(&path).with_context(|| format!("opening {path}"))?;
+        namespaces.push((name, flag, file));
+    }
+    Ok(ChildHook::new("joining the container's namespaces", move || {
+        for (name, flag, file) in &namespaces {
+            explain::step(Step {
+                what: &format!("join the container's {name} namespace"),
+                syscall: &format!("setns(fd, {})", ch01_namespaces::namespaces::flag_names(*flag)),
+                shell: &format!("nsenter --target {target} --{}", if *name == "mnt" { "mount" } else { name }),
+                book: "ch05-run.md#exec-joining-a-running-container",
+            });
+            setns(file.as_fd(), *flag).with_context(|| format!("setns({name})"))?;
+        }
+        Ok(())
+    }))
+}
+// ANCHOR_END: join_namespaces_hook
+
+// ANCHOR: join_cgroups_hook
+/// The parent hook that puts the new process into every cgroup the
+/// container's PID 1 is in, read from `/proc/<pid>/cgroup` — whatever the
+/// host's cgroup layout (v1, v2 or hybrid).
+pub fn join_cgroups_hook(target: Pid) -> ParentHook {
+    ParentHook::new("joining the container's cgroups", move |child| {
+        let membership = std::fs::read_to_string(format!("/proc/{target}/cgroup"))?;
+        for dir in cgroup_dirs(&membership) {
+            let procs = dir.join("cgroup.procs");
+            if procs.exists() {
+                explain::step(Step {
+                    what: "put the exec'd process in the container's cgroup",
+                    syscall: &format!("write(\"{}\", \"{child}\")", procs.display()),
+                    shell: &format!("echo {child} > {}", procs.display()),
+                    book: "ch05-run.md#exec-joining-a-running-container",
+                });
+                std::fs::write(&procs, child.to_string()).with_context(|| format!("writing {}", procs.display()))?;
+            }
+        }
+        Ok(())
+    })
+}
+// ANCHOR_END: join_cgroups_hook
+
+/// The cgroup directories of a `/proc/<pid>/cgroup` listing: lines are
+/// `id:controllers:path`; v2's line is `0::path`, v1 lines name controllers.
+pub fn cgroup_dirs(membership: &str) -> Vec<std::path::PathBuf> {
+    let base = std::path::Path::new("/sys/fs/cgroup");
+    membership
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            if path == "/" {
+                return None; // the root: not a container's cgroup
+            }
+            let mount = match controllers {
+                "" if base.join("unified").is_dir() => base.join("unified"),
+                "" => base.to_path_buf(),
+                c => base.join(c.trim_start_matches("name=")),
+            };
+            Some(mount.join(path.trim_start_matches('/')))
+        })
+        .collect()
+}
+
+/// Build the spawn for `exec`: no new namespaces, the parent already joined
+/// the PID namespace, the child joins the rest.
+pub fn exec_spawn(target: Pid, process: Process, extra_child_hooks: Vec<ChildHook>) -> anyhow::Result<Spawn> {
+    join_pid_namespace(target)?;
+    let mut spawn = Spawn::new(process);
+    spawn.namespaces = Namespaces { uts: false, pid: false, mount: false, ipc: false, net: false, user: false, cgroup: false };
+    spawn.parent_hook(join_cgroups_hook(target));
+    spawn.child_hook(join_namespaces_hook(target)?);
+    for hook in extra_child_hooks {
+        spawn.child_hook(hook);
+    }
+    Ok(spawn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_dirs_for_v1_and_v2_lines() {
+        let listing = "9:name=systemd:/\n4:memory:/mini-docker/abc\n1:cpu:/mini-docker/abc\n0::/\n";
+        let dirs = cgroup_dirs(listing);
+        assert_eq!(
+            dirs,
+            [std::path::PathBuf::from("/sys/fs/cgroup/memory/mini-docker/abc"), std::path::PathBuf::from("/sys/fs/cgroup/cpu/mini-docker/abc")]
+        );
+    }
+}
