@@ -93,7 +93,7 @@ mod tests {
         let missing = dir.path().join("missing");
         assert_eq!(check_layers(&[]), Err(LayerError::NoLayers));
         assert_eq!(check_layers(&[dir.path().into(), missing.clone()]), Err(LayerError::Missing(missing)));
-        assert_eq!(check_layers(&[file.clone()]), Err(LayerError::NotADirectory(file)));
+        assert_eq!(check_layers(std::slice::from_ref(&file)), Err(LayerError::NotADirectory(file)));
         assert_eq!(check_layers(&[dir.path().into()]).unwrap(), [dir.path().canonicalize().unwrap()]);
     }
 

@@ -38,12 +38,12 @@ pub fn mount(m: &Mount<'_>, target: &Path) -> Result<(), MountError> {
     explain::step(Step {
         what: m.what,
         syscall: &format!(
-            "mount({:?}, {:?}, {:?}, {}, {:?})",
-            m.source.unwrap_or("NULL"),
+            "mount({}, {:?}, {}, {}, {})",
+            c_string(m.source),
             target,
-            m.fstype.unwrap_or("NULL"),
+            c_string(m.fstype),
             flag_names(m.flags),
-            m.data.unwrap_or("NULL")
+            c_string(m.data)
         ),
         shell: &shell_command(m, target),
         book: m.book,
@@ -55,6 +55,11 @@ pub fn mount(m: &Mount<'_>, target: &Path) -> Result<(), MountError> {
     })
 }
 // ANCHOR_END: mount
+
+/// A string argument as C would show it: quoted, or `NULL`.
+fn c_string(value: Option<&str>) -> String {
+    value.map(|v| format!("{v:?}")).unwrap_or_else(|| "NULL".to_string())
+}
 
 const FLAG_NAMES: [(MsFlags, &str, &str); 12] = [
     (MsFlags::MS_RDONLY, "MS_RDONLY", "ro"),
@@ -93,6 +98,11 @@ fn shell_command(m: &Mount<'_>, target: &Path) -> String {
     }
     let options = if options.is_empty() { String::new() } else { format!(" -o {}", options.join(",")) };
     let source = m.source.unwrap_or("none");
+    if m.flags.contains(MsFlags::MS_REMOUNT) {
+        // `remount` is already among the options; a bind remount says so too.
+        let bind = if m.flags.contains(MsFlags::MS_BIND) { ",bind" } else { "" };
+        return format!("mount{options}{bind} {target}");
+    }
     if m.flags.contains(MsFlags::MS_BIND) {
         let bind = if m.flags.contains(MsFlags::MS_REC) { "--rbind" } else { "--bind" };
         return format!("mount {bind}{options} {source} {target}");
@@ -155,6 +165,9 @@ mod tests {
         assert_eq!(shell_command(&proc, Path::new("/r/proc")), "mount -t proc -o nosuid proc /r/proc");
         let bind = Mount { what: "", source: Some("/a"), fstype: None, flags: MsFlags::MS_BIND | MsFlags::MS_REC, data: None, book: "" };
         assert_eq!(shell_command(&bind, Path::new("/a")), "mount --rbind /a /a");
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+        let remount = Mount { what: "", source: None, fstype: None, flags, data: None, book: "" };
+        assert_eq!(shell_command(&remount, Path::new("/r/proc/sys")), "mount -o ro,remount,bind /r/proc/sys");
     }
 
     #[test]
