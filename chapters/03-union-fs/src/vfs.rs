@@ -233,8 +233,7 @@ mod tests {
     // exercised by the end-to-end tests, which run as root.
     #[test]
     fn whiteouts_and_opaque_dirs_as_root() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("whiteouts_and_opaque_dirs_as_root: needs root, skipped (the e2e tests cover it)");
+        if !testkit::require_root("whiteouts_and_opaque_dirs_as_root") {
             return;
         }
         let lower = tree(&[("etc/gone", "x"), ("etc/stays", "y"), ("opt/old/a", "1"), ("opt/old/b", "2")]);
