@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod busybox;
+
 /// Every name a test gives a host resource starts with this, so that
 /// [`leftovers`] can find anything a test forgot.
 pub const TEST_PREFIX: &str = "mdtest";
