@@ -142,6 +142,36 @@ pub fn prepare(driver: Driver, layers: &[PathBuf], container_dir: &Path) -> Resu
     made.map(|union| Rootfs { container_dir: container_dir.to_path_buf(), union })
 }
 
+// ANCHOR: reopen
+/// The root of a container prepared earlier (`start` after `create`, or a
+/// restart): the same layers and the same writable directory, so whatever
+/// the container wrote before is still there. Nothing is copied again.
+pub fn reopen(driver: Driver, layers: &[PathBuf], container_dir: &Path) -> Result<Rootfs, PrepareError> {
+    let layers = check_layers(layers)?;
+    let union = match driver {
+        Driver::Overlay => {
+            let [upper, work, merged] = ["upper", "work", "merged"].map(|name| container_dir.join(name));
+            let mount_data = overlay::mount_data(&layers, &upper, &work)?;
+            Union::Overlay { mount_data, upper, work, merged }
+        }
+        Driver::Vfs => Union::Vfs { dir: container_dir.join("rootfs") },
+    };
+    let missing = [union_root(&union)].into_iter().find(|dir| !dir.is_dir());
+    if let Some(dir) = missing {
+        let error = std::io::Error::new(std::io::ErrorKind::NotFound, "the container's root was never prepared");
+        return Err(PrepareError::Create { path: dir.to_path_buf(), error });
+    }
+    Ok(Rootfs { container_dir: container_dir.to_path_buf(), union })
+}
+// ANCHOR_END: reopen
+
+fn union_root(union: &Union) -> &Path {
+    match union {
+        Union::Overlay { merged, .. } => merged,
+        Union::Vfs { dir } => dir,
+    }
+}
+
 fn prepare_overlay(layers: &[PathBuf], container_dir: &Path) -> Result<Union, PrepareError> {
     if !overlay_available() {
         return Err(PrepareError::OverlayUnavailable);
@@ -169,6 +199,19 @@ fn create_dir(path: &Path) -> Result<(), PrepareError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reopen_finds_what_prepare_made_and_keeps_the_writes() {
+        let (layer, container) = (testkit::temp_dir(), testkit::temp_dir());
+        std::fs::write(layer.path().join("hello"), "hi").unwrap();
+        let first = prepare(Driver::Vfs, &[layer.path().into()], container.path()).unwrap();
+        std::fs::write(first.root().join("written"), "by the container").unwrap();
+        let again = reopen(Driver::Vfs, &[layer.path().into()], container.path()).unwrap();
+        assert_eq!(again.root(), first.root());
+        assert!(again.root().join("written").exists(), "reopen must not copy the layers again");
+        let never = testkit::temp_dir();
+        assert!(reopen(Driver::Overlay, &[layer.path().into()], never.path()).is_err());
+    }
 
     #[test]
     fn driver_names_round_trip() {
