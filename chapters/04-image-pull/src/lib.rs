@@ -8,10 +8,14 @@
 
 pub mod auth;
 pub mod digest;
+pub mod load;
 pub mod oci;
 pub mod platform;
 pub mod reference;
 pub mod registry;
+pub mod progress;
+pub mod pull;
+pub mod store;
 pub mod unpack;
 
 pub use reference::Reference;
