@@ -316,6 +316,30 @@ impl Store {
         Ok(self.repositories()?.tags)
     }
 
+    // ANCHOR: resolve
+    /// What `text` names: a tag (`busybox`, `127.0.0.1:5000/a:1`) or an
+    /// image id or unique id prefix (`sha256:3f57…`, `3f57d9`). Returns the
+    /// image id and, for a tag, the full tag.
+    pub fn resolve(&self, text: &str) -> Result<Option<(String, Option<String>)>, StoreError> {
+        let tags = self.tags()?;
+        if let Ok(reference) = crate::Reference::parse(text) {
+            if let Some(id) = tags.get(&reference.to_string()) {
+                return Ok(Some((id.clone(), Some(reference.to_string()))));
+            }
+        }
+        let prefix = text.strip_prefix("sha256:").unwrap_or(text);
+        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let matches: Vec<String> = self.images()?.into_iter().map(|i| i.id).filter(|id| hex_part(id).starts_with(prefix)).collect();
+        match matches.as_slice() {
+            [id] => Ok(Some((id.clone(), None))),
+            [] => Ok(None),
+            _ => Err(StoreError::Corrupt(format!("{text:?} matches {} images: give more of the id", matches.len()))),
+        }
+    }
+    // ANCHOR_END: resolve
+
     /// Point `tag` at `id` (for `tag`). Call with the lock held.
     pub fn set_tag(&self, _lock: &StoreLock, tag: &str, id: &str) -> Result<(), StoreError> {
         let mut repositories = self.repositories()?;
