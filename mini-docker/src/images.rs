@@ -109,10 +109,10 @@ pub fn images(root: &Path) -> Result<u8> {
     }
     rows.sort_by(|a, b| b.2.created.cmp(&a.2.created).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-    println!("{:<40} {:<12} {:<14} {:<16} {}", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+    println!("{:<40} {:<12} {:<14} {:<24} SIZE", "REPOSITORY", "TAG", "IMAGE ID", "CREATED");
     for (repository, tag, image) in rows {
         let created = image.created.as_deref().and_then(parse_rfc3339).map(|t| ago(now - t)).unwrap_or_else(|| "N/A".into());
-        println!("{repository:<40} {tag:<12} {:<14} {created:<16} {}", short(&image.id), human_size(image.size));
+        println!("{repository:<40} {tag:<12} {:<14} {created:<24} {}", short(&image.id), human_size(image.size));
     }
     Ok(0)
 }
