@@ -44,7 +44,11 @@ struct Args {
 }
 
 fn main() {
-    let args = Args::parse();
+    // Docker exits 125 for a flag it cannot parse; clap would exit 2.
+    let args = Args::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        std::process::exit(if e.use_stderr() { 125 } else { 0 })
+    });
     explain::init(args.explain);
     let code = match run(&args) {
         Ok(code) => code,
