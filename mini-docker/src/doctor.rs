@@ -102,22 +102,12 @@ fn can_unshare(flag: CloneFlags) -> bool {
 }
 // ANCHOR_END: namespace_checks
 
+/// Chapter 2's detection, from /proc/self/mountinfo: v2, v1 or hybrid.
 fn cgroup_check() -> Check {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let v2 = mountinfo.lines().find(|l| l.contains(" - cgroup2 ")).and_then(|l| l.split(' ').nth(4));
-    let v1: Vec<&str> = mountinfo
-        .lines()
-        .filter(|l| l.contains(" - cgroup "))
-        .filter_map(|l| l.rsplit(',').next())
-        .filter(|c| !c.starts_with("name="))
-        .collect();
-    let what = match (v2, v1.is_empty()) {
-        (Some(at), true) => format!("cgroups v2 (unified) at {at}"),
-        (Some(at), false) => format!("cgroups hybrid: v1 controllers {} and v2 at {at}", v1.join(",")),
-        (None, false) => format!("cgroups v1: controllers {}", v1.join(",")),
-        (None, true) => "cgroups: none mounted".to_string(),
-    };
-    check(v2.is_some() || !v1.is_empty(), what, Verdict::Missing, "mount cgroup2 on /sys/fs/cgroup")
+    let layout = ch02_cgroups::detect().unwrap_or_default();
+    let mounted = layout.kind() != ch02_cgroups::Kind::None;
+    let what = format!("cgroups {}", ch02_cgroups::detect::summary(&layout));
+    check(mounted, what, Verdict::Missing, "mount cgroup2 on /sys/fs/cgroup")
 }
 
 fn overlay_check() -> Check {

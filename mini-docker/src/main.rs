@@ -4,6 +4,7 @@
 //! chapters. No container mechanism lives here.
 
 mod doctor;
+mod images;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,14 +31,34 @@ enum Command {
     /// Check what this host offers for containers, and what to do where
     /// something is missing.
     Doctor,
+    /// Download an image from a registry.
+    Pull(images::PullArgs),
+    /// List images.
+    Images,
+    /// Remove one or more images.
+    Rmi(images::RmiArgs),
+    /// Show an image's details as JSON.
+    Inspect(images::InspectArgs),
+    /// Load images from a `docker save` tarball or an OCI layout.
+    Load(images::LoadArgs),
+    /// Create a tag TARGET that refers to SOURCE.
+    Tag(images::TagArgs),
+    /// Log in to a registry.
+    Login(images::LoginArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ch01_namespaces::explain::init(cli.explain);
-    let _ = &cli.root;
     let result = match cli.command {
         Command::Doctor => doctor::run(),
+        Command::Pull(args) => images::pull(&cli.root, args),
+        Command::Images => images::images(&cli.root),
+        Command::Rmi(args) => images::rmi(&cli.root, args),
+        Command::Inspect(args) => images::inspect(&cli.root, args),
+        Command::Load(args) => images::load(&cli.root, args),
+        Command::Tag(args) => images::tag(&cli.root, args),
+        Command::Login(args) => images::login(&cli.root, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -285,7 +285,7 @@ impl Engine {
     fn spawn_container(&self, config: &ContainerConfig, cgroup: &Cgroup, attached: bool) -> anyhow::Result<(ch01_namespaces::Child, stdio::ParentSide)> {
         let dir = self.store.container_dir(&config.id);
         let driver: Driver = config.driver.parse().map_err(anyhow::Error::msg)?;
-        let rootfs = ch03_union_fs::Rootfs::reopen(driver, &config.layers, &dir)?;
+        let rootfs = ch03_union_fs::reopen(driver, &config.layers, &dir)?;
         let etc = etc_files::write_etc_files(&dir, &config.hostname, None)?;
         let interactive = config.interactive && attached;
         let (stdio_hook, stdio_side) = stdio::prepare(StdioMode { tty: config.tty, interactive })?;

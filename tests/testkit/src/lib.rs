@@ -7,9 +7,14 @@
 //! - [`leftovers`]: what of ours is still on the host (mounts, cgroups,
 //!   links, processes), for the test that checks nothing was left behind.
 
+pub mod images;
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+pub mod busybox;
 
 /// Every name a test gives a host resource starts with this, so that
 /// [`leftovers`] can find anything a test forgot.

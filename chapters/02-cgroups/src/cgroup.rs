@@ -1,0 +1,521 @@
+//! One container's cgroup: create it under a parent, set its limits, put
+//! the container in it before exec, read its counters, remove it.
+//!
+//! ```text
+//! v1 / hybrid: one directory per controller    v2: one directory, all controllers
+//! /sys/fs/cgroup/memory/mini-docker/<id>/       /sys/fs/cgroup/mini-docker/<id>/
+//! /sys/fs/cgroup/cpu/mini-docker/<id>/            memory.max  cpu.max  pids.max
+//! /sys/fs/cgroup/cpuacct/mini-docker/<id>/        cgroup.procs
+//! /sys/fs/cgroup/pids/mini-docker/<id>/
+//! ```
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ch01_namespaces::explain::{self, Step};
+use ch01_namespaces::ParentHook;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use thiserror::Error;
+
+use crate::detect::{v2_controllers, Kind, Layout};
+use crate::files::{make_dir, read_pids, read_value, remove_dir, write_value, FileError};
+use crate::knobs::{self, Knob, WhenMissing};
+use crate::limits::Limits;
+use crate::usage::{self, Usage};
+
+/// The parent cgroup of our containers: ours, never Docker's `/docker`.
+pub const DEFAULT_PARENT: &str = "mini-docker";
+
+/// The v1 controllers we put a container in: the three we limit, plus
+/// `cpuacct`, which counts CPU time (a separate hierarchy on many hosts).
+pub const V1_CONTROLLERS: [&str; 4] = ["memory", "cpu", "cpuacct", "pids"];
+/// The v2 controllers we enable for the children of the parent.
+pub const V2_CONTROLLERS: [&str; 3] = ["memory", "cpu", "pids"];
+
+/// How long removal waits for the last tasks to die.
+const REMOVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+const BOOK_CREATE: &str = "ch02-cgroups.md#creating-the-cgroup";
+const BOOK_LIMITS: &str = "ch02-cgroups.md#setting-the-limits";
+const BOOK_JOIN: &str = "ch02-cgroups.md#joining-before-exec";
+const BOOK_REMOVE: &str = "ch02-cgroups.md#removing-the-cgroup";
+
+#[derive(Debug, Error)]
+pub enum CgroupError {
+    #[error("no cgroup filesystem is mounted: mount one with `mount -t cgroup2 none /sys/fs/cgroup`")]
+    NotMounted,
+    #[error("cgroup v1 {controller} controller not mounted: {flag} cannot be enforced")]
+    MissingV1 { controller: &'static str, flag: &'static str },
+    #[error("cgroup v2 {controller} controller not available (not in {listed}): {flag} cannot be enforced")]
+    MissingV2 { controller: &'static str, flag: &'static str, listed: PathBuf },
+    #[error("{flag} cannot be enforced: this kernel has no {path} (swap accounting is off; boot with swapaccount=1)")]
+    KnobMissing { flag: &'static str, path: PathBuf },
+    #[error("invalid {what} {name:?}: use letters, digits, '-', '_' and '.' only")]
+    BadName { what: &'static str, name: String },
+    #[error("cgroup {0} already exists: a container with this name is running, pick another")]
+    Exists(PathBuf),
+    #[error("cgroup {0} holds processes itself: on cgroup v2 a cgroup with processes cannot hand controllers to its children (no internal processes); choose another --cgroup-parent")]
+    ParentHasProcesses(PathBuf),
+    #[error("cgroup {path} still has tasks {pids:?} after {seconds}s: kill them, then rmdir it")]
+    StillBusy { path: PathBuf, pids: Vec<i32>, seconds: u64 },
+    #[error("removing the cgroup {path}: {source}")]
+    Remove { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// The container's directory in one hierarchy, and the controllers it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dir {
+    pub path: PathBuf,
+    pub controllers: Vec<String>,
+}
+
+// ANCHOR: cgroup
+/// A container's cgroup: one directory per v1 hierarchy, or one v2 directory.
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    pub version: Version,
+    pub dirs: Vec<Dir>,
+    /// The parent directory in each hierarchy (`.../mini-docker`).
+    pub parents: Vec<PathBuf>,
+    pub limits: Limits,
+    /// Parents that `create` made, removed again if `create` fails.
+    made_parents: Vec<PathBuf>,
+}
+// ANCHOR_END: cgroup
+
+// ANCHOR: create
+impl Cgroup {
+    /// Create the cgroup `parent/name` and apply `limits`. On any error,
+    /// whatever was created is removed again before the error is returned.
+    pub fn create(layout: &Layout, parent: &str, name: &str, limits: &Limits) -> Result<Cgroup, CgroupError> {
+        check_name(parent, "--cgroup-parent")?;
+        check_name(name, "cgroup name")?;
+        let (version, hierarchies, knobs) = match layout.kind() {
+            Kind::None => return Err(CgroupError::NotMounted),
+            Kind::Unified => (Version::V2, v2_hierarchy(layout, limits)?, knobs::v2(limits)),
+            Kind::Legacy | Kind::Hybrid => (Version::V1, v1_hierarchies(layout, limits)?, knobs::v1(limits)),
+        };
+        let mut cgroup = Cgroup { version, dirs: Vec::new(), parents: Vec::new(), limits: limits.clone(), made_parents: Vec::new() };
+        let made = cgroup.make_dirs(&hierarchies, parent, name).and_then(|()| cgroup.apply(&knobs));
+        if let Err(error) = made {
+            cgroup.undo();
+            return Err(error);
+        }
+        Ok(cgroup)
+    }
+
+    /// `mkdir` the parent (if needed) and the container's directory in each hierarchy.
+    fn make_dirs(&mut self, hierarchies: &[(PathBuf, Vec<String>)], parent: &str, name: &str) -> Result<(), CgroupError> {
+        for (mount, controllers) in hierarchies {
+            let parent_dir = mount.join(parent);
+            if self.version == Version::V2 {
+                enable_controllers(mount, controllers)?;
+            }
+            if !parent_dir.is_dir() {
+                make_dir(&parent_dir, BOOK_CREATE)?;
+                self.made_parents.push(parent_dir.clone());
+            }
+            self.parents.push(parent_dir.clone());
+            if self.version == Version::V2 {
+                if !read_pids(&parent_dir.join("cgroup.procs")).is_empty() {
+                    return Err(CgroupError::ParentHasProcesses(parent_dir));
+                }
+                enable_controllers(&parent_dir, controllers)?;
+            }
+            let dir = parent_dir.join(name);
+            if dir.exists() {
+                return Err(CgroupError::Exists(dir));
+            }
+            make_dir(&dir, BOOK_CREATE)?;
+            self.dirs.push(Dir { path: dir, controllers: controllers.clone() });
+        }
+        Ok(())
+    }
+
+    /// Write every limit into its file.
+    fn apply(&self, knobs: &[Knob]) -> Result<(), CgroupError> {
+        for knob in knobs {
+            let Some(dir) = self.dir_of(knob.controller) else { continue };
+            let path = dir.join(knob.file);
+            if !path.exists() {
+                match knob.when_missing {
+                    WhenMissing::Write => {}
+                    WhenMissing::Skip => continue,
+                    WhenMissing::Refuse(flag) => return Err(CgroupError::KnobMissing { flag, path }),
+                }
+            }
+            write_value(&path, &knob.value, BOOK_LIMITS)?;
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: create
+
+/// v1: the hierarchy of each controller we use. Controllers mounted
+/// together (`cpu,cpuacct`) share one directory.
+fn v1_hierarchies(layout: &Layout, limits: &Limits) -> Result<Vec<(PathBuf, Vec<String>)>, CgroupError> {
+    for (controller, flag) in knobs::required_controllers(limits) {
+        if layout.v1_root(controller).is_none() {
+            return Err(CgroupError::MissingV1 { controller, flag });
+        }
+    }
+    let mut hierarchies: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    for controller in V1_CONTROLLERS {
+        let Some(mount) = layout.v1_root(controller) else { continue };
+        match hierarchies.iter_mut().find(|(m, _)| m == mount) {
+            Some((_, controllers)) => controllers.push(controller.to_string()),
+            None => hierarchies.push((mount.to_path_buf(), vec![controller.to_string()])),
+        }
+    }
+    Ok(hierarchies)
+}
+
+/// v2: the one tree, with the controllers it offers among those we use.
+fn v2_hierarchy(layout: &Layout, limits: &Limits) -> Result<Vec<(PathBuf, Vec<String>)>, CgroupError> {
+    let mount = layout.v2.as_ref().map(|m| m.mount_point.clone()).ok_or(CgroupError::NotMounted)?;
+    let available = v2_controllers(&mount);
+    for (controller, flag) in knobs::required_controllers(limits) {
+        if !available.iter().any(|c| c == controller) {
+            return Err(CgroupError::MissingV2 { controller, flag, listed: mount.join("cgroup.controllers") });
+        }
+    }
+    let used = V2_CONTROLLERS.iter().filter(|c| available.iter().any(|a| a == *c)).map(|c| c.to_string()).collect();
+    Ok(vec![(mount, used)])
+}
+
+// ANCHOR: enable_controllers
+/// v2: let the children of `dir` use `controllers`, by writing `+memory
+/// +cpu +pids` into its `cgroup.subtree_control`. Top-down: a cgroup can
+/// only enable what its own parent enabled for it.
+fn enable_controllers(dir: &Path, controllers: &[String]) -> Result<(), CgroupError> {
+    let file = dir.join("cgroup.subtree_control");
+    let enabled = read_value(&file).unwrap_or_default();
+    let missing: Vec<String> = controllers
+        .iter()
+        .filter(|c| !enabled.split_whitespace().any(|e| e == c.as_str()))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    write_value(&file, &missing.join(" "), BOOK_CREATE)?;
+    Ok(())
+}
+// ANCHOR_END: enable_controllers
+
+/// A cgroup name is one path component we create ourselves.
+fn check_name(name: &str, what: &'static str) -> Result<(), CgroupError> {
+    let fine = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if fine {
+        Ok(())
+    } else {
+        Err(CgroupError::BadName { what, name: name.to_string() })
+    }
+}
+
+impl Cgroup {
+    /// The container's directory for `controller`.
+    pub fn dir_of(&self, controller: &str) -> Option<&Path> {
+        self.dirs.iter().find(|d| d.controllers.iter().any(|c| c == controller)).map(|d| d.path.as_path())
+    }
+
+    /// Every directory of this cgroup, one per hierarchy.
+    pub fn paths(&self) -> Vec<&Path> {
+        self.dirs.iter().map(|d| d.path.as_path()).collect()
+    }
+
+    // ANCHOR: add_pid
+    /// Move the process `pid` (and with it, its future children) into the
+    /// cgroup: write it into `cgroup.procs` of every hierarchy.
+    pub fn add_pid(&self, pid: Pid) -> Result<(), CgroupError> {
+        for dir in &self.dirs {
+            write_value(&dir.path.join("cgroup.procs"), &pid.to_string(), BOOK_JOIN)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: add_pid
+
+    /// What the container used so far.
+    pub fn usage(&self) -> Usage {
+        match self.version {
+            Version::V1 => usage::read_v1(|controller| self.dir_of(controller).map(Path::to_path_buf)),
+            Version::V2 => self.dirs.first().map(|d| usage::read_v2(&d.path)).unwrap_or_default(),
+        }
+    }
+
+    /// How many tasks the OOM killer killed in this cgroup (0 if unknown).
+    pub fn oom_kills(&self) -> u64 {
+        self.usage().oom_kills.unwrap_or(0)
+    }
+
+    // ANCHOR: remove
+    /// Kill whatever still runs in the cgroup, wait until it is empty, then
+    /// `rmdir` each directory. Works after the container was SIGKILLed too.
+    /// The parent stays (other containers may use it): see [`remove_parent`].
+    pub fn remove(&self) -> Result<(), CgroupError> {
+        let deadline = Instant::now() + REMOVE_TIMEOUT;
+        for dir in &self.dirs {
+            kill_all(&dir.path, self.version, deadline)?;
+            remove_when_empty(&dir.path, deadline)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: remove
+
+    /// `create` failed half-way: remove what it made, children first.
+    fn undo(&self) {
+        for dir in &self.dirs {
+            let _ = remove_dir(&dir.path, BOOK_REMOVE);
+        }
+        for parent in &self.made_parents {
+            let _ = remove_dir(parent, BOOK_REMOVE);
+        }
+    }
+}
+
+/// End every task in the cgroup: `cgroup.kill` where the kernel has it
+/// (v2, Linux 5.14+), else SIGKILL each pid listed in `cgroup.procs`.
+fn kill_all(dir: &Path, version: Version, deadline: Instant) -> Result<(), CgroupError> {
+    let procs = dir.join("cgroup.procs");
+    if read_pids(&procs).is_empty() {
+        return Ok(());
+    }
+    let kill_file = dir.join("cgroup.kill");
+    if version == Version::V2 && kill_file.exists() {
+        write_value(&kill_file, "1", BOOK_REMOVE)?;
+    }
+    loop {
+        let pids = read_pids(&procs);
+        if pids.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(CgroupError::StillBusy { path: dir.to_path_buf(), pids, seconds: REMOVE_TIMEOUT.as_secs() });
+        }
+        explain::step(Step {
+            what: &format!("kill the tasks left in {}: {pids:?}", dir.display()),
+            syscall: "kill(pid, SIGKILL) for each pid in cgroup.procs",
+            shell: &format!("kill -9 $(cat {})", procs.display()),
+            book: BOOK_REMOVE,
+        });
+        for pid in pids {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `rmdir`, retried while the kernel still says busy: a task that just
+/// died can linger in the cgroup for a moment until it is fully released.
+fn remove_when_empty(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
+    loop {
+        match remove_dir(dir, BOOK_REMOVE) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(source) => return Err(CgroupError::Remove { path: dir.to_path_buf(), source }),
+        }
+    }
+}
+
+/// The parent directory `parent` in every hierarchy we use on this host.
+pub fn parent_dirs(layout: &Layout, parent: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = match layout.kind() {
+        Kind::Unified => layout.v2.iter().map(|m| m.mount_point.join(parent)).collect(),
+        Kind::Legacy | Kind::Hybrid => V1_CONTROLLERS.iter().filter_map(|c| layout.v1_root(c)).map(|m| m.join(parent)).collect(),
+        Kind::None => Vec::new(),
+    };
+    dirs.dedup();
+    dirs
+}
+
+/// Remove the parent cgroup `parent` where it is empty (tests do this with
+/// their unique parents). One still used by a container is left alone.
+pub fn remove_parent(layout: &Layout, parent: &str) -> Result<(), CgroupError> {
+    check_name(parent, "--cgroup-parent")?;
+    for dir in parent_dirs(layout, parent) {
+        match remove_dir(&dir, BOOK_REMOVE) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::ENOTEMPTY)) => {}
+            Err(source) => return Err(CgroupError::Remove { path: dir, source }),
+        }
+    }
+    Ok(())
+}
+
+// ANCHOR: join_hook
+/// The parent hook of the spawn protocol that puts the child in the cgroup
+/// while it waits on the sync pipe: it execs already limited and counted.
+pub fn join_hook(cgroup: &Cgroup) -> ParentHook {
+    let cgroup = cgroup.clone();
+    ParentHook::new("joining the cgroup", move |pid| Ok(cgroup.add_pid(pid)?))
+}
+// ANCHOR_END: join_hook
+
+/// A fresh container id: 12 hex digits, like Docker's short ids.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 6];
+    let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| io::Read::read_exact(&mut f, &mut bytes));
+    if filled.is_err() {
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        bytes.copy_from_slice(&(seed as u64 ^ u64::from(std::process::id())).to_le_bytes()[..6]);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::parse_mountinfo;
+    use crate::limits::Swap;
+
+    fn v1_layout(root: &Path, controllers: &[&str]) -> Layout {
+        let text: String = controllers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} 1 0:{i} / {}/{c} rw - cgroup cgroup rw,{c}\n", 30 + i, root.display()))
+            .collect();
+        for c in controllers {
+            std::fs::create_dir_all(root.join(c)).unwrap();
+        }
+        parse_mountinfo(&text)
+    }
+
+    fn v2_layout(root: &Path, controllers: &str) -> Layout {
+        std::fs::write(root.join("cgroup.controllers"), controllers).unwrap();
+        std::fs::write(root.join("cgroup.subtree_control"), "").unwrap();
+        parse_mountinfo(&format!("29 1 0:26 / {} rw - cgroup2 cgroup2 rw\n", root.display()))
+    }
+
+    /// Every file and directory under `root`, relative, sorted.
+    fn tree(root: &Path) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                if path.is_dir() {
+                    stack.push(path);
+                    found.push(format!("{rel}/"));
+                } else {
+                    found.push(format!("{rel} = {}", std::fs::read_to_string(&path).unwrap()));
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn missing_v1_controller_is_refused_before_anything_is_made() {
+        let root = tempfile::tempdir().unwrap();
+        let layout = v1_layout(root.path(), &["memory", "cpu"]);
+        let limits = Limits { pids: Some(20), ..Limits::default() };
+        let error = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap_err();
+        assert_eq!(error.to_string(), "cgroup v1 pids controller not mounted: --pids-limit cannot be enforced");
+        assert_eq!(tree(root.path()), ["cpu/", "memory/"]);
+    }
+
+    #[test]
+    fn missing_v2_controller_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let layout = v2_layout(root.path(), "cpu pids");
+        let limits = Limits { memory: Some(64 << 20), ..Limits::default() };
+        let error = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap_err();
+        assert!(error.to_string().starts_with("cgroup v2 memory controller not available"), "{error}");
+        assert!(!root.path().join("mdparent").exists());
+    }
+
+    #[test]
+    fn v2_writes_to_a_fake_tree() {
+        let root = tempfile::tempdir().unwrap();
+        let layout = v2_layout(root.path(), "cpuset cpu io memory pids");
+        let limits = Limits { memory: Some(64 << 20), cpu_quota_us: Some(50_000), pids: Some(20), ..Limits::default() };
+        let cgroup = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap();
+        cgroup.add_pid(Pid::from_raw(4242)).unwrap();
+        assert_eq!(
+            tree(root.path()),
+            [
+                "cgroup.controllers = cpuset cpu io memory pids",
+                "cgroup.subtree_control = +memory +cpu +pids",
+                "mdparent/",
+                "mdparent/c1/",
+                "mdparent/c1/cgroup.procs = 4242",
+                "mdparent/c1/cpu.max = 50000 100000",
+                "mdparent/c1/memory.max = 67108864",
+                "mdparent/c1/pids.max = 20",
+                "mdparent/cgroup.subtree_control = +memory +cpu +pids",
+            ]
+        );
+    }
+
+    #[test]
+    fn explicit_swap_without_swap_accounting_is_refused_and_undone() {
+        let root = tempfile::tempdir().unwrap();
+        let layout = v2_layout(root.path(), "cpu memory pids");
+        let limits = Limits { memory: Some(64 << 20), memory_swap: Some(Swap::Unlimited), ..Limits::default() };
+        let error = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap_err();
+        assert!(error.to_string().starts_with("--memory-swap cannot be enforced"), "{error}");
+        // The fake tree's files are plain files, so rmdir of c1 fails here
+        // (memory.max was written); on a real cgroupfs rmdir always works.
+        assert!(!root.path().join("mdparent/c1/memory.swap.max").exists());
+    }
+
+    #[test]
+    fn v1_comounted_controllers_share_a_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let mountinfo = format!("30 1 0:1 / {0}/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n", root.path().display());
+        std::fs::create_dir_all(root.path().join("cpu,cpuacct")).unwrap();
+        let layout = parse_mountinfo(&mountinfo);
+        let limits = Limits { cpu_quota_us: Some(50_000), ..Limits::default() };
+        let cgroup = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap();
+        assert_eq!(cgroup.dirs.len(), 1);
+        assert_eq!(cgroup.dir_of("cpuacct"), cgroup.dir_of("cpu"));
+        assert_eq!(
+            tree(root.path()),
+            [
+                "cpu,cpuacct/",
+                "cpu,cpuacct/mdparent/",
+                "cpu,cpuacct/mdparent/c1/",
+                "cpu,cpuacct/mdparent/c1/cpu.cfs_period_us = 100000",
+                "cpu,cpuacct/mdparent/c1/cpu.cfs_quota_us = 50000",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_are_single_components() {
+        let layout = Layout::default();
+        for bad in ["", "..", "a/b", "/docker", "x y"] {
+            let error = Cgroup::create(&layout, bad, "c1", &Limits::default()).unwrap_err();
+            assert!(matches!(error, CgroupError::BadName { .. }), "{bad:?}: {error}");
+        }
+        assert!(matches!(Cgroup::create(&layout, "ok", "c1", &Limits::default()), Err(CgroupError::NotMounted)));
+    }
+
+    #[test]
+    fn ids_are_twelve_hex_digits() {
+        let (a, b) = (new_id(), new_id());
+        assert_eq!(a.len(), 12);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

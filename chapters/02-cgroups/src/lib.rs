@@ -1,0 +1,29 @@
+//! # Chapter 2 — cgroups
+//!
+//! Limit what a container may use — memory, CPU time, number of processes —
+//! and count what it used, with the kernel's control groups. Works on
+//! cgroup v2 (unified), v1 and hybrid hosts, detected from
+//! /proc/self/mountinfo ([`detect`]). The cgroup is joined through chapter
+//! 1's spawn protocol: [`join_hook`] is a parent hook that runs while the
+//! child waits, so the command is limited from its very first instruction.
+
+pub mod cgroup;
+pub mod detect;
+pub mod files;
+pub mod knobs;
+pub mod limits;
+pub mod usage;
+
+pub use cgroup::{join_hook, new_id, parent_dirs, remove_parent, Cgroup, CgroupError, Version, DEFAULT_PARENT};
+pub use detect::{detect, Kind, Layout};
+pub use limits::{LimitError, Limits, Swap};
+pub use usage::Usage;
+
+/// One line about this host's cgroups, for `mini-docker doctor`, e.g.
+/// `hybrid: v1 controllers cpu,cpuacct,memory,pids; v2 at /sys/fs/cgroup/unified (no controllers)`.
+pub fn host_summary() -> String {
+    match detect::detect() {
+        Ok(layout) => detect::summary(&layout),
+        Err(e) => format!("unknown: cannot read /proc/self/mountinfo: {e}"),
+    }
+}

@@ -1,0 +1,126 @@
+//! The child hook: build the container's filesystem view inside its new
+//! mount namespace, then pivot into it. runc's `prepareRoot` and
+//! `pivotRoot`, in order:
+//!
+//! ```text
+//! make / private (recursive)        nothing we mount leaks to the host
+//! mount the union on merged/        (or bind the vfs copy onto itself)
+//! mount proc, sys (ro), dev + nodes, pts, shm, mqueue   inside merged/
+//! bind /etc/hostname, hosts, resolv.conf from the container dir
+//! mask and freeze the sensitive /proc and /sys paths
+//! pivot_root into merged/, detach the old root
+//! ```
+
+use std::path::Path;
+
+use anyhow::Context;
+use ch01_namespaces::proc_mount::{make_mounts_private, mount_proc};
+use ch01_namespaces::ChildHook;
+use nix::mount::MsFlags;
+
+use crate::devices;
+use crate::driver::{Rootfs, Union};
+use crate::etc_files::EtcFiles;
+use crate::masks;
+use crate::mounts::{mount, mount_point_dir, mount_point_file, Mount, MountError, BOOK_MOUNTS};
+use crate::pivot::pivot_into;
+
+pub const BOOK_UNION: &str = "ch03-union-fs.md#mounting-the-union";
+
+/// What the child needs to set up its root.
+#[derive(Debug, Clone)]
+pub struct RootfsSetup {
+    pub rootfs: Rootfs,
+    /// The engine's `/etc` files to bind over the image's; `None` keeps the image's.
+    pub etc: Option<EtcFiles>,
+}
+
+/// The hook to add to a chapter 1 `Spawn`.
+pub fn rootfs_hook(setup: RootfsSetup) -> ChildHook {
+    ChildHook::new("setting up the root filesystem", move || setup_rootfs(&setup))
+}
+
+// ANCHOR: setup_rootfs
+/// Everything between "released by the parent" and exec, for the filesystem.
+pub fn setup_rootfs(setup: &RootfsSetup) -> anyhow::Result<()> {
+    make_mounts_private().context("making mounts private")?;
+    mount_union(&setup.rootfs.union)?;
+    let root = setup.rootfs.root();
+    let proc = mount_point_dir(root, "proc")?;
+    mount_proc(&proc.to_string_lossy()).with_context(|| format!("mounting proc on {}", proc.display()))?;
+    mount_sys(root)?;
+    devices::setup_dev(root)?;
+    if let Some(etc) = &setup.etc {
+        bind_etc_files(root, etc)?;
+    }
+    masks::apply(root)?;
+    pivot_into(root).with_context(|| format!("pivot_root into {}", root.display()))?;
+    Ok(())
+}
+// ANCHOR_END: setup_rootfs
+
+// ANCHOR: mount_union
+/// The container's writable root, mounted on the directory that becomes `/`.
+pub fn mount_union(union: &Union) -> Result<(), MountError> {
+    match union {
+        Union::Overlay { mount_data, merged, .. } => mount(
+            &Mount {
+                what: "mount the layers as one overlay: reads fall through to the layers, writes go to upper/",
+                source: Some("overlay"),
+                fstype: Some("overlay"),
+                flags: MsFlags::empty(),
+                data: Some(mount_data),
+                book: BOOK_UNION,
+            },
+            merged,
+        ),
+        Union::Vfs { dir } => {
+            let source = dir.to_string_lossy();
+            let bind = Mount {
+                what: "bind the vfs copy onto itself: pivot_root needs the new root to be a mount point",
+                source: Some(&source),
+                fstype: None,
+                flags: MsFlags::MS_BIND | MsFlags::MS_REC,
+                data: None,
+                book: BOOK_UNION,
+            };
+            mount(&bind, dir)
+        }
+    }
+}
+// ANCHOR_END: mount_union
+
+fn mount_sys(root: &Path) -> Result<(), MountError> {
+    let sys = mount_point_dir(root, "sys")?;
+    let m = Mount {
+        what: "mount sysfs read-only on /sys (it shows the container's network namespace)",
+        source: Some("sysfs"),
+        fstype: Some("sysfs"),
+        flags: MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+        data: None,
+        book: BOOK_MOUNTS,
+    };
+    mount(&m, &sys)
+}
+
+// ANCHOR: bind_etc_files
+/// Bind the engine's files over the image's `/etc/hostname`, `/etc/hosts`
+/// and `/etc/resolv.conf`: the image cannot know the container's name or
+/// the host's DNS servers.
+fn bind_etc_files(root: &Path, etc: &EtcFiles) -> Result<(), MountError> {
+    for (file, inside) in etc.mounts() {
+        let target = mount_point_file(root, inside)?;
+        let source = file.to_string_lossy();
+        let bind = Mount {
+            what: &format!("bind the container's /{inside} from its directory on the host"),
+            source: Some(&source),
+            fstype: None,
+            flags: MsFlags::MS_BIND,
+            data: None,
+            book: BOOK_MOUNTS,
+        };
+        mount(&bind, &target)?;
+    }
+    Ok(())
+}
+// ANCHOR_END: bind_etc_files
