@@ -57,7 +57,7 @@ fn pull_images_tag_inspect_rmi() {
 
     // A container uses the image: rmi refuses without -f (the seam chapter 5 fills).
     std::fs::create_dir_all(root.join("containers/c1")).unwrap();
-    std::fs::write(root.join("containers/c1/config.json"), format!(r#"{{"Image":"{}"}}"#, busybox.config_digest)).unwrap();
+    std::fs::write(root.join("containers/c1/config.json"), format!(r#"{{"image_id":"{}"}}"#, busybox.config_digest)).unwrap();
     let out = md(root, &["rmi", "workshop/box:v1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("a container is using image"), "{}", stderr(&out));

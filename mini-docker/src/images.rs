@@ -42,8 +42,15 @@ pub struct RmiArgs {
 
 #[derive(Args)]
 pub struct InspectArgs {
+    /// Containers or images.
     #[arg(required = true)]
     images: Vec<String>,
+}
+
+impl InspectArgs {
+    pub fn names(&self) -> &[String] {
+        &self.images
+    }
 }
 
 #[derive(Args)]
@@ -76,21 +83,36 @@ pub struct LoginArgs {
 }
 
 pub fn pull(root: &Path, args: PullArgs) -> Result<u8> {
+    pull_reporting_to(root, &args, &mut std::io::stdout())?;
+    Ok(0)
+}
+
+impl PullArgs {
+    /// A pull of `image` with the defaults (what `run` does for a missing image).
+    pub fn for_image(image: &str) -> PullArgs {
+        let registry_mirror = std::env::var("MINI_DOCKER_REGISTRY_MIRROR").ok();
+        PullArgs { image: image.to_string(), platform: None, insecure: Vec::new(), registry_mirror }
+    }
+}
+
+/// Pull, writing Docker's status lines to `out` (stdout for `pull`,
+/// stderr for `run`, whose stdout belongs to the container).
+pub fn pull_reporting_to(root: &Path, args: &PullArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let reference = Reference::parse(&args.image)?;
     let platform = match &args.platform {
         Some(p) => Platform::parse(p).ok_or_else(|| anyhow!("invalid platform {p:?}: write os/arch[/variant], e.g. linux/amd64"))?,
         None => Platform::host(),
     };
     let store = Store::open(root)?;
-    let options = RegistryOptions { insecure: args.insecure, mirror: args.registry_mirror, credential_files: auth::credential_files(root) };
-    println!("{}: Pulling from {}", reference.tag_or_digest(), reference.familiar_name());
+    let options = RegistryOptions { insecure: args.insecure.clone(), mirror: args.registry_mirror.clone(), credential_files: auth::credential_files(root) };
+    writeln!(out, "{}: Pulling from {}", reference.tag_or_digest(), reference.familiar_name())?;
     let mut display = Display::for_stderr();
     let pulled = pull::pull(&store, &reference, &options, &platform, &mut |p| display.show(p))?;
-    println!("Digest: {}", pulled.digest);
+    writeln!(out, "Digest: {}", pulled.digest)?;
     let status = if pulled.changed { "Downloaded newer image for" } else { "Image is up to date for" };
-    println!("Status: {status} {}", reference.familiar());
-    println!("{reference}");
-    Ok(0)
+    writeln!(out, "Status: {status} {}", reference.familiar())?;
+    writeln!(out, "{reference}")?;
+    Ok(())
 }
 
 /// `images`: REPOSITORY TAG IMAGE ID CREATED SIZE, newest first.
@@ -117,7 +139,8 @@ pub fn images(root: &Path) -> Result<u8> {
     Ok(0)
 }
 
-/// Image ids used by containers: `<root>/containers/*/config.json` `"Image"`.
+/// Image ids used by containers: `<root>/containers/*/config.json` `"image_id"`
+/// (chapter 5 writes it).
 /// Chapter 5 writes those files; until then there are none.
 pub fn images_in_use(root: &Path) -> HashSet<String> {
     let Ok(containers) = std::fs::read_dir(root.join("containers")) else { return HashSet::new() };
@@ -125,7 +148,7 @@ pub fn images_in_use(root: &Path) -> HashSet<String> {
         .flatten()
         .filter_map(|c| std::fs::read(c.path().join("config.json")).ok())
         .filter_map(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        .filter_map(|config| config.get("Image").and_then(Value::as_str).map(str::to_string))
+        .filter_map(|config| config.get("image_id").and_then(Value::as_str).map(str::to_string))
         .collect()
 }
 

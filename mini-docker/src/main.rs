@@ -3,6 +3,7 @@
 //! This crate is glue only: parsing the command line and calling the
 //! chapters. No container mechanism lives here.
 
+mod containers;
 mod doctor;
 mod images;
 
@@ -37,7 +38,7 @@ enum Command {
     Images,
     /// Remove one or more images.
     Rmi(images::RmiArgs),
-    /// Show an image's details as JSON.
+    /// Show a container's or an image's details as JSON.
     Inspect(images::InspectArgs),
     /// Load images from a `docker save` tarball or an OCI layout.
     Load(images::LoadArgs),
@@ -45,6 +46,28 @@ enum Command {
     Tag(images::TagArgs),
     /// Log in to a registry.
     Login(images::LoginArgs),
+    /// Create and start a container from an image.
+    Run(containers::RunArgs),
+    /// Create a container without starting it.
+    Create(containers::CreateArgs),
+    /// Start stopped containers.
+    Start(containers::StartArgs),
+    /// Stop running containers: SIGTERM, then SIGKILL after a grace period.
+    Stop(containers::StopArgs),
+    /// Stop, then start containers.
+    Restart(containers::StopArgs),
+    /// Send a signal to running containers.
+    Kill(containers::KillArgs),
+    /// Remove containers.
+    Rm(containers::RmArgs),
+    /// List containers.
+    Ps(containers::PsArgs),
+    /// Show a container's output.
+    Logs(containers::LogsArgs),
+    /// Run a command in a running container.
+    Exec(containers::ExecArgs),
+    /// Block until containers stop, then print their exit codes.
+    Wait(containers::ContainersArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,16 +78,31 @@ fn main() -> ExitCode {
         Command::Pull(args) => images::pull(&cli.root, args),
         Command::Images => images::images(&cli.root),
         Command::Rmi(args) => images::rmi(&cli.root, args),
-        Command::Inspect(args) => images::inspect(&cli.root, args),
+        Command::Inspect(args) => match containers::inspect_containers(&cli.root, args.names()) {
+            Ok(Some(code)) => Ok(code),
+            Ok(None) => images::inspect(&cli.root, args),
+            Err(e) => Err(e),
+        },
         Command::Load(args) => images::load(&cli.root, args),
         Command::Tag(args) => images::tag(&cli.root, args),
         Command::Login(args) => images::login(&cli.root, args),
+        Command::Run(args) => containers::run(&cli.root, args),
+        Command::Create(args) => containers::create(&cli.root, args),
+        Command::Start(args) => containers::start(&cli.root, args),
+        Command::Stop(args) => containers::stop(&cli.root, args),
+        Command::Restart(args) => containers::restart(&cli.root, args),
+        Command::Kill(args) => containers::kill(&cli.root, args),
+        Command::Rm(args) => containers::rm(&cli.root, args),
+        Command::Ps(args) => containers::ps(&cli.root, args),
+        Command::Logs(args) => containers::logs(&cli.root, args),
+        Command::Exec(args) => containers::exec(&cli.root, args),
+        Command::Wait(args) => containers::wait(&cli.root, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("mini-docker: {error:#}");
-            ExitCode::from(125)
+            ExitCode::from(containers::exit_code_of(&error).unwrap_or(125) as u8)
         }
     }
 }

@@ -140,3 +140,47 @@ mod tests {
         );
     }
 }
+
+/// What `exec` is asked to run.
+#[derive(Debug, Clone)]
+pub struct ExecRequest {
+    pub target: Pid,
+    pub argv: Vec<String>,
+    /// Extra `KEY=VALUE`s on top of the container's environment.
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub tty: bool,
+    pub interactive: bool,
+}
+
+// ANCHOR: exec_run
+/// Run `request` inside the running container, attached to our terminal,
+/// and return its exit code. Output is not logged: like Docker, only the
+/// container's main process goes to the log.
+pub fn run(config: &crate::container::ContainerConfig, request: ExecRequest) -> anyhow::Result<i32> {
+    let mut env = config.env.clone();
+    for kv in &request.env {
+        let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+        env.retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
+        env.push(kv.clone());
+    }
+    let cwd = request.workdir.clone().unwrap_or_else(|| config.working_dir.clone());
+    let process = Process { argv: request.argv.clone(), env, cwd: Some(cwd.into()) };
+    let (stdio_hook, mut side) = crate::stdio::prepare(crate::stdio::StdioMode { tty: request.tty, interactive: request.interactive })?;
+    let mut hooks = vec![stdio_hook];
+    if !config.user.is_root() {
+        hooks.push(crate::user::switch_user_hook(config.user.to_exec_user()));
+    }
+    let spawn = exec_spawn(request.target, process, hooks)?;
+    let child = spawn.spawn()?;
+    let _raw = request.tty.then(crate::stdio::RawMode::enable).flatten();
+    side.forward_window_size();
+    side.feed_stdin();
+    ch01_namespaces::signals::forward_signals_to(child.pid());
+    let mut discard = crate::logs::LogWriter::discarding();
+    let _ = side.relay(&mut discard, true);
+    let status = child.wait()?;
+    ch01_namespaces::signals::stop_forwarding();
+    Ok(status.code())
+}
+// ANCHOR_END: exec_run

@@ -7,6 +7,8 @@ pub mod container;
 pub mod env;
 pub mod exec;
 pub mod ids;
+pub mod image;
+pub mod inspect;
 pub mod layers;
 pub mod lifecycle;
 pub mod logs;

@@ -30,14 +30,19 @@ pub struct Entry {
 /// Appends output to the log, a whole line per entry. A line still being
 /// written (no newline yet) waits in `pending` until it is complete.
 pub struct LogWriter {
-    file: File,
+    file: Option<File>,
     pending: [Vec<u8>; 2],
 }
 
 impl LogWriter {
     pub fn open(path: &Path) -> std::io::Result<LogWriter> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(LogWriter { file, pending: [Vec::new(), Vec::new()] })
+        Ok(LogWriter { file: Some(file), pending: [Vec::new(), Vec::new()] })
+    }
+
+    /// A writer that keeps nothing (`exec`'s output is not logged).
+    pub fn discarding() -> LogWriter {
+        LogWriter { file: None, pending: [Vec::new(), Vec::new()] }
     }
 
     /// Record a chunk of output from one stream.
@@ -46,7 +51,7 @@ impl LogWriter {
         pending.extend_from_slice(chunk);
         while let Some(end) = pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = pending.drain(..=end).collect();
-            write_entry(&mut self.file, stream, &line)?;
+            write_entry(self.file.as_mut(), stream, &line)?;
         }
         Ok(())
     }
@@ -56,14 +61,15 @@ impl LogWriter {
         for stream in [Stream::Stdout, Stream::Stderr] {
             let rest = std::mem::take(&mut self.pending[stream as usize]);
             if !rest.is_empty() {
-                write_entry(&mut self.file, stream, &rest)?;
+                write_entry(self.file.as_mut(), stream, &rest)?;
             }
         }
         Ok(())
     }
 }
 
-fn write_entry(file: &mut File, stream: Stream, line: &[u8]) -> std::io::Result<()> {
+fn write_entry(file: Option<&mut File>, stream: Stream, line: &[u8]) -> std::io::Result<()> {
+    let Some(file) = file else { return Ok(()) };
     let entry = Entry { log: String::from_utf8_lossy(line).into_owned(), stream, time: crate::state::now() };
     let mut json = serde_json::to_vec(&entry).expect("log entries serialize");
     json.push(b'\n');
