@@ -472,7 +472,7 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<u8> {
     let id = engine.find(&args.container)?;
     let state = engine.state(&id)?;
     let Some(pid) = state.pid.filter(|_| state.status == Status::Running) else {
-        return Err(with_code(anyhow!("container {} is not running", short_id(&id)), 126));
+        bail!("container {} is not running", short_id(&id));
     };
     let config = engine.config(&id)?;
     let env = ch05_run::env::collect(&[] as &[&Path], &args.env)?;

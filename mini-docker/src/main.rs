@@ -73,6 +73,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ch01_namespaces::explain::init(cli.explain);
+    // Docker's CLI: 125 when `run`/`create` fail themselves, 1 for other commands.
+    let default_code = if matches!(cli.command, Command::Run(_) | Command::Create(_)) { 125 } else { 1 };
     let result = match cli.command {
         Command::Doctor => doctor::run(),
         Command::Pull(args) => images::pull(&cli.root, args),
@@ -102,7 +104,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("mini-docker: {error:#}");
-            ExitCode::from(containers::exit_code_of(&error).unwrap_or(125) as u8)
+            ExitCode::from(containers::exit_code_of(&error).unwrap_or(default_code) as u8)
         }
     }
 }

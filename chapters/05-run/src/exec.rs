@@ -173,6 +173,7 @@ pub fn run(config: &crate::container::ContainerConfig, request: ExecRequest) -> 
     }
     let spawn = exec_spawn(request.target, process, hooks)?;
     let child = spawn.spawn()?;
+    side.receive_terminal()?;
     let _raw = request.tty.then(crate::stdio::RawMode::enable).flatten();
     side.forward_window_size();
     side.feed_stdin();

@@ -295,12 +295,19 @@ impl Engine {
         spawn.hostname = Some(config.hostname.clone());
         spawn.init = config.init;
         spawn.parent_hook(join_hook(cgroup));
-        spawn.child_hook(stdio_hook);
         spawn.child_hook(ch03_union_fs::rootfs_hook(RootfsSetup { rootfs, etc: Some(etc) }));
+        spawn.child_hook(stdio_hook);
         if !config.user.is_root() {
             spawn.child_hook(switch_user_hook(config.user.to_exec_user()));
         }
-        Ok((spawn.spawn()?, stdio_side))
+        let child = spawn.spawn()?;
+        let mut stdio_side = stdio_side;
+        if let Err(error) = stdio_side.receive_terminal() {
+            let _ = kill(child.pid(), Signal::SIGKILL);
+            let _ = child.wait();
+            return Err(error);
+        }
+        Ok((child, stdio_side))
     }
     // ANCHOR_END: spawn_container
 

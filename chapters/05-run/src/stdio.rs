@@ -14,14 +14,16 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::Context;
 use ch01_namespaces::ChildHook;
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::pty::{openpty, Winsize};
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, Winsize};
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
 use nix::unistd::{dup2_stdin, dup2_stdout, dup2_stderr, pipe2, setsid};
 
@@ -42,6 +44,8 @@ pub struct ParentSide {
     outputs: Vec<(OwnedFd, Stream)>,
     /// Where our stdin goes: the pty master or the stdin pipe.
     input: Option<OwnedFd>,
+    /// For `-t`: the socket the child sends its pty master over, and `-i`.
+    console: Option<(UnixStream, bool)>,
 }
 
 nix::ioctl_write_int_bad!(set_controlling_terminal, libc::TIOCSCTTY);
@@ -49,15 +53,15 @@ nix::ioctl_read_bad!(get_window_size, libc::TIOCGWINSZ, Winsize);
 nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, Winsize);
 
 // ANCHOR: prepare
-/// Make the pipes or the pty, and the child hook that puts the container's
-/// ends on its fds 0, 1 and 2.
+/// Make the pipes (or the console socket, for `-t`), and the child hook
+/// that puts the container's ends on its fds 0, 1 and 2. Add the hook
+/// *after* chapter 3's root filesystem hook: a pty must come from the
+/// container's own /dev/pts.
 pub fn prepare(mode: StdioMode) -> anyhow::Result<(ChildHook, ParentSide)> {
     if mode.tty {
-        let size = terminal_size().unwrap_or(Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 });
-        let pty = openpty(Some(&size), None).context("opening a pseudo-terminal")?;
-        let input = if mode.interactive { Some(pty.master.try_clone()?) } else { None };
-        let hook = ChildHook::new("attaching the terminal", move || attach_terminal(&pty.slave));
-        return Ok((hook, ParentSide { outputs: vec![(pty.master, Stream::Stdout)], input }));
+        let (ours, theirs) = UnixStream::pair().context("creating the console socket")?;
+        let hook = ChildHook::new("creating the container's terminal", move || make_console(&theirs));
+        return Ok((hook, ParentSide { outputs: Vec::new(), input: None, console: Some((ours, mode.interactive)) }));
     }
     let (out_read, out_write) = pipe2(OFlag::O_CLOEXEC)?;
     let (err_read, err_write) = pipe2(OFlag::O_CLOEXEC)?;
@@ -76,24 +80,52 @@ pub fn prepare(mode: StdioMode) -> anyhow::Result<(ChildHook, ParentSide)> {
         dup2_stderr(&err_write)?;
         Ok(())
     });
-    Ok((hook, ParentSide { outputs: vec![(out_read, Stream::Stdout), (err_read, Stream::Stderr)], input }))
+    Ok((hook, ParentSide { outputs: vec![(out_read, Stream::Stdout), (err_read, Stream::Stderr)], input, console: None }))
 }
 // ANCHOR_END: prepare
 
-// ANCHOR: attach_terminal
-/// In the child: start a new session and make the pty slave its
-/// controlling terminal, so Ctrl-C on the terminal becomes SIGINT for the
-/// container's foreground process group — not for us.
-fn attach_terminal(slave: &OwnedFd) -> anyhow::Result<()> {
+// ANCHOR: make_console
+/// In the child, inside its new root: open a pty from the container's own
+/// `/dev/ptmx`, make its slave our controlling terminal and fds 0-2, and
+/// send the master to the parent over the console socket (runc's
+/// `--console-socket`). A pty opened on the host would belong to the host's
+/// devpts, which the container cannot see: `tty` would say "not a tty".
+fn make_console(socket: &UnixStream) -> anyhow::Result<()> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY).context("opening /dev/ptmx")?;
+    grantpt(&master)?;
+    unlockpt(&master)?;
+    let slave_path = ptsname_r(&master)?;
+    let slave = std::fs::OpenOptions::new().read(true).write(true).open(&slave_path).with_context(|| format!("opening {slave_path}"))?;
     setsid().context("setsid")?;
     // SAFETY: TIOCSCTTY on a pty slave we own; 0 = do not steal.
     unsafe { set_controlling_terminal(slave.as_raw_fd(), 0) }.context("TIOCSCTTY")?;
-    dup2_stdin(slave)?;
-    dup2_stdout(slave)?;
-    dup2_stderr(slave)?;
+    dup2_stdin(&slave)?;
+    dup2_stdout(&slave)?;
+    dup2_stderr(&slave)?;
+    let fds = [master.as_raw_fd()];
+    let message = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(socket.as_raw_fd(), &[std::io::IoSlice::new(b"pty")], &message, MsgFlags::empty(), None)
+        .context("sending the terminal to the parent")?;
     Ok(())
 }
-// ANCHOR_END: attach_terminal
+// ANCHOR_END: make_console
+
+/// In the parent: receive the pty master the child sent.
+fn receive_console(socket: &UnixStream) -> anyhow::Result<OwnedFd> {
+    let mut buf = [0u8; 8];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let message = recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).context("receiving the terminal")?;
+    for cmsg in message.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel just gave us this new descriptor.
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    anyhow::bail!("the container did not send its terminal")
+}
 
 fn terminal_size() -> Option<Winsize> {
     let mut size = Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
@@ -139,6 +171,20 @@ impl Drop for RawMode {
 }
 
 impl ParentSide {
+    /// For `-t`, after the spawn: take the pty master the child sent, and
+    /// give it our terminal's size.
+    pub fn receive_terminal(&mut self) -> anyhow::Result<()> {
+        let Some((socket, interactive)) = self.console.take() else { return Ok(()) };
+        let master = receive_console(&socket)?;
+        if let Some(size) = terminal_size() {
+            // SAFETY: TIOCSWINSZ with a valid Winsize on our pty master.
+            let _ = unsafe { set_window_size(master.as_raw_fd(), &size) };
+        }
+        self.input = if interactive { Some(master.try_clone()?) } else { None };
+        self.outputs = vec![(master, Stream::Stdout)];
+        Ok(())
+    }
+
     /// Follow terminal resizes (SIGWINCH) onto the container's pty.
     pub fn forward_window_size(&self) {
         if let Some((master, Stream::Stdout)) = self.outputs.first().filter(|_| self.outputs.len() == 1) {
