@@ -126,11 +126,18 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
 
 // ANCHOR: write_atomically
 /// Write `value` as JSON to `path` so that no reader ever sees a partial file.
+///
+/// No `fsync`: the rename alone guarantees that a reader — or the next
+/// command after a killed one — sees the old file or the new one. What
+/// fsync would add is durability across a power cut, and a container's
+/// runtime state means nothing after a reboot anyway (containerd keeps it
+/// on a tmpfs). Image blobs, which must survive, are fsync'ed (chapter 4).
+/// On a disk where fsync costs milliseconds, this halves `run`'s time.
 pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let json = serde_json::to_vec_pretty(value).expect("our state types always serialize");
     let mut file = File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(&json).and_then(|_| file.sync_all()).map_err(io(&tmp))?;
+    file.write_all(&json).map_err(io(&tmp))?;
     fs::rename(&tmp, path).map_err(io(path))
 }
 // ANCHOR_END: write_atomically

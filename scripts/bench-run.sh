@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Start-up time of a container, mini-docker vs runc (and crun where the host
+# allows it), on the same busybox rootfs; and the memory of a detached
+# container's supervisor. Prints figures; it is not a test.
+#   sudo bash scripts/bench-run.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-30}"
+export PATH="$HOME/.cargo/bin:$PATH"
+[ "$(id -u)" = 0 ] || { echo "bench-run: needs root: run with sudo" >&2; exit 1; }
+cargo build --release --quiet -p mini-docker
+md="$PWD/target/release/mini-docker"
+
+work="$(mktemp -d /tmp/mdbench.XXXXXX)"
+root="$work/root"
+cleanup() {
+  "$md" --root "$root" rm -f bench-sleeper >/dev/null 2>&1 || true
+  runc delete -f bench-runc >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+bash scripts/make-busybox-image.sh "$work/busybox.tar" >/dev/null
+"$md" --root "$root" load -i "$work/busybox.tar" >/dev/null 2>&1
+
+# The same rootfs as an OCI runtime bundle, for runc and crun.
+skopeo --insecure-policy copy --quiet "docker-archive:$work/busybox.tar" "oci:$work/oci:img"
+umoci unpack --image "$work/oci:img" "$work/bundle" >/dev/null
+python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+config = json.load(open(path))
+config["process"]["args"] = ["/bin/true"]
+config["process"]["terminal"] = False
+json.dump(config, open(path, "w"))
+PY
+
+network_flag=""
+"$md" run --help | grep -q -- '--network' && network_flag="--network none"
+
+# median of the wall times (ms) of running "$@" $runs times
+median_ms() {
+  local times=()
+  for _ in $(seq "$runs"); do
+    local start end
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s%N)
+    times+=($(( (end - start) / 1000 )))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f", m / 1000}'
+}
+
+echo "runs per tool: $runs (median wall time of one container running /bin/true)"
+md_ms=$(median_ms "$md" --root "$root" run --rm $network_flag busybox /bin/true)
+echo "mini-docker run --rm $network_flag busybox /bin/true: ${md_ms} ms (cgroup + overlay + pivot_root included)"
+runc_ms=$(median_ms runc run -b "$work/bundle" bench-runc)
+echo "runc run (same rootfs, no image handling):             ${runc_ms} ms"
+awk -v a="$md_ms" -v b="$runc_ms" 'BEGIN { printf "ratio mini-docker / runc: %.2f (target: at most 0.50)\n", a / b }'
+if crun run -b "$work/bundle" bench-crun >/dev/null 2>&1; then
+  crun_ms=$(median_ms crun run -b "$work/bundle" bench-crun)
+  echo "crun run (same rootfs):                                ${crun_ms} ms"
+else
+  echo "crun run: refused on this host ($(crun run -b "$work/bundle" bench-crun 2>&1 | head -1))"
+fi
+
+"$md" --root "$root" run -d --name bench-sleeper busybox sleep 60 >/dev/null
+id=$("$md" --root "$root" ps -q | head -1)
+dir=$(ls -d "$root"/containers/"$id"*)
+supervisor=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["supervisor_pid"])' "$dir/state.json")
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$supervisor/status")
+echo "supervisor of one detached container: resident memory ${rss} KiB (target: under 2048 KiB)"
