@@ -1,9 +1,33 @@
 #!/usr/bin/env bash
-# The one command that sets up and runs a container:
+# The one command that sets up and runs a container from an image:
 #   sudo bash scripts/try.sh
+# It pulls busybox from Docker Hub (or $MINI_DOCKER_REGISTRY_MIRROR) when a
+# registry is in reach; otherwise it makes a small local image from Debian's
+# busybox-static and loads it, so it also works in a room with no registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+[ "$(id -u)" = 0 ] || { echo "try: needs root: run with sudo" >&2; exit 1; }
 bash scripts/install-deps.sh
-cargo build --quiet --bin ch01-namespaces
-exec target/debug/ch01-namespaces --hostname box /bin/sh -c 'echo "hello from $(hostname), I am PID $$"; ps -e'
+echo "== building mini-docker"
+cargo build --quiet -p mini-docker
+md="$PWD/target/debug/mini-docker"
+
+if ! "$md" images | awk '{print $1}' | grep -qx busybox; then
+  echo "== getting the busybox image"
+  if ! timeout 60 "$md" pull busybox; then
+    echo "== no registry in reach: making busybox from Debian's busybox-static instead"
+    tar="$(mktemp -d)/busybox.tar"
+    bash scripts/make-busybox-image.sh "$tar"
+    "$md" load -i "$tar"
+  fi
+fi
+
+echo "== mini-docker run --rm busybox ..."
+"$md" run --rm --hostname box busybox sh -c 'echo "hello from $(hostname): I am PID $$ and I see:"; ps'
+cat <<'TXT'
+
+Next: an interactive shell in a container, with every step explained:
+  sudo target/debug/mini-docker --explain run -it --rm busybox sh
+and the book: mdbook serve book (or read book/src/).
+TXT
