@@ -90,6 +90,21 @@ pub fn resolve_user(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, U
 }
 // ANCHOR_END: resolve_user
 
+// ANCHOR: switch_user
+/// The child hook that becomes `user`: supplementary groups first, then the
+/// group, then the user — after `setuid` we could no longer change groups.
+pub fn switch_user_hook(user: ExecUser) -> ch01_namespaces::ChildHook {
+    use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
+    ch01_namespaces::ChildHook::new(format!("switching to user {}:{}", user.uid, user.gid), move || {
+        let groups: Vec<Gid> = user.supplementary_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+        setgroups(&groups)?;
+        setgid(Gid::from_raw(user.gid))?;
+        setuid(Uid::from_raw(user.uid))?;
+        Ok(())
+    })
+}
+// ANCHOR_END: switch_user
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,18 +141,3 @@ mod tests {
         );
     }
 }
-
-// ANCHOR: switch_user
-/// The child hook that becomes `user`: supplementary groups first, then the
-/// group, then the user — after `setuid` we could no longer change groups.
-pub fn switch_user_hook(user: ExecUser) -> ch01_namespaces::ChildHook {
-    use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
-    ch01_namespaces::ChildHook::new(format!("switching to user {}:{}", user.uid, user.gid), move || {
-        let groups: Vec<Gid> = user.supplementary_gids.iter().map(|g| Gid::from_raw(*g)).collect();
-        setgroups(&groups)?;
-        setgid(Gid::from_raw(user.gid))?;
-        setuid(Uid::from_raw(user.uid))?;
-        Ok(())
-    })
-}
-// ANCHOR_END: switch_user
