@@ -295,7 +295,7 @@ impl Engine {
         spawn.hostname = Some(config.hostname.clone());
         spawn.init = config.init;
         spawn.parent_hook(join_hook(cgroup));
-        spawn.child_hook(ch03_union_fs::rootfs_hook(RootfsSetup { rootfs, etc: Some(etc) }));
+        spawn.child_hook(ch03_union_fs::rootfs_hook(RootfsSetup::new(rootfs, Some(etc))));
         spawn.child_hook(stdio_hook);
         if !config.user.is_root() {
             spawn.child_hook(switch_user_hook(config.user.to_exec_user()));
