@@ -56,8 +56,11 @@ impl RootfsSetup {
 #[derive(Clone)]
 pub struct BeforePivot {
     pub name: String,
-    pub run: Arc<dyn Fn(&Path) -> anyhow::Result<()> + Send + Sync>,
+    pub run: Arc<BeforePivotFn>,
 }
+
+/// What a [`BeforePivot`] step does, given the new root's directory.
+pub type BeforePivotFn = dyn Fn(&Path) -> anyhow::Result<()> + Send + Sync;
 // ANCHOR_END: before_pivot
 
 impl BeforePivot {

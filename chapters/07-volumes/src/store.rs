@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(volume.name.len(), 64);
         assert!(volume.name.chars().all(|c| c.is_ascii_hexdigit()));
         assert!(volume.labels.contains_key(ANONYMOUS_LABEL));
-        assert_eq!(store.list().unwrap(), [volume.clone()]);
+        assert_eq!(store.list().unwrap(), std::slice::from_ref(&volume));
         let inspect = store.inspect(&volume);
         assert_eq!(inspect["Driver"], "local");
         assert_eq!(inspect["Mountpoint"], store.data_dir(&volume.name).display().to_string());
