@@ -74,6 +74,15 @@ pub struct CreateArgs {
     /// The cgroup parent for the container's cgroup.
     #[arg(long = "cgroup-parent", env = "MINI_DOCKER_CGROUP_PARENT", default_value = ch02_cgroups::DEFAULT_PARENT)]
     cgroup_parent: String,
+    /// Bind mount or volume: HOSTPATH:CTRPATH[:ro], NAME:CTRPATH[:ro], or CTRPATH (anonymous).
+    #[arg(short = 'v', long = "volume")]
+    volumes: Vec<String>,
+    /// Attach a filesystem mount: type=bind|volume|tmpfs,source=…,target=…[,readonly].
+    #[arg(long = "mount")]
+    mounts: Vec<String>,
+    /// Mount a tmpfs: PATH[:size=64m,mode=1777,…].
+    #[arg(long)]
+    tmpfs: Vec<String>,
     /// overlay or vfs (default: overlay where the kernel has it).
     #[arg(long = "storage-driver", env = "MINI_DOCKER_STORAGE_DRIVER")]
     storage_driver: Option<String>,
@@ -125,6 +134,9 @@ pub struct RmArgs {
     /// Kill and remove a running container.
     #[arg(short, long)]
     force: bool,
+    /// Remove the container's anonymous volumes too.
+    #[arg(short, long)]
+    volumes: bool,
     #[arg(required = true)]
     containers: Vec<String>,
 }
@@ -198,11 +210,17 @@ pub fn create(root: &Path, args: CreateArgs) -> Result<u8> {
 }
 
 fn create_container(engine: &Engine, args: &CreateArgs) -> Result<String> {
-    let request = create_request(&engine.root, args)?;
-    engine.create(&request)
+    let (request, made) = create_request(&engine.root, args)?;
+    let created = engine.create(&request);
+    if created.is_err() {
+        ch07_volumes::undo(&engine.root, &made);
+    }
+    created
 }
 
-fn create_request(root: &Path, args: &CreateArgs) -> Result<CreateRequest> {
+/// The request, and what resolving its mounts made (to undo if `create` fails).
+fn create_request(root: &Path, args: &CreateArgs) -> Result<(CreateRequest, ch07_volumes::Made)> {
+    let mount_specs = ch07_volumes::parse_all(&args.volumes, &args.mounts, &args.tmpfs)?;
     let limits = parse_limits(args)?;
     let env = ch05_run::env::collect(&args.env_file, &args.env)?;
     let driver = match &args.storage_driver {
@@ -210,7 +228,11 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<CreateRequest> {
         None => Driver::for_this_host(),
     };
     let image = find_or_pull(root, &args.image)?;
-    Ok(CreateRequest {
+    let resolved = ch07_volumes::resolve(root, &mount_specs, &image.volumes)?;
+    for notice in &resolved.notices {
+        eprintln!("mini-docker: {notice}");
+    }
+    let request = CreateRequest {
         image: args.image.clone(),
         image_id: image.id,
         layers: image.layers,
@@ -231,7 +253,9 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<CreateRequest> {
         limits,
         cgroup_parent: args.cgroup_parent.clone(),
         driver,
-    })
+        mounts: resolved.mounts,
+    };
+    Ok((request, resolved.made))
 }
 
 fn parse_limits(args: &CreateArgs) -> Result<Limits> {
@@ -319,7 +343,13 @@ pub fn kill(root: &Path, args: KillArgs) -> Result<u8> {
 }
 
 pub fn rm(root: &Path, args: RmArgs) -> Result<u8> {
-    for_each(&Engine::new(root), &args.containers, |engine, id| engine.remove(id, args.force))
+    for_each(&Engine::new(root), &args.containers, |engine, id| {
+        if args.volumes {
+            engine.remove_with_volumes(id, args.force)
+        } else {
+            engine.remove(id, args.force)
+        }
+    })
 }
 
 pub fn wait(root: &Path, args: ContainersArgs) -> Result<u8> {

@@ -25,4 +25,4 @@ pub mod xattr;
 
 pub use driver::{prepare, reopen, Driver, PrepareError, Rootfs, Union};
 pub use layer::{is_whiteout, OPAQUE_XATTR, OPAQUE_XATTR_VALUE};
-pub use rootfs::{rootfs_hook, RootfsSetup};
+pub use rootfs::{rootfs_hook, BeforePivot, RootfsSetup};

@@ -8,10 +8,13 @@
 //! mount proc, sys (ro), dev + nodes, pts, shm, mqueue   inside merged/
 //! bind /etc/hostname, hosts, resolv.conf from the container dir
 //! mask and freeze the sensitive /proc and /sys paths
+//! run the "before pivot" hooks       (chapter 7 mounts volumes here)
 //! pivot_root into merged/, detach the old root
 //! ```
 
+use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use ch01_namespaces::proc_mount::{make_mounts_private, mount_proc};
@@ -33,6 +36,43 @@ pub struct RootfsSetup {
     pub rootfs: Rootfs,
     /// The engine's `/etc` files to bind over the image's; `None` keeps the image's.
     pub etc: Option<EtcFiles>,
+    /// Work to do inside the new root once it is complete, just before
+    /// pivot_root (chapter 7 mounts the container's volumes here).
+    pub before_pivot: Vec<BeforePivot>,
+}
+
+impl RootfsSetup {
+    /// A setup with nothing to do before the pivot.
+    pub fn new(rootfs: Rootfs, etc: Option<EtcFiles>) -> RootfsSetup {
+        RootfsSetup { rootfs, etc, before_pivot: Vec::new() }
+    }
+}
+
+// ANCHOR: before_pivot
+/// A step a later chapter adds to the root's setup. It runs in the child,
+/// in the container's mount namespace, with the union, /proc, /sys and /dev
+/// mounted under `root` and the host's files still reachable: the only
+/// moment when both the host's directories and the container's are in view.
+#[derive(Clone)]
+pub struct BeforePivot {
+    pub name: String,
+    pub run: Arc<BeforePivotFn>,
+}
+
+/// What a [`BeforePivot`] step does, given the new root's directory.
+pub type BeforePivotFn = dyn Fn(&Path) -> anyhow::Result<()> + Send + Sync;
+// ANCHOR_END: before_pivot
+
+impl BeforePivot {
+    pub fn new(name: impl Into<String>, run: impl Fn(&Path) -> anyhow::Result<()> + Send + Sync + 'static) -> BeforePivot {
+        BeforePivot { name: name.into(), run: Arc::new(run) }
+    }
+}
+
+impl fmt::Debug for BeforePivot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BeforePivot").field("name", &self.name).finish_non_exhaustive()
+    }
 }
 
 /// The hook to add to a chapter 1 `Spawn`.
@@ -54,6 +94,9 @@ pub fn setup_rootfs(setup: &RootfsSetup) -> anyhow::Result<()> {
         bind_etc_files(root, etc)?;
     }
     masks::apply(root)?;
+    for step in &setup.before_pivot {
+        (step.run)(root).with_context(|| step.name.clone())?;
+    }
     pivot_into(root).with_context(|| format!("pivot_root into {}", root.display()))?;
     Ok(())
 }

@@ -33,6 +33,9 @@ pub struct ContainerConfig {
     pub cgroup_parent: String,
     /// `overlay` or `vfs` (chapter 3).
     pub driver: String,
+    /// Bind mounts, volumes and tmpfs (chapter 7), resolved at create.
+    #[serde(default)]
+    pub mounts: Vec<ch07_volumes::ContainerMount>,
 }
 // ANCHOR_END: config
 

@@ -16,6 +16,8 @@ pub struct ImageInfo {
     pub id: String,
     pub defaults: ImageDefaults,
     pub layers: Vec<PathBuf>,
+    /// `VOLUME` paths: each gets an anonymous volume (chapter 7).
+    pub volumes: Vec<String>,
 }
 
 // ANCHOR: local_image
@@ -27,7 +29,7 @@ pub fn local_image(root: &Path, name: &str) -> anyhow::Result<Option<ImageInfo>>
     let record = store.image(&id)?;
     let config: Value = serde_json::from_slice(&store.read_blob(&id)?).with_context(|| format!("the config of image {id} is not JSON"))?;
     let layers = record.layers.iter().map(|layer| store.layer_path(&layer.diff_id)).collect();
-    Ok(Some(ImageInfo { id, defaults: defaults_from_config(&config), layers }))
+    Ok(Some(ImageInfo { id, defaults: defaults_from_config(&config), layers, volumes: volumes_from_config(&config) }))
 }
 // ANCHOR_END: local_image
 
@@ -43,6 +45,11 @@ pub fn defaults_from_config(config: &Value) -> ImageDefaults {
         working_dir: text("WorkingDir"),
         user: text("User"),
     }
+}
+
+/// `config.config.Volumes`: an object whose keys are the paths (`{"/data": {}}`).
+pub fn volumes_from_config(config: &Value) -> Vec<String> {
+    config["config"]["Volumes"].as_object().map(|paths| paths.keys().cloned().collect()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -63,5 +70,8 @@ mod tests {
         assert_eq!(d.working_dir, None);
         assert_eq!(d.user.as_deref(), Some("www"));
         assert_eq!(defaults_from_config(&serde_json::json!({})), ImageDefaults::default());
+        let with_volumes = serde_json::json!({"config": {"Volumes": {"/data": {}, "/var/log": {}}}});
+        assert_eq!(volumes_from_config(&with_volumes), ["/data", "/var/log"]);
+        assert!(volumes_from_config(&config).is_empty());
     }
 }

@@ -61,7 +61,7 @@ pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Val
                 "MergedDir": dir.join("merged"),
             },
         },
-        "Mounts": [],
+        "Mounts": config.mounts.iter().map(|m| m.inspect()).collect::<Vec<_>>(),
         "CgroupPaths": pid.map(cgroup_paths).unwrap_or_default(),
         "Namespaces": pid.map(namespaces).unwrap_or(Value::Null),
     })

@@ -59,6 +59,8 @@ pub struct CreateRequest {
     pub limits: Limits,
     pub cgroup_parent: String,
     pub driver: Driver,
+    /// Chapter 7's mounts, already resolved (volumes exist, host dirs too).
+    pub mounts: Vec<ch07_volumes::ContainerMount>,
 }
 
 impl Engine {
@@ -80,7 +82,7 @@ impl Engine {
             release_cgroup(&config);
             if config.auto_remove {
                 drop(_lock);
-                self.remove_files(id)?;
+                self.remove_files(id, true)?;
             }
         }
         Ok(state)
@@ -134,6 +136,7 @@ impl Engine {
             limits: LimitSettings::from_limits(&request.limits),
             cgroup_parent: request.cgroup_parent.clone(),
             driver: request.driver.name().to_string(),
+            mounts: request.mounts.clone(),
         };
         let dir = self.store.container_dir(&id);
         let made = std::fs::create_dir_all(&dir)
@@ -262,7 +265,7 @@ impl Engine {
             s.finished_at = Some(now());
         })?;
         if config.auto_remove {
-            self.remove_files(id)?;
+            self.remove_files(id, true)?;
         }
         Ok(exit)
     }
@@ -276,7 +279,7 @@ impl Engine {
             s.finished_at = Some(now());
         })?;
         if config.auto_remove {
-            self.remove_files(&config.id)?;
+            self.remove_files(&config.id, true)?;
         }
         Err(StartFailed { message, exit_code }.into())
     }
@@ -295,7 +298,11 @@ impl Engine {
         spawn.hostname = Some(config.hostname.clone());
         spawn.init = config.init;
         spawn.parent_hook(join_hook(cgroup));
-        spawn.child_hook(ch03_union_fs::rootfs_hook(RootfsSetup { rootfs, etc: Some(etc) }));
+        let mut setup = RootfsSetup::new(rootfs, Some(etc));
+        if !config.mounts.is_empty() {
+            setup.before_pivot.push(ch07_volumes::mount_hook(config.mounts.clone()));
+        }
+        spawn.child_hook(ch03_union_fs::rootfs_hook(setup));
         spawn.child_hook(stdio_hook);
         if !config.user.is_root() {
             spawn.child_hook(switch_user_hook(config.user.to_exec_user()));
@@ -375,6 +382,15 @@ impl Engine {
     /// `rm`: refuse a running container unless `force`, then release
     /// everything it holds and delete its directory.
     pub fn remove(&self, id: &str, force: bool) -> anyhow::Result<()> {
+        self.remove_container(id, force, false)
+    }
+
+    /// `rm -v`: remove the container, then its anonymous volumes (chapter 7).
+    pub fn remove_with_volumes(&self, id: &str, force: bool) -> anyhow::Result<()> {
+        self.remove_container(id, force, true)
+    }
+
+    fn remove_container(&self, id: &str, force: bool, volumes: bool) -> anyhow::Result<()> {
         let state = self.state(id)?;
         if state.is_running() {
             if !force {
@@ -388,17 +404,24 @@ impl Engine {
                 bail!("container {} did not exit after SIGKILL", short_id(id));
             }
         }
-        self.remove_files(id)
+        self.remove_files(id, volumes)
     }
     // ANCHOR_END: remove
 
-    fn remove_files(&self, id: &str) -> anyhow::Result<()> {
+    /// Delete the container's files; with `volumes` (`rm -v`, `--rm`) also
+    /// its anonymous volumes, once no config names them any more.
+    fn remove_files(&self, id: &str, volumes: bool) -> anyhow::Result<()> {
         let _all = self.store.lock_all()?;
-        if let Ok(config) = self.config(id) {
-            release_cgroup(&config);
+        let config = self.config(id).ok();
+        if let Some(config) = &config {
+            release_cgroup(config);
         }
         let dir = self.store.container_dir(id);
-        ch03_union_fs::cleanup::remove_container_dir(&dir).with_context(|| format!("removing {}", dir.display()))
+        ch03_union_fs::cleanup::remove_container_dir(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        if let (true, Some(config)) = (volumes, config) {
+            ch07_volumes::remove_anonymous_volumes(&self.root, &config.mounts)?;
+        }
+        Ok(())
     }
 
     /// `wait`: block until the container exits and return its exit code.

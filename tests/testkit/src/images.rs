@@ -6,6 +6,7 @@
 //! - `layered`: busybox + a layer umoci made by deleting /etc/motd (a
 //!   regular whiteout) and adding /etc/hello and /data/{old1,keep/x} + a
 //!   hand-made layer with `data/.wh..wh..opq` (opaque) and /data/new;
+//! - `volumed`: `layered` with `VOLUME /data` in its config;
 //! - `busybox-arm64`: the busybox layer with an arm64 config;
 //! - `multi`: an image index with the linux/amd64 and linux/arm64 images.
 
@@ -79,6 +80,8 @@ fn build_layout(work: &Path) {
     run(Command::new("tar").args(["--owner=0", "--group=0", "-C"]).arg(&layer3).args(["-cf"]).arg(work.join("layer3.tar")).arg("data"));
     umoci(&["raw", "add-layer", "--image", &image("layered"), &work.join("layer3.tar").display().to_string()]);
 
+    // `layered` plus a `VOLUME /data` entry: a volume seeded with /data/new.
+    umoci(&["config", "--image", &image("layered"), "--tag", "volumed", "--config.volume", "/data"]);
     umoci(&["config", "--image", &image("busybox"), "--tag", "busybox-arm64", "--architecture", "arm64"]);
     add_index(&oci, "multi", &[("busybox-arm64", "arm64"), ("busybox", "amd64")]);
 }

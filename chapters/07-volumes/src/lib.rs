@@ -1,0 +1,38 @@
+//! # Chapter 7 — volumes
+//!
+//! A container's writable layer is removed with the container. Data that
+//! must outlive it lives outside: in a host directory (bind mount), in a
+//! directory the engine owns (named or anonymous volume), or in memory
+//! (tmpfs) when it must *not* last.
+//!
+//! - [`spec`]: parse `-v`, `--mount` and `--tmpfs` as Docker does.
+//! - [`store`]: named volumes under `<root>/volumes/<name>/_data`.
+//! - [`resolve`]: at `create`, turn the flags and the image's `VOLUME`s into
+//!   [`ContainerMount`]s, creating volumes (and missing `-v` host dirs).
+//! - [`seed`]: copy the image's files into a new, empty volume.
+//! - [`mount`]: the mounts, in the child, just before pivot_root
+//!   (through chapter 3's [`BeforePivot`](ch03_union_fs::BeforePivot) seam).
+//! - [`in_use`]: which containers refer to a volume.
+//! - [`prune`]: remove the volumes no container uses.
+
+pub mod in_use;
+pub mod mount;
+pub mod prune;
+pub mod resolve;
+pub mod seed;
+pub mod spec;
+pub mod store;
+
+pub use in_use::containers_using;
+pub use mount::mount_hook;
+pub use resolve::{remove_anonymous_volumes, resolve, undo, ContainerMount, Made, Resolved};
+pub use spec::{parse_mount_flag, parse_tmpfs_flag, parse_volume_flag, MountSpec, MountType, SpecError};
+pub use store::{Volume, VolumeError, VolumeStore};
+
+/// Parse every `-v`, `--mount` and `--tmpfs` of one command line, in that order.
+pub fn parse_all(volumes: &[String], mounts: &[String], tmpfs: &[String]) -> Result<Vec<MountSpec>, SpecError> {
+    let volumes = volumes.iter().map(|v| parse_volume_flag(v));
+    let mounts = mounts.iter().map(|m| parse_mount_flag(m));
+    let tmpfs = tmpfs.iter().map(|t| parse_tmpfs_flag(t));
+    volumes.chain(mounts).chain(tmpfs).collect()
+}
