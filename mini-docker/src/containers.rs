@@ -74,6 +74,12 @@ pub struct CreateArgs {
     /// The cgroup parent for the container's cgroup.
     #[arg(long = "cgroup-parent", env = "MINI_DOCKER_CGROUP_PARENT", default_value = ch02_cgroups::DEFAULT_PARENT)]
     cgroup_parent: String,
+    /// Connect the container to a network: bridge, none, host or a network's name.
+    #[arg(long, default_value = "bridge")]
+    network: ch06_networking::NetworkMode,
+    /// Publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp].
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<ch06_networking::PortMapping>,
     /// overlay or vfs (default: overlay where the kernel has it).
     #[arg(long = "storage-driver", env = "MINI_DOCKER_STORAGE_DRIVER")]
     storage_driver: Option<String>,
@@ -210,6 +216,11 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<CreateRequest> {
         None => Driver::for_this_host(),
     };
     let image = find_or_pull(root, &args.image)?;
+    let mut ports = args.publish.clone();
+    if args.network == ch06_networking::NetworkMode::Host && !ports.is_empty() {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+        ports.clear();
+    }
     Ok(CreateRequest {
         image: args.image.clone(),
         image_id: image.id,
@@ -231,6 +242,8 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<CreateRequest> {
         limits,
         cgroup_parent: args.cgroup_parent.clone(),
         driver,
+        network: args.network.clone(),
+        ports,
     })
 }
 
@@ -384,7 +397,7 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<u8> {
         return Ok(0);
     }
     let now = SystemTime::now();
-    let mut rows = vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"].map(String::from).to_vec()];
+    let mut rows = vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"].map(String::from).to_vec()];
     for (config, state) in &shown {
         let created = humantime::parse_rfc3339(&config.created).ok().and_then(|t| now.duration_since(t).ok()).unwrap_or_default();
         rows.push(vec![
@@ -393,11 +406,18 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<u8> {
             quoted_command(&config.argv),
             format!("{} ago", human_duration(created)),
             state.status_line(now),
+            published_ports(root, &config.id),
             config.name.clone(),
         ]);
     }
     print_table(&rows);
     Ok(0)
+}
+
+/// `0.0.0.0:8080->80/tcp, …` while the container runs (chapter 6).
+fn published_ports(root: &Path, id: &str) -> String {
+    let ports = ch06_networking::endpoint_of(root, id).map(|(_, e)| e.ports).unwrap_or_default();
+    ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 /// `"sh -c 'sleep 1…"`: the command, shortened to 20 characters like `ps`.

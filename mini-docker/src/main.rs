@@ -6,6 +6,7 @@
 mod containers;
 mod doctor;
 mod images;
+mod networks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,9 @@ enum Command {
     Exec(containers::ExecArgs),
     /// Block until containers stop, then print their exit codes.
     Wait(containers::ContainersArgs),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(networks::NetworkCommand),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
         Command::Logs(args) => containers::logs(&cli.root, args),
         Command::Exec(args) => containers::exec(&cli.root, args),
         Command::Wait(args) => containers::wait(&cli.root, args),
+        Command::Network(command) => networks::run(&cli.root, command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -33,6 +33,12 @@ pub struct ContainerConfig {
     pub cgroup_parent: String,
     /// `overlay` or `vfs` (chapter 3).
     pub driver: String,
+    /// `--network` (chapter 6): bridge, none, host or a network's name.
+    #[serde(default)]
+    pub network: ch06_networking::NetworkMode,
+    /// `-p` (chapter 6): the ports to publish.
+    #[serde(default)]
+    pub ports: Vec<ch06_networking::PortMapping>,
 }
 // ANCHOR_END: config
 

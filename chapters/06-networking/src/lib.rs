@@ -17,6 +17,7 @@ pub mod cidr;
 pub mod command;
 pub mod error;
 pub mod hosts;
+pub mod inspect;
 pub mod ipam;
 pub mod link;
 pub mod nat;
