@@ -76,10 +76,10 @@ pub struct CreateArgs {
     cgroup_parent: String,
     /// Connect the container to a network: bridge, none, host or a network's name.
     #[arg(long, default_value = "bridge")]
-    network: ch06_networking::NetworkMode,
+    network: String,
     /// Publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp].
     #[arg(short = 'p', long = "publish")]
-    publish: Vec<ch06_networking::PortMapping>,
+    publish: Vec<String>,
     /// overlay or vfs (default: overlay where the kernel has it).
     #[arg(long = "storage-driver", env = "MINI_DOCKER_STORAGE_DRIVER")]
     storage_driver: Option<String>,
@@ -215,9 +215,10 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<CreateRequest> {
         Some(name) => name.parse::<Driver>().map_err(|e| anyhow!(e))?,
         None => Driver::for_this_host(),
     };
+    let network: ch06_networking::NetworkMode = args.network.parse()?;
+    let mut ports = args.publish.iter().map(|p| p.parse()).collect::<Result<Vec<ch06_networking::PortMapping>, _>>()?;
     let image = find_or_pull(root, &args.image)?;
-    let mut ports = args.publish.clone();
-    if args.network == ch06_networking::NetworkMode::Host && !ports.is_empty() {
+    if network == ch06_networking::NetworkMode::Host && !ports.is_empty() {
         eprintln!("WARNING: Published ports are discarded when using host network mode");
         ports.clear();
     }
@@ -242,7 +243,7 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<CreateRequest> {
         limits,
         cgroup_parent: args.cgroup_parent.clone(),
         driver,
-        network: args.network.clone(),
+        network,
         ports,
     })
 }

@@ -29,7 +29,7 @@ pub enum NetworkCommand {
 pub struct CreateArgs {
     /// The subnet in CIDR notation (default: a free /24 of 10.78.0.0/16).
     #[arg(long)]
-    subnet: Option<Subnet>,
+    subnet: Option<String>,
     /// Driver option; only com.docker.network.bridge.name=NAME is known.
     #[arg(short = 'o', long = "opt")]
     opt: Vec<String>,
@@ -73,7 +73,8 @@ fn create(root: &Path, args: CreateArgs) -> Result<u8> {
             _ => return Err(ch06_networking::NetError::InvalidOption(opt.clone()).into()),
         }
     }
-    let network = Networks::new(root).create(&args.name, args.subnet, bridge)?;
+    let subnet = args.subnet.as_deref().map(str::parse::<Subnet>).transpose()?;
+    let network = Networks::new(root).create(&args.name, subnet, bridge)?;
     println!("{}", network.id);
     Ok(0)
 }

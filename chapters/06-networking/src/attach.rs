@@ -332,6 +332,9 @@ pub fn endpoint_of(root: &Path, container_id: &str) -> Option<(Network, Endpoint
 
 /// `network rm`: refuse while containers use it (after reaping the dead).
 pub fn remove_network(root: &Path, wanted: &str) -> Result<Network, NetError> {
+    if [DEFAULT_NETWORK, "host", "none", "default"].contains(&wanted) {
+        return Err(NetError::Predefined(wanted.to_string()));
+    }
     let networks = Networks::new(root);
     let network = networks.get(wanted)?;
     if network.name == DEFAULT_NETWORK {
