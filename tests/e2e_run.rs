@@ -16,6 +16,9 @@ use testkit::{require_root, run, stderr, stdout};
 struct World {
     root: tempfile::TempDir,
     cgroup_parent: String,
+    /// The default network's bridge and subnet, this world's own (chapter 6).
+    bridge: String,
+    subnet: String,
 }
 
 /// The busybox image as a `docker save` tarball, made once per test process.
@@ -31,7 +34,12 @@ fn busybox_tar() -> &'static Path {
 
 impl World {
     fn new() -> World {
-        let world = World { root: testkit::temp_dir(), cgroup_parent: testkit::unique("cg") };
+        let world = World {
+            root: testkit::temp_dir(),
+            cgroup_parent: testkit::unique("cg"),
+            bridge: testkit::unique("br"),
+            subnet: testkit::network::unique_subnet(),
+        };
         let out = world.md(&["load", "-i", busybox_tar().to_str().unwrap()]);
         assert!(out.status.success(), "load: {}", stderr(&out));
         world
@@ -41,6 +49,8 @@ impl World {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mini-docker"));
         cmd.arg("--root").arg(self.root.path()).args(args);
         cmd.env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent);
+        cmd.env("MINI_DOCKER_BRIDGE", &self.bridge);
+        cmd.env("MINI_DOCKER_SUBNET", &self.subnet);
         cmd.stdin(Stdio::null());
         cmd
     }
@@ -57,11 +67,13 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         let _ = self.md(&["rm", "-f"].iter().copied().chain(self.ids().iter().map(String::as_str)).collect::<Vec<_>>());
+        let _ = self.md(&["network", "prune", "-f"]);
         for controller in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
             let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
         }
         if !std::thread::panicking() {
             testkit::assert_no_leftovers(&self.cgroup_parent);
+            testkit::assert_no_leftovers(&self.bridge);
             testkit::assert_no_leftovers(&self.root.path().display().to_string());
         }
     }
@@ -351,7 +363,7 @@ fn run_pulls_a_missing_image_from_a_registry() {
     }
     let registry = testkit::registry::Registry::start();
     testkit::images::push(&registry, "busybox", "library/busybox");
-    let w = World { root: testkit::temp_dir(), cgroup_parent: testkit::unique("cg") };
+    let w = World { root: testkit::temp_dir(), cgroup_parent: testkit::unique("cg"), bridge: testkit::unique("br"), subnet: testkit::network::unique_subnet() };
     let image = format!("{}/library/busybox", registry.host());
     let out = w.md(&["run", "--rm", &image, "echo", "pulled and ran"]);
     assert_eq!(ok(&out), "pulled and ran");

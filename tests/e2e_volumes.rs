@@ -12,6 +12,8 @@ use testkit::{require_root, run, stderr, stdout};
 struct World {
     root: tempfile::TempDir,
     cgroup_parent: String,
+    bridge: String,
+    subnet: String,
 }
 
 /// The test images as `docker save` tarballs, made once per test process.
@@ -29,7 +31,12 @@ fn image_tar(tag: &'static str) -> PathBuf {
 
 impl World {
     fn new() -> World {
-        let world = World { root: testkit::temp_dir(), cgroup_parent: testkit::unique("cg") };
+        let world = World {
+            root: testkit::temp_dir(),
+            cgroup_parent: testkit::unique("cg"),
+            bridge: testkit::unique("br"),
+            subnet: testkit::network::unique_subnet(),
+        };
         for tag in ["busybox", "volumed"] {
             let out = world.md(&["load", "-i", image_tar(tag).to_str().unwrap()]);
             assert!(out.status.success(), "load: {}", stderr(&out));
@@ -41,6 +48,9 @@ impl World {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mini-docker"));
         cmd.arg("--root").arg(self.root.path()).args(args);
         cmd.env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent);
+        // The default network (chapter 6) is this world's own, too.
+        cmd.env("MINI_DOCKER_BRIDGE", &self.bridge);
+        cmd.env("MINI_DOCKER_SUBNET", &self.subnet);
         cmd.stdin(Stdio::null());
         cmd
     }
@@ -68,11 +78,13 @@ impl Drop for World {
         if !ids.is_empty() {
             let _ = self.md(&["rm", "-f", "-v"].iter().copied().chain(ids.iter().map(String::as_str)).collect::<Vec<_>>());
         }
+        let _ = self.md(&["network", "prune", "-f"]);
         for controller in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
             let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
         }
         if !std::thread::panicking() {
             testkit::assert_no_leftovers(&self.cgroup_parent);
+            testkit::assert_no_leftovers(&self.bridge);
             // Volumes live under the root: no mount of them may remain on the host.
             testkit::assert_no_leftovers(&self.root.path().display().to_string());
         }

@@ -83,6 +83,12 @@ pub struct CreateArgs {
     /// Mount a tmpfs: PATH[:size=64m,mode=1777,…].
     #[arg(long)]
     tmpfs: Vec<String>,
+    /// Connect the container to a network: bridge, none, host or a network's name.
+    #[arg(long, default_value = "bridge")]
+    network: String,
+    /// Publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp].
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
     /// overlay or vfs (default: overlay where the kernel has it).
     #[arg(long = "storage-driver", env = "MINI_DOCKER_STORAGE_DRIVER")]
     storage_driver: Option<String>,
@@ -227,7 +233,13 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<(CreateRequest, ch07
         Some(name) => name.parse::<Driver>().map_err(|e| anyhow!(e))?,
         None => Driver::for_this_host(),
     };
+    let network: ch06_networking::NetworkMode = args.network.parse()?;
+    let mut ports = args.publish.iter().map(|p| p.parse()).collect::<Result<Vec<ch06_networking::PortMapping>, _>>()?;
     let image = find_or_pull(root, &args.image)?;
+    if network == ch06_networking::NetworkMode::Host && !ports.is_empty() {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+        ports.clear();
+    }
     let resolved = ch07_volumes::resolve(root, &mount_specs, &image.volumes)?;
     for notice in &resolved.notices {
         eprintln!("mini-docker: {notice}");
@@ -254,6 +266,8 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<(CreateRequest, ch07
         cgroup_parent: args.cgroup_parent.clone(),
         driver,
         mounts: resolved.mounts,
+        network,
+        ports,
     };
     Ok((request, resolved.made))
 }
@@ -414,7 +428,7 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<u8> {
         return Ok(0);
     }
     let now = SystemTime::now();
-    let mut rows = vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"].map(String::from).to_vec()];
+    let mut rows = vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"].map(String::from).to_vec()];
     for (config, state) in &shown {
         let created = humantime::parse_rfc3339(&config.created).ok().and_then(|t| now.duration_since(t).ok()).unwrap_or_default();
         rows.push(vec![
@@ -423,11 +437,18 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<u8> {
             quoted_command(&config.argv),
             format!("{} ago", human_duration(created)),
             state.status_line(now),
+            published_ports(root, &config.id),
             config.name.clone(),
         ]);
     }
     print_table(&rows);
     Ok(0)
+}
+
+/// `0.0.0.0:8080->80/tcp, …` while the container runs (chapter 6).
+fn published_ports(root: &Path, id: &str) -> String {
+    let ports = ch06_networking::endpoint_of(root, id).map(|(_, e)| e.ports).unwrap_or_default();
+    ports.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 /// `"sh -c 'sleep 1…"`: the command, shortened to 20 characters like `ps`.

@@ -7,6 +7,7 @@ mod containers;
 mod doctor;
 mod images;
 mod volumes;
+mod networks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +73,9 @@ enum Command {
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// Manage networks.
+    #[command(subcommand)]
+    Network(networks::NetworkCommand),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => containers::exec(&cli.root, args),
         Command::Wait(args) => containers::wait(&cli.root, args),
         Command::Volume(command) => volumes::run(&cli.root, command),
+        Command::Network(command) => networks::run(&cli.root, command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

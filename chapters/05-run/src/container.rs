@@ -36,6 +36,12 @@ pub struct ContainerConfig {
     /// Bind mounts, volumes and tmpfs (chapter 7), resolved at create.
     #[serde(default)]
     pub mounts: Vec<ch07_volumes::ContainerMount>,
+    /// `--network` (chapter 6): bridge, none, host or a network's name.
+    #[serde(default)]
+    pub network: ch06_networking::NetworkMode,
+    /// `-p` (chapter 6): the ports to publish.
+    #[serde(default)]
+    pub ports: Vec<ch06_networking::PortMapping>,
 }
 // ANCHOR_END: config
 

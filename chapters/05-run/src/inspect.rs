@@ -51,7 +51,10 @@ pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Val
             "CpuQuota": config.limits.cpu_quota_us.unwrap_or(0),
             "CpuShares": config.limits.cpu_shares.unwrap_or(0),
             "PidsLimit": config.limits.pids,
+            "NetworkMode": config.network.to_string(),
+            "PortBindings": ch06_networking::inspect::port_map(&config.ports),
         },
+        "NetworkSettings": ch06_networking::inspect::network_settings(&engine.root, &config.id, &config.network),
         "GraphDriver": {
             "Name": config.driver,
             "Data": {

@@ -14,6 +14,7 @@ use anyhow::{bail, Context};
 use ch01_namespaces::{Namespaces, Process, Spawn};
 use ch02_cgroups::{join_hook, Cgroup, Limits};
 use ch03_union_fs::{etc_files, Driver, RootfsSetup};
+use ch06_networking::{AttachRequest, Attachment};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use thiserror::Error;
@@ -61,6 +62,8 @@ pub struct CreateRequest {
     pub driver: Driver,
     /// Chapter 7's mounts, already resolved (volumes exist, host dirs too).
     pub mounts: Vec<ch07_volumes::ContainerMount>,
+    pub network: ch06_networking::NetworkMode,
+    pub ports: Vec<ch06_networking::PortMapping>,
 }
 
 impl Engine {
@@ -80,6 +83,7 @@ impl Engine {
             self.store.write(id, "state.json", &state)?;
             let config = self.config(id)?;
             release_cgroup(&config);
+            let _ = ch06_networking::release_container(&self.root, id);
             if config.auto_remove {
                 drop(_lock);
                 self.remove_files(id, true)?;
@@ -106,6 +110,11 @@ impl Engine {
     /// writable layer. Nothing runs yet.
     pub fn create(&self, request: &CreateRequest) -> anyhow::Result<String> {
         let _all = self.store.lock_all()?;
+        if let ch06_networking::NetworkMode::Bridge(network) = &request.network {
+            if network != ch06_networking::network::DEFAULT_NETWORK {
+                ch06_networking::Networks::new(&self.root).get(network)?;
+            }
+        }
         let id = new_id();
         let name = self.pick_name(request.name.as_deref())?;
         let hostname = request.hostname.clone().unwrap_or_else(|| short_id(&id).to_string());
@@ -137,6 +146,8 @@ impl Engine {
             cgroup_parent: request.cgroup_parent.clone(),
             driver: request.driver.name().to_string(),
             mounts: request.mounts.clone(),
+            network: request.network.clone(),
+            ports: request.ports.clone(),
         };
         let dir = self.store.container_dir(&id);
         let made = std::fs::create_dir_all(&dir)
@@ -242,7 +253,7 @@ impl Engine {
             Err(error) => return self.failed_to_start(&config, format!("{error:#}"), 125),
         };
         let started = self.spawn_container(&config, &cgroup, attached);
-        let (child, stdio_side) = match started {
+        let (child, stdio_side, network) = match started {
             Ok(started) => started,
             Err(error) => {
                 let _ = cgroup.remove();
@@ -254,6 +265,7 @@ impl Engine {
             *s = State { status: Status::Running, pid: Some(child.pid().as_raw()), supervisor_pid: Some(std::process::id() as i32), started_at: Some(now()), ..State::created() }
         })?;
         let exit = self.relay_and_wait(&config, &child, stdio_side, attached);
+        network.release();
         let oom_killed = cgroup.oom_kills() > 0 && exit == 137;
         let _ = cgroup.remove();
         self.update_state(id, |s| {
@@ -285,19 +297,47 @@ impl Engine {
     }
 
     // ANCHOR: spawn_container
-    fn spawn_container(&self, config: &ContainerConfig, cgroup: &Cgroup, attached: bool) -> anyhow::Result<(ch01_namespaces::Child, stdio::ParentSide)> {
+    fn spawn_container(&self, config: &ContainerConfig, cgroup: &Cgroup, attached: bool) -> anyhow::Result<(ch01_namespaces::Child, stdio::ParentSide, Attachment)> {
         let dir = self.store.container_dir(&config.id);
         let driver: Driver = config.driver.parse().map_err(anyhow::Error::msg)?;
         let rootfs = ch03_union_fs::reopen(driver, &config.layers, &dir)?;
-        let etc = etc_files::write_etc_files(&dir, &config.hostname, None)?;
+        let mut network = Attachment::prepare(&AttachRequest {
+            root: &self.root,
+            container_id: &config.id,
+            name: &config.name,
+            hostname: &config.hostname,
+            hosts_file: dir.join("hosts"),
+            mode: &config.network,
+            ports: &config.ports,
+        })?;
+        let spawned = self.spawn_attached(config, cgroup, attached, rootfs, &network);
+        match spawned {
+            Ok((child, stdio_side)) => {
+                network.start_proxies();
+                Ok((child, stdio_side, network))
+            }
+            Err(error) => {
+                network.release();
+                Err(error)
+            }
+        }
+    }
+
+    fn spawn_attached(&self, config: &ContainerConfig, cgroup: &Cgroup, attached: bool, rootfs: ch03_union_fs::Rootfs, network: &Attachment) -> anyhow::Result<(ch01_namespaces::Child, stdio::ParentSide)> {
+        let dir = self.store.container_dir(&config.id);
+        let etc = etc_files::write_etc_files(&dir, &config.hostname, network.ip())?;
+        network.announce()?;
         let interactive = config.interactive && attached;
         let (stdio_hook, stdio_side) = stdio::prepare(StdioMode { tty: config.tty, interactive })?;
         let process = Process { argv: config.argv.clone(), env: config.env.clone(), cwd: Some(config.working_dir.clone().into()) };
         let mut spawn = Spawn::new(process);
-        spawn.namespaces = Namespaces::default();
+        spawn.namespaces = Namespaces { net: network.own_namespace(), ..Namespaces::default() };
         spawn.hostname = Some(config.hostname.clone());
         spawn.init = config.init;
         spawn.parent_hook(join_hook(cgroup));
+        if let Some(hook) = network.parent_hook() {
+            spawn.parent_hook(hook);
+        }
         let mut setup = RootfsSetup::new(rootfs, Some(etc));
         if !config.mounts.is_empty() {
             setup.before_pivot.push(ch07_volumes::mount_hook(config.mounts.clone()));
@@ -416,6 +456,7 @@ impl Engine {
         if let Some(config) = &config {
             release_cgroup(config);
         }
+        let _ = ch06_networking::release_container(&self.root, id);
         let dir = self.store.container_dir(id);
         ch03_union_fs::cleanup::remove_container_dir(&dir).with_context(|| format!("removing {}", dir.display()))?;
         if let (true, Some(config)) = (volumes, config) {

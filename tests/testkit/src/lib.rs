@@ -8,6 +8,7 @@
 //!   links, processes), for the test that checks nothing was left behind.
 
 pub mod images;
+pub mod network;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
@@ -89,7 +90,7 @@ pub fn stderr(out: &Output) -> String {
 
 // ANCHOR: leftovers
 /// Everything of ours still on the host whose name contains `marker`: mount
-/// points, cgroup directories, network links and processes.
+/// points, cgroup directories, network links, iptables rules and processes.
 pub fn leftovers(marker: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
@@ -105,6 +106,7 @@ pub fn leftovers(marker: &str) -> Vec<String> {
             }
         }
     }
+    found.extend(network::iptables_rules_mentioning(marker).into_iter().map(|r| format!("iptables: {r}")));
     found.extend(processes_mentioning(marker).into_iter().map(|p| format!("process: {p}")));
     found
 }

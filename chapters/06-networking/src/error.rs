@@ -1,0 +1,57 @@
+//! What can go wrong, each as one line saying what failed and what to do.
+
+use std::net::Ipv4Addr;
+
+use thiserror::Error;
+
+use crate::cidr::{CidrError, Subnet};
+use crate::command::CommandError;
+
+#[derive(Debug, Error)]
+pub enum NetError {
+    #[error(transparent)]
+    Cidr(#[from] CidrError),
+    #[error("network {0} not found: create it with `mini-docker network create {0}` (see `mini-docker network ls`)")]
+    NotFound(String),
+    #[error("network with name {0} already exists")]
+    Exists(String),
+    #[error("invalid network name {0:?}: use letters, digits, '_', '.' and '-', starting with a letter or digit")]
+    InvalidName(String),
+    #[error("{0} is a pre-defined network and cannot be created or removed")]
+    Predefined(String),
+    #[error("subnet {subnet} overlaps with network {other} ({other_subnet}): choose another --subnet")]
+    Overlaps { subnet: Subnet, other: String, other_subnet: Subnet },
+    #[error("subnet {subnet} overlaps with the host's route {route}: choose another --subnet")]
+    OverlapsHostRoute { subnet: Subnet, route: String },
+    #[error("subnet {0} is too small for a network: use a prefix of /30 or shorter")]
+    TooSmall(Subnet),
+    #[error("no free subnet left in {0} for a new network: give one with --subnet")]
+    NoFreeSubnet(Subnet),
+    #[error("no available IPv4 addresses on network {network} ({subnet}): remove a container or use a larger subnet")]
+    Exhausted { network: String, subnet: Subnet },
+    #[error("error while removing network {network}: it has active endpoints ({containers}): stop or remove them first")]
+    InUse { network: String, containers: String },
+    #[error("Bind for {ip}:{port} failed: port is already allocated")]
+    PortInUse { ip: Ipv4Addr, port: u16 },
+    #[error("invalid port specification {0:?}: use [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]")]
+    InvalidPort(String),
+    #[error("invalid --network {0:?}: use bridge, none, host or the name of a network")]
+    InvalidMode(String),
+    #[error("invalid option {0:?}: the only option is com.docker.network.bridge.name=NAME")]
+    InvalidOption(String),
+    #[error("invalid bridge name {0:?}: at most 15 characters, no '/', ':' or spaces")]
+    InvalidBridgeName(String),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error("{path} is damaged: {source}")]
+    Json { path: String, source: serde_json::Error },
+}
+
+impl NetError {
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetError {
+        let what = what.into();
+        move |source| NetError::Io { what, source }
+    }
+}

@@ -1,0 +1,32 @@
+//! # Chapter 6 — networking
+//!
+//! Give each container a network of its own and connect it: a bridge per
+//! network, a veth pair per container, addresses from a lease directory,
+//! NAT to the outside and published ports from the host.
+//!
+//! - [`cidr`] / [`ipam`]: subnets, and addresses handed out exactly once.
+//! - [`network`]: network records (`network create/ls/rm/inspect`), the default network.
+//! - [`link`]: bridge, veth, the container's eth0, address and route (with `ip`).
+//! - [`nat`]: ip_forward, masquerade, DNAT per published port, isolation (with `iptables`).
+//! - [`proxy`]: the userland proxy for connections to 127.0.0.1.
+//! - [`hosts`]: the other containers' names in /etc/hosts.
+//! - [`attach`]: the seam chapter 5 calls: prepare, parent hook, release.
+
+pub mod attach;
+pub mod cidr;
+pub mod command;
+pub mod error;
+pub mod hosts;
+pub mod inspect;
+pub mod ipam;
+pub mod link;
+pub mod nat;
+pub mod network;
+pub mod ports;
+pub mod proxy;
+
+pub use attach::{endpoint_of, prune, release_container, remove_network, AttachRequest, Attachment, Endpoint, NetworkMode};
+pub use cidr::Subnet;
+pub use error::NetError;
+pub use network::{DefaultNetwork, Network, Networks};
+pub use ports::{PortMapping, Proto};

@@ -1,0 +1,351 @@
+//! Chapter 6 end to end: networks, addresses, names, isolation and
+//! published ports, driven through the `mini-docker` binary. All traffic
+//! stays on loopback and on the tests' own bridges; every test has its own
+//! state root, default bridge and subnets, so tests run side by side.
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use testkit::{require_root, run, stderr, stdout};
+
+/// One test's world: its own state root, cgroup parent, default bridge and
+/// subnet. On drop everything is removed and checked to be gone.
+struct World {
+    root: tempfile::TempDir,
+    cgroup_parent: String,
+    bridge: String,
+    subnet: String,
+    /// Every bridge name this world made (the default one and user networks).
+    bridges: std::sync::Mutex<Vec<String>>,
+    /// Every container id this world made, to check their veths are gone.
+    ids: std::sync::Mutex<Vec<String>>,
+}
+
+fn busybox_tar() -> &'static Path {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let dir = testkit::temp_dir().keep();
+        let tar = dir.join("busybox.tar");
+        testkit::images::docker_archive("busybox", "busybox:latest", &tar);
+        tar
+    })
+}
+
+impl World {
+    fn new() -> World {
+        let bridge = testkit::unique("br");
+        let world = World {
+            root: testkit::temp_dir(),
+            cgroup_parent: testkit::unique("cg"),
+            bridges: std::sync::Mutex::new(vec![bridge.clone()]),
+            bridge,
+            subnet: testkit::network::unique_subnet(),
+            ids: std::sync::Mutex::new(Vec::new()),
+        };
+        ok(&world.md(&["load", "-i", busybox_tar().to_str().unwrap()]));
+        world
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mini-docker"));
+        cmd.arg("--root").arg(self.root.path()).args(args);
+        cmd.env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent);
+        cmd.env("MINI_DOCKER_BRIDGE", &self.bridge);
+        cmd.env("MINI_DOCKER_SUBNET", &self.subnet);
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    fn md(&self, args: &[&str]) -> Output {
+        run(&mut self.cmd(args))
+    }
+
+    /// `run -d ...`, returning the id.
+    fn start(&self, args: &[&str]) -> String {
+        let id = ok(&self.md(&[&["run", "-d"], args].concat()));
+        self.ids.lock().unwrap().push(id.clone());
+        id
+    }
+
+    /// A user network with its own subnet and a bridge named for the tests.
+    fn network(&self, name: &str) -> (String, String) {
+        let (bridge, subnet) = (testkit::unique("br"), testkit::network::unique_subnet());
+        ok(&self.md(&["network", "create", "--subnet", &subnet, "-o", &format!("com.docker.network.bridge.name={bridge}"), name]));
+        self.bridges.lock().unwrap().push(bridge.clone());
+        (bridge, subnet)
+    }
+
+    fn inspect(&self, container: &str) -> serde_json::Value {
+        let all: serde_json::Value = serde_json::from_str(&ok(&self.md(&["inspect", container]))).unwrap();
+        all[0].clone()
+    }
+
+    /// The container's address on `network`.
+    fn ip(&self, container: &str, network: &str) -> String {
+        self.inspect(container)["NetworkSettings"]["Networks"][network]["IPAddress"].as_str().unwrap_or_default().to_string()
+    }
+
+    fn all_ids(&self) -> Vec<String> {
+        stdout(&self.md(&["ps", "-a", "-q"])).lines().map(str::to_string).collect()
+    }
+
+    fn leases(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for network in std::fs::read_dir(self.root.path().join("networks")).into_iter().flatten().flatten() {
+            for lease in std::fs::read_dir(network.path().join("leases")).into_iter().flatten().flatten() {
+                found.push(lease.path().display().to_string());
+            }
+        }
+        found
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let ids = self.all_ids();
+        if !ids.is_empty() {
+            let _ = self.md(&[&["rm", "-f"], ids.iter().map(String::as_str).collect::<Vec<_>>().as_slice()].concat());
+        }
+        let pruned = self.md(&["network", "prune", "-f"]);
+        for controller in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
+        }
+        if std::thread::panicking() {
+            return;
+        }
+        assert!(pruned.status.success(), "network prune: {}", stderr(&pruned));
+        assert!(self.leases().is_empty(), "leases left: {:?}", self.leases());
+        for bridge in self.bridges.lock().unwrap().iter() {
+            testkit::assert_no_leftovers(bridge);
+        }
+        for id in self.ids.lock().unwrap().iter() {
+            assert!(!Path::new("/sys/class/net").join(format!("mdv{}", &id[..12])).exists(), "the veth of {id} is left");
+            assert!(testkit::network::iptables_rules_mentioning(&id[..12]).is_empty(), "rules of {id} are left");
+        }
+        testkit::assert_no_leftovers(&self.cgroup_parent);
+        testkit::assert_no_leftovers(&self.root.path().display().to_string());
+    }
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "failed ({:?}): {}\n{}", out.status, stderr(out), stdout(out));
+    stdout(out)
+}
+
+/// A bad input: exit code `code`, one line on stderr containing `text`.
+fn refused(out: &Output, code: i32, text: &str) {
+    assert_eq!(out.status.code(), Some(code), "stderr: {}", stderr(out));
+    let message = stderr(out);
+    assert_eq!(message.lines().count(), 1, "not one line: {message}");
+    assert!(message.contains(text), "{message:?} does not say {text:?}");
+}
+
+fn wait_for(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (the kernel's choice, released at once).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// GET / from `address`, the body (or None when nothing answered).
+fn http_get(address: &str) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&address.parse().ok()?, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_once("\r\n\r\n").map(|(_, body)| body.trim().to_string())
+}
+
+const HTTPD: &str = "mkdir -p /www && echo hello from $(hostname) > /www/index.html && exec httpd -f -p 80 -h /www";
+
+#[test]
+fn containers_on_a_user_network_reach_each_other_by_address_and_name() {
+    if !require_root("containers_on_a_user_network_reach_each_other_by_address_and_name") {
+        return;
+    }
+    let w = World::new();
+    let (_, subnet) = w.network("mdtestnet");
+    w.start(&["--name", "alpha", "--network", "mdtestnet", "busybox", "sleep", "60"]);
+    w.start(&["--name", "beta", "--network", "mdtestnet", "busybox", "sleep", "60"]);
+    let (alpha, beta) = (w.ip("alpha", "mdtestnet"), w.ip("beta", "mdtestnet"));
+    let prefix = &subnet[..subnet.rfind('.').unwrap()];
+    assert!(alpha.starts_with(prefix) && beta.starts_with(prefix) && alpha != beta, "{alpha} {beta} in {subnet}");
+    ok(&w.md(&["exec", "alpha", "ping", "-c", "1", "-W", "3", &beta]));
+    // alpha started first: it learnt beta's name when beta joined.
+    ok(&w.md(&["exec", "alpha", "ping", "-c", "1", "-W", "3", "beta"]));
+    ok(&w.md(&["exec", "beta", "ping", "-c", "1", "-W", "3", "alpha"]));
+    let hosts = ok(&w.md(&["exec", "alpha", "cat", "/etc/hosts"]));
+    assert!(hosts.contains(&format!("{beta}\tbeta")), "{hosts}");
+    let inside = ok(&w.md(&["exec", "alpha", "ip", "-o", "-4", "addr", "show", "eth0"]));
+    assert!(inside.contains(&format!("{alpha}/24")), "{inside}");
+    let route = ok(&w.md(&["exec", "alpha", "ip", "route"]));
+    assert!(route.contains(&format!("default via {prefix}.1")), "{route}");
+    // When beta goes, alpha forgets its name.
+    ok(&w.md(&["rm", "-f", "beta"]));
+    let hosts = ok(&w.md(&["exec", "alpha", "cat", "/etc/hosts"]));
+    assert!(!hosts.contains("beta"), "{hosts}");
+    let inspect: serde_json::Value = serde_json::from_str(&ok(&w.md(&["network", "inspect", "mdtestnet"]))).unwrap();
+    assert_eq!(inspect[0]["Containers"].as_object().unwrap().len(), 1);
+    ok(&w.md(&["rm", "-f", "alpha"]));
+    ok(&w.md(&["network", "rm", "mdtestnet"]));
+}
+
+#[test]
+fn containers_on_different_networks_cannot_reach_each_other() {
+    if !require_root("containers_on_different_networks_cannot_reach_each_other") {
+        return;
+    }
+    let w = World::new();
+    w.network("mdtestred");
+    w.network("mdtestblue");
+    w.start(&["--name", "red", "--network", "mdtestred", "busybox", "sleep", "60"]);
+    w.start(&["--name", "blue", "--network", "mdtestblue", "busybox", "sleep", "60"]);
+    w.start(&["--name", "red2", "--network", "mdtestred", "busybox", "sleep", "60"]);
+    let (blue, red2) = (w.ip("blue", "mdtestblue"), w.ip("red2", "mdtestred"));
+    ok(&w.md(&["exec", "red", "ping", "-c", "1", "-W", "3", &red2]));
+    let across = w.md(&["exec", "red", "ping", "-c", "1", "-W", "2", &blue]);
+    assert!(!across.status.success(), "red reached blue across networks: {}", stdout(&across));
+    let by_name = w.md(&["exec", "red", "ping", "-c", "1", "-W", "2", "blue"]);
+    assert!(!by_name.status.success(), "red resolved blue's name");
+    refused(&w.md(&["network", "rm", "mdtestred"]), 1, "has active endpoints (red");
+}
+
+#[test]
+fn a_published_port_answers_on_loopback_and_on_the_hosts_address() {
+    if !require_root("a_published_port_answers_on_loopback_and_on_the_hosts_address") {
+        return;
+    }
+    let w = World::new();
+    let (loopback_port, any_port) = (free_port(), free_port());
+    let id = w.start(&[
+        "--name", "web", "-p", &format!("127.0.0.1:{loopback_port}:80"), "-p", &format!("{any_port}:80"), "--hostname", "web", "busybox", "sh", "-c", HTTPD,
+    ]);
+    wait_for("httpd on 127.0.0.1", || http_get(&format!("127.0.0.1:{loopback_port}")).is_some());
+    assert_eq!(http_get(&format!("127.0.0.1:{loopback_port}")).as_deref(), Some("hello from web"));
+    assert_eq!(http_get(&format!("127.0.0.1:{any_port}")).as_deref(), Some("hello from web"));
+    // The bridge's address is one of the host's own: DNAT in OUTPUT serves it.
+    let gateway = w.inspect("web")["NetworkSettings"]["Gateway"].as_str().unwrap().to_string();
+    assert_eq!(http_get(&format!("{gateway}:{any_port}")).as_deref(), Some("hello from web"));
+    let dnat = testkit::network::iptables_rules_mentioning(&id[..12]);
+    assert!(dnat.iter().any(|r| r.contains(&format!("--dport {any_port}")) && r.contains("DNAT")), "{dnat:?}");
+    let ports = &w.inspect("web")["NetworkSettings"]["Ports"]["80/tcp"];
+    assert_eq!(ports[0]["HostPort"], loopback_port.to_string());
+    assert!(ok(&w.md(&["ps"])).contains(&format!("0.0.0.0:{any_port}->80/tcp")));
+
+    // A port that is taken: one line, exit 125, no container left running.
+    let taken = w.md(&["run", "-d", "--name", "web2", "-p", &format!("{any_port}:80"), "busybox", "sleep", "60"]);
+    refused(&taken, 125, &format!("Bind for 0.0.0.0:{any_port} failed: port is already allocated"));
+    assert_eq!(w.inspect("web2")["State"]["Running"], false);
+    assert_eq!(w.leases().len(), 1, "the failed run kept a lease");
+
+    // Stopped: the ports are free again and the rules are gone.
+    ok(&w.md(&["stop", "-t", "1", "web"]));
+    assert!(TcpListener::bind(("127.0.0.1", loopback_port)).is_ok(), "the proxy still holds the port");
+    assert!(TcpListener::bind(("0.0.0.0", any_port)).is_ok());
+    assert!(testkit::network::iptables_rules_mentioning(&id[..12]).is_empty());
+    assert!(w.leases().is_empty());
+    assert_eq!(w.inspect("web")["NetworkSettings"]["IPAddress"], "");
+}
+
+#[test]
+fn network_none_has_only_lo_and_host_shares_the_hosts() {
+    if !require_root("network_none_has_only_lo_and_host_shares_the_hosts") {
+        return;
+    }
+    let w = World::new();
+    let links = ok(&w.md(&["run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net"]));
+    assert_eq!(links, "lo");
+    let lo = ok(&w.md(&["run", "--rm", "--network", "none", "busybox", "ip", "-o", "-4", "addr"]));
+    assert!(lo.contains("127.0.0.1/8"), "lo is not up: {lo}");
+    // Host mode: the host's interfaces, our test bridge among them.
+    w.network("mdtesthost");
+    let host_links = ok(&w.md(&["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]));
+    assert!(host_links.lines().any(|l| l == w.bridges.lock().unwrap()[1]), "{host_links}");
+    assert!(w.leases().is_empty());
+}
+
+#[test]
+fn twenty_parallel_runs_get_twenty_distinct_addresses() {
+    if !require_root("twenty_parallel_runs_get_twenty_distinct_addresses") {
+        return;
+    }
+    let w = World::new();
+    let ids: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..20).map(|_| scope.spawn(|| w.start(&["busybox", "sleep", "60"]))).collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let addresses: Vec<String> = ids.iter().map(|id| w.ip(id, "bridge")).collect();
+    let distinct: HashSet<&String> = addresses.iter().filter(|a| !a.is_empty()).collect();
+    assert_eq!(distinct.len(), 20, "{addresses:?}");
+    assert_eq!(w.leases().len(), 20);
+    ok(&w.md(&[&["rm", "-f"], ids.iter().map(String::as_str).collect::<Vec<_>>().as_slice()].concat()));
+    assert!(w.leases().is_empty());
+    let pruned = ok(&w.md(&["network", "prune", "-f"]));
+    assert!(pruned.contains("bridge"), "{pruned}");
+    assert!(!Path::new("/sys/class/net").join(&w.bridge).exists());
+}
+
+#[test]
+fn a_killed_supervisor_gives_its_lease_and_ports_back() {
+    if !require_root("a_killed_supervisor_gives_its_lease_and_ports_back") {
+        return;
+    }
+    let w = World::new();
+    let port = free_port();
+    let id = w.start(&["-p", &format!("127.0.0.1:{port}:80"), "busybox", "sleep", "60"]);
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(w.root.path().join("containers").join(&id).join("state.json")).unwrap()).unwrap();
+    let supervisor = state["supervisor_pid"].as_i64().unwrap() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    wait_for("the supervisor to die", || !Path::new(&format!("/proc/{supervisor}")).exists());
+    // The next command that looks notices, and releases what it held.
+    assert!(ok(&w.md(&["ps", "-a"])).contains("Exited (137)"));
+    assert!(w.leases().is_empty(), "{:?}", w.leases());
+    assert!(testkit::network::iptables_rules_mentioning(&id[..12]).is_empty());
+    assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
+}
+
+#[test]
+fn bad_network_input_is_one_line_and_leaves_nothing() {
+    if !require_root("bad_network_input_is_one_line_and_leaves_nothing") {
+        return;
+    }
+    let w = World::new();
+    refused(&w.md(&["network", "create", "--subnet", "10.300.0.0/24", "mdtestbad"]), 1, "invalid CIDR address: 10.300.0.0/24");
+    refused(&w.md(&["network", "create", "--subnet", "10.1.2.3/24", "mdtestbad"]), 1, "did you mean 10.1.2.0/24");
+    let (_, subnet) = w.network("mdtestone");
+    let octets: Vec<&str> = subnet.split('.').collect();
+    let overlapping = format!("{}.{}.0.0/16", octets[0], octets[1]);
+    refused(&w.md(&["network", "create", "--subnet", &overlapping, "mdtesttwo"]), 1, "overlaps with network mdtestone");
+    refused(&w.md(&["network", "create", "mdtestone"]), 1, "network with name mdtestone already exists");
+    refused(&w.md(&["network", "rm", "mdtestnosuch"]), 1, "network mdtestnosuch not found");
+    refused(&w.md(&["network", "rm", "bridge"]), 1, "pre-defined network");
+    refused(&w.md(&["run", "--rm", "--network", "mdtestnosuch", "busybox", "true"]), 125, "network mdtestnosuch not found");
+    refused(&w.md(&["run", "--rm", "-p", "99999:80", "busybox", "true"]), 125, "invalid port specification");
+
+    // A /30 has one address besides the gateway.
+    let tiny_bridge = testkit::unique("br");
+    w.bridges.lock().unwrap().push(tiny_bridge.clone());
+    let tiny = testkit::network::unique_subnet().replace("/24", "/30");
+    ok(&w.md(&["network", "create", "--subnet", &tiny, "-o", &format!("com.docker.network.bridge.name={tiny_bridge}"), "mdtesttiny"]));
+    w.start(&["--name", "first", "--network", "mdtesttiny", "busybox", "sleep", "60"]);
+    let full = w.md(&["run", "-d", "--name", "second", "--network", "mdtesttiny", "busybox", "sleep", "60"]);
+    refused(&full, 125, "no available IPv4 addresses on network mdtesttiny");
+    refused(&w.md(&["network", "rm", "mdtesttiny"]), 1, "has active endpoints (first)");
+    ok(&w.md(&["rm", "-f", "first", "second"]));
+    ok(&w.md(&["network", "rm", "mdtesttiny", "mdtestone"]));
+    let ls = ok(&w.md(&["network", "ls"]));
+    assert!(!ls.contains("mdtest"), "{ls}");
+    assert_eq!(w.all_ids().len(), 0);
+}
