@@ -79,7 +79,7 @@ fn run(args: &Args, driver: Driver, layers: &[PathBuf], container_dir: &Path, ho
     let etc = write_etc_files(container_dir, hostname, None).map_err(|e| (format!("writing the /etc files: {e}"), 125))?;
     let mut spawn = Spawn::new(Process { argv: args.command.clone(), env: container_env(hostname), cwd: None });
     spawn.hostname = Some(hostname.to_string());
-    spawn.child_hook(rootfs_hook(RootfsSetup { rootfs, etc: Some(etc) }));
+    spawn.child_hook(rootfs_hook(RootfsSetup { rootfs, etc: Some(etc), read_only_root: false, skip_masks: false }));
     let child = spawn.spawn().map_err(|e| (e.to_string(), e.exit_code()))?;
     let status = child.wait_forwarding_signals().map_err(|e| (format!("waiting for the container: {e}"), 125))?;
     Ok(status.code())

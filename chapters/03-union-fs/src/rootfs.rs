@@ -33,6 +33,10 @@ pub struct RootfsSetup {
     pub rootfs: Rootfs,
     /// The engine's `/etc` files to bind over the image's; `None` keeps the image's.
     pub etc: Option<EtcFiles>,
+    /// `--read-only`: remount the root read-only just before pivot_root (chapter 8).
+    pub read_only_root: bool,
+    /// `--privileged`: no masked or read-only `/proc` and `/sys` paths (chapter 8).
+    pub skip_masks: bool,
 }
 
 /// The hook to add to a chapter 1 `Spawn`.
@@ -53,11 +57,33 @@ pub fn setup_rootfs(setup: &RootfsSetup) -> anyhow::Result<()> {
     if let Some(etc) = &setup.etc {
         bind_etc_files(root, etc)?;
     }
-    masks::apply(root)?;
+    if !setup.skip_masks {
+        masks::apply(root)?;
+    }
+    if setup.read_only_root {
+        remount_readonly(root)?;
+    }
     pivot_into(root).with_context(|| format!("pivot_root into {}", root.display()))?;
     Ok(())
 }
 // ANCHOR_END: setup_rootfs
+
+// ANCHOR: read_only_root
+/// `--read-only`: the root mount itself becomes read-only. Only this one
+/// mount: `/proc`, `/dev`, `/dev/shm` and the `/etc` files mounted on it
+/// keep their own flags, so the container can still write where it must.
+pub fn remount_readonly(root: &Path) -> Result<(), MountError> {
+    let remount = Mount {
+        what: "remount the container's root read-only (--read-only)",
+        source: None,
+        fstype: None,
+        flags: MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+        data: None,
+        book: "ch08-security.md#a-read-only-root",
+    };
+    mount(&remount, root)
+}
+// ANCHOR_END: read_only_root
 
 // ANCHOR: mount_union
 /// The container's writable root, mounted on the directory that becomes `/`.

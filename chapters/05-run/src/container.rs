@@ -33,6 +33,9 @@ pub struct ContainerConfig {
     pub cgroup_parent: String,
     /// `overlay` or `vfs` (chapter 3).
     pub driver: String,
+    /// `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt`, `--read-only` (chapter 8).
+    #[serde(default)]
+    pub security: ch08_security::SecurityOptions,
 }
 // ANCHOR_END: config
 

@@ -59,6 +59,7 @@ pub struct CreateRequest {
     pub limits: Limits,
     pub cgroup_parent: String,
     pub driver: Driver,
+    pub security: ch08_security::SecurityOptions,
 }
 
 impl Engine {
@@ -103,6 +104,7 @@ impl Engine {
     /// Create a container: decide its id, name and process, and give it a
     /// writable layer. Nothing runs yet.
     pub fn create(&self, request: &CreateRequest) -> anyhow::Result<String> {
+        request.security.check()?;
         let _all = self.store.lock_all()?;
         let id = new_id();
         let name = self.pick_name(request.name.as_deref())?;
@@ -134,6 +136,7 @@ impl Engine {
             limits: LimitSettings::from_limits(&request.limits),
             cgroup_parent: request.cgroup_parent.clone(),
             driver: request.driver.name().to_string(),
+            security: request.security.clone(),
         };
         let dir = self.store.container_dir(&id);
         let made = std::fs::create_dir_all(&dir)
@@ -294,12 +297,20 @@ impl Engine {
         spawn.namespaces = Namespaces::default();
         spawn.hostname = Some(config.hostname.clone());
         spawn.init = config.init;
+        let profile = config.security.profile(ch08_security::caps::last_cap(), cgroup.dir_of("devices").is_some())?;
         spawn.parent_hook(join_hook(cgroup));
-        spawn.child_hook(ch03_union_fs::rootfs_hook(RootfsSetup { rootfs, etc: Some(etc) }));
+        if profile.device_rules {
+            spawn.parent_hook(ch08_security::devices::device_rules_hook(cgroup));
+        }
+        let setup = RootfsSetup { rootfs, etc: Some(etc), read_only_root: profile.read_only_root, skip_masks: !profile.masks };
+        spawn.child_hook(ch03_union_fs::rootfs_hook(setup));
         spawn.child_hook(stdio_hook);
+        let walls = ch08_security::hooks(profile);
+        spawn.child_hook(walls.before_user);
         if !config.user.is_root() {
             spawn.child_hook(switch_user_hook(config.user.to_exec_user()));
         }
+        spawn.child_hook(walls.after_user);
         let child = spawn.spawn()?;
         let mut stdio_side = stdio_side;
         if let Err(error) = stdio_side.receive_terminal() {
