@@ -73,6 +73,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ch01_namespaces::explain::init(cli.explain);
+    let uid = nix::unistd::geteuid();
+    if !uid.is_root() && matches!(cli.command, Command::Run(_) | Command::Create(_) | Command::Start(_) | Command::Restart(_) | Command::Exec(_)) {
+        eprintln!("mini-docker: {}", ch08_security::userns::rootless_refusal(uid.as_raw()));
+        return ExitCode::from(125);
+    }
     // CVE-2019-5736: whatever starts or enters a container runs from a sealed copy.
     if matches!(cli.command, Command::Run(_) | Command::Start(_) | Command::Restart(_) | Command::Exec(_)) {
         if let Err(error) = ch08_security::seal::reexec_sealed() {

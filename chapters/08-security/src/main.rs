@@ -6,10 +6,11 @@
 //! sudo ch08-security -- sh -c 'grep Cap /proc/self/status; mount -t tmpfs none /mnt'
 //! sudo ch08-security --cap-add SYS_ADMIN -- mount -t tmpfs none /mnt
 //! ch08-security --print-filter
+//! ch08-security -- id                       # as a normal user: rootless
 //! ```
 
 use ch01_namespaces::{explain, proc_mount, Namespaces, Process, Spawn};
-use ch08_security::{caps, seccomp, SecurityOptions};
+use ch08_security::{caps, seccomp, userns, SecurityOptions};
 use clap::Parser;
 
 /// Run a command in new namespaces, with a container's capabilities and seccomp filter.
@@ -28,6 +29,11 @@ struct Args {
     /// seccomp=unconfined, no-new-privileges[:true|false].
     #[arg(long = "security-opt")]
     security_opt: Vec<String>,
+    /// Run in a user namespace whose root is USER's range from /etc/subuid
+    /// and /etc/subgid (default user: mini-docker). Without root, a user
+    /// namespace mapping root to you is used anyway (rootless).
+    #[arg(long = "userns-remap", value_name = "USER", num_args = 0..=1, default_missing_value = userns::DEFAULT_REMAP_USER)]
+    userns_remap: Option<String>,
     /// Print the capability set and the seccomp program, then exit.
     #[arg(long)]
     print_filter: bool,
@@ -65,6 +71,19 @@ fn main() {
     let mut spawn = Spawn::new(Process { argv: args.command.clone(), env, cwd: None });
     spawn.namespaces = Namespaces::default();
     spawn.hostname = Some("walled".into());
+    // ANCHOR: demo_userns
+    if let Some(user) = &args.userns_remap {
+        let (subuid, subgid) = userns::subid_files();
+        let remap = userns::lookup(user, &subuid, &subgid).unwrap_or_else(|e| fail(&e.to_string(), 125));
+        spawn.namespaces.user = true;
+        spawn.parent_hook(userns::map_range_hook(remap));
+        spawn.child_hook(userns::become_namespace_root_hook());
+    } else if !nix::unistd::geteuid().is_root() {
+        // Rootless: chapter 1's mapping of root inside to ourselves outside.
+        spawn.namespaces.user = true;
+        spawn.parent_hook(ch01_namespaces::userns::map_root_hook());
+    }
+    // ANCHOR_END: demo_userns
     spawn.child_hook(proc_mount::remount_proc_hook());
     let walls = ch08_security::hooks(profile);
     spawn.child_hook(walls.before_user);
