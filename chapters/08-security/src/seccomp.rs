@@ -134,11 +134,25 @@ pub fn denied_for(caps: CapSet) -> Vec<Denied> {
 
 // ANCHOR: bpf
 // Classic BPF opcodes (linux/bpf_common.h) and seccomp return values.
-const BPF_LD_W_ABS: u16 = 0x00 | 0x00 | 0x20; // BPF_LD | BPF_W | BPF_ABS
-const BPF_JEQ_K: u16 = 0x05 | 0x10; // BPF_JMP | BPF_JEQ | BPF_K
-const BPF_JGE_K: u16 = 0x05 | 0x30; // BPF_JMP | BPF_JGE | BPF_K
-const BPF_JSET_K: u16 = 0x05 | 0x40; // BPF_JMP | BPF_JSET | BPF_K
-const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K
+const BPF_LD: u16 = 0x00;
+const BPF_JMP: u16 = 0x05;
+const BPF_RET: u16 = 0x06;
+const BPF_W: u16 = 0x00; // a 32-bit word
+const BPF_ABS: u16 = 0x20; // at an absolute offset in seccomp_data
+const BPF_K: u16 = 0x00; // compare with the constant k
+const BPF_JEQ: u16 = 0x10;
+const BPF_JGE: u16 = 0x30;
+const BPF_JSET: u16 = 0x40;
+#[allow(clippy::eq_op, clippy::identity_op)]
+const BPF_LD_W_ABS: u16 = BPF_LD | BPF_W | BPF_ABS;
+#[allow(clippy::identity_op)]
+const BPF_JEQ_K: u16 = BPF_JMP | BPF_JEQ | BPF_K;
+#[allow(clippy::identity_op)]
+const BPF_JGE_K: u16 = BPF_JMP | BPF_JGE | BPF_K;
+#[allow(clippy::identity_op)]
+const BPF_JSET_K: u16 = BPF_JMP | BPF_JSET | BPF_K;
+#[allow(clippy::identity_op)]
+const BPF_RET_K: u16 = BPF_RET | BPF_K;
 
 pub const RET_KILL_PROCESS: u32 = 0x8000_0000;
 pub const RET_ERRNO: u32 = 0x0005_0000;
