@@ -81,6 +81,18 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ch01_namespaces::explain::init(cli.explain);
+    let uid = nix::unistd::geteuid();
+    if !uid.is_root() && matches!(cli.command, Command::Run(_) | Command::Create(_) | Command::Start(_) | Command::Restart(_) | Command::Exec(_)) {
+        eprintln!("mini-docker: {}", ch08_security::userns::rootless_refusal(uid.as_raw()));
+        return ExitCode::from(125);
+    }
+    // CVE-2019-5736: whatever starts or enters a container runs from a sealed copy.
+    if matches!(cli.command, Command::Run(_) | Command::Start(_) | Command::Restart(_) | Command::Exec(_)) {
+        if let Err(error) = ch08_security::seal::reexec_sealed() {
+            eprintln!("mini-docker: {error}");
+            return ExitCode::from(125);
+        }
+    }
     // Docker's CLI: 125 when `run`/`create` fail themselves, 1 for other commands.
     let default_code = if matches!(cli.command, Command::Run(_) | Command::Create(_)) { 125 } else { 1 };
     let result = match cli.command {

@@ -408,6 +408,9 @@ fn exec_command(spawn: &Spawn) -> ChildFailure {
         let message = format!("chdir to {}: {}", cwd.display(), e.desc().to_lowercase());
         return ChildFailure { exit_code: 126, message };
     }
+    if let Err(message) = check_cwd_inside_root() {
+        return ChildFailure { exit_code: 126, message };
+    }
     let path = match exec::resolve(&process.argv[0], exec::path_from_env(&process.env)) {
         Ok(path) => path,
         Err(failure) => return failure.into(),
@@ -417,6 +420,18 @@ fn exec_command(spawn: &Spawn) -> ChildFailure {
     }
     exec::execve(&path, &process.argv, &process.env).into()
 }
+
+// ANCHOR: check_cwd
+/// runc's fix for CVE-2024-21626: `-w /proc/self/fd/N`, with N a leaked
+/// directory of the host, would chdir *outside* the container's root. The
+/// kernel knows: getcwd(2) then answers "(unreachable)/…" (glibc: ENOENT).
+fn check_cwd_inside_root() -> Result<(), String> {
+    match nix::unistd::getcwd() {
+        Ok(cwd) if cwd.is_absolute() => Ok(()),
+        _ => Err("current working directory is outside of the container's root: possible container breakout detected".into()),
+    }
+}
+// ANCHOR_END: check_cwd
 
 /// Fork: the command becomes PID 2 and execs; we stay as PID 1 and reap.
 fn exec_under_init(path: &Path, process: &Process) -> ChildFailure {

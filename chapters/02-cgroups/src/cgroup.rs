@@ -29,8 +29,9 @@ use crate::usage::{self, Usage};
 pub const DEFAULT_PARENT: &str = "mini-docker";
 
 /// The v1 controllers we put a container in: the three we limit, plus
-/// `cpuacct`, which counts CPU time (a separate hierarchy on many hosts).
-pub const V1_CONTROLLERS: [&str; 4] = ["memory", "cpu", "cpuacct", "pids"];
+/// `cpuacct`, which counts CPU time (a separate hierarchy on many hosts),
+/// and `devices`, whose rules chapter 8 writes (which device nodes open).
+pub const V1_CONTROLLERS: [&str; 5] = ["memory", "cpu", "cpuacct", "pids", "devices"];
 /// The v2 controllers we enable for the children of the parent.
 pub const V2_CONTROLLERS: [&str; 3] = ["memory", "cpu", "pids"];
 

@@ -39,12 +39,16 @@ pub struct RootfsSetup {
     /// Work to do inside the new root once it is complete, just before
     /// pivot_root (chapter 7 mounts the container's volumes here).
     pub before_pivot: Vec<BeforePivot>,
+    /// `--read-only`: remount the root read-only just before pivot_root (chapter 8).
+    pub read_only_root: bool,
+    /// `--privileged`: no masked or read-only `/proc` and `/sys` paths (chapter 8).
+    pub skip_masks: bool,
 }
 
 impl RootfsSetup {
     /// A setup with nothing to do before the pivot.
     pub fn new(rootfs: Rootfs, etc: Option<EtcFiles>) -> RootfsSetup {
-        RootfsSetup { rootfs, etc, before_pivot: Vec::new() }
+        RootfsSetup { rootfs, etc, before_pivot: Vec::new(), read_only_root: false, skip_masks: false }
     }
 }
 
@@ -93,14 +97,37 @@ pub fn setup_rootfs(setup: &RootfsSetup) -> anyhow::Result<()> {
     if let Some(etc) = &setup.etc {
         bind_etc_files(root, etc)?;
     }
-    masks::apply(root)?;
+    if !setup.skip_masks {
+        masks::apply(root)?;
+    }
     for step in &setup.before_pivot {
         (step.run)(root).with_context(|| step.name.clone())?;
+    }
+    // Last, so that volumes could still make their mount points above.
+    if setup.read_only_root {
+        remount_readonly(root)?;
     }
     pivot_into(root).with_context(|| format!("pivot_root into {}", root.display()))?;
     Ok(())
 }
 // ANCHOR_END: setup_rootfs
+
+// ANCHOR: read_only_root
+/// `--read-only`: the root mount itself becomes read-only. Only this one
+/// mount: `/proc`, `/dev`, `/dev/shm` and the `/etc` files mounted on it
+/// keep their own flags, so the container can still write where it must.
+pub fn remount_readonly(root: &Path) -> Result<(), MountError> {
+    let remount = Mount {
+        what: "remount the container's root read-only (--read-only)",
+        source: None,
+        fstype: None,
+        flags: MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+        data: None,
+        book: "ch08-security.md#a-read-only-root",
+    };
+    mount(&remount, root)
+}
+// ANCHOR_END: read_only_root
 
 // ANCHOR: mount_union
 /// The container's writable root, mounted on the directory that becomes `/`.

@@ -42,6 +42,9 @@ pub struct ContainerConfig {
     /// `-p` (chapter 6): the ports to publish.
     #[serde(default)]
     pub ports: Vec<ch06_networking::PortMapping>,
+    /// `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt`, `--read-only` (chapter 8).
+    #[serde(default)]
+    pub security: ch08_security::SecurityOptions,
 }
 // ANCHOR_END: config
 

@@ -167,10 +167,14 @@ pub fn run(config: &crate::container::ContainerConfig, request: ExecRequest) -> 
     let cwd = request.workdir.clone().unwrap_or_else(|| config.working_dir.clone());
     let process = Process { argv: request.argv.clone(), env, cwd: Some(cwd.into()) };
     let (stdio_hook, mut side) = crate::stdio::prepare(crate::stdio::StdioMode { tty: request.tty, interactive: request.interactive })?;
-    let mut hooks = vec![stdio_hook];
+    // The same walls as the container's PID 1 (docker exec does the same).
+    let device_cgroup = ch08_security::devices::host_has_device_cgroup();
+    let walls = ch08_security::hooks(config.security.profile(ch08_security::caps::last_cap(), device_cgroup)?);
+    let mut hooks = vec![stdio_hook, walls.before_user];
     if !config.user.is_root() {
         hooks.push(crate::user::switch_user_hook(config.user.to_exec_user()));
     }
+    hooks.push(walls.after_user);
     let spawn = exec_spawn(request.target, process, hooks)?;
     let child = spawn.spawn()?;
     side.receive_terminal()?;

@@ -12,7 +12,7 @@ pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Val
     let dir = engine.store.container_dir(&config.id);
     let running = state.status == Status::Running;
     let pid = state.pid.filter(|_| running);
-    json!({
+    let mut described = json!({
         "Id": config.id,
         "Created": config.created,
         "Path": config.argv.first(),
@@ -67,7 +67,11 @@ pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Val
         "Mounts": config.mounts.iter().map(|m| m.inspect()).collect::<Vec<_>>(),
         "CgroupPaths": pid.map(cgroup_paths).unwrap_or_default(),
         "Namespaces": pid.map(namespaces).unwrap_or(Value::Null),
-    })
+    });
+    if let (Some(host), Value::Object(security)) = (described["HostConfig"].as_object_mut(), config.security.inspect_json()) {
+        host.extend(security);
+    }
+    described
 }
 
 fn status_name(status: Status) -> &'static str {

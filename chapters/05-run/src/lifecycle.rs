@@ -64,6 +64,7 @@ pub struct CreateRequest {
     pub mounts: Vec<ch07_volumes::ContainerMount>,
     pub network: ch06_networking::NetworkMode,
     pub ports: Vec<ch06_networking::PortMapping>,
+    pub security: ch08_security::SecurityOptions,
 }
 
 impl Engine {
@@ -109,6 +110,7 @@ impl Engine {
     /// Create a container: decide its id, name and process, and give it a
     /// writable layer. Nothing runs yet.
     pub fn create(&self, request: &CreateRequest) -> anyhow::Result<String> {
+        request.security.check()?;
         let _all = self.store.lock_all()?;
         if let ch06_networking::NetworkMode::Bridge(network) = &request.network {
             if network != ch06_networking::network::DEFAULT_NETWORK {
@@ -148,6 +150,7 @@ impl Engine {
             mounts: request.mounts.clone(),
             network: request.network.clone(),
             ports: request.ports.clone(),
+            security: request.security.clone(),
         };
         let dir = self.store.container_dir(&id);
         let made = std::fs::create_dir_all(&dir)
@@ -334,19 +337,28 @@ impl Engine {
         spawn.namespaces = Namespaces { net: network.own_namespace(), ..Namespaces::default() };
         spawn.hostname = Some(config.hostname.clone());
         spawn.init = config.init;
+        let profile = config.security.profile(ch08_security::caps::last_cap(), cgroup.dir_of("devices").is_some())?;
         spawn.parent_hook(join_hook(cgroup));
         if let Some(hook) = network.parent_hook() {
             spawn.parent_hook(hook);
         }
+        if profile.device_rules {
+            spawn.parent_hook(ch08_security::devices::device_rules_hook(cgroup));
+        }
         let mut setup = RootfsSetup::new(rootfs, Some(etc));
+        setup.read_only_root = profile.read_only_root;
+        setup.skip_masks = !profile.masks;
         if !config.mounts.is_empty() {
             setup.before_pivot.push(ch07_volumes::mount_hook(config.mounts.clone()));
         }
         spawn.child_hook(ch03_union_fs::rootfs_hook(setup));
         spawn.child_hook(stdio_hook);
+        let walls = ch08_security::hooks(profile);
+        spawn.child_hook(walls.before_user);
         if !config.user.is_root() {
             spawn.child_hook(switch_user_hook(config.user.to_exec_user()));
         }
+        spawn.child_hook(walls.after_user);
         let child = spawn.spawn()?;
         let mut stdio_side = stdio_side;
         if let Err(error) = stdio_side.receive_terminal() {

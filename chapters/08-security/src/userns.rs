@@ -1,0 +1,159 @@
+//! User namespaces: root inside, an unprivileged uid range outside.
+//!
+//! `/etc/subuid` and `/etc/subgid` give users ranges of ids they may use
+//! (`mini-docker:100000:65536`). With `--userns-remap`, the container's
+//! uid 0 is host uid 100000, its uid 1 is 100001, and so on: a process that
+//! escapes every other wall is still nobody on the host. Chapter 1 mapped
+//! root to *ourselves*; here the parent (real root) maps a whole range.
+
+use std::path::{Path, PathBuf};
+
+use ch01_namespaces::explain::{self, Step};
+use ch01_namespaces::userns::id_map_line;
+use ch01_namespaces::{ChildHook, ParentHook};
+use thiserror::Error;
+
+pub const BOOK_USERNS: &str = "ch08-security.md#user-namespaces";
+/// Docker's user for `--userns-remap=default` is `dockremap`; ours:
+pub const DEFAULT_REMAP_USER: &str = "mini-docker";
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum UsernsError {
+    #[error("--userns-remap {user}: no entry for {user:?} in {file}: add a line like \"{user}:100000:65536\" (usermod --add-subuids 100000-165535 {user})")]
+    NoEntry { user: String, file: String },
+    #[error("--userns-remap: cannot read {file}: {message}: create it with a line like \"mini-docker:100000:65536\"")]
+    Unreadable { file: String, message: String },
+    #[error("--userns-remap {user}: the range in {file} starts at 0, which would map the container's root to the host's root")]
+    MapsHostRoot { user: String, file: String },
+}
+
+/// One range: container ids `0..count` are host ids `start..start+count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRange {
+    pub start: u32,
+    pub count: u32,
+}
+
+/// The uid and gid ranges of a remapped container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Remap {
+    pub uids: IdRange,
+    pub gids: IdRange,
+}
+
+// ANCHOR: parse_subid
+/// The first range of `user` in the text of a subuid/subgid file
+/// (`name:start:count`, one a line; `#` comments).
+pub fn parse_subid(text: &str, user: &str) -> Option<IdRange> {
+    text.lines().filter(|l| !l.trim_start().starts_with('#')).find_map(|line| {
+        let mut fields = line.trim().split(':');
+        let (name, start, count) = (fields.next()?, fields.next()?, fields.next()?);
+        (name == user).then_some(())?;
+        Some(IdRange { start: start.parse().ok()?, count: count.parse().ok()? })
+    })
+}
+// ANCHOR_END: parse_subid
+
+/// The files to read: `/etc/subuid` and `/etc/subgid`, or the ones named by
+/// `MINI_DOCKER_SUBUID` / `MINI_DOCKER_SUBGID` (tests use their own).
+pub fn subid_files() -> (PathBuf, PathBuf) {
+    let file = |var: &str, default: &str| std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(default));
+    (file("MINI_DOCKER_SUBUID", "/etc/subuid"), file("MINI_DOCKER_SUBGID", "/etc/subgid"))
+}
+
+/// Look `user` up in both files.
+pub fn lookup(user: &str, subuid: &Path, subgid: &Path) -> Result<Remap, UsernsError> {
+    Ok(Remap { uids: lookup_one(user, subuid)?, gids: lookup_one(user, subgid)? })
+}
+
+fn lookup_one(user: &str, file: &Path) -> Result<IdRange, UsernsError> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| UsernsError::Unreadable { file: name.clone(), message: e.to_string() })?;
+    let range = parse_subid(&text, user).ok_or_else(|| UsernsError::NoEntry { user: user.to_string(), file: name.clone() })?;
+    if range.start == 0 {
+        return Err(UsernsError::MapsHostRoot { user: user.to_string(), file: name });
+    }
+    Ok(range)
+}
+
+// ANCHOR: map_hook
+/// The parent hook that writes the child's `uid_map` and `gid_map`. We are
+/// real root, so any range is allowed and `setgroups` may stay enabled.
+pub fn map_range_hook(remap: Remap) -> ParentHook {
+    ParentHook::new("mapping the container's ids to the subordinate range", move |child| {
+        for (file, range) in [("uid_map", remap.uids), ("gid_map", remap.gids)] {
+            let path = format!("/proc/{child}/{file}");
+            let line = id_map_line(0, range.start, range.count);
+            explain::step(Step {
+                what: &format!("map the container's ids 0..{} to the host's {}..{}", range.count, range.start, range.start as u64 + range.count as u64),
+                syscall: &format!("write(open(\"{path}\"), {line:?})"),
+                shell: &format!("echo '{}' > {path}", line.trim_end()),
+                book: BOOK_USERNS,
+            });
+            std::fs::write(&path, &line).map_err(|e| anyhow::anyhow!("writing {path}: {e}"))?;
+        }
+        Ok(())
+    })
+}
+
+/// The child hook that becomes root *of the namespace*. Until it runs, the
+/// child still carries the host's uid 0, which the map does not contain:
+/// inside it shows as 65534, and an exec would drop every capability.
+/// After setuid(0) its uid is the range's first id, 0 inside.
+pub fn become_namespace_root_hook() -> ChildHook {
+    ChildHook::new("becoming root of the user namespace", || {
+        explain::step(Step {
+            what: "take the namespace's uid and gid 0 (the range's first ids on the host)",
+            syscall: "setgroups(0, NULL); setresgid(0, 0, 0); setresuid(0, 0, 0)",
+            shell: "unshare --map-user=0 (done by the runtime, as runc does)",
+            book: BOOK_USERNS,
+        });
+        let root_gid = nix::unistd::Gid::from_raw(0);
+        let root_uid = nix::unistd::Uid::from_raw(0);
+        nix::unistd::setgroups(&[])?;
+        nix::unistd::setresgid(root_gid, root_gid, root_gid)?;
+        nix::unistd::setresuid(root_uid, root_uid, root_uid)?;
+        Ok(())
+    })
+}
+// ANCHOR_END: map_hook
+
+// ANCHOR: rootless
+/// What a normal user can and cannot have, in one line for `mini-docker`.
+pub fn rootless_refusal(uid: u32) -> String {
+    format!(
+        "rootless mode: as uid {uid}, mini-docker cannot create cgroups (not delegated to you), \
+         make device nodes, mount the image's root-owned layers or make the bridge: run it with sudo, \
+         or try `ch08-security -- CMD`, which runs in a user namespace of its own without root"
+    )
+}
+// ANCHOR_END: rootless
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subid_lines() {
+        let text = "# comment\nalice:100000:65536\nmini-docker:200000:65536\nbad line\nmini-docker:300000:10\n";
+        assert_eq!(parse_subid(text, "mini-docker"), Some(IdRange { start: 200000, count: 65536 }));
+        assert_eq!(parse_subid(text, "alice"), Some(IdRange { start: 100000, count: 65536 }));
+        assert_eq!(parse_subid(text, "bob"), None);
+        assert_eq!(parse_subid("x:notanumber:1\n", "x"), None);
+    }
+
+    #[test]
+    fn missing_entries_and_files_are_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let subuid = dir.path().join("subuid");
+        std::fs::write(&subuid, "other:100000:65536\nroot0:0:65536\n").unwrap();
+        let err = lookup("mini-docker", &subuid, &subuid).unwrap_err();
+        assert!(matches!(&err, UsernsError::NoEntry { user, .. } if user == "mini-docker"));
+        assert!(!err.to_string().contains('\n'));
+        assert!(matches!(lookup("x", &dir.path().join("nope"), &subuid), Err(UsernsError::Unreadable { .. })));
+        assert!(matches!(lookup("root0", &subuid, &subuid), Err(UsernsError::MapsHostRoot { .. })));
+        std::fs::write(&subuid, "mini-docker:100000:65536\n").unwrap();
+        let remap = lookup("mini-docker", &subuid, &subuid).unwrap();
+        assert_eq!(remap.uids, IdRange { start: 100000, count: 65536 });
+    }
+}
