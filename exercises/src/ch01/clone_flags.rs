@@ -6,17 +6,23 @@
 use ch01_namespaces::Namespaces;
 use nix::sched::CloneFlags;
 
+// ANCHOR: stub
 /// The `clone(2)` flags that create the namespaces in `ns`.
 pub fn clone_flags(ns: &Namespaces) -> CloneFlags {
     todo!("combine one CloneFlags::CLONE_NEW* per namespace that is on")
 }
+// ANCHOR_END: stub
 
 #[cfg(test)]
 mod tests {
+    // ANCHOR: solution
+    // The same tests run against the chapter's real function (`--features
+    // reference`, what CI does) or against the stub above (what you do).
     #[cfg(feature = "reference")]
     use ch01_namespaces::namespaces as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    // ANCHOR_END: solution
 
     use ch01_namespaces::Namespaces;
     use nix::sched::CloneFlags;
