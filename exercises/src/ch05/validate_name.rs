@@ -1,0 +1,36 @@
+//! Exercise `validate_name` (easy). Book: ch05-run.md.
+//!
+//! `docker run --name NAME`: Docker accepts `[a-zA-Z0-9][a-zA-Z0-9_.-]+`
+//! — an ASCII letter or digit, then at least one more letter, digit,
+//! `_`, `.` or `-`. Anything else is `NameError::Invalid(name)`.
+
+use ch05_run::ids::NameError;
+
+/// Docker's rule for `--name`.
+pub fn validate_name(name: &str) -> Result<(), NameError> {
+    todo!("check the first character, the others, and the length")
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(feature = "reference")]
+    use ch05_run::ids as solution;
+    #[cfg(not(feature = "reference"))]
+    use super as solution;
+
+    use ch05_run::ids::NameError;
+
+    #[test]
+    fn names_docker_accepts() {
+        for ok in ["web", "db_1", "my.app-2", "A1", "focused_turing", "x-"] {
+            assert_eq!(solution::validate_name(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn names_docker_refuses() {
+        for bad in ["", "a", "_x", "-x", ".x", "has space", "semi;colon", "slash/x", "é1"] {
+            assert_eq!(solution::validate_name(bad), Err(NameError::Invalid(bad.into())), "{bad}");
+        }
+    }
+}
