@@ -204,6 +204,30 @@ pub struct ContainersArgs {
     containers: Vec<String>,
 }
 
+impl RunArgs {
+    pub fn uses_init(&self) -> bool {
+        self.create.init
+    }
+}
+
+impl StartArgs {
+    pub fn names(&self) -> &[String] {
+        &self.containers
+    }
+}
+
+impl StopArgs {
+    pub fn names(&self) -> &[String] {
+        &self.containers
+    }
+}
+
+/// Does any of the named containers run our `--init` as its PID 1?
+pub fn any_uses_init(root: &Path, names: &[String]) -> bool {
+    let engine = Engine::new(root);
+    names.iter().any(|name| engine.find(name).and_then(|id| engine.config(&id)).is_ok_and(|c| c.init))
+}
+
 // ---------------------------------------------------------------- run
 
 /// `run`: create, then start attached (or detached with `-d`). Returns the

@@ -78,6 +78,23 @@ enum Command {
     Network(networks::NetworkCommand),
 }
 
+// ANCHOR: needs_sealed_copy
+/// CVE-2019-5736 needs a process inside the container that can reach our
+/// binary through `/proc/<pid>/exe`. `exec` joins a PID namespace that is
+/// already populated, and `--init` keeps our binary as the container's
+/// PID 1: those run from a sealed copy. A plain `run` needs none: its child
+/// is alone in a new PID namespace until it execs the container's program.
+fn needs_sealed_copy(root: &std::path::Path, command: &Command) -> bool {
+    match command {
+        Command::Exec(_) => true,
+        Command::Run(args) => args.uses_init(),
+        Command::Start(args) => containers::any_uses_init(root, args.names()),
+        Command::Restart(args) => containers::any_uses_init(root, args.names()),
+        _ => false,
+    }
+}
+// ANCHOR_END: needs_sealed_copy
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ch01_namespaces::explain::init(cli.explain);
@@ -86,8 +103,7 @@ fn main() -> ExitCode {
         eprintln!("mini-docker: {}", ch08_security::userns::rootless_refusal(uid.as_raw()));
         return ExitCode::from(125);
     }
-    // CVE-2019-5736: whatever starts or enters a container runs from a sealed copy.
-    if matches!(cli.command, Command::Run(_) | Command::Start(_) | Command::Restart(_) | Command::Exec(_)) {
+    if needs_sealed_copy(&cli.root, &cli.command) {
         if let Err(error) = ch08_security::seal::reexec_sealed() {
             eprintln!("mini-docker: {error}");
             return ExitCode::from(125);
