@@ -15,6 +15,7 @@ work="$(mktemp -d /tmp/mdbench.XXXXXX)"
 root="$work/root"
 cleanup() {
   "$md" --root "$root" rm -f bench-sleeper >/dev/null 2>&1 || true
+  "$md" --root "$root" network prune -f >/dev/null 2>&1 || true
   runc delete -f bench-runc >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -64,7 +65,7 @@ else
   echo "crun run: refused on this host ($(crun run -b "$work/bundle" bench-crun 2>&1 | head -1))"
 fi
 
-"$md" --root "$root" run -d --name bench-sleeper busybox sleep 60 >/dev/null
+"$md" --root "$root" run -d --network none --name bench-sleeper busybox sleep 60 >/dev/null
 id=$("$md" --root "$root" ps -q | head -1)
 dir=$(ls -d "$root"/containers/"$id"*)
 supervisor=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["supervisor_pid"])' "$dir/state.json")

@@ -349,3 +349,28 @@ fn bad_network_input_is_one_line_and_leaves_nothing() {
     assert!(!ls.contains("mdtest"), "{ls}");
     assert_eq!(w.all_ids().len(), 0);
 }
+
+#[test]
+fn a_second_state_root_adopts_the_default_bridge_left_by_the_first() {
+    if !require_root("a_second_state_root_adopts_the_default_bridge_left_by_the_first") {
+        return;
+    }
+    let first = World::new();
+    ok(&first.md(&["run", "--rm", "busybox", "true"]));
+    // A second root with the same default bridge and subnet (as the user's
+    // /var/lib/mini-docker and a scratch root would have): the bridge and
+    // its route already exist on the host, and are ours.
+    let second = World {
+        root: testkit::temp_dir(),
+        cgroup_parent: testkit::unique("cg"),
+        bridge: first.bridge.clone(),
+        subnet: first.subnet.clone(),
+        bridges: std::sync::Mutex::new(vec![first.bridge.clone()]),
+        ids: std::sync::Mutex::new(Vec::new()),
+    };
+    ok(&second.md(&["load", "-i", busybox_tar().to_str().unwrap()]));
+    let address = ok(&second.md(&["run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"]));
+    let subnet_prefix: String = first.subnet.split('.').take(3).collect::<Vec<_>>().join(".");
+    assert!(address.starts_with(&subnet_prefix), "{address} is not in {}", first.subnet);
+    drop(second);
+}

@@ -90,7 +90,7 @@ pub fn plug_veth(host_end: &str, bridge: &str, child: Pid) -> Result<(), NetErro
 /// in the child's network namespace while the child still waits on the
 /// spawn protocol's pipe, so the network is ready before its command runs.
 pub fn configure_inside(child: Pid, address: Option<(Ipv4Addr, u8, Ipv4Addr)>) -> Result<(), NetError> {
-    in_netns(child, "bring up the loopback interface lo", "netlink RTM_NEWLINK lo (IFF_UP)", &["ip", "link", "set", "lo", "up"])?;
+    bring_up_loopback(child)?;
     let Some((ip, prefix, gateway)) = address else { return Ok(()) };
     let cidr = format!("{ip}/{prefix}");
     in_netns(child, &format!("give eth0 the address {cidr}"), "netlink RTM_NEWADDR", &["ip", "addr", "add", &cidr, "dev", "eth0"])?;
@@ -108,3 +108,58 @@ fn in_netns(child: Pid, what: &str, kernel: &str, command: &[&str]) -> Result<()
     Ok(())
 }
 // ANCHOR_END: inside
+
+// ANCHOR: loopback
+/// `lo` up, without starting a single process: a thread joins the child's
+/// network namespace and sets the interface's `IFF_UP` flag with one ioctl.
+/// `setns(2)` moves only the calling *thread*, so the rest of this process
+/// stays in the host's namespace — and the thread ends right after.
+pub fn bring_up_loopback(child: Pid) -> Result<(), NetError> {
+    let path = format!("/proc/{child}/ns/net");
+    ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
+        what: "in the container's network namespace: bring up the loopback interface lo",
+        syscall: "setns(CLONE_NEWNET) on a thread; ioctl(socket, SIOCSIFFLAGS, {\"lo\", IFF_UP})",
+        shell: &format!("nsenter --net={path} ip link set lo up"),
+        book: BOOK_NETNS,
+    });
+    let joined = std::thread::spawn(move || -> std::io::Result<()> {
+        let netns = std::fs::File::open(&path)?;
+        nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+        set_interface_up("lo")
+    })
+    .join();
+    match joined {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(source)) => Err(NetError::Io { what: "bringing up lo in the container".to_string(), source }),
+        Err(_) => Err(NetError::Io { what: "bringing up lo in the container".to_string(), source: std::io::Error::other("the thread panicked") }),
+    }
+}
+
+/// `ip link set NAME up`, as the kernel sees it: read the flags, add IFF_UP.
+fn set_interface_up(name: &str) -> std::io::Result<()> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // SAFETY: plain socket(2); the fd is owned below.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a new descriptor that nothing else owns.
+    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: an all-zero ifreq is valid; the name fits (checked by the caller's constant).
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in request.ifr_name.iter_mut().zip(name.bytes()) {
+        *slot = byte as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
+    unsafe {
+        if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: loopback

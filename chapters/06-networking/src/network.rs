@@ -160,7 +160,7 @@ impl Networks {
         validate_bridge_name(bridge)?;
         let others = self.list()?;
         let subnet = match subnet {
-            Some(subnet) => self.check_subnet(subnet, &others)?,
+            Some(subnet) => self.check_subnet(subnet, &others, bridge)?,
             None => self.free_subnet(&others)?,
         };
         if let Some(taken) = others.iter().find(|n| n.bridge == bridge) {
@@ -177,14 +177,17 @@ impl Networks {
         Ok(network)
     }
 
-    fn check_subnet(&self, subnet: Subnet, others: &[Network]) -> Result<Subnet, NetError> {
+    /// `bridge`: the bridge the network will use. A host route through that
+    /// very bridge is ours (left by another state root, or by a crash), and
+    /// is adopted rather than refused.
+    fn check_subnet(&self, subnet: Subnet, others: &[Network], bridge: &str) -> Result<Subnet, NetError> {
         if subnet.prefix() > 30 {
             return Err(NetError::TooSmall(subnet));
         }
         if let Some(other) = others.iter().find(|n| n.subnet.overlaps(&subnet)) {
             return Err(NetError::Overlaps { subnet, other: other.name.clone(), other_subnet: other.subnet });
         }
-        let ours: Vec<&str> = others.iter().map(|n| n.bridge.as_str()).collect();
+        let ours: Vec<&str> = others.iter().map(|n| n.bridge.as_str()).chain([bridge]).collect();
         if let Some(route) = host_routes().into_iter().find(|(route, dev)| route.overlaps(&subnet) && !ours.contains(&dev.as_str())) {
             return Err(NetError::OverlapsHostRoute { subnet, route: format!("{} dev {}", route.0, route.1) });
         }
@@ -197,7 +200,7 @@ impl Networks {
         let base = u32::from(pool.network());
         (0..256u32)
             .filter_map(|n| Subnet::new(Ipv4Addr::from(base + (n << 8)), 24).ok())
-            .find(|candidate| self.check_subnet(*candidate, others).is_ok())
+            .find(|candidate| self.check_subnet(*candidate, others, "").is_ok())
             .ok_or(NetError::NoFreeSubnet(pool))
     }
 
@@ -329,8 +332,8 @@ mod tests {
         assert_eq!(networks.get(&net.id[..6]).unwrap(), net);
         assert!(matches!(networks.get("nope"), Err(NetError::NotFound(_))));
         assert_eq!(networks.list().unwrap(), std::slice::from_ref(&net));
-        let overlap = networks.check_subnet("10.5.0.0/16".parse().unwrap(), std::slice::from_ref(&net)).unwrap_err();
+        let overlap = networks.check_subnet("10.5.0.0/16".parse().unwrap(), std::slice::from_ref(&net), "").unwrap_err();
         assert_eq!(overlap.to_string(), "subnet 10.5.0.0/16 overlaps with network web (10.5.0.0/24): choose another --subnet");
-        assert!(matches!(networks.check_subnet("10.6.0.0/31".parse().unwrap(), &[]), Err(NetError::TooSmall(_))));
+        assert!(matches!(networks.check_subnet("10.6.0.0/31".parse().unwrap(), &[], ""), Err(NetError::TooSmall(_))));
     }
 }
