@@ -8,7 +8,6 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use testkit::{require_root, run, stderr, stdout};
@@ -26,14 +25,8 @@ struct World {
     ids: std::sync::Mutex<Vec<String>>,
 }
 
-fn busybox_tar() -> &'static Path {
-    static TAR: OnceLock<PathBuf> = OnceLock::new();
-    TAR.get_or_init(|| {
-        let dir = testkit::temp_dir().keep();
-        let tar = dir.join("busybox.tar");
-        testkit::images::docker_archive("busybox", "busybox:latest", &tar);
-        tar
-    })
+fn busybox_tar() -> PathBuf {
+    testkit::world::image_tar("busybox")
 }
 
 impl World {

@@ -4,99 +4,21 @@
 
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use testkit::{require_root, run, stderr, stdout};
+use testkit::world::{ok, World};
+use testkit::{require_root, stderr, stdout};
 
-/// One test's world: its own state root and cgroup parent, so tests run in
-/// parallel; on drop, everything it made is checked to be gone.
-struct World {
-    root: tempfile::TempDir,
-    cgroup_parent: String,
-    /// The default network's bridge and subnet, this world's own (chapter 6).
-    bridge: String,
-    subnet: String,
-}
-
-/// The busybox image as a `docker save` tarball, made once per test process.
-fn busybox_tar() -> &'static Path {
-    static TAR: OnceLock<PathBuf> = OnceLock::new();
-    TAR.get_or_init(|| {
-        let dir = testkit::temp_dir().keep();
-        let tar = dir.join("busybox.tar");
-        testkit::images::docker_archive("busybox", "busybox:latest", &tar);
-        tar
-    })
-}
-
-impl World {
-    fn new() -> World {
-        let world = World {
-            root: testkit::temp_dir(),
-            cgroup_parent: testkit::unique("cg"),
-            bridge: testkit::unique("br"),
-            subnet: testkit::network::unique_subnet(),
-        };
-        let out = world.md(&["load", "-i", busybox_tar().to_str().unwrap()]);
-        assert!(out.status.success(), "load: {}", stderr(&out));
-        world
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mini-docker"));
-        cmd.arg("--root").arg(self.root.path()).args(args);
-        cmd.env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent);
-        cmd.env("MINI_DOCKER_BRIDGE", &self.bridge);
-        cmd.env("MINI_DOCKER_SUBNET", &self.subnet);
-        cmd.stdin(Stdio::null());
-        cmd
-    }
-
-    fn md(&self, args: &[&str]) -> Output {
-        run(&mut self.cmd(args))
-    }
-
-    fn containers(&self) -> usize {
-        std::fs::read_dir(self.root.path().join("containers")).map(|d| d.flatten().filter(|e| e.path().is_dir()).count()).unwrap_or(0)
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = self.md(&["rm", "-f"].iter().copied().chain(self.ids().iter().map(String::as_str)).collect::<Vec<_>>());
-        let _ = self.md(&["network", "prune", "-f"]);
-        for controller in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-            let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
-        }
-        if !std::thread::panicking() {
-            testkit::assert_no_leftovers(&self.cgroup_parent);
-            testkit::assert_no_leftovers(&self.bridge);
-            testkit::assert_no_leftovers(&self.root.path().display().to_string());
-        }
-    }
-}
-
-impl World {
-    fn ids(&self) -> Vec<String> {
-        let out = run(&mut self.cmd(&["ps", "-a", "-q"]));
-        stdout(&out).lines().map(str::to_string).collect()
-    }
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "failed ({:?}): {}\n{}", out.status, stderr(out), stdout(out));
-    stdout(out)
-}
+const BIN: &str = env!("CARGO_BIN_EXE_mini-docker");
 
 #[test]
 fn run_gives_the_commands_exit_code_and_dockers_own() {
     if !require_root("run_gives_the_commands_exit_code_and_dockers_own") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     assert_eq!(ok(&w.md(&["run", "--rm", "busybox", "echo", "hello"])), "hello");
     assert_eq!(w.md(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]).status.code(), Some(3));
     let missing = w.md(&["run", "--rm", "busybox", "no-such-cmd"]);
@@ -113,7 +35,7 @@ fn env_workdir_user_and_hostname() {
     if !require_root("env_workdir_user_and_hostname") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let env_file = w.root.path().join("env.list");
     std::fs::write(&env_file, "# a comment\nFROM_FILE=yes\n").unwrap();
     let out = ok(&w.md(&[
@@ -138,7 +60,7 @@ fn entrypoint_and_cmd_combine_as_dockers() {
     if !require_root("entrypoint_and_cmd_combine_as_dockers") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     // The image's Cmd is ["sh"]: with -c arguments we replace it.
     assert_eq!(ok(&w.md(&["run", "--rm", "busybox", "sh", "-c", "echo replaced"])), "replaced");
     // --entrypoint discards the image's Cmd; arguments follow the entrypoint.
@@ -153,7 +75,7 @@ fn detached_logs_stop_and_rm() {
     if !require_root("detached_logs_stop_and_rm") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let script = "trap 'echo bye; exit 0' TERM; echo started; echo oops >&2; while true; do sleep 0.1; done";
     let id = ok(&w.md(&["run", "-d", "--name", "svc", "busybox", "sh", "-c", script]));
     assert_eq!(id.len(), 64);
@@ -181,7 +103,7 @@ fn stop_kills_a_command_that_ignores_sigterm() {
     if !require_root("stop_kills_a_command_that_ignores_sigterm") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     ok(&w.md(&["run", "-d", "--name", "stubborn", "busybox", "sleep", "60"]));
     let started = Instant::now();
     ok(&w.md(&["stop", "-t", "1", "stubborn"]));
@@ -195,7 +117,7 @@ fn two_containers_from_one_image_are_independent() {
     if !require_root("two_containers_from_one_image_are_independent") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     ok(&w.md(&["run", "-d", "--name", "one", "busybox", "sh", "-c", "echo mine > /tmp/file; sleep 60"]));
     ok(&w.md(&["run", "-d", "--name", "two", "busybox", "sleep", "60"]));
     wait_for(|| w.md(&["exec", "one", "cat", "/tmp/file"]).status.success());
@@ -214,7 +136,7 @@ fn exec_joins_the_running_container() {
     if !require_root("exec_joins_the_running_container") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     ok(&w.md(&["run", "-d", "--name", "target", "--hostname", "inside", "busybox", "sleep", "60"]));
     let out = ok(&w.md(&["exec", "-e", "X=42", "-w", "/etc", "target", "sh", "-c", "hostname; echo $X; pwd; ps -o pid,comm | grep -c sleep"]));
     assert_eq!(out.lines().collect::<Vec<_>>(), ["inside", "42", "/etc", "1"]);
@@ -232,7 +154,7 @@ fn restart_keeps_the_writable_layer() {
     if !require_root("restart_keeps_the_writable_layer") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let count = "echo x >> /count; wc -l < /count";
     assert_eq!(ok(&w.md(&["run", "--name", "keeper", "busybox", "sh", "-c", count])), "1");
     assert_eq!(ok(&w.md(&["start", "-a", "keeper"])), "2");
@@ -248,7 +170,7 @@ fn a_supervisor_killed_with_sigkill_is_repaired_by_the_next_command() {
     if !require_root("a_supervisor_killed_with_sigkill_is_repaired_by_the_next_command") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let id = ok(&w.md(&["run", "-d", "--name", "orphan", "busybox", "sleep", "60"]));
     let state: serde_json::Value = serde_json::from_slice(&std::fs::read(w.root.path().join("containers").join(&id).join("state.json")).unwrap()).unwrap();
     let supervisor = state["supervisor_pid"].as_i64().unwrap() as i32;
@@ -267,7 +189,7 @@ fn interactive_tty_through_a_real_pty() {
     if !require_root("interactive_tty_through_a_real_pty") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave = pty.slave.as_raw_fd();
     let mut cmd = w.cmd(&["run", "-it", "--rm", "busybox", "sh"]);
@@ -315,7 +237,7 @@ fn fifty_run_rm_cycles_leave_nothing_behind() {
     if !require_root("fifty_run_rm_cycles_leave_nothing_behind") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     for i in 0..50 {
         let args: &[&str] = match i % 5 {
             0 => &["run", "--rm", "busybox", "true"],
@@ -335,7 +257,7 @@ fn bad_input_is_one_line_and_the_right_code() {
     if !require_root("bad_input_is_one_line_and_the_right_code") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let cases: &[(&[&str], i32, &str)] = &[
         (&["rm", "nothing-here"], 1, "No such container: nothing-here"),
         (&["stop", "nothing-here"], 1, "No such container: nothing-here"),
@@ -363,7 +285,7 @@ fn run_pulls_a_missing_image_from_a_registry() {
     }
     let registry = testkit::registry::Registry::start();
     testkit::images::push(&registry, "busybox", "library/busybox");
-    let w = World { root: testkit::temp_dir(), cgroup_parent: testkit::unique("cg"), bridge: testkit::unique("br"), subnet: testkit::network::unique_subnet() };
+    let w = World::empty(BIN);
     let image = format!("{}/library/busybox", registry.host());
     let out = w.md(&["run", "--rm", &image, "echo", "pulled and ran"]);
     assert_eq!(ok(&out), "pulled and ran");

@@ -4,88 +4,26 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::{Command, Output};
 
+use testkit::world::{ok, World};
 use testkit::{require_root, run, stderr, stdout};
 
-/// One test's world: its own state root and cgroup parent (as in e2e_run).
-struct World {
-    root: tempfile::TempDir,
-    cgroup_parent: String,
-    /// The default network's bridge and subnet, this world's own (chapter 6).
-    bridge: String,
-    subnet: String,
+const BIN: &str = env!("CARGO_BIN_EXE_mini-docker");
+
+/// `run --rm [flags] busybox sh -c script` in a world.
+trait RunSh {
+    fn sh(&self, flags: &[&str], script: &str) -> Output;
 }
 
-fn busybox_tar() -> &'static Path {
-    static TAR: OnceLock<PathBuf> = OnceLock::new();
-    TAR.get_or_init(|| {
-        let dir = testkit::temp_dir().keep();
-        let tar = dir.join("busybox.tar");
-        testkit::images::docker_archive("busybox", "busybox:latest", &tar);
-        tar
-    })
-}
-
-impl World {
-    fn new() -> World {
-        let world = World {
-            root: testkit::temp_dir(),
-            cgroup_parent: testkit::unique("cg"),
-            bridge: testkit::unique("br"),
-            subnet: testkit::network::unique_subnet(),
-        };
-        let out = world.md(&["load", "-i", busybox_tar().to_str().unwrap()]);
-        assert!(out.status.success(), "load: {}", stderr(&out));
-        world
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mini-docker"));
-        cmd.arg("--root").arg(self.root.path()).args(args);
-        cmd.env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent);
-        cmd.env("MINI_DOCKER_BRIDGE", &self.bridge);
-        cmd.env("MINI_DOCKER_SUBNET", &self.subnet);
-        cmd.stdin(Stdio::null());
-        cmd
-    }
-
-    fn md(&self, args: &[&str]) -> Output {
-        run(&mut self.cmd(args))
-    }
-
-    /// `run --rm [flags] busybox sh -c script`.
+impl RunSh for World {
     fn sh(&self, flags: &[&str], script: &str) -> Output {
         let mut args = vec!["run", "--rm"];
         args.extend(flags);
         args.extend(["busybox", "sh", "-c", script]);
         self.md(&args)
     }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let ids = stdout(&self.md(&["ps", "-a", "-q"]));
-        let mut rm = vec!["rm", "-f"];
-        rm.extend(ids.lines());
-        let _ = self.md(&rm);
-        let _ = self.md(&["network", "prune", "-f"]);
-        for controller in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-            let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
-        }
-        if !std::thread::panicking() {
-            testkit::assert_no_leftovers(&self.cgroup_parent);
-            testkit::assert_no_leftovers(&self.bridge);
-            testkit::assert_no_leftovers(&self.root.path().display().to_string());
-        }
-    }
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "failed ({:?}): {}\n{}", out.status, stderr(out), stdout(out));
-    stdout(out)
 }
 
 fn both(out: &Output) -> String {
@@ -97,7 +35,7 @@ fn default_capabilities_are_dockers_and_flags_change_them() {
     if !require_root("default_capabilities_are_dockers_and_flags_change_them") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let caps = "grep -E 'Cap(Eff|Bnd|Inh|Amb)' /proc/self/status | tr -d '\\t'";
     let default = ok(&w.sh(&[], caps));
     assert_eq!(default.lines().collect::<Vec<_>>(), ["CapInh:0000000000000000", "CapEff:00000000a80425fb", "CapBnd:00000000a80425fb", "CapAmb:0000000000000000"]);
@@ -122,7 +60,7 @@ fn mounting_a_filesystem_fails_unless_privileged() {
     if !require_root("mounting_a_filesystem_fails_unless_privileged") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let attack = "mkdir -p /mnt && mount -t tmpfs none /mnt && echo MOUNTED";
     let refused = w.sh(&[], attack);
     assert_ne!(refused.status.code(), Some(0));
@@ -138,7 +76,7 @@ fn loading_a_kernel_module_is_refused_unless_privileged() {
     if !require_root("loading_a_kernel_module_is_refused_unless_privileged") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     // Not a module at all: even with every privilege the kernel refuses to
     // load it. What matters is *why* it fails: EPERM is the wall.
     let attack = "echo 'not a module' > /tmp/m.ko; insmod /tmp/m.ko";
@@ -157,7 +95,7 @@ fn proc_sys_is_read_only_and_kcore_is_masked() {
     if !require_root("proc_sys_is_read_only_and_kcore_is_masked") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     // Writes back the value it read: the container's own UTS hostname.
     let attack = "cat /proc/sys/kernel/hostname > /tmp/h && cat /tmp/h > /proc/sys/kernel/hostname && echo WROTE";
     let refused = w.sh(&[], attack);
@@ -197,7 +135,7 @@ fn a_device_node_for_the_host_disk_cannot_be_read() {
         testkit::precondition_missing("a_device_node_for_the_host_disk_cannot_be_read", "/ is not on a block device");
         return;
     };
-    let w = World::new();
+    let w = World::new(BIN);
     let attack = format!("mknod /tmp/disk b {major} {minor} && head -c 512 /tmp/disk | wc -c");
     let refused = w.sh(&[], &attack);
     assert_eq!(stdout(&refused), "0", "{}", both(&refused));
@@ -226,7 +164,7 @@ fn a_setuid_binary_cannot_raise_capabilities_back() {
     let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../chapters/08-security/tests/setuid_probe.c");
     let built = run(Command::new("gcc").args(["-static", "-O2", "-o"]).arg(&probe).arg(source));
     assert!(built.status.success(), "gcc: {}", stderr(&built));
-    let w = World::new();
+    let w = World::new(BIN);
     let attack = |flags: &[&str]| {
         // The probe arrives on stdin, becomes setuid root, and runs as nobody.
         let script = "mkdir -p /tmp/s /mnt && cat > /tmp/s/probe && chmod 4755 /tmp/s/probe && su -s /bin/sh nobody -c /tmp/s/probe";
@@ -249,7 +187,7 @@ fn seccomp_refuses_new_user_namespaces_unless_unconfined() {
     if !require_root("seccomp_refuses_new_user_namespaces_unless_unconfined") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     // No capability is needed to create a user namespace: only seccomp stops it.
     let attack = "unshare -U true && echo UNSHARED";
     let refused = w.sh(&[], attack);
@@ -262,7 +200,7 @@ fn nothing_reaches_the_hosts_root_through_proc() {
     if !require_root("nothing_reaches_the_hosts_root_through_proc") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let marker_dir = testkit::temp_dir();
     let secret = testkit::unique("secret");
     std::fs::write(marker_dir.path().join("marker"), &secret).unwrap();
@@ -292,7 +230,7 @@ fn a_leaked_directory_fd_as_workdir_is_refused() {
     if !require_root("a_leaked_directory_fd_as_workdir_is_refused") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let host_dir = testkit::temp_dir();
     let secret = testkit::unique("secret");
     std::fs::write(host_dir.path().join("marker"), &secret).unwrap();
@@ -323,7 +261,7 @@ fn the_host_binary_is_out_of_reach_cve_2019_5736() {
     if !require_root("the_host_binary_is_out_of_reach_cve_2019_5736") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     // Without --init, PID 1 is the container's own program: we exec'd it.
     assert_eq!(ok(&w.sh(&[], "readlink /proc/1/exe")), "/bin/busybox");
     // With --init, PID 1 is a fork of mini-docker: not dumpable, so closed.
@@ -349,7 +287,7 @@ fn read_only_root() {
     if !require_root("read_only_root") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     let out = w.sh(&["--read-only"], "touch /file; touch /dev/shm/ok && echo SHM; grep ' / ' /proc/mounts | grep -o ' ro,'");
     assert!(stderr(&out).contains("Read-only file system"), "{}", both(&out));
     assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), ["SHM", " ro,"]);
@@ -361,7 +299,7 @@ fn bad_security_flags_are_one_clear_line() {
     if !require_root("bad_security_flags_are_one_clear_line") {
         return;
     }
-    let w = World::new();
+    let w = World::new(BIN);
     for (flags, expected) in [
         (&["--cap-add", "CAP_FLY"][..], "mini-docker: unknown capability \"CAP_FLY\""),
         (&["--cap-drop", "net_admn"][..], "mini-docker: unknown capability \"net_admn\""),

@@ -2,98 +2,29 @@
 //! tmpfs, driven through the `mini-docker` binary as a user would.
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
-use testkit::{require_root, run, stderr, stdout};
+use testkit::world::{ok, World};
+use testkit::{require_root, stderr, stdout};
 
-/// One test's world (as in e2e_run.rs): its own state root and cgroup
-/// parent; on drop, containers are removed and nothing may be left mounted.
-struct World {
-    root: tempfile::TempDir,
-    cgroup_parent: String,
-    bridge: String,
-    subnet: String,
+const BIN: &str = env!("CARGO_BIN_EXE_mini-docker");
+
+/// A world with the two images these tests use: busybox, and `volumed`
+/// (busybox with `VOLUME /data`).
+fn world() -> World {
+    let world = World::new(BIN);
+    world.load("volumed");
+    world
 }
 
-/// The test images as `docker save` tarballs, made once per test process.
-fn image_tar(tag: &'static str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| testkit::temp_dir().keep());
-    let tar = dir.join(format!("{tag}.tar"));
-    static MADE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = MADE.lock().unwrap_or_else(|e| e.into_inner());
-    if !tar.exists() {
-        testkit::images::docker_archive(tag, &format!("{tag}:latest"), &tar);
-    }
-    tar
+/// The names `volume ls -q` lists.
+trait Volumes {
+    fn volumes(&self) -> Vec<String>;
 }
 
-impl World {
-    fn new() -> World {
-        let world = World {
-            root: testkit::temp_dir(),
-            cgroup_parent: testkit::unique("cg"),
-            bridge: testkit::unique("br"),
-            subnet: testkit::network::unique_subnet(),
-        };
-        for tag in ["busybox", "volumed"] {
-            let out = world.md(&["load", "-i", image_tar(tag).to_str().unwrap()]);
-            assert!(out.status.success(), "load: {}", stderr(&out));
-        }
-        world
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mini-docker"));
-        cmd.arg("--root").arg(self.root.path()).args(args);
-        cmd.env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent);
-        // The default network (chapter 6) is this world's own, too.
-        cmd.env("MINI_DOCKER_BRIDGE", &self.bridge);
-        cmd.env("MINI_DOCKER_SUBNET", &self.subnet);
-        cmd.stdin(Stdio::null());
-        cmd
-    }
-
-    fn md(&self, args: &[&str]) -> Output {
-        run(&mut self.cmd(args))
-    }
-
-    fn ids(&self) -> Vec<String> {
-        stdout(&self.md(&["ps", "-a", "-q"])).lines().map(str::to_string).collect()
-    }
-
+impl Volumes for World {
     fn volumes(&self) -> Vec<String> {
         stdout(&self.md(&["volume", "ls", "-q"])).lines().map(str::to_string).collect()
     }
-
-    fn containers(&self) -> usize {
-        std::fs::read_dir(self.root.path().join("containers")).map(|d| d.flatten().filter(|e| e.path().is_dir()).count()).unwrap_or(0)
-    }
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let ids = self.ids();
-        if !ids.is_empty() {
-            let _ = self.md(&["rm", "-f", "-v"].iter().copied().chain(ids.iter().map(String::as_str)).collect::<Vec<_>>());
-        }
-        let _ = self.md(&["network", "prune", "-f"]);
-        for controller in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-            let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
-        }
-        if !std::thread::panicking() {
-            testkit::assert_no_leftovers(&self.cgroup_parent);
-            testkit::assert_no_leftovers(&self.bridge);
-            // Volumes live under the root: no mount of them may remain on the host.
-            testkit::assert_no_leftovers(&self.root.path().display().to_string());
-        }
-    }
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "failed ({:?}): {}\n{}", out.status, stderr(out), stdout(out));
-    stdout(out)
 }
 
 fn inspect(w: &World, name: &str) -> serde_json::Value {
@@ -105,7 +36,7 @@ fn a_counter_in_a_named_volume_survives_three_containers() {
     if !require_root("a_counter_in_a_named_volume_survives_three_containers") {
         return;
     }
-    let w = World::new();
+    let w = world();
     let count = "echo x >> /data/count; wc -l < /data/count";
     for expected in ["1", "2", "3"] {
         assert_eq!(ok(&w.md(&["run", "--rm", "-v", "counter:/data", "busybox", "sh", "-c", count])), expected);
@@ -127,7 +58,7 @@ fn read_only_mounts_refuse_writes_even_for_root() {
     if !require_root("read_only_mounts_refuse_writes_even_for_root") {
         return;
     }
-    let w = World::new();
+    let w = world();
     let host = testkit::temp_dir();
     let bind_ro = format!("{}:/host:ro", host.path().display());
     let long_ro = format!("type=bind,source={},target=/long,readonly", host.path().display());
@@ -149,7 +80,7 @@ fn a_bind_mount_shows_host_changes_live_and_back() {
     if !require_root("a_bind_mount_shows_host_changes_live_and_back") {
         return;
     }
-    let w = World::new();
+    let w = world();
     let host = testkit::temp_dir();
     let bind = format!("{}:/shared", host.path().display());
     ok(&w.md(&["run", "-d", "--name", "live", "-v", &bind, "busybox", "sleep", "60"]));
@@ -176,7 +107,7 @@ fn volumes_are_seeded_from_the_image() {
     if !require_root("volumes_are_seeded_from_the_image") {
         return;
     }
-    let w = World::new();
+    let w = world();
     // A named volume on /etc starts with the image's /etc...
     let etc = ok(&w.md(&["run", "--rm", "-v", "etc-copy:/etc", "busybox", "cat", "/etc/motd"]));
     assert_eq!(etc, testkit::images::MOTD.trim());
@@ -214,7 +145,7 @@ fn a_volume_in_use_cannot_be_removed() {
     if !require_root("a_volume_in_use_cannot_be_removed") {
         return;
     }
-    let w = World::new();
+    let w = world();
     assert_eq!(ok(&w.md(&["volume", "create", "busy"])), "busy");
     let id = ok(&w.md(&["create", "-v", "busy:/data", "busybox", "true"]));
     let refused = w.md(&["volume", "rm", "busy"]);
@@ -233,7 +164,7 @@ fn tmpfs_is_memory_with_dockers_options() {
     if !require_root("tmpfs_is_memory_with_dockers_options") {
         return;
     }
-    let w = World::new();
+    let w = world();
     let out = ok(&w.md(&[
         "run", "--rm", "--tmpfs", "/scratch:size=1m", "--mount", "type=tmpfs,dst=/t,tmpfs-mode=1770", "busybox", "sh", "-c",
         "grep ' /scratch ' /proc/mounts | cut -d' ' -f2-4; grep ' /t ' /proc/mounts | cut -d' ' -f2-4; stat -c %a /t",
@@ -249,7 +180,7 @@ fn bad_input_is_one_line_and_makes_nothing() {
     if !require_root("bad_input_is_one_line_and_makes_nothing") {
         return;
     }
-    let w = World::new();
+    let w = world();
     let cases: &[(&[&str], &str)] = &[
         (&["run", "--rm", "-v", "./data:/data", "busybox", "true"], "\"./data\" includes invalid characters for a local volume name"),
         (&["run", "--rm", "-v", "named:data", "busybox", "true"], "invalid mount path: 'data' mount path must be absolute"),
@@ -293,7 +224,7 @@ fn a_symlink_in_the_image_cannot_redirect_a_mount() {
     if !require_root("a_symlink_in_the_image_cannot_redirect_a_mount") {
         return;
     }
-    let w = World::new();
+    let w = world();
     // /bin/sh is a symlink in the image: mounting "through" it must be refused.
     let out = w.md(&["run", "--rm", "--tmpfs", "/bin/sh/x", "busybox", "true"]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));

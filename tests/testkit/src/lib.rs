@@ -10,6 +10,7 @@
 pub mod images;
 pub mod network;
 pub mod registry;
+pub mod world;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
