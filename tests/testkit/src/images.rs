@@ -44,7 +44,7 @@ pub fn layout() -> &'static Path {
         let dir = std::env::temp_dir().join(format!("{}-images-{}", crate::TEST_PREFIX, std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("creating the image work dir");
-        remove_at_exit(&dir);
+        crate::remove_at_exit(&dir);
         build_layout(&dir);
         dir.join("oci")
     })
@@ -198,18 +198,4 @@ fn umoci(args: &[&str]) {
 fn run(cmd: &mut Command) {
     let out = crate::run(cmd);
     assert!(out.status.success(), "{cmd:?} failed: {}", crate::stderr(&out));
-}
-
-fn remove_at_exit(dir: &Path) {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let _ = DIR.set(dir.to_path_buf());
-    extern "C" fn cleanup() {
-        if let Some(dir) = DIR.get() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-    // SAFETY: registering a plain extern "C" function with no arguments.
-    unsafe {
-        libc::atexit(cleanup);
-    }
 }

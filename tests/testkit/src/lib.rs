@@ -150,3 +150,21 @@ pub fn assert_no_leftovers(marker: &str) {
     let found = leftovers(marker);
     assert!(found.is_empty(), "left behind on the host:\n{}", found.join("\n"));
 }
+
+/// Remove `dir` when this test process exits (for caches that every test
+/// of the process shares, so no single test can remove them).
+pub fn remove_at_exit(dir: &Path) {
+    static DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    extern "C" fn cleanup() {
+        let dirs = DIRS.lock().map(|d| d.clone()).unwrap_or_default();
+        for dir in dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    DIRS.lock().unwrap_or_else(|e| e.into_inner()).push(dir.to_path_buf());
+    // SAFETY: registering a plain extern "C" function with no arguments, once.
+    REGISTER.call_once(|| unsafe {
+        libc::atexit(cleanup);
+    });
+}

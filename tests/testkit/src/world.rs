@@ -3,7 +3,7 @@
 //! parallel. On drop, every container is removed (`rm -f -v`), the
 //! networks are pruned, and nothing of the world may be left on the host.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 
@@ -102,7 +102,7 @@ pub fn image_tar(tag: &'static str) -> PathBuf {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let dir = DIR.get_or_init(|| {
         let dir = crate::temp_dir().keep();
-        remove_at_exit(&dir);
+        crate::remove_at_exit(&dir);
         dir
     });
     let tar = dir.join(format!("{tag}.tar"));
@@ -111,18 +111,4 @@ pub fn image_tar(tag: &'static str) -> PathBuf {
         crate::images::docker_archive(tag, &format!("{tag}:latest"), &tar);
     }
     tar
-}
-
-fn remove_at_exit(dir: &Path) {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let _ = DIR.set(dir.to_path_buf());
-    extern "C" fn cleanup() {
-        if let Some(dir) = DIR.get() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-    // SAFETY: registering a plain extern "C" function with no arguments.
-    unsafe {
-        libc::atexit(cleanup);
-    }
 }
