@@ -61,8 +61,8 @@ pub enum CgroupError {
     ParentHasProcesses(PathBuf),
     #[error("cgroup {path} still has tasks {pids:?} after {seconds}s: kill them, then rmdir it")]
     StillBusy { path: PathBuf, pids: Vec<i32>, seconds: u64 },
-    #[error("removing the cgroup {path}: {source}")]
-    Remove { path: PathBuf, source: io::Error },
+    #[error("removing the cgroup {path}: {error}")]
+    Remove { path: PathBuf, error: io::Error },
     #[error(transparent)]
     File(#[from] FileError),
 }
@@ -123,8 +123,12 @@ impl Cgroup {
                 enable_controllers(mount, controllers)?;
             }
             if !parent_dir.is_dir() {
-                make_dir(&parent_dir, BOOK_CREATE)?;
-                self.made_parents.push(parent_dir.clone());
+                match make_dir(&parent_dir, BOOK_CREATE) {
+                    Ok(()) => self.made_parents.push(parent_dir.clone()),
+                    // Another container, started at the same moment, made it first.
+                    Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
             self.parents.push(parent_dir.clone());
             if self.version == Version::V2 {
@@ -329,7 +333,7 @@ fn remove_when_empty(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(source) => return Err(CgroupError::Remove { path: dir.to_path_buf(), source }),
+            Err(error) => return Err(CgroupError::Remove { path: dir.to_path_buf(), error }),
         }
     }
 }
@@ -354,7 +358,7 @@ pub fn remove_parent(layout: &Layout, parent: &str) -> Result<(), CgroupError> {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::ENOTEMPTY)) => {}
-            Err(source) => return Err(CgroupError::Remove { path: dir, source }),
+            Err(error) => return Err(CgroupError::Remove { path: dir, error }),
         }
     }
     Ok(())

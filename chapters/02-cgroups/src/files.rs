@@ -10,18 +10,19 @@ use ch01_namespaces::explain::{self, Step};
 use thiserror::Error;
 
 /// A cgroup filesystem operation that failed, with the path.
+/// The io error is part of the message, not a `source`: the message is
+/// one line already, and `{:#}` would print the reason twice.
 #[derive(Debug, Error)]
-#[error("{action} {path}: {source}")]
+#[error("{action} {path}: {error}", path = path.display())]
 pub struct FileError {
     pub action: &'static str,
     pub path: PathBuf,
-    #[source]
-    pub source: io::Error,
+    pub error: io::Error,
 }
 
 impl FileError {
-    pub fn new(action: &'static str, path: &Path, source: io::Error) -> Self {
-        FileError { action, path: path.to_path_buf(), source }
+    pub fn new(action: &'static str, path: &Path, error: io::Error) -> Self {
+        FileError { action, path: path.to_path_buf(), error }
     }
 }
 
