@@ -80,7 +80,11 @@ fn run_tests(filter: &str, reference: bool) -> Result<Outcomes, String> {
     if reference {
         cmd.args(["--features", "reference"]);
     }
-    cmd.arg("--").arg(filter).env("RUST_BACKTRACE", "0");
+    // One test at a time: some tests fork (an init must not reap the
+    // harness's children), and a child forked while another test thread
+    // holds the output lock — as a panicking stub does — deadlocks in its
+    // own panic message.
+    cmd.arg("--").arg(filter).arg("--test-threads=1").env("RUST_BACKTRACE", "0");
     eprintln!("{}", dim(&format!("(running the tests{}...)", if reference { " against the chapter code" } else { "" })));
     let out = cmd.output().map_err(|e| format!("running cargo: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
