@@ -349,6 +349,19 @@ pub fn parent_dirs(layout: &Layout, parent: &str) -> Vec<PathBuf> {
     dirs
 }
 
+/// Remove the cgroup `parent/name` left behind when its owner died before
+/// it could call [`Cgroup::remove`] (a supervisor killed with SIGKILL):
+/// the same kill-then-rmdir, found by name instead of by a `Cgroup` value.
+pub fn remove_leftover(layout: &Layout, parent: &str, name: &str) -> Result<(), CgroupError> {
+    let version = if layout.kind() == Kind::Unified { Version::V2 } else { Version::V1 };
+    let deadline = Instant::now() + REMOVE_TIMEOUT;
+    for dir in parent_dirs(layout, parent).into_iter().map(|p| p.join(name)).filter(|d| d.is_dir()) {
+        kill_all(&dir, version, deadline)?;
+        remove_when_empty(&dir, deadline)?;
+    }
+    Ok(())
+}
+
 /// Remove the parent cgroup `parent` where it is empty (tests do this with
 /// their unique parents). One still used by a container is left alone.
 pub fn remove_parent(layout: &Layout, parent: &str) -> Result<(), CgroupError> {

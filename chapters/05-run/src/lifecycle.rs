@@ -23,7 +23,7 @@ use crate::container::{ContainerConfig, LimitSettings, UserIds};
 use crate::ids::{new_id, random_name, short_id, validate_name};
 use crate::logs::LogWriter;
 use crate::merge::{merge, ImageDefaults, UserOverrides};
-use crate::state::{now, process_exists, State, Status};
+use crate::state::{now, State, Status};
 use crate::stdio::{self, RawMode, StdioMode};
 use crate::store::Store;
 use crate::user::{resolve_user, switch_user_hook};
@@ -419,7 +419,7 @@ impl Engine {
         let deadline = Instant::now() + timeout;
         loop {
             match self.state(id) {
-                Ok(state) if state.is_running() || state.status == Status::Created && state.supervisor_pid.is_some() => {}
+                Ok(state) if state.is_running() => {}
                 Ok(_) => return Ok(true),
                 Err(_) => return Ok(true), // removed (--rm): it has exited
             }
@@ -502,26 +502,9 @@ fn create_cgroup(config: &ContainerConfig) -> anyhow::Result<Cgroup> {
 
 /// Remove the container's cgroup if it is still there (after a crash).
 fn release_cgroup(config: &ContainerConfig) {
-    let Ok(layout) = ch02_cgroups::detect() else { return };
-    for parent in ch02_cgroups::parent_dirs(&layout, &config.cgroup_parent) {
-        let dir = parent.join(&config.id);
-        if dir.is_dir() {
-            let _ = kill_cgroup_members(&dir);
-            let _ = std::fs::remove_dir(&dir);
-        }
+    if let Ok(layout) = ch02_cgroups::detect() {
+        let _ = ch02_cgroups::remove_leftover(&layout, &config.cgroup_parent, &config.id);
     }
-}
-
-fn kill_cgroup_members(dir: &Path) -> std::io::Result<()> {
-    for pid in std::fs::read_to_string(dir.join("cgroup.procs"))?.lines() {
-        if let Ok(pid) = pid.trim().parse::<i32>() {
-            if process_exists(pid) {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-        }
-    }
-    std::thread::sleep(Duration::from_millis(50));
-    Ok(())
 }
 
 /// The supervisor's stdio: /dev/null, so no terminal is held open.
