@@ -66,6 +66,7 @@ pub const CHAPTERS: &[(&str, &str, &[Exercise])] = &[
     ("ch03", "Union filesystem", crate::ch03::EXERCISES),
     ("ch04", "Images", crate::ch04::EXERCISES),
     ("ch05", "Run", crate::ch05::EXERCISES),
+    ("ch08", "Security", crate::ch08::EXERCISES),
 ];
 
 /// All exercises, in the order to do them.

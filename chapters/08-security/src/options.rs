@@ -51,7 +51,7 @@ pub enum OptionError {
 
 /// What one `--security-opt` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SecurityOpt {
+pub enum SecurityOpt {
     SeccompUnconfined,
     NoNewPrivileges(bool),
 }
@@ -59,7 +59,7 @@ enum SecurityOpt {
 // ANCHOR: parse_security_opt
 /// `seccomp=unconfined`, `no-new-privileges`, `no-new-privileges:true`
 /// (Docker accepts `=` and `:` as separators).
-fn parse_security_opt(text: &str) -> Result<SecurityOpt, OptionError> {
+pub fn parse_security_opt(text: &str) -> Result<SecurityOpt, OptionError> {
     let malformed = || OptionError::Malformed(text.to_string());
     if text == "no-new-privileges" {
         return Ok(SecurityOpt::NoNewPrivileges(true));
