@@ -4,10 +4,10 @@
 //! block listing the other members, so `ping web` works without DNS:
 //!
 //! ```text
-//! 127.0.0.1	localhost                         ← kept as it is
-//! # mini-docker: containers on network lab      ← MARKER, a space, the network
-//! 10.99.0.2	web                               ← address, a tab, the names
-//! 10.99.0.3	client 3f2a                          joined by spaces
+//! 127.0.0.1 → localhost                       ← kept as it is
+//! # mini-docker: containers on network lab    ← MARKER, a space, the network
+//! 10.99.0.2 → web                             ← address, a TAB (→), the names
+//! 10.99.0.3 → client 3f2a                        joined by spaces
 //! ```
 //!
 //! Return `hosts` with everything from the first line that starts with
