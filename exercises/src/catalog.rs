@@ -66,6 +66,8 @@ pub const CHAPTERS: &[(&str, &str, &[Exercise])] = &[
     ("ch03", "Union filesystem", crate::ch03::EXERCISES),
     ("ch04", "Images", crate::ch04::EXERCISES),
     ("ch05", "Run", crate::ch05::EXERCISES),
+    ("ch06", "Networking", crate::ch06::EXERCISES),
+    ("ch07", "Volumes", crate::ch07::EXERCISES),
     ("ch08", "Security", crate::ch08::EXERCISES),
 ];
 

@@ -62,7 +62,7 @@ fn mount_one(root: &Path, m: &ContainerMount) -> anyhow::Result<()> {
 /// Bind `source` on the target, then — for `:ro` — remount that bind
 /// read-only. The flags of a bind mount cannot be set by the bind itself:
 /// `mount --bind -o ro` would silently give a writable mount on old kernels.
-fn bind(root: &Path, m: &ContainerMount, source: &Path) -> anyhow::Result<()> {
+pub fn bind(root: &Path, m: &ContainerMount, source: &Path) -> anyhow::Result<()> {
     let relative = m.destination.trim_start_matches('/');
     // inside_root (through these helpers) refuses symlinks in the image's
     // path: a symlink /data -> /etc would otherwise mount over the host's /etc.
