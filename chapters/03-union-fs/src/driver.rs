@@ -142,6 +142,12 @@ pub fn prepare(driver: Driver, layers: &[PathBuf], container_dir: &Path) -> Resu
 /// that the container's root owns its files. The layers stay root's.
 pub fn prepare_shifted(layers: &[PathBuf], container_dir: &Path, shift: IdShift) -> Result<Rootfs, PrepareError> {
     let layers = check_layers(layers)?;
+    ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
+        what: &format!("copy the layers with every owner moved into the range: uid N becomes {}+N", shift.uid_start),
+        syscall: "for each file: copy; lchown(path, uid_start + uid, gid_start + gid); chmod(path, mode) again (chown cleared set-uid)",
+        shell: &format!("cp -a LAYER/. {}/rootfs/, then chown each file by +{} (no one-line command does the shift)", container_dir.display(), shift.uid_start),
+        book: "ch08-security.md#in-the-engine-run---userns-remap",
+    });
     finish(prepare_vfs(&layers, container_dir, shift), container_dir)
 }
 
