@@ -86,6 +86,15 @@ pub struct CreateArgs {
     /// Mount the container's root filesystem read-only.
     #[arg(long = "read-only")]
     read_only: bool,
+    /// Run in a user namespace whose root is USER's unprivileged range from
+    /// /etc/subuid and /etc/subgid ("default": the user mini-docker). Like
+    /// dockerd's --userns-remap, also set for every container by the variable.
+    #[arg(long = "userns-remap", value_name = "USER", num_args = 0..=1, require_equals = true,
+          default_missing_value = "default", env = "MINI_DOCKER_USERNS_REMAP")]
+    userns_remap: Option<String>,
+    /// "host": no user namespace for this container, whatever --userns-remap says.
+    #[arg(long, value_name = "MODE")]
+    userns: Option<String>,
     /// The cgroup parent for the container's cgroup.
     #[arg(long = "cgroup-parent", env = "MINI_DOCKER_CGROUP_PARENT", default_value = ch02_cgroups::DEFAULT_PARENT)]
     cgroup_parent: String,
@@ -313,9 +322,23 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<(CreateRequest, ch07
             privileged: args.privileged,
             security_opt: args.security_opt.clone(),
             read_only: args.read_only,
+            userns_remap: userns_remap(args)?,
         },
     };
     Ok((request, resolved.made))
+}
+
+/// `--userns-remap[=USER]` looked up in the subordinate id files, unless
+/// `--userns=host` (Docker's only value for it) turns it off.
+fn userns_remap(args: &CreateArgs) -> Result<Option<ch08_security::userns::Remap>> {
+    match args.userns.as_deref() {
+        None => {}
+        Some("host") => return Ok(None),
+        Some(other) => bail!("invalid --userns {other:?}: the only mode is \"host\" (no user namespace for this container)"),
+    }
+    let Some(user) = args.userns_remap.as_deref().filter(|u| !u.is_empty()) else { return Ok(None) };
+    let (subuid, subgid) = ch08_security::userns::subid_files();
+    Ok(Some(ch08_security::userns::lookup(user, &subuid, &subgid)?))
 }
 
 fn parse_limits(args: &CreateArgs) -> Result<Limits> {

@@ -62,11 +62,31 @@ fn make_device(dev: &Path, name: &str, major: u64, minor: u64) -> Result<(), Mou
         book: BOOK_DEV,
     });
     let mode = Mode::from_bits_truncate(0o666);
-    mknod(&path, SFlag::S_IFCHR, mode, makedev(major, minor))
-        .map_err(|errno| MountError::Create { path: path.clone(), error: errno.into() })?;
+    match mknod(&path, SFlag::S_IFCHR, mode, makedev(major, minor)) {
+        // In a user namespace mknod is refused even to its root: only the
+        // host's root may bring a device into being.
+        Err(nix::Error::EPERM) => return bind_host_device(&path, name),
+        other => other.map_err(|errno| MountError::Create { path: path.clone(), error: errno.into() })?,
+    }
     // mknod applies our umask (usually 022): set the mode we meant.
     nix::sys::stat::fchmodat(nix::fcntl::AT_FDCWD, &path, mode, nix::sys::stat::FchmodatFlags::FollowSymlink)
         .map_err(|errno| MountError::Create { path, error: errno.into() })
+}
+
+/// What runc does in a user namespace: an empty file, with the host's
+/// device node bind-mounted on it (the host's `/dev` is still in view).
+fn bind_host_device(path: &Path, name: &str) -> Result<(), MountError> {
+    std::fs::File::create(path).map_err(|error| MountError::Create { path: path.to_path_buf(), error })?;
+    let host_device = format!("/dev/{name}");
+    let bind = Mount {
+        what: "bind the host's device node (mknod is refused in a user namespace)",
+        source: Some(&host_device),
+        fstype: None,
+        flags: MsFlags::MS_BIND,
+        data: None,
+        book: BOOK_DEV,
+    };
+    mount(&bind, path)
 }
 // ANCHOR_END: make_device
 

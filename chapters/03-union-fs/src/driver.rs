@@ -16,7 +16,7 @@ use thiserror::Error;
 
 use crate::layer::{check_layers, LayerError};
 use crate::overlay::{self, OverlayError};
-use crate::vfs::{self, VfsError};
+use crate::vfs::{self, IdShift, VfsError};
 
 // ANCHOR: driver
 /// The two ways to build a container's root from layers.
@@ -132,8 +132,27 @@ pub fn prepare(driver: Driver, layers: &[PathBuf], container_dir: &Path) -> Resu
     let layers = check_layers(layers)?;
     let made = match driver {
         Driver::Overlay => prepare_overlay(&layers, container_dir),
-        Driver::Vfs => prepare_vfs(&layers, container_dir),
+        Driver::Vfs => prepare_vfs(&layers, container_dir, IdShift::NONE),
     };
+    finish(made, container_dir)
+}
+
+/// The root of a container whose root is an unprivileged uid on the host
+/// (chapter 8's `--userns-remap`): a vfs copy whose owners are `shift`ed, so
+/// that the container's root owns its files. The layers stay root's.
+pub fn prepare_shifted(layers: &[PathBuf], container_dir: &Path, shift: IdShift) -> Result<Rootfs, PrepareError> {
+    let layers = check_layers(layers)?;
+    ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
+        what: &format!("copy the layers with every owner moved into the range: uid N becomes {}+N", shift.uid_start),
+        syscall: "for each file: copy; lchown(path, uid_start + uid, gid_start + gid); chmod(path, mode) again (chown cleared set-uid)",
+        shell: &format!("cp -a LAYER/. {}/rootfs/, then chown each file by +{} (no one-line command does the shift)", container_dir.display(), shift.uid_start),
+        book: "ch08-security.md#in-the-engine-run---userns-remap",
+    });
+    finish(prepare_vfs(&layers, container_dir, shift), container_dir)
+}
+
+/// On failure, remove whatever was made in `container_dir`.
+fn finish(made: Result<Union, PrepareError>, container_dir: &Path) -> Result<Rootfs, PrepareError> {
     if made.is_err() {
         for name in ["upper", "work", "merged", "rootfs"] {
             let _ = std::fs::remove_dir_all(container_dir.join(name));
@@ -184,10 +203,10 @@ fn prepare_overlay(layers: &[PathBuf], container_dir: &Path) -> Result<Union, Pr
     Ok(Union::Overlay { mount_data, upper, work, merged })
 }
 
-fn prepare_vfs(layers: &[PathBuf], container_dir: &Path) -> Result<Union, PrepareError> {
+fn prepare_vfs(layers: &[PathBuf], container_dir: &Path, shift: IdShift) -> Result<Union, PrepareError> {
     let dir = container_dir.join("rootfs");
     create_dir(&dir)?;
-    vfs::flatten(layers, &dir)?;
+    vfs::flatten_shifted(layers, &dir, shift)?;
     Ok(Union::Vfs { dir })
 }
 // ANCHOR_END: prepare

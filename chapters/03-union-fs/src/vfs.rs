@@ -30,18 +30,54 @@ pub struct VfsError {
 // ANCHOR: flatten
 /// Copy `layers` (bottom to top) into the empty directory `dest`.
 pub fn flatten(layers: &[PathBuf], dest: &Path) -> Result<(), VfsError> {
+    flatten_shifted(layers, dest, IdShift::NONE)
+}
+
+/// The same copy, with every owner moved by `shift`: for a container whose
+/// root is an unprivileged uid on the host (chapter 8's `--userns-remap`).
+pub fn flatten_shifted(layers: &[PathBuf], dest: &Path, shift: IdShift) -> Result<(), VfsError> {
     for layer in layers {
-        let mut copier = LayerCopier { layer, hardlinks: HashMap::new() };
+        let mut copier = LayerCopier { layer, shift, hardlinks: HashMap::new() };
         copier.apply_dir(layer, dest)?;
     }
     Ok(())
 }
 // ANCHOR_END: flatten
 
+// ANCHOR: id_shift
+/// Where the copy's owners go: a file owned by uid N in the layers is owned
+/// by `uid_start + N` in the copy (gids alike). Inside a user namespace
+/// that maps `0..count` to `start..start+count`, it shows as N again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdShift {
+    pub uid_start: u32,
+    pub uid_count: u32,
+    pub gid_start: u32,
+    pub gid_count: u32,
+}
+
+impl IdShift {
+    /// No shift: owners are copied as they are.
+    pub const NONE: IdShift = IdShift { uid_start: 0, uid_count: u32::MAX, gid_start: 0, gid_count: u32::MAX };
+
+    /// The host's ids for a file owned by `uid`:`gid` in the layers; an
+    /// owner past the range has no host id (Docker: "cannot be mapped").
+    pub fn host_ids(&self, uid: u32, gid: u32) -> io::Result<(u32, u32)> {
+        let shift = |id: u32, start: u32, count: u32, kind: &str| {
+            (id < count).then(|| start + id).ok_or_else(|| {
+                io::Error::other(format!("owned by {kind} {id}, which the user namespace's {count} ids do not cover"))
+            })
+        };
+        Ok((shift(uid, self.uid_start, self.uid_count, "uid")?, shift(gid, self.gid_start, self.gid_count, "gid")?))
+    }
+}
+// ANCHOR_END: id_shift
+
 /// Copies one layer; remembers the files with several names, so that the
 /// copy has hard links where the layer has them.
 struct LayerCopier<'a> {
     layer: &'a Path,
+    shift: IdShift,
     hardlinks: HashMap<(u64, u64), PathBuf>,
 }
 
@@ -77,7 +113,7 @@ impl LayerCopier<'_> {
         }
         // Last, so copying the children does not change the directory's mtime again.
         let meta = fs::symlink_metadata(src).map_err(self.fail(src))?;
-        copy_metadata(src, dest, &meta).map_err(self.fail(dest))
+        copy_metadata(src, dest, &meta, self.shift).map_err(self.fail(dest))
     }
     // ANCHOR_END: apply_dir
 
@@ -107,7 +143,7 @@ impl LayerCopier<'_> {
             // A socket belongs to a running program; image layers have none.
             return Ok(());
         }
-        copy_metadata(from, to, meta)
+        copy_metadata(from, to, meta, self.shift)
     }
 }
 
@@ -135,11 +171,12 @@ fn empty_dir(dir: &Path) -> io::Result<()> {
 }
 
 // ANCHOR: copy_metadata
-/// Give `to` the owner, mode, extended attributes and times of `from`.
-/// The order matters: chown clears the set-uid bits and file
+/// Give `to` the owner (shifted), mode, extended attributes and times of
+/// `from`. The order matters: chown clears the set-uid bits and file
 /// capabilities, so the mode and the xattrs come after it.
-fn copy_metadata(from: &Path, to: &Path, meta: &Metadata) -> io::Result<()> {
-    std::os::unix::fs::lchown(to, Some(meta.uid()), Some(meta.gid()))?;
+fn copy_metadata(from: &Path, to: &Path, meta: &Metadata, shift: IdShift) -> io::Result<()> {
+    let (uid, gid) = shift.host_ids(meta.uid(), meta.gid())?;
+    std::os::unix::fs::lchown(to, Some(uid), Some(gid))?;
     if !meta.file_type().is_symlink() {
         fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
     }
@@ -227,6 +264,41 @@ mod tests {
         flatten(&[lower.path().into()], dest.path()).unwrap();
         let (a, b) = (fs::metadata(dest.path().join("a")).unwrap(), fs::metadata(dest.path().join("b")).unwrap());
         assert_eq!(a.ino(), b.ino());
+    }
+
+    #[test]
+    fn ids_shift_into_the_range_or_fail_past_it() {
+        let shift = IdShift { uid_start: 100000, uid_count: 65536, gid_start: 200000, gid_count: 1000 };
+        assert_eq!(shift.host_ids(0, 0).unwrap(), (100000, 200000));
+        assert_eq!(shift.host_ids(65535, 999).unwrap(), (165535, 200999));
+        let err = shift.host_ids(0, 1000).unwrap_err().to_string();
+        assert!(err.contains("gid 1000") && err.contains("1000 ids"), "{err}");
+        assert!(shift.host_ids(65536, 0).is_err());
+        assert_eq!(IdShift::NONE.host_ids(1234, 5678).unwrap(), (1234, 5678));
+    }
+
+    #[test]
+    fn a_shifted_copy_moves_owners_and_keeps_setuid_bits_as_root() {
+        if !testkit::require_root("a_shifted_copy_moves_owners_and_keeps_setuid_bits_as_root") {
+            return;
+        }
+        let lower = tree(&[("bin/su", "#!/bin/sh\n"), ("home/user/notes", "mine")]);
+        fs::set_permissions(lower.path().join("bin/su"), fs::Permissions::from_mode(0o4755)).unwrap();
+        std::os::unix::fs::lchown(lower.path().join("home/user"), Some(1000), Some(1000)).unwrap();
+        let shift = IdShift { uid_start: 100000, uid_count: 65536, gid_start: 100000, gid_count: 65536 };
+        let dest = testkit::temp_dir();
+        flatten_shifted(&[lower.path().into()], dest.path(), shift).unwrap();
+        let owner = |p: &str| fs::symlink_metadata(dest.path().join(p)).map(|m| (m.uid(), m.gid())).unwrap();
+        assert_eq!(owner("bin/su"), (100000, 100000));
+        assert_eq!(owner("home/user"), (101000, 101000));
+        assert_eq!(owner("."), (100000, 100000), "the root of the copy belongs to the range's root too");
+        let mode = fs::metadata(dest.path().join("bin/su")).unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o4755, "chown cleared the set-uid bit and it was not restored");
+
+        std::os::unix::fs::lchown(lower.path().join("home/user"), Some(70000), None).unwrap();
+        let again = testkit::temp_dir();
+        let err = flatten_shifted(&[lower.path().into()], again.path(), shift).unwrap_err().to_string();
+        assert!(err.contains("uid 70000"), "{err}");
     }
 
     // Whiteouts need mknod and trusted.* xattrs, so root: they are

@@ -7,6 +7,7 @@
 //! held. With `run -d` it is a daemon of its own; without `-d`, the command
 //! you typed is the supervisor.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -111,6 +112,9 @@ impl Engine {
     /// writable layer. Nothing runs yet.
     pub fn create(&self, request: &CreateRequest) -> anyhow::Result<String> {
         request.security.check()?;
+        if request.security.userns_remap.is_some() && request.network == ch06_networking::NetworkMode::Host {
+            bail!("--network host cannot be combined with --userns-remap: the host's network namespace is not owned by the container's user namespace; use --userns=host for this container");
+        }
         let _all = self.store.lock_all()?;
         if let ch06_networking::NetworkMode::Bridge(network) = &request.network {
             if network != ch06_networking::network::DEFAULT_NETWORK {
@@ -146,7 +150,7 @@ impl Engine {
             init: request.init,
             limits: LimitSettings::from_limits(&request.limits),
             cgroup_parent: request.cgroup_parent.clone(),
-            driver: request.driver.name().to_string(),
+            driver: if request.security.userns_remap.is_some() { Driver::Vfs } else { request.driver }.name().to_string(),
             mounts: request.mounts.clone(),
             network: request.network.clone(),
             ports: request.ports.clone(),
@@ -155,8 +159,8 @@ impl Engine {
         let dir = self.store.container_dir(&id);
         let made = std::fs::create_dir_all(&dir)
             .map_err(anyhow::Error::from)
-            .and_then(|()| Ok(ch03_union_fs::prepare(request.driver, &request.layers, &dir)?))
-            .and_then(|_| Ok(self.store.write(&id, "state.json", &State::created())?))
+            .and_then(|()| self.prepare_rootfs(request, &dir))
+            .and_then(|()| Ok(self.store.write(&id, "state.json", &State::created())?))
             .and_then(|()| Ok(self.store.write(&id, "config.json", &config)?));
         if let Err(error) = made {
             let _ = ch03_union_fs::cleanup::remove_container_dir(&dir);
@@ -165,6 +169,30 @@ impl Engine {
         Ok(id)
     }
     // ANCHOR_END: create
+
+    // ANCHOR: prepare_rootfs
+    /// The container's root (chapter 3). With `--userns-remap` (chapter 8)
+    /// it is a copy whose owners are moved into the range, and every path
+    /// the container's root must walk to mount it and its volumes is made
+    /// walkable: root inside is an ordinary uid outside.
+    fn prepare_rootfs(&self, request: &CreateRequest, dir: &Path) -> anyhow::Result<()> {
+        let Some(remap) = &request.security.userns_remap else {
+            ch03_union_fs::prepare(request.driver, &request.layers, dir)?;
+            return Ok(());
+        };
+        ch08_security::userns::make_reachable(&dir.join("rootfs"), &self.root, remap)?;
+        ch03_union_fs::prepare_shifted(&request.layers, dir, remap.shift())?;
+        for source in request.mounts.iter().filter_map(|m| m.source.as_deref()) {
+            ch08_security::userns::make_reachable(source, &self.root, remap)?;
+        }
+        for data in request.mounts.iter().filter(|m| m.name.is_some()).filter_map(|m| m.source.as_deref()) {
+            if ch07_volumes::seed::is_empty_dir(data) && std::fs::metadata(data).is_ok_and(|m| m.uid() == 0) {
+                ch08_security::userns::give_to_container_root(data, remap)?;
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: prepare_rootfs
 
     fn pick_name(&self, wanted: Option<&str>) -> anyhow::Result<String> {
         let names: Vec<(String, String)> =
@@ -330,6 +358,11 @@ impl Engine {
         let dir = self.store.container_dir(&config.id);
         let etc = etc_files::write_etc_files(&dir, &config.hostname, network.ip())?;
         network.announce()?;
+        if let Some(remap) = &config.security.userns_remap {
+            for (file, _) in etc.mounts() {
+                ch08_security::userns::give_to_container_root(file, remap)?;
+            }
+        }
         let interactive = config.interactive && attached;
         let (stdio_hook, stdio_side) = stdio::prepare(StdioMode { tty: config.tty, interactive })?;
         let process = Process { argv: config.argv.clone(), env: config.env.clone(), cwd: Some(config.working_dir.clone().into()) };
@@ -337,6 +370,15 @@ impl Engine {
         spawn.namespaces = Namespaces { net: network.own_namespace(), ..Namespaces::default() };
         spawn.hostname = Some(config.hostname.clone());
         spawn.init = config.init;
+        // ANCHOR: remap_hooks
+        if let Some(remap) = &config.security.userns_remap {
+            spawn.namespaces.user = true;
+            spawn.parent_hook(ch08_security::userns::map_range_hook(remap));
+            // First of the child's steps: everything after it, mounts
+            // included, is done as the namespace's root, never the host's.
+            spawn.child_hook(ch08_security::userns::become_namespace_root_hook());
+        }
+        // ANCHOR_END: remap_hooks
         let profile = config.security.profile(ch08_security::caps::last_cap(), cgroup.dir_of("devices").is_some())?;
         spawn.parent_hook(join_hook(cgroup));
         if let Some(hook) = network.parent_hook() {

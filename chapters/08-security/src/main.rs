@@ -54,6 +54,7 @@ fn main() {
         privileged: args.privileged,
         security_opt: args.security_opt.clone(),
         read_only: false,
+        userns_remap: None,
     };
     // This demo does not use cgroups: without device rules, no CAP_MKNOD.
     let profile = match options.profile(caps::last_cap(), false) {
@@ -76,7 +77,7 @@ fn main() {
         let (subuid, subgid) = userns::subid_files();
         let remap = userns::lookup(user, &subuid, &subgid).unwrap_or_else(|e| fail(&e.to_string(), 125));
         spawn.namespaces.user = true;
-        spawn.parent_hook(userns::map_range_hook(remap));
+        spawn.parent_hook(userns::map_range_hook(&remap));
         spawn.child_hook(userns::become_namespace_root_hook());
     } else if !nix::unistd::geteuid().is_root() {
         // Rootless: chapter 1's mapping of root inside to ourselves outside.

@@ -20,6 +20,10 @@ pub struct SecurityOptions {
     pub security_opt: Vec<String>,
     #[serde(default)]
     pub read_only: bool,
+    /// `--userns-remap`: the ranges the container's ids map to, looked up
+    /// once at create (its files are owned by that range from then on).
+    #[serde(default)]
+    pub userns_remap: Option<crate::userns::Remap>,
 }
 
 /// What the walls around one container are, once the flags are read.
@@ -47,6 +51,8 @@ pub enum OptionError {
     SeccompProfileFile(String),
     #[error("--security-opt {0:?}: {1} is not supported by mini-docker (it has no LSM support)")]
     Unsupported(String, &'static str),
+    #[error("--privileged cannot be combined with --userns-remap: a privileged container's root is the host's root; use --userns=host for this container")]
+    PrivilegedRemapped,
 }
 
 /// What one `--security-opt` says.
@@ -82,6 +88,9 @@ impl SecurityOptions {
     /// Check every flag now, so `create` fails with one clear line instead
     /// of a container that cannot start.
     pub fn check(&self) -> Result<(), OptionError> {
+        if self.privileged && self.userns_remap.is_some() {
+            return Err(OptionError::PrivilegedRemapped);
+        }
         self.profile(caps::last_cap(), true).map(drop)
     }
 
@@ -124,6 +133,7 @@ impl SecurityOptions {
             "Privileged": self.privileged,
             "SecurityOpt": null_if_empty(&self.security_opt),
             "ReadonlyRootfs": self.read_only,
+            "UsernsRemap": self.userns_remap.as_ref().map(|r| r.inspect_json()),
         })
     }
 }
@@ -179,6 +189,21 @@ mod tests {
         assert_eq!(p.caps, CapSet::all(40));
         assert!(!p.seccomp && !p.masks && !p.device_rules);
         assert!(p.read_only_root);
+    }
+
+    #[test]
+    fn privileged_and_remapped_refuse_each_other() {
+        let remap = crate::userns::Remap {
+            user: "mini-docker".into(),
+            uids: crate::userns::IdRange { start: 100000, count: 65536 },
+            gids: crate::userns::IdRange { start: 100000, count: 65536 },
+        };
+        let options = SecurityOptions { privileged: true, userns_remap: Some(remap.clone()), ..Default::default() };
+        assert_eq!(options.check(), Err(OptionError::PrivilegedRemapped));
+        let remapped = SecurityOptions { userns_remap: Some(remap), ..Default::default() };
+        assert_eq!(remapped.check(), Ok(()));
+        assert_eq!(remapped.inspect_json()["UsernsRemap"]["GidMap"], "0 100000 65536");
+        assert!(SecurityOptions::default().inspect_json()["UsernsRemap"].is_null());
     }
 
     #[test]

@@ -6,11 +6,14 @@
 //! escapes every other wall is still nobody on the host. Chapter 1 mapped
 //! root to *ourselves*; here the parent (real root) maps a whole range.
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ch01_namespaces::explain::{self, Step};
 use ch01_namespaces::userns::id_map_line;
 use ch01_namespaces::{ChildHook, ParentHook};
+use ch03_union_fs::IdShift;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub const BOOK_USERNS: &str = "ch08-security.md#user-namespaces";
@@ -25,20 +28,43 @@ pub enum UsernsError {
     Unreadable { file: String, message: String },
     #[error("--userns-remap {user}: the range in {file} starts at 0, which would map the container's root to the host's root")]
     MapsHostRoot { user: String, file: String },
+    #[error("--userns-remap: the container's root (host uid {uid}) cannot reach {}: {} is mode {mode:o}; make it searchable (chmod o+x) or use another --root", .path.display(), .blocking.display())]
+    Unreachable { uid: u32, path: PathBuf, blocking: PathBuf, mode: u32 },
+    #[error("--userns-remap: giving {} to the container's root: {message}", .path.display())]
+    Chown { path: PathBuf, message: String },
 }
 
 /// One range: container ids `0..count` are host ids `start..start+count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdRange {
     pub start: u32,
     pub count: u32,
 }
 
-/// The uid and gid ranges of a remapped container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The uid and gid ranges of a remapped container, and whose they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remap {
+    pub user: String,
     pub uids: IdRange,
     pub gids: IdRange,
+}
+
+impl Remap {
+    /// The host's uid and gid of the container's root.
+    pub fn root(&self) -> (u32, u32) {
+        (self.uids.start, self.gids.start)
+    }
+
+    /// How chapter 3's vfs copy moves the image's owners into the range.
+    pub fn shift(&self) -> IdShift {
+        IdShift { uid_start: self.uids.start, uid_count: self.uids.count, gid_start: self.gids.start, gid_count: self.gids.count }
+    }
+
+    /// `docker inspect`'s view: the two lines written to uid_map and gid_map.
+    pub fn inspect_json(&self) -> serde_json::Value {
+        let line = |r: IdRange| id_map_line(0, r.start, r.count).trim_end().to_string();
+        serde_json::json!({ "User": self.user, "UidMap": line(self.uids), "GidMap": line(self.gids) })
+    }
 }
 
 // ANCHOR: parse_subid
@@ -63,7 +89,8 @@ pub fn subid_files() -> (PathBuf, PathBuf) {
 
 /// Look `user` up in both files.
 pub fn lookup(user: &str, subuid: &Path, subgid: &Path) -> Result<Remap, UsernsError> {
-    Ok(Remap { uids: lookup_one(user, subuid)?, gids: lookup_one(user, subgid)? })
+    let user = if user == "default" { DEFAULT_REMAP_USER } else { user };
+    Ok(Remap { user: user.to_string(), uids: lookup_one(user, subuid)?, gids: lookup_one(user, subgid)? })
 }
 
 fn lookup_one(user: &str, file: &Path) -> Result<IdRange, UsernsError> {
@@ -79,7 +106,8 @@ fn lookup_one(user: &str, file: &Path) -> Result<IdRange, UsernsError> {
 // ANCHOR: map_hook
 /// The parent hook that writes the child's `uid_map` and `gid_map`. We are
 /// real root, so any range is allowed and `setgroups` may stay enabled.
-pub fn map_range_hook(remap: Remap) -> ParentHook {
+pub fn map_range_hook(remap: &Remap) -> ParentHook {
+    let remap = remap.clone();
     ParentHook::new("mapping the container's ids to the subordinate range", move |child| {
         for (file, range) in [("uid_map", remap.uids), ("gid_map", remap.gids)] {
             let path = format!("/proc/{child}/{file}");
@@ -118,6 +146,50 @@ pub fn become_namespace_root_hook() -> ChildHook {
 }
 // ANCHOR_END: map_hook
 
+// ANCHOR: reachable
+/// The container's root is an ordinary uid on the host: to mount its root
+/// and volumes it must be able to walk the paths to them. Directories of
+/// ours (`owned`: the state root and below) get the search bit for others
+/// (`chmod o+x`, as dockerd does to /var/lib/docker); any other directory
+/// on the way must already allow it.
+pub fn make_reachable(path: &Path, owned: &Path, remap: &Remap) -> Result<(), UsernsError> {
+    let (uid, _) = remap.root();
+    for dir in path.ancestors().skip(1).filter(|d| !d.as_os_str().is_empty()) {
+        let Ok(meta) = std::fs::metadata(dir) else { continue };
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o001 != 0 || meta.uid() == uid {
+            continue;
+        }
+        if !dir.starts_with(owned) {
+            return Err(UsernsError::Unreachable { uid, path: path.to_path_buf(), blocking: dir.to_path_buf(), mode });
+        }
+        explain::step(Step {
+            what: "let the remapped root walk through (search, not list)",
+            syscall: &format!("chmod({dir:?}, {:o})", mode | 0o001),
+            shell: &format!("chmod o+x {}", dir.display()),
+            book: BOOK_USERNS,
+        });
+        let chmod = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o001));
+        chmod.map_err(|e| UsernsError::Chown { path: dir.to_path_buf(), message: e.to_string() })?;
+    }
+    Ok(())
+}
+
+/// Give `path` to the container's root (on the host: the range's first
+/// uid and gid), so that root inside may write it: the `/etc` files we
+/// bind in, a new volume's directory.
+pub fn give_to_container_root(path: &Path, remap: &Remap) -> Result<(), UsernsError> {
+    let (uid, gid) = remap.root();
+    explain::step(Step {
+        what: "give the file to the container's root (the range's first ids)",
+        syscall: &format!("lchown({path:?}, {uid}, {gid})"),
+        shell: &format!("chown -h {uid}:{gid} {}", path.display()),
+        book: BOOK_USERNS,
+    });
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(|e| UsernsError::Chown { path: path.to_path_buf(), message: e.to_string() })
+}
+// ANCHOR_END: reachable
+
 // ANCHOR: rootless
 /// What a normal user can and cannot have, in one line for `mini-docker`.
 pub fn rootless_refusal(uid: u32) -> String {
@@ -155,5 +227,31 @@ mod tests {
         std::fs::write(&subuid, "mini-docker:100000:65536\n").unwrap();
         let remap = lookup("mini-docker", &subuid, &subuid).unwrap();
         assert_eq!(remap.uids, IdRange { start: 100000, count: 65536 });
+        assert_eq!(lookup("default", &subuid, &subuid).unwrap(), remap, "default is our own user, as dockremap is Docker's");
+        assert_eq!(remap.shift().host_ids(1000, 0).unwrap(), (101000, 100000));
+        assert_eq!(remap.inspect_json()["UidMap"], "0 100000 65536");
+    }
+
+    fn remap(start: u32) -> Remap {
+        Remap { user: "mini-docker".into(), uids: IdRange { start, count: 65536 }, gids: IdRange { start, count: 65536 } }
+    }
+
+    #[test]
+    fn reachable_opens_our_directories_and_names_the_one_that_blocks() {
+        let top = tempfile::tempdir().unwrap();
+        let (state, blocked) = (top.path().join("state"), top.path().join("private"));
+        std::fs::create_dir_all(state.join("containers/abc")).unwrap();
+        std::fs::create_dir_all(blocked.join("data")).unwrap();
+        for dir in [&state, &blocked] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        make_reachable(&state.join("containers/abc/rootfs"), &state, &remap(100000)).unwrap();
+        assert_eq!(std::fs::metadata(&state).unwrap().mode() & 0o777, 0o701, "search only, no listing");
+
+        let err = make_reachable(&blocked.join("data/file"), &state, &remap(100000)).unwrap_err();
+        assert!(matches!(&err, UsernsError::Unreachable { blocking, mode: 0o700, .. } if *blocking == blocked), "{err}");
+        assert_eq!(std::fs::metadata(&blocked).unwrap().mode() & 0o777, 0o700, "not ours: left alone");
+        assert!(err.to_string().contains("chmod o+x"));
     }
 }
