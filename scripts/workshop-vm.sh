@@ -6,7 +6,8 @@
 # The first run downloads Debian's official cloud image (or uses
 # $DEBIAN_IMAGE if it is already on disk, e.g. from the instructor's USB
 # stick), makes a cloud-init seed (user `learner`, password `mini-docker`,
-# your ssh key if you have one, Rust and the packages the tests need), and
+# your ssh key if you have one, Rust, the packages the tests need, and the
+# subordinate ids chapter 8's --userns-remap uses), and
 # boots it with 2 CPUs and 4 GiB. Then, from a second terminal:
 #   ssh -p 2222 learner@127.0.0.1
 #   scp -P 2222 -r . learner@127.0.0.1:mini-docker    # this repository
@@ -57,6 +58,7 @@ ssh_pwauth: true
 packages: [build-essential, git, curl, busybox-static, docker-registry, umoci, skopeo, iptables, iproute2, runc, pkg-config]
 runcmd:
   - su - learner -c 'curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal'
+  - sh -c 'echo mini-docker:231072:65536 | tee -a /etc/subuid /etc/subgid'   # for --userns-remap (chapter 8)
 EOF
   if command -v cloud-localds >/dev/null; then
     cloud-localds "$seed" "$dir/seed/user-data" "$dir/seed/meta-data"
