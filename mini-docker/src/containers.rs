@@ -71,18 +71,8 @@ pub struct CreateArgs {
     /// Run a minimal init as PID 1 that forwards signals and reaps orphans.
     #[arg(long)]
     init: bool,
-    /// Add a Linux capability (NET_ADMIN, CAP_SYS_TIME, ALL).
-    #[arg(long = "cap-add")]
-    cap_add: Vec<String>,
-    /// Drop a Linux capability (or ALL).
-    #[arg(long = "cap-drop")]
-    cap_drop: Vec<String>,
-    /// Give the container every capability, no seccomp filter, no masked paths, every device.
-    #[arg(long)]
-    privileged: bool,
-    /// seccomp=unconfined, no-new-privileges[:true|false].
-    #[arg(long = "security-opt")]
-    security_opt: Vec<String>,
+    #[command(flatten)]
+    walls: ch08_security::WallFlags,
     /// Mount the container's root filesystem read-only.
     #[arg(long = "read-only")]
     read_only: bool,
@@ -317,12 +307,9 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<(CreateRequest, ch07
         network,
         ports,
         security: ch08_security::SecurityOptions {
-            cap_add: args.cap_add.clone(),
-            cap_drop: args.cap_drop.clone(),
-            privileged: args.privileged,
-            security_opt: args.security_opt.clone(),
             read_only: args.read_only,
             userns_remap: userns_remap(args)?,
+            ..args.walls.options()
         },
     };
     Ok((request, resolved.made))

@@ -14,5 +14,5 @@ pub mod seccomp;
 pub mod userns;
 pub mod walls;
 
-pub use options::{OptionError, Profile, SecurityOptions};
+pub use options::{OptionError, Profile, SecurityOptions, WallFlags};
 pub use walls::{hooks, WallHooks};

@@ -10,25 +10,15 @@
 //! ```
 
 use ch01_namespaces::{explain, proc_mount, Namespaces, Process, Spawn};
-use ch08_security::{caps, seccomp, userns, SecurityOptions};
+use ch08_security::{caps, seccomp, userns, WallFlags};
 use clap::Parser;
 
 /// Run a command in new namespaces, with a container's capabilities and seccomp filter.
 #[derive(Parser)]
 #[command(name = "ch08-security", version)]
 struct Args {
-    /// Add a capability (NET_ADMIN, CAP_NET_ADMIN, ALL).
-    #[arg(long = "cap-add")]
-    cap_add: Vec<String>,
-    /// Drop a capability (or ALL).
-    #[arg(long = "cap-drop")]
-    cap_drop: Vec<String>,
-    /// Every wall down.
-    #[arg(long)]
-    privileged: bool,
-    /// seccomp=unconfined, no-new-privileges[:true|false].
-    #[arg(long = "security-opt")]
-    security_opt: Vec<String>,
+    #[command(flatten)]
+    walls: WallFlags,
     /// Run in a user namespace whose root is USER's range from /etc/subuid
     /// and /etc/subgid (default user: mini-docker). Without root, a user
     /// namespace mapping root to you is used anyway (rootless).
@@ -48,14 +38,7 @@ struct Args {
 fn main() {
     let args = Args::parse();
     explain::init(args.explain);
-    let options = SecurityOptions {
-        cap_add: args.cap_add.clone(),
-        cap_drop: args.cap_drop.clone(),
-        privileged: args.privileged,
-        security_opt: args.security_opt.clone(),
-        read_only: false,
-        userns_remap: None,
-    };
+    let options = args.walls.options();
     // This demo does not use cgroups: without device rules, no CAP_MKNOD.
     let profile = match options.profile(caps::last_cap(), false) {
         Ok(profile) => profile,

@@ -26,6 +26,38 @@ pub struct SecurityOptions {
     pub userns_remap: Option<crate::userns::Remap>,
 }
 
+/// The walls' four flags, as clap reads them: one declaration for the
+/// chapter's demo and for `mini-docker run` (which adds `--read-only` and
+/// `--userns-remap`, the flags that need a root filesystem and a store).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct WallFlags {
+    /// Add a Linux capability (NET_ADMIN, CAP_SYS_TIME, ALL).
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop a Linux capability (or ALL).
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Every wall down: every capability, no seccomp filter, no masked paths, every device.
+    #[arg(long)]
+    pub privileged: bool,
+    /// seccomp=unconfined, no-new-privileges[:true|false].
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
+}
+
+impl WallFlags {
+    /// The options these flags say, with nothing else set.
+    pub fn options(&self) -> SecurityOptions {
+        SecurityOptions {
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            privileged: self.privileged,
+            security_opt: self.security_opt.clone(),
+            ..SecurityOptions::default()
+        }
+    }
+}
+
 /// What the walls around one container are, once the flags are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Profile {
