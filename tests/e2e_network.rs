@@ -6,56 +6,39 @@
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use testkit::{require_root, run, stderr, stdout};
+use testkit::world::ok;
+use testkit::{require_root, stderr, stdout};
 
-/// One test's world: its own state root, cgroup parent, default bridge and
-/// subnet. On drop everything is removed and checked to be gone.
+/// One test's world (testkit's: its own state root, cgroup parent,
+/// default bridge and subnet), which also remembers every bridge and
+/// container it made, to check on drop that their veths and rules are gone.
 struct World {
-    root: tempfile::TempDir,
-    cgroup_parent: String,
-    bridge: String,
-    subnet: String,
+    base: testkit::world::World,
     /// Every bridge name this world made (the default one and user networks).
     bridges: std::sync::Mutex<Vec<String>>,
     /// Every container id this world made, to check their veths are gone.
     ids: std::sync::Mutex<Vec<String>>,
 }
 
-fn busybox_tar() -> PathBuf {
-    testkit::world::image_tar("busybox")
+impl std::ops::Deref for World {
+    type Target = testkit::world::World;
+    fn deref(&self) -> &testkit::world::World {
+        &self.base
+    }
 }
 
 impl World {
     fn new() -> World {
-        let bridge = testkit::unique("br");
-        let world = World {
-            root: testkit::temp_dir(),
-            cgroup_parent: testkit::unique("cg"),
-            bridges: std::sync::Mutex::new(vec![bridge.clone()]),
-            bridge,
-            subnet: testkit::network::unique_subnet(),
-            ids: std::sync::Mutex::new(Vec::new()),
-        };
-        ok(&world.md(&["load", "-i", busybox_tar().to_str().unwrap()]));
-        world
+        World::around(testkit::world::World::new(env!("CARGO_BIN_EXE_mini-docker")))
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mini-docker"));
-        cmd.arg("--root").arg(self.root.path()).args(args);
-        cmd.env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent);
-        cmd.env("MINI_DOCKER_BRIDGE", &self.bridge);
-        cmd.env("MINI_DOCKER_SUBNET", &self.subnet);
-        cmd.stdin(Stdio::null());
-        cmd
-    }
-
-    fn md(&self, args: &[&str]) -> Output {
-        run(&mut self.cmd(args))
+    fn around(base: testkit::world::World) -> World {
+        let bridges = std::sync::Mutex::new(vec![base.bridge.clone()]);
+        World { base, bridges, ids: std::sync::Mutex::new(Vec::new()) }
     }
 
     /// `run -d ...`, returning the id.
@@ -83,10 +66,6 @@ impl World {
         self.inspect(container)["NetworkSettings"]["Networks"][network]["IPAddress"].as_str().unwrap_or_default().to_string()
     }
 
-    fn all_ids(&self) -> Vec<String> {
-        stdout(&self.md(&["ps", "-a", "-q"])).lines().map(str::to_string).collect()
-    }
-
     fn leases(&self) -> Vec<String> {
         let mut found = Vec::new();
         for network in std::fs::read_dir(self.root.path().join("networks")).into_iter().flatten().flatten() {
@@ -100,14 +79,7 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        let ids = self.all_ids();
-        if !ids.is_empty() {
-            let _ = self.md(&[&["rm", "-f"], ids.iter().map(String::as_str).collect::<Vec<_>>().as_slice()].concat());
-        }
-        let pruned = self.md(&["network", "prune", "-f"]);
-        for controller in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-            let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
-        }
+        let pruned = self.base.clean();
         if std::thread::panicking() {
             return;
         }
@@ -120,14 +92,8 @@ impl Drop for World {
             assert!(!Path::new("/sys/class/net").join(format!("mdv{}", &id[..12])).exists(), "the veth of {id} is left");
             assert!(testkit::network::iptables_rules_mentioning(&id[..12]).is_empty(), "rules of {id} are left");
         }
-        testkit::assert_no_leftovers(&self.cgroup_parent);
-        testkit::assert_no_leftovers(&self.root.path().display().to_string());
+        // The base world's drop checks the cgroup parent and the root.
     }
-}
-
-fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "failed ({:?}): {}\n{}", out.status, stderr(out), stdout(out));
-    stdout(out)
 }
 
 /// A bad input: exit code `code`, one line on stderr containing `text`.
@@ -340,7 +306,7 @@ fn bad_network_input_is_one_line_and_leaves_nothing() {
     ok(&w.md(&["network", "rm", "mdtesttiny", "mdtestone"]));
     let ls = ok(&w.md(&["network", "ls"]));
     assert!(!ls.contains("mdtest"), "{ls}");
-    assert_eq!(w.all_ids().len(), 0);
+    assert_eq!(w.ids().len(), 0);
 }
 
 #[test]
@@ -353,15 +319,10 @@ fn a_second_state_root_adopts_the_default_bridge_left_by_the_first() {
     // A second root with the same default bridge and subnet (as the user's
     // /var/lib/mini-docker and a scratch root would have): the bridge and
     // its route already exist on the host, and are ours.
-    let second = World {
-        root: testkit::temp_dir(),
-        cgroup_parent: testkit::unique("cg"),
-        bridge: first.bridge.clone(),
-        subnet: first.subnet.clone(),
-        bridges: std::sync::Mutex::new(vec![first.bridge.clone()]),
-        ids: std::sync::Mutex::new(Vec::new()),
-    };
-    ok(&second.md(&["load", "-i", busybox_tar().to_str().unwrap()]));
+    let mut base = testkit::world::World::empty(env!("CARGO_BIN_EXE_mini-docker"));
+    (base.bridge, base.subnet) = (first.bridge.clone(), first.subnet.clone());
+    base.load("busybox");
+    let second = World::around(base);
     let address = ok(&second.md(&["run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"]));
     let subnet_prefix: String = first.subnet.split('.').take(3).collect::<Vec<_>>().join(".");
     assert!(address.starts_with(&subnet_prefix), "{address} is not in {}", first.subnet);

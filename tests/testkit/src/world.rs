@@ -69,18 +69,28 @@ impl World {
     }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
+impl World {
+    /// Remove every container (`rm -f -v`), prune the networks and remove
+    /// the cgroup parent: what drop does before it checks for leftovers.
+    /// The network prune's output, for tests that check it.
+    pub fn clean(&self) -> Output {
         let ids = self.ids();
         if !ids.is_empty() {
             let mut rm = vec!["rm", "-f", "-v"];
             rm.extend(ids.iter().map(String::as_str));
             let _ = self.md(&rm);
         }
-        let _ = self.md(&["network", "prune", "-f"]);
+        let pruned = self.md(&["network", "prune", "-f"]);
         for controller in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
             let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
         }
+        pruned
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.clean();
         if !std::thread::panicking() {
             assert_no_leftovers(&self.cgroup_parent);
             assert_no_leftovers(&self.bridge);
