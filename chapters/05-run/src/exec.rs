@@ -117,13 +117,17 @@ pub fn cgroup_dirs(membership: &str) -> Vec<std::path::PathBuf> {
 
 /// Build the spawn for `exec`: no new namespaces, the parent already joined
 /// the PID namespace, the child joins the rest (the user namespace too,
-/// when `user_namespace`: the container was started with `--userns-remap`).
+/// when `user_namespace`: the container was started with `--userns-remap`;
+/// then it takes that namespace's root, as the container's PID 1 did).
 pub fn exec_spawn(target: Pid, process: Process, user_namespace: bool, extra_child_hooks: Vec<ChildHook>) -> anyhow::Result<Spawn> {
     join_pid_namespace(target)?;
     let mut spawn = Spawn::new(process);
     spawn.namespaces = Namespaces { uts: false, pid: false, mount: false, ipc: false, net: false, user: false, cgroup: false };
     spawn.parent_hook(join_cgroups_hook(target));
     spawn.child_hook(join_namespaces_hook(target, user_namespace)?);
+    if user_namespace {
+        spawn.child_hook(ch08_security::userns::become_namespace_root_hook());
+    }
     for hook in extra_child_hooks {
         spawn.child_hook(hook);
     }
@@ -174,17 +178,12 @@ pub fn run(config: &crate::container::ContainerConfig, request: ExecRequest) -> 
     // The same walls as the container's PID 1 (docker exec does the same).
     let device_cgroup = ch08_security::devices::host_has_device_cgroup();
     let walls = ch08_security::hooks(config.security.profile(ch08_security::caps::last_cap(), device_cgroup)?);
-    let remapped = config.security.userns_remap.is_some();
-    let mut hooks = Vec::new();
-    if remapped {
-        hooks.push(ch08_security::userns::become_namespace_root_hook());
-    }
-    hooks.extend([stdio_hook, walls.before_user]);
+    let mut hooks = vec![stdio_hook, walls.before_user];
     if !config.user.is_root() {
         hooks.push(crate::user::switch_user_hook(config.user.to_exec_user()));
     }
     hooks.push(walls.after_user);
-    let spawn = exec_spawn(request.target, process, remapped, hooks)?;
+    let spawn = exec_spawn(request.target, process, config.security.userns_remap.is_some(), hooks)?;
     let child = spawn.spawn()?;
     side.receive_terminal()?;
     let _raw = request.tty.then(crate::stdio::RawMode::enable).flatten();

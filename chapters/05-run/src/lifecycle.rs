@@ -182,12 +182,12 @@ impl Engine {
         };
         ch08_security::userns::make_reachable(&dir.join("rootfs"), &self.root, remap)?;
         ch03_union_fs::prepare_shifted(&request.layers, dir, remap.shift())?;
-        for source in request.mounts.iter().filter_map(|m| m.source.as_deref()) {
+        for mount in &request.mounts {
+            let Some(source) = mount.source.as_deref() else { continue };
             ch08_security::userns::make_reachable(source, &self.root, remap)?;
-        }
-        for data in request.mounts.iter().filter(|m| m.name.is_some()).filter_map(|m| m.source.as_deref()) {
-            if ch07_volumes::seed::is_empty_dir(data) && std::fs::metadata(data).is_ok_and(|m| m.uid() == 0) {
-                ch08_security::userns::give_to_container_root(data, remap)?;
+            let new_volume = mount.name.is_some() && ch07_volumes::seed::is_empty_dir(source);
+            if new_volume && std::fs::metadata(source).is_ok_and(|m| m.uid() == 0) {
+                ch08_security::userns::give_to_container_root(source, remap)?;
             }
         }
         Ok(())
@@ -358,11 +358,6 @@ impl Engine {
         let dir = self.store.container_dir(&config.id);
         let etc = etc_files::write_etc_files(&dir, &config.hostname, network.ip())?;
         network.announce()?;
-        if let Some(remap) = &config.security.userns_remap {
-            for (file, _) in etc.mounts() {
-                ch08_security::userns::give_to_container_root(file, remap)?;
-            }
-        }
         let interactive = config.interactive && attached;
         let (stdio_hook, stdio_side) = stdio::prepare(StdioMode { tty: config.tty, interactive })?;
         let process = Process { argv: config.argv.clone(), env: config.env.clone(), cwd: Some(config.working_dir.clone().into()) };
@@ -377,6 +372,9 @@ impl Engine {
             // First of the child's steps: everything after it, mounts
             // included, is done as the namespace's root, never the host's.
             spawn.child_hook(ch08_security::userns::become_namespace_root_hook());
+            for (file, _) in etc.mounts() {
+                ch08_security::userns::give_to_container_root(file, remap)?;
+            }
         }
         // ANCHOR_END: remap_hooks
         let profile = config.security.profile(ch08_security::caps::last_cap(), cgroup.dir_of("devices").is_some())?;
