@@ -88,15 +88,8 @@ pub struct CreateArgs {
     /// The cgroup parent for the container's cgroup.
     #[arg(long = "cgroup-parent", env = "MINI_DOCKER_CGROUP_PARENT", default_value = ch02_cgroups::DEFAULT_PARENT)]
     cgroup_parent: String,
-    /// Bind mount or volume: HOSTPATH:CTRPATH[:ro], NAME:CTRPATH[:ro], or CTRPATH (anonymous).
-    #[arg(short = 'v', long = "volume")]
-    volumes: Vec<String>,
-    /// Attach a filesystem mount: type=bind|volume|tmpfs,source=…,target=…[,readonly].
-    #[arg(long = "mount")]
-    mounts: Vec<String>,
-    /// Mount a tmpfs: PATH[:size=64m,mode=1777,…].
-    #[arg(long)]
-    tmpfs: Vec<String>,
+    #[command(flatten)]
+    mounts: ch07_volumes::MountFlags,
     /// Connect the container to a network: bridge, none, host or a network's name.
     #[arg(long, default_value = "bridge")]
     network: String,
@@ -264,7 +257,7 @@ fn create_container(engine: &Engine, args: &CreateArgs) -> Result<String> {
 
 /// The request, and what resolving its mounts made (to undo if `create` fails).
 fn create_request(root: &Path, args: &CreateArgs) -> Result<(CreateRequest, ch07_volumes::Made)> {
-    let mount_specs = ch07_volumes::parse_all(&args.volumes, &args.mounts, &args.tmpfs)?;
+    let mount_specs = args.mounts.specs()?;
     let limits = parse_limits(args)?;
     let env = ch05_run::env::collect(&args.env_file, &args.env)?;
     let driver = match &args.storage_driver {

@@ -29,10 +29,27 @@ pub use resolve::{remove_anonymous_volumes, resolve, undo, ContainerMount, Made,
 pub use spec::{parse_mount_flag, parse_tmpfs_flag, parse_volume_flag, MountSpec, MountType, SpecError};
 pub use store::{Volume, VolumeError, VolumeStore};
 
-/// Parse every `-v`, `--mount` and `--tmpfs` of one command line, in that order.
-pub fn parse_all(volumes: &[String], mounts: &[String], tmpfs: &[String]) -> Result<Vec<MountSpec>, SpecError> {
-    let volumes = volumes.iter().map(|v| parse_volume_flag(v));
-    let mounts = mounts.iter().map(|m| parse_mount_flag(m));
-    let tmpfs = tmpfs.iter().map(|t| parse_tmpfs_flag(t));
-    volumes.chain(mounts).chain(tmpfs).collect()
+/// The three mount flags, as clap reads them: one declaration for the
+/// chapter's demo and for `mini-docker run` and `create`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct MountFlags {
+    /// Bind mount or volume: HOSTPATH:CTRPATH[:ro], NAME:CTRPATH[:ro], or CTRPATH (anonymous).
+    #[arg(short = 'v', long = "volume")]
+    pub volumes: Vec<String>,
+    /// Attach a filesystem mount: type=bind|volume|tmpfs,source=…,target=…[,readonly].
+    #[arg(long = "mount")]
+    pub mounts: Vec<String>,
+    /// Mount a tmpfs: PATH[:size=64m,mode=1777,…].
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+}
+
+impl MountFlags {
+    /// Parse every `-v`, `--mount` and `--tmpfs`, in that order.
+    pub fn specs(&self) -> Result<Vec<MountSpec>, SpecError> {
+        let volumes = self.volumes.iter().map(|v| parse_volume_flag(v));
+        let mounts = self.mounts.iter().map(|m| parse_mount_flag(m));
+        let tmpfs = self.tmpfs.iter().map(|t| parse_tmpfs_flag(t));
+        volumes.chain(mounts).chain(tmpfs).collect()
+    }
 }

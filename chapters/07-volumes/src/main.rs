@@ -16,7 +16,7 @@ use ch03_union_fs::driver::{prepare, Driver};
 use ch03_union_fs::etc_files::write_etc_files;
 use ch03_union_fs::{cleanup, rootfs_hook, RootfsSetup};
 use ch07_volumes::prune::{human_size, prune, table};
-use ch07_volumes::{containers_using, mount_hook, parse_all, remove_anonymous_volumes, resolve, undo, ContainerMount, VolumeStore};
+use ch07_volumes::{containers_using, mount_hook, remove_anonymous_volumes, MountFlags, resolve, undo, ContainerMount, VolumeStore};
 use clap::{Parser, Subcommand};
 
 /// Containers with data that outlives them.
@@ -50,15 +50,8 @@ struct RunArgs {
     /// A layer directory stacked on the ones before it (repeat, bottom first).
     #[arg(long = "layer", value_name = "DIR")]
     layers: Vec<PathBuf>,
-    /// Bind mount or volume: HOSTPATH:CTRPATH[:ro], NAME:CTRPATH[:ro], or CTRPATH.
-    #[arg(short = 'v', long = "volume")]
-    volumes: Vec<String>,
-    /// The long form: type=bind|volume|tmpfs,source=…,target=…[,readonly].
-    #[arg(long = "mount")]
-    mounts: Vec<String>,
-    /// A tmpfs: PATH[:size=64m,mode=1777].
-    #[arg(long)]
-    tmpfs: Vec<String>,
+    #[command(flatten)]
+    mounts: MountFlags,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<String>,
@@ -108,7 +101,7 @@ fn main() {
 type Outcome = Result<i32, (String, i32)>;
 
 fn run(root: &Path, args: &RunArgs) -> Outcome {
-    let specs = parse_all(&args.volumes, &args.mounts, &args.tmpfs).map_err(|e| (e.to_string(), 125))?;
+    let specs = args.mounts.specs().map_err(|e| (e.to_string(), 125))?;
     if !nix::unistd::geteuid().is_root() {
         return Err(("needs root: run with sudo".into(), 125));
     }
