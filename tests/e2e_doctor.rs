@@ -11,12 +11,26 @@ fn doctor_reports_every_check_on_its_own_line() {
     }
     let out = run(Command::new(env!("CARGO_BIN_EXE_mini-docker")).arg("doctor"));
     let text = stdout(&out);
-    for expected in ["running as root", "uts namespace", "pid namespace", "mnt namespace", "ipc namespace", "net namespace", "cgroups", "overlayfs", "user namespaces", "ip command", "iptables command"] {
+    for expected in [
+        "running as root",
+        "uts namespace",
+        "pid namespace",
+        "mnt namespace",
+        "ipc namespace",
+        "net namespace",
+        "cgroups",
+        "overlayfs",
+        "user namespaces",
+        "ip command",
+        "iptables command",
+    ] {
         assert!(text.lines().any(|l| l.contains(expected)), "no line for {expected:?} in:\n{text}");
     }
     // This is a test machine that runs containers: nothing essential may be missing.
     assert!(out.status.success(), "doctor found something missing:\n{text}");
-    assert!(text.lines().all(|l| l.starts_with("ok") || l.starts_with("warn") || l.starts_with("MISSING")));
+    assert!(text
+        .lines()
+        .all(|l| l.starts_with("ok") || l.starts_with("warn") || l.starts_with("MISSING")));
 }
 
 #[test]

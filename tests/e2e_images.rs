@@ -13,7 +13,12 @@ fn ready(test: &str) -> bool {
 }
 
 fn md(root: &Path, args: &[&str]) -> Output {
-    run(Command::new(env!("CARGO_BIN_EXE_mini-docker")).arg("--root").arg(root).args(args).env_remove("MINI_DOCKER_REGISTRY_MIRROR").env("DOCKER_CONFIG", root.join("no-docker-config")))
+    run(Command::new(env!("CARGO_BIN_EXE_mini-docker"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("MINI_DOCKER_REGISTRY_MIRROR")
+        .env("DOCKER_CONFIG", root.join("no-docker-config")))
 }
 
 fn ok(out: Output) -> String {
@@ -42,22 +47,38 @@ fn pull_images_tag_inspect_rmi() {
     for column in ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"] {
         assert!(header.contains(column), "{header}");
     }
-    let row = listing.lines().find(|l| l.starts_with(&name)).unwrap_or_else(|| panic!("no row for {name}:\n{listing}"));
+    let row = listing
+        .lines()
+        .find(|l| l.starts_with(&name))
+        .unwrap_or_else(|| panic!("no row for {name}:\n{listing}"));
     assert!(row.contains("latest") && row.contains(short_id) && row.contains("MB"), "{row}");
 
     ok(md(root, &["tag", &name, "workshop/box:v1"]));
     let listing = ok(md(root, &["images"]));
-    assert!(listing.lines().any(|l| l.starts_with("workshop/box") && l.contains("v1") && l.contains(short_id)), "{listing}");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("workshop/box") && l.contains("v1") && l.contains(short_id)),
+        "{listing}"
+    );
 
-    let inspect: serde_json::Value = serde_json::from_str(&ok(md(root, &["inspect", "workshop/box:v1"]))).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&ok(md(root, &["inspect", "workshop/box:v1"]))).unwrap();
     assert_eq!(inspect[0]["Id"], busybox.config_digest.as_str());
     assert_eq!(inspect[0]["RootFS"]["Layers"][0], busybox.diff_ids[0].as_str());
     assert_eq!(inspect[0]["Config"]["Cmd"][0], "/bin/sh");
-    assert_eq!(inspect[0]["RepoDigests"][0], format!("{}@{}", name, busybox.manifest_digest).as_str());
+    assert_eq!(
+        inspect[0]["RepoDigests"][0],
+        format!("{}@{}", name, busybox.manifest_digest).as_str()
+    );
 
     // A container uses the image: rmi refuses without -f (the seam chapter 5 fills).
     std::fs::create_dir_all(root.join("containers/c1")).unwrap();
-    std::fs::write(root.join("containers/c1/config.json"), format!(r#"{{"image_id":"{}"}}"#, busybox.config_digest)).unwrap();
+    std::fs::write(
+        root.join("containers/c1/config.json"),
+        format!(r#"{{"image_id":"{}"}}"#, busybox.config_digest),
+    )
+    .unwrap();
     let out = md(root, &["rmi", "workshop/box:v1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("a container is using image"), "{}", stderr(&out));
@@ -68,12 +89,24 @@ fn pull_images_tag_inspect_rmi() {
     assert_eq!(out, "Untagged: workshop/box:v1");
     assert!(root.join("layers").join(&busybox.diff_ids[0][7..]).is_dir());
     let out = ok(md(root, &["rmi", short_id]));
-    assert!(out.contains(&format!("Untagged: {name}:latest")) && out.contains(&format!("Deleted: {}", busybox.config_digest)), "{out}");
+    assert!(
+        out.contains(&format!("Untagged: {name}:latest"))
+            && out.contains(&format!("Deleted: {}", busybox.config_digest)),
+        "{out}"
+    );
     for dir in ["blobs/sha256", "layers"] {
-        assert_eq!(std::fs::read_dir(root.join(dir)).unwrap().count(), 0, "{dir} not emptied by rmi");
+        assert_eq!(
+            std::fs::read_dir(root.join(dir)).unwrap().count(),
+            0,
+            "{dir} not emptied by rmi"
+        );
     }
     let out = md(root, &["rmi", "nothing"]);
-    assert!(!out.status.success() && stderr(&out).contains("no such image: nothing"), "{}", stderr(&out));
+    assert!(
+        !out.status.success() && stderr(&out).contains("no such image: nothing"),
+        "{}",
+        stderr(&out)
+    );
     let marker = registry.marker();
     drop(registry);
     assert_no_leftovers(&marker);
@@ -115,7 +148,11 @@ fn load_a_docker_save_tarball_offline() {
     let out = ok(md(root.path(), &["load", "-i", &archive.display().to_string()]));
     assert_eq!(out, "Loaded image: workshop/layered:2");
     let listing = ok(md(root.path(), &["images"]));
-    assert!(listing.lines().any(|l| l.starts_with("workshop/layered") && l.contains(&describe("layered").config_digest[7..19])), "{listing}");
+    assert!(
+        listing.lines().any(|l| l.starts_with("workshop/layered")
+            && l.contains(&describe("layered").config_digest[7..19])),
+        "{listing}"
+    );
     let out = md(root.path(), &["load", "-i", "/nonexistent.tar"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("/nonexistent.tar: cannot read it"), "{}", stderr(&out));

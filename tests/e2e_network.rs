@@ -51,25 +51,41 @@ impl World {
     /// A user network with its own subnet and a bridge named for the tests.
     fn network(&self, name: &str) -> (String, String) {
         let (bridge, subnet) = (testkit::unique("br"), testkit::network::unique_subnet());
-        ok(&self.md(&["network", "create", "--subnet", &subnet, "-o", &format!("com.docker.network.bridge.name={bridge}"), name]));
+        ok(&self.md(&[
+            "network",
+            "create",
+            "--subnet",
+            &subnet,
+            "-o",
+            &format!("com.docker.network.bridge.name={bridge}"),
+            name,
+        ]));
         self.bridges.lock().unwrap().push(bridge.clone());
         (bridge, subnet)
     }
 
     fn inspect(&self, container: &str) -> serde_json::Value {
-        let all: serde_json::Value = serde_json::from_str(&ok(&self.md(&["inspect", container]))).unwrap();
+        let all: serde_json::Value =
+            serde_json::from_str(&ok(&self.md(&["inspect", container]))).unwrap();
         all[0].clone()
     }
 
     /// The container's address on `network`.
     fn ip(&self, container: &str, network: &str) -> String {
-        self.inspect(container)["NetworkSettings"]["Networks"][network]["IPAddress"].as_str().unwrap_or_default().to_string()
+        self.inspect(container)["NetworkSettings"]["Networks"][network]["IPAddress"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     fn leases(&self) -> Vec<String> {
         let mut found = Vec::new();
-        for network in std::fs::read_dir(self.root.path().join("networks")).into_iter().flatten().flatten() {
-            for lease in std::fs::read_dir(network.path().join("leases")).into_iter().flatten().flatten() {
+        for network in
+            std::fs::read_dir(self.root.path().join("networks")).into_iter().flatten().flatten()
+        {
+            for lease in
+                std::fs::read_dir(network.path().join("leases")).into_iter().flatten().flatten()
+            {
                 found.push(lease.path().display().to_string());
             }
         }
@@ -89,8 +105,14 @@ impl Drop for World {
             testkit::assert_no_leftovers(bridge);
         }
         for id in self.ids.lock().unwrap().iter() {
-            assert!(!Path::new("/sys/class/net").join(format!("mdv{}", &id[..12])).exists(), "the veth of {id} is left");
-            assert!(testkit::network::iptables_rules_mentioning(&id[..12]).is_empty(), "rules of {id} are left");
+            assert!(
+                !Path::new("/sys/class/net").join(format!("mdv{}", &id[..12])).exists(),
+                "the veth of {id} is left"
+            );
+            assert!(
+                testkit::network::iptables_rules_mentioning(&id[..12]).is_empty(),
+                "rules of {id} are left"
+            );
         }
         // The base world's drop checks the cgroup parent and the root.
     }
@@ -119,7 +141,8 @@ fn free_port() -> u16 {
 
 /// GET / from `address`, the body (or None when nothing answered).
 fn http_get(address: &str) -> Option<String> {
-    let mut stream = TcpStream::connect_timeout(&address.parse().ok()?, Duration::from_secs(2)).ok()?;
+    let mut stream =
+        TcpStream::connect_timeout(&address.parse().ok()?, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     stream.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
     let mut response = String::new();
@@ -127,7 +150,8 @@ fn http_get(address: &str) -> Option<String> {
     response.split_once("\r\n\r\n").map(|(_, body)| body.trim().to_string())
 }
 
-const HTTPD: &str = "mkdir -p /www && echo hello from $(hostname) > /www/index.html && exec httpd -f -p 80 -h /www";
+const HTTPD: &str =
+    "mkdir -p /www && echo hello from $(hostname) > /www/index.html && exec httpd -f -p 80 -h /www";
 
 #[test]
 fn containers_on_a_user_network_reach_each_other_by_address_and_name() {
@@ -140,7 +164,10 @@ fn containers_on_a_user_network_reach_each_other_by_address_and_name() {
     w.start(&["--name", "beta", "--network", "mdtestnet", "busybox", "sleep", "60"]);
     let (alpha, beta) = (w.ip("alpha", "mdtestnet"), w.ip("beta", "mdtestnet"));
     let prefix = &subnet[..subnet.rfind('.').unwrap()];
-    assert!(alpha.starts_with(prefix) && beta.starts_with(prefix) && alpha != beta, "{alpha} {beta} in {subnet}");
+    assert!(
+        alpha.starts_with(prefix) && beta.starts_with(prefix) && alpha != beta,
+        "{alpha} {beta} in {subnet}"
+    );
     ok(&w.md(&["exec", "alpha", "ping", "-c", "1", "-W", "3", &beta]));
     // alpha started first: it learnt beta's name when beta joined.
     ok(&w.md(&["exec", "alpha", "ping", "-c", "1", "-W", "3", "beta"]));
@@ -155,7 +182,8 @@ fn containers_on_a_user_network_reach_each_other_by_address_and_name() {
     ok(&w.md(&["rm", "-f", "beta"]));
     let hosts = ok(&w.md(&["exec", "alpha", "cat", "/etc/hosts"]));
     assert!(!hosts.contains("beta"), "{hosts}");
-    let inspect: serde_json::Value = serde_json::from_str(&ok(&w.md(&["network", "inspect", "mdtestnet"]))).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&ok(&w.md(&["network", "inspect", "mdtestnet"]))).unwrap();
     assert_eq!(inspect[0]["Containers"].as_object().unwrap().len(), 1);
     ok(&w.md(&["rm", "-f", "alpha"]));
     ok(&w.md(&["network", "rm", "mdtestnet"]));
@@ -189,7 +217,18 @@ fn a_published_port_answers_on_loopback_and_on_the_hosts_address() {
     let w = World::new();
     let (loopback_port, any_port) = (free_port(), free_port());
     let id = w.start(&[
-        "--name", "web", "-p", &format!("127.0.0.1:{loopback_port}:80"), "-p", &format!("{any_port}:80"), "--hostname", "web", "busybox", "sh", "-c", HTTPD,
+        "--name",
+        "web",
+        "-p",
+        &format!("127.0.0.1:{loopback_port}:80"),
+        "-p",
+        &format!("{any_port}:80"),
+        "--hostname",
+        "web",
+        "busybox",
+        "sh",
+        "-c",
+        HTTPD,
     ]);
     wait_for("httpd on 127.0.0.1", || http_get(&format!("127.0.0.1:{loopback_port}")).is_some());
     assert_eq!(http_get(&format!("127.0.0.1:{loopback_port}")).as_deref(), Some("hello from web"));
@@ -198,20 +237,36 @@ fn a_published_port_answers_on_loopback_and_on_the_hosts_address() {
     let gateway = w.inspect("web")["NetworkSettings"]["Gateway"].as_str().unwrap().to_string();
     assert_eq!(http_get(&format!("{gateway}:{any_port}")).as_deref(), Some("hello from web"));
     let dnat = testkit::network::iptables_rules_mentioning(&id[..12]);
-    assert!(dnat.iter().any(|r| r.contains(&format!("--dport {any_port}")) && r.contains("DNAT")), "{dnat:?}");
+    assert!(
+        dnat.iter().any(|r| r.contains(&format!("--dport {any_port}")) && r.contains("DNAT")),
+        "{dnat:?}"
+    );
     let ports = &w.inspect("web")["NetworkSettings"]["Ports"]["80/tcp"];
     assert_eq!(ports[0]["HostPort"], loopback_port.to_string());
     assert!(ok(&w.md(&["ps"])).contains(&format!("0.0.0.0:{any_port}->80/tcp")));
 
     // A port that is taken: one line, exit 125, no container left running.
-    let taken = w.md(&["run", "-d", "--name", "web2", "-p", &format!("{any_port}:80"), "busybox", "sleep", "60"]);
+    let taken = w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "web2",
+        "-p",
+        &format!("{any_port}:80"),
+        "busybox",
+        "sleep",
+        "60",
+    ]);
     refused(&taken, 125, &format!("Bind for 0.0.0.0:{any_port} failed: port is already allocated"));
     assert_eq!(w.inspect("web2")["State"]["Running"], false);
     assert_eq!(w.leases().len(), 1, "the failed run kept a lease");
 
     // Stopped: the ports are free again and the rules are gone.
     ok(&w.md(&["stop", "-t", "1", "web"]));
-    assert!(TcpListener::bind(("127.0.0.1", loopback_port)).is_ok(), "the proxy still holds the port");
+    assert!(
+        TcpListener::bind(("127.0.0.1", loopback_port)).is_ok(),
+        "the proxy still holds the port"
+    );
     assert!(TcpListener::bind(("0.0.0.0", any_port)).is_ok());
     assert!(testkit::network::iptables_rules_mentioning(&id[..12]).is_empty());
     assert!(w.leases().is_empty());
@@ -230,7 +285,8 @@ fn network_none_has_only_lo_and_host_shares_the_hosts() {
     assert!(lo.contains("127.0.0.1/8"), "lo is not up: {lo}");
     // Host mode: the host's interfaces, our test bridge among them.
     w.network("mdtesthost");
-    let host_links = ok(&w.md(&["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]));
+    let host_links =
+        ok(&w.md(&["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"]));
     assert!(host_links.lines().any(|l| l == w.bridges.lock().unwrap()[1]), "{host_links}");
     assert!(w.leases().is_empty());
 }
@@ -242,14 +298,17 @@ fn twenty_parallel_runs_get_twenty_distinct_addresses() {
     }
     let w = World::new();
     let ids: Vec<String> = std::thread::scope(|scope| {
-        let runs: Vec<_> = (0..20).map(|_| scope.spawn(|| w.start(&["busybox", "sleep", "60"]))).collect();
+        let runs: Vec<_> =
+            (0..20).map(|_| scope.spawn(|| w.start(&["busybox", "sleep", "60"]))).collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
     let addresses: Vec<String> = ids.iter().map(|id| w.ip(id, "bridge")).collect();
     let distinct: HashSet<&String> = addresses.iter().filter(|a| !a.is_empty()).collect();
     assert_eq!(distinct.len(), 20, "{addresses:?}");
     assert_eq!(w.leases().len(), 20);
-    ok(&w.md(&[&["rm", "-f"], ids.iter().map(String::as_str).collect::<Vec<_>>().as_slice()].concat()));
+    ok(&w
+        .md(&[&["rm", "-f"], ids.iter().map(String::as_str).collect::<Vec<_>>().as_slice()]
+            .concat()));
     assert!(w.leases().is_empty());
     let pruned = ok(&w.md(&["network", "prune", "-f"]));
     assert!(pruned.contains("bridge"), "{pruned}");
@@ -264,9 +323,16 @@ fn a_killed_supervisor_gives_its_lease_and_ports_back() {
     let w = World::new();
     let port = free_port();
     let id = w.start(&["-p", &format!("127.0.0.1:{port}:80"), "busybox", "sleep", "60"]);
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(w.root.path().join("containers").join(&id).join("state.json")).unwrap()).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.root.path().join("containers").join(&id).join("state.json")).unwrap(),
+    )
+    .unwrap();
     let supervisor = state["supervisor_pid"].as_i64().unwrap() as i32;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     wait_for("the supervisor to die", || !Path::new(&format!("/proc/{supervisor}")).exists());
     // The next command that looks notices, and releases what it held.
     assert!(ok(&w.md(&["ps", "-a"])).contains("Exited (137)"));
@@ -281,25 +347,67 @@ fn bad_network_input_is_one_line_and_leaves_nothing() {
         return;
     }
     let w = World::new();
-    refused(&w.md(&["network", "create", "--subnet", "10.300.0.0/24", "mdtestbad"]), 1, "invalid CIDR address: 10.300.0.0/24");
-    refused(&w.md(&["network", "create", "--subnet", "10.1.2.3/24", "mdtestbad"]), 1, "did you mean 10.1.2.0/24");
+    refused(
+        &w.md(&["network", "create", "--subnet", "10.300.0.0/24", "mdtestbad"]),
+        1,
+        "invalid CIDR address: 10.300.0.0/24",
+    );
+    refused(
+        &w.md(&["network", "create", "--subnet", "10.1.2.3/24", "mdtestbad"]),
+        1,
+        "did you mean 10.1.2.0/24",
+    );
     let (_, subnet) = w.network("mdtestone");
     let octets: Vec<&str> = subnet.split('.').collect();
     let overlapping = format!("{}.{}.0.0/16", octets[0], octets[1]);
-    refused(&w.md(&["network", "create", "--subnet", &overlapping, "mdtesttwo"]), 1, "overlaps with network mdtestone");
-    refused(&w.md(&["network", "create", "mdtestone"]), 1, "network with name mdtestone already exists");
+    refused(
+        &w.md(&["network", "create", "--subnet", &overlapping, "mdtesttwo"]),
+        1,
+        "overlaps with network mdtestone",
+    );
+    refused(
+        &w.md(&["network", "create", "mdtestone"]),
+        1,
+        "network with name mdtestone already exists",
+    );
     refused(&w.md(&["network", "rm", "mdtestnosuch"]), 1, "network mdtestnosuch not found");
     refused(&w.md(&["network", "rm", "bridge"]), 1, "pre-defined network");
-    refused(&w.md(&["run", "--rm", "--network", "mdtestnosuch", "busybox", "true"]), 125, "network mdtestnosuch not found");
-    refused(&w.md(&["run", "--rm", "-p", "99999:80", "busybox", "true"]), 125, "invalid port specification");
+    refused(
+        &w.md(&["run", "--rm", "--network", "mdtestnosuch", "busybox", "true"]),
+        125,
+        "network mdtestnosuch not found",
+    );
+    refused(
+        &w.md(&["run", "--rm", "-p", "99999:80", "busybox", "true"]),
+        125,
+        "invalid port specification",
+    );
 
     // A /30 has one address besides the gateway.
     let tiny_bridge = testkit::unique("br");
     w.bridges.lock().unwrap().push(tiny_bridge.clone());
     let tiny = testkit::network::unique_subnet().replace("/24", "/30");
-    ok(&w.md(&["network", "create", "--subnet", &tiny, "-o", &format!("com.docker.network.bridge.name={tiny_bridge}"), "mdtesttiny"]));
+    ok(&w.md(&[
+        "network",
+        "create",
+        "--subnet",
+        &tiny,
+        "-o",
+        &format!("com.docker.network.bridge.name={tiny_bridge}"),
+        "mdtesttiny",
+    ]));
     w.start(&["--name", "first", "--network", "mdtesttiny", "busybox", "sleep", "60"]);
-    let full = w.md(&["run", "-d", "--name", "second", "--network", "mdtesttiny", "busybox", "sleep", "60"]);
+    let full = w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "second",
+        "--network",
+        "mdtesttiny",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
     refused(&full, 125, "no available IPv4 addresses on network mdtesttiny");
     refused(&w.md(&["network", "rm", "mdtesttiny"]), 1, "has active endpoints (first)");
     ok(&w.md(&["rm", "-f", "first", "second"]));
@@ -323,7 +431,14 @@ fn a_second_state_root_adopts_the_default_bridge_left_by_the_first() {
     (base.bridge, base.subnet) = (first.bridge.clone(), first.subnet.clone());
     base.load("busybox");
     let second = World::around(base);
-    let address = ok(&second.md(&["run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"]));
+    let address = ok(&second.md(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0 | awk '{print $4}'",
+    ]));
     let subnet_prefix: String = first.subnet.split('.').take(3).collect::<Vec<_>>().join(".");
     assert!(address.starts_with(&subnet_prefix), "{address} is not in {}", first.subnet);
     drop(second);

@@ -23,7 +23,10 @@ fn run_gives_the_commands_exit_code_and_dockers_own() {
     assert_eq!(w.md(&["run", "--rm", "busybox", "sh", "-c", "exit 3"]).status.code(), Some(3));
     let missing = w.md(&["run", "--rm", "busybox", "no-such-cmd"]);
     assert_eq!(missing.status.code(), Some(127));
-    assert_eq!(stderr(&missing), "mini-docker: exec \"no-such-cmd\": executable file not found in $PATH");
+    assert_eq!(
+        stderr(&missing),
+        "mini-docker: exec \"no-such-cmd\": executable file not found in $PATH"
+    );
     assert_eq!(w.md(&["run", "--rm", "busybox", "/etc"]).status.code(), Some(126));
     let unknown = w.md(&["run", "--rm", "no-such-image-here:1"]);
     assert_eq!(unknown.status.code(), Some(125));
@@ -39,12 +42,27 @@ fn env_workdir_user_and_hostname() {
     let env_file = w.root.path().join("env.list");
     std::fs::write(&env_file, "# a comment\nFROM_FILE=yes\n").unwrap();
     let out = ok(&w.md(&[
-        "run", "--rm", "-e", "A=1", "--env-file", env_file.to_str().unwrap(), "-w", "/tmp", "-u", "nobody", "--hostname", "box",
-        "busybox", "sh", "-c", "echo $A $FROM_FILE; pwd; id -u; id -g; echo $HOME; hostname",
+        "run",
+        "--rm",
+        "-e",
+        "A=1",
+        "--env-file",
+        env_file.to_str().unwrap(),
+        "-w",
+        "/tmp",
+        "-u",
+        "nobody",
+        "--hostname",
+        "box",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $A $FROM_FILE; pwd; id -u; id -g; echo $HOME; hostname",
     ]));
     // HOME comes from the image's /etc/passwd: nobody's home there is "/".
     assert_eq!(out.lines().collect::<Vec<_>>(), ["1 yes", "/tmp", "65534", "65534", "/", "box"]);
-    let numeric = ok(&w.md(&["run", "--rm", "-u", "1234:5678", "busybox", "sh", "-c", "id -u; id -g"]));
+    let numeric =
+        ok(&w.md(&["run", "--rm", "-u", "1234:5678", "busybox", "sh", "-c", "id -u; id -g"]));
     assert_eq!(numeric.lines().collect::<Vec<_>>(), ["1234", "5678"]);
     let bad_user = w.md(&["run", "--rm", "-u", "nosuchuser", "busybox", "true"]);
     assert_eq!(bad_user.status.code(), Some(125));
@@ -76,7 +94,8 @@ fn detached_logs_stop_and_rm() {
         return;
     }
     let w = World::new(BIN);
-    let script = "trap 'echo bye; exit 0' TERM; echo started; echo oops >&2; while true; do sleep 0.1; done";
+    let script =
+        "trap 'echo bye; exit 0' TERM; echo started; echo oops >&2; while true; do sleep 0.1; done";
     let id = ok(&w.md(&["run", "-d", "--name", "svc", "busybox", "sh", "-c", script]));
     assert_eq!(id.len(), 64);
     wait_for(|| stdout(&w.md(&["logs", "svc"])).contains("started"));
@@ -108,7 +127,8 @@ fn stop_kills_a_command_that_ignores_sigterm() {
     let started = Instant::now();
     ok(&w.md(&["stop", "-t", "1", "stubborn"]));
     assert!(started.elapsed() < Duration::from_secs(20));
-    let inspect: serde_json::Value = serde_json::from_str(&ok(&w.md(&["inspect", "stubborn"]))).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&ok(&w.md(&["inspect", "stubborn"]))).unwrap();
     assert_eq!(inspect[0]["State"]["ExitCode"], 137, "PID 1 ignores SIGTERM, so SIGKILL ended it");
 }
 
@@ -118,10 +138,23 @@ fn two_containers_from_one_image_are_independent() {
         return;
     }
     let w = World::new(BIN);
-    ok(&w.md(&["run", "-d", "--name", "one", "busybox", "sh", "-c", "echo mine > /tmp/file; sleep 60"]));
+    ok(&w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "one",
+        "busybox",
+        "sh",
+        "-c",
+        "echo mine > /tmp/file; sleep 60",
+    ]));
     ok(&w.md(&["run", "-d", "--name", "two", "busybox", "sleep", "60"]));
     wait_for(|| w.md(&["exec", "one", "cat", "/tmp/file"]).status.success());
-    assert_eq!(w.md(&["exec", "two", "cat", "/tmp/file"]).status.code(), Some(1), "a write in one container is visible in the other");
+    assert_eq!(
+        w.md(&["exec", "two", "cat", "/tmp/file"]).status.code(),
+        Some(1),
+        "a write in one container is visible in the other"
+    );
     // Each sees only its own processes: one `sleep`, not both.
     assert_eq!(ok(&w.md(&["exec", "one", "sh", "-c", "ps -o comm | grep -c sleep"])), "1");
     ok(&w.md(&["kill", "one"]));
@@ -138,7 +171,17 @@ fn exec_joins_the_running_container() {
     }
     let w = World::new(BIN);
     ok(&w.md(&["run", "-d", "--name", "target", "--hostname", "inside", "busybox", "sleep", "60"]));
-    let out = ok(&w.md(&["exec", "-e", "X=42", "-w", "/etc", "target", "sh", "-c", "hostname; echo $X; pwd; ps -o pid,comm | grep -c sleep"]));
+    let out = ok(&w.md(&[
+        "exec",
+        "-e",
+        "X=42",
+        "-w",
+        "/etc",
+        "target",
+        "sh",
+        "-c",
+        "hostname; echo $X; pwd; ps -o pid,comm | grep -c sleep",
+    ]));
     assert_eq!(out.lines().collect::<Vec<_>>(), ["inside", "42", "/etc", "1"]);
     assert_eq!(w.md(&["exec", "target", "sh", "-c", "exit 7"]).status.code(), Some(7));
     assert_eq!(w.md(&["exec", "target", "no-such-cmd"]).status.code(), Some(127));
@@ -172,14 +215,22 @@ fn a_supervisor_killed_with_sigkill_is_repaired_by_the_next_command() {
     }
     let w = World::new(BIN);
     let id = ok(&w.md(&["run", "-d", "--name", "orphan", "busybox", "sleep", "60"]));
-    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(w.root.path().join("containers").join(&id).join("state.json")).unwrap()).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(w.root.path().join("containers").join(&id).join("state.json")).unwrap(),
+    )
+    .unwrap();
     let supervisor = state["supervisor_pid"].as_i64().unwrap() as i32;
     let container = state["pid"].as_i64().unwrap() as i32;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     wait_for(|| !Path::new(&format!("/proc/{container}")).exists());
     let ps = ok(&w.md(&["ps", "-a"]));
     assert!(ps.contains("Exited (137)"), "not repaired: {ps}");
-    let inspect: serde_json::Value = serde_json::from_str(&ok(&w.md(&["inspect", "orphan"]))).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&ok(&w.md(&["inspect", "orphan"]))).unwrap();
     assert!(inspect[0]["State"]["Error"].as_str().unwrap().contains("supervisor died"));
     ok(&w.md(&["rm", "orphan"]));
 }
@@ -280,7 +331,9 @@ fn bad_input_is_one_line_and_the_right_code() {
 
 #[test]
 fn run_pulls_a_missing_image_from_a_registry() {
-    if !require_root("run_pulls_a_missing_image_from_a_registry") || !testkit::registry::available("run_pulls_a_missing_image_from_a_registry") {
+    if !require_root("run_pulls_a_missing_image_from_a_registry")
+        || !testkit::registry::available("run_pulls_a_missing_image_from_a_registry")
+    {
         return;
     }
     let registry = testkit::registry::Registry::start();

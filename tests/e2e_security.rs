@@ -38,21 +38,53 @@ fn default_capabilities_are_dockers_and_flags_change_them() {
     let w = World::new(BIN);
     let caps = "grep -E 'Cap(Eff|Bnd|Inh|Amb)' /proc/self/status | tr -d '\\t'";
     let default = ok(&w.sh(&[], caps));
-    assert_eq!(default.lines().collect::<Vec<_>>(), ["CapInh:0000000000000000", "CapEff:00000000a80425fb", "CapBnd:00000000a80425fb", "CapAmb:0000000000000000"]);
-    let only_chown = ok(&w.sh(&["--cap-drop", "ALL", "--cap-add", "chown"], "grep CapEff /proc/self/status"));
+    assert_eq!(
+        default.lines().collect::<Vec<_>>(),
+        [
+            "CapInh:0000000000000000",
+            "CapEff:00000000a80425fb",
+            "CapBnd:00000000a80425fb",
+            "CapAmb:0000000000000000"
+        ]
+    );
+    let only_chown =
+        ok(&w.sh(&["--cap-drop", "ALL", "--cap-add", "chown"], "grep CapEff /proc/self/status"));
     assert!(only_chown.ends_with("0000000000000001"), "{only_chown}");
     let no_raw = ok(&w.sh(&["--cap-drop", "CAP_NET_RAW"], "grep CapBnd /proc/self/status"));
     assert!(no_raw.ends_with("00000000a80405fb"), "{no_raw}");
     // exec gets the container's walls too, and inspect shows the flags.
-    ok(&w.md(&["run", "-d", "--name", "box", "--cap-drop", "ALL", "--cap-add", "KILL", "--security-opt", "no-new-privileges", "busybox", "sleep", "60"]));
-    let exec = ok(&w.md(&["exec", "box", "sh", "-c", "grep -E 'CapEff|NoNewPrivs' /proc/self/status | tr -d '\\t'"]));
+    ok(&w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "KILL",
+        "--security-opt",
+        "no-new-privileges",
+        "busybox",
+        "sleep",
+        "60",
+    ]));
+    let exec = ok(&w.md(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "grep -E 'CapEff|NoNewPrivs' /proc/self/status | tr -d '\\t'",
+    ]));
     assert_eq!(exec.lines().collect::<Vec<_>>(), ["CapEff:0000000000000020", "NoNewPrivs:1"]);
     let inspect: serde_json::Value = serde_json::from_str(&ok(&w.md(&["inspect", "box"]))).unwrap();
     let host = &inspect[0]["HostConfig"];
     assert_eq!(host["CapAdd"], serde_json::json!(["KILL"]));
     assert_eq!(host["CapDrop"], serde_json::json!(["ALL"]));
     assert_eq!(host["SecurityOpt"], serde_json::json!(["no-new-privileges"]));
-    assert_eq!((host["Privileged"].as_bool(), host["ReadonlyRootfs"].as_bool()), (Some(false), Some(false)));
+    assert_eq!(
+        (host["Privileged"].as_bool(), host["ReadonlyRootfs"].as_bool()),
+        (Some(false), Some(false))
+    );
 }
 
 #[test]
@@ -82,7 +114,9 @@ fn loading_a_kernel_module_is_refused_unless_privileged() {
     let attack = "echo 'not a module' > /tmp/m.ko; insmod /tmp/m.ko";
     let refused = w.sh(&[], attack);
     assert!(stderr(&refused).contains("Operation not permitted"), "{}", both(&refused));
-    let disabled = std::fs::read_to_string("/proc/sys/kernel/modules_disabled").map(|v| v.trim() == "1").unwrap_or(false);
+    let disabled = std::fs::read_to_string("/proc/sys/kernel/modules_disabled")
+        .map(|v| v.trim() == "1")
+        .unwrap_or(false);
     if !disabled {
         let privileged = w.sh(&["--privileged"], attack);
         assert_ne!(privileged.status.code(), Some(0), "garbage must never load");
@@ -102,9 +136,15 @@ fn proc_sys_is_read_only_and_kcore_is_masked() {
     assert!(stderr(&refused).contains("Read-only file system"), "{}", both(&refused));
     assert_eq!(ok(&w.sh(&["--privileged"], attack)), "WROTE");
     // A masked file: the first of Docker's list this kernel has.
-    let masked = ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"].into_iter().find(|p| Path::new(p).exists()).unwrap();
+    let masked = ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap();
     let probe = format!("stat -c %F {masked}; grep ' /proc/sys ' /proc/mounts | grep -o ' ro,'");
-    assert_eq!(ok(&w.sh(&[], &probe)).lines().collect::<Vec<_>>(), ["character special file", " ro,"]);
+    assert_eq!(
+        ok(&w.sh(&[], &probe)).lines().collect::<Vec<_>>(),
+        ["character special file", " ro,"]
+    );
     // Privileged: the real file (only its type is looked at).
     assert!(ok(&w.sh(&["--privileged"], &format!("stat -c %F {masked}"))).starts_with("regular"));
 }
@@ -122,7 +162,12 @@ fn host_root_disk() -> Option<(u64, u64)> {
 fn host_can_read_disk_through_a_new_node(major: u64, minor: u64) -> bool {
     let dir = testkit::temp_dir();
     let node = dir.path().join("disk");
-    let made = nix::sys::stat::mknod(&node, nix::sys::stat::SFlag::S_IFBLK, nix::sys::stat::Mode::from_bits_truncate(0o600), nix::sys::stat::makedev(major, minor));
+    let made = nix::sys::stat::mknod(
+        &node,
+        nix::sys::stat::SFlag::S_IFBLK,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        nix::sys::stat::makedev(major, minor),
+    );
     made.is_ok() && std::fs::File::open(&node).is_ok()
 }
 
@@ -132,7 +177,10 @@ fn a_device_node_for_the_host_disk_cannot_be_read() {
         return;
     }
     let Some((major, minor)) = host_root_disk() else {
-        testkit::precondition_missing("a_device_node_for_the_host_disk_cannot_be_read", "/ is not on a block device");
+        testkit::precondition_missing(
+            "a_device_node_for_the_host_disk_cannot_be_read",
+            "/ is not on a block device",
+        );
         return;
     };
     let w = World::new(BIN);
@@ -143,12 +191,23 @@ fn a_device_node_for_the_host_disk_cannot_be_read() {
     // The wall itself: the container's device cgroup lists only harmless devices.
     if std::path::Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
         let id = ok(&w.md(&["run", "-d", "busybox", "sleep", "60"]));
-        let list = std::fs::read_to_string(format!("/sys/fs/cgroup/devices/{}/{id}/devices.list", w.cgroup_parent)).unwrap();
-        assert!(!list.contains("a *:* rwm") && list.contains("c 1:3 rwm") && list.contains("b *:* m"), "{list}");
+        let list = std::fs::read_to_string(format!(
+            "/sys/fs/cgroup/devices/{}/{id}/devices.list",
+            w.cgroup_parent
+        ))
+        .unwrap();
+        assert!(
+            !list.contains("a *:* rwm") && list.contains("c 1:3 rwm") && list.contains("b *:* m"),
+            "{list}"
+        );
         ok(&w.md(&["rm", "-f", &id]));
     }
     if host_can_read_disk_through_a_new_node(major, minor) {
-        assert_eq!(ok(&w.sh(&["--privileged"], &attack)), "512", "--privileged reads the disk (read only)");
+        assert_eq!(
+            ok(&w.sh(&["--privileged"], &attack)),
+            "512",
+            "--privileged reads the disk (read only)"
+        );
     } else {
         eprintln!("note: this host forbids reading its disk through a new node even to root; --privileged read not checked");
     }
@@ -156,12 +215,19 @@ fn a_device_node_for_the_host_disk_cannot_be_read() {
 
 #[test]
 fn a_setuid_binary_cannot_raise_capabilities_back() {
-    if !require_root("a_setuid_binary_cannot_raise_capabilities_back") || !testkit::require_program("a_setuid_binary_cannot_raise_capabilities_back", "gcc", "gcc libc6-dev") {
+    if !require_root("a_setuid_binary_cannot_raise_capabilities_back")
+        || !testkit::require_program(
+            "a_setuid_binary_cannot_raise_capabilities_back",
+            "gcc",
+            "gcc libc6-dev",
+        )
+    {
         return;
     }
     let dir = testkit::temp_dir();
     let probe = dir.path().join("probe");
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../chapters/08-security/tests/setuid_probe.c");
+    let source =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../chapters/08-security/tests/setuid_probe.c");
     let built = run(Command::new("gcc").args(["-static", "-O2", "-o"]).arg(&probe).arg(source));
     assert!(built.status.success(), "gcc: {}", stderr(&built));
     let w = World::new(BIN);
@@ -178,7 +244,10 @@ fn a_setuid_binary_cannot_raise_capabilities_back() {
     // Root again, but only with the bounding set's 14 capabilities: no mount.
     assert_eq!(attack(&[]), ["euid=0", "CapEff:00000000a80425fb", "mount=Operation not permitted"]);
     // no_new_privs: the setuid bit is ignored altogether.
-    assert_eq!(attack(&["--security-opt", "no-new-privileges"]), ["euid=65534", "CapEff:0000000000000000", "mount=Operation not permitted"]);
+    assert_eq!(
+        attack(&["--security-opt", "no-new-privileges"]),
+        ["euid=65534", "CapEff:0000000000000000", "mount=Operation not permitted"]
+    );
     assert_eq!(attack(&["--privileged"])[2], "mount=ok");
 }
 
@@ -222,7 +291,12 @@ fn nothing_reaches_the_hosts_root_through_proc() {
 /// Open a directory of the host *without* close-on-exec, the way runc
 /// leaked its fd to /sys/fs/cgroup: mini-docker inherits it.
 fn leak_directory(dir: &Path) -> OwnedFd {
-    nix::fcntl::open(dir, nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY, nix::sys::stat::Mode::empty()).unwrap()
+    nix::fcntl::open(
+        dir,
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -270,7 +344,10 @@ fn the_host_binary_is_out_of_reach_cve_2019_5736() {
     assert!(stderr(&init).contains("Permission denied"), "{}", both(&init));
     // With every privilege the link opens — onto a sealed in-memory copy,
     // never the binary on the host's disk; and it cannot be written.
-    let privileged = w.sh(&["--init", "--privileged"], "readlink /proc/1/exe; echo evil >> /proc/1/exe || echo REFUSED");
+    let privileged = w.sh(
+        &["--init", "--privileged"],
+        "readlink /proc/1/exe; echo evil >> /proc/1/exe || echo REFUSED",
+    );
     let out = stdout(&privileged);
     assert!(out.starts_with("/memfd:mini-docker-sealed"), "{}", both(&privileged));
     assert!(out.ends_with("REFUSED"), "{}", both(&privileged));
@@ -279,7 +356,10 @@ fn the_host_binary_is_out_of_reach_cve_2019_5736() {
     ok(&w.md(&["exec", "box", "sh", "-c", "printf '#!/proc/self/exe\\n' > /x && chmod +x /x"]));
     let before = std::fs::read(env!("CARGO_BIN_EXE_mini-docker")).unwrap();
     let _ = w.md(&["exec", "box", "/x"]);
-    assert!(std::fs::read(env!("CARGO_BIN_EXE_mini-docker")).unwrap() == before, "the host binary changed");
+    assert!(
+        std::fs::read(env!("CARGO_BIN_EXE_mini-docker")).unwrap() == before,
+        "the host binary changed"
+    );
 }
 
 #[test]
@@ -288,7 +368,10 @@ fn read_only_root() {
         return;
     }
     let w = World::new(BIN);
-    let out = w.sh(&["--read-only"], "touch /file; touch /dev/shm/ok && echo SHM; grep ' / ' /proc/mounts | grep -o ' ro,'");
+    let out = w.sh(
+        &["--read-only"],
+        "touch /file; touch /dev/shm/ok && echo SHM; grep ' / ' /proc/mounts | grep -o ' ro,'",
+    );
     assert!(stderr(&out).contains("Read-only file system"), "{}", both(&out));
     assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), ["SHM", " ro,"]);
     assert_eq!(ok(&w.sh(&[], "touch /file && echo RW")), "RW");

@@ -22,8 +22,13 @@ struct Remapped {
 impl Remapped {
     fn new() -> Remapped {
         let subid = testkit::temp_dir();
-        std::fs::write(subid.path().join("subuid"), format!("# ours\nmini-docker:{START}:65536\n")).unwrap();
-        std::fs::write(subid.path().join("subgid"), format!("mini-docker:{}:65536\n", START + 100000)).unwrap();
+        std::fs::write(subid.path().join("subuid"), format!("# ours\nmini-docker:{START}:65536\n"))
+            .unwrap();
+        std::fs::write(
+            subid.path().join("subgid"),
+            format!("mini-docker:{}:65536\n", START + 100000),
+        )
+        .unwrap();
         Remapped { world: World::new(BIN), subid }
     }
 
@@ -51,7 +56,17 @@ impl Remapped {
 /// The `Uid:` and `Gid:` lines of a host process, as the host sees them.
 fn host_ids(pid: &str) -> (u32, u32) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let id = |key: &str| status.lines().find_map(|l| l.strip_prefix(key)).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let id = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
     (id("Uid:"), id("Gid:"))
 }
 
@@ -66,18 +81,29 @@ fn root_inside_is_an_unprivileged_uid_outside() {
         return;
     }
     let r = Remapped::new();
-    let inside = ok(&r.sh(&[], "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '"));
-    assert_eq!(inside.lines().collect::<Vec<_>>(), ["0", "0", " 0 300000 65536", " 0 400000 65536"]);
+    let inside =
+        ok(&r.sh(&[], "id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '"));
+    assert_eq!(
+        inside.lines().collect::<Vec<_>>(),
+        ["0", "0", " 0 300000 65536", " 0 400000 65536"]
+    );
 
     ok(&r.md(&["run", "-d", "--name", "box", "--userns-remap", "busybox", "sleep", "60"]));
     let inspect: serde_json::Value = serde_json::from_str(&ok(&r.md(&["inspect", "box"]))).unwrap();
     let pid = inspect[0]["State"]["Pid"].to_string();
-    assert_eq!(host_ids(&pid), (START, START + 100000), "the host sees the range's first ids, not root");
+    assert_eq!(
+        host_ids(&pid),
+        (START, START + 100000),
+        "the host sees the range's first ids, not root"
+    );
     // exec joins the user namespace first, and is the same nobody outside.
     let exec = ok(&r.md(&["exec", "box", "sh", "-c", "id -u; cat /proc/self/uid_map | tr -s ' '"]));
     assert_eq!(exec.lines().collect::<Vec<_>>(), ["0", " 0 300000 65536"]);
     let remap = &inspect[0]["HostConfig"]["UsernsRemap"];
-    assert_eq!((remap["User"].as_str(), remap["UidMap"].as_str()), (Some("mini-docker"), Some("0 300000 65536")));
+    assert_eq!(
+        (remap["User"].as_str(), remap["UidMap"].as_str()),
+        (Some("mini-docker"), Some("0 300000 65536"))
+    );
     assert_eq!(inspect[0]["Driver"], "vfs", "a remapped container's root is a shifted copy");
 }
 
@@ -103,17 +129,34 @@ fn the_container_root_owns_its_files_but_not_the_hosts() {
     let script = "touch /made && echo ROOT; echo '10.0.0.9 extra' >> /etc/hosts && echo HOSTS; \
                   echo v > /data/file && echo VOLUME; ls -ln /made | tr -s ' ' | cut -d' ' -f3,4; cat /secret";
     let out = r.sh(&["--name", "owner", "-v", "mdtestdata:/data", "-v", &bind], script);
-    assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), ["ROOT", "HOSTS", "VOLUME", "0 0"], "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stdout(&out).lines().collect::<Vec<_>>(),
+        ["ROOT", "HOSTS", "VOLUME", "0 0"],
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("can't open '/secret': Permission denied"), "{}", stderr(&out));
-    let volume: serde_json::Value = serde_json::from_str(&ok(&r.md(&["volume", "inspect", "mdtestdata"]))).unwrap();
+    let volume: serde_json::Value =
+        serde_json::from_str(&ok(&r.md(&["volume", "inspect", "mdtestdata"]))).unwrap();
     let data = PathBuf::from(volume[0]["Mountpoint"].as_str().unwrap());
-    assert_eq!(owner(&data.join("file")), (START, START + 100000), "the volume's files belong to the range");
-    assert_eq!(std::fs::metadata(r.world.root.path()).unwrap().mode() & 0o777, 0o701, "the state root: searchable, not listable, by the range");
+    assert_eq!(
+        owner(&data.join("file")),
+        (START, START + 100000),
+        "the volume's files belong to the range"
+    );
+    assert_eq!(
+        std::fs::metadata(r.world.root.path()).unwrap().mode() & 0o777,
+        0o701,
+        "the state root: searchable, not listable, by the range"
+    );
 }
 
 #[test]
 fn a_remapped_container_keeps_its_writes_across_restarts_and_reaches_its_network() {
-    if !require_root("a_remapped_container_keeps_its_writes_across_restarts_and_reaches_its_network") {
+    if !require_root(
+        "a_remapped_container_keeps_its_writes_across_restarts_and_reaches_its_network",
+    ) {
         return;
     }
     let r = Remapped::new();
@@ -158,9 +201,18 @@ fn bad_userns_flags_are_one_clear_line() {
     );
     let cases: [(&[&str], &str); 5] = [
         (&["--userns-remap=bob"], "mini-docker: --userns-remap bob: no entry for \"bob\" in "),
-        (&["--userns-remap", "--privileged"], "mini-docker: --privileged cannot be combined with --userns-remap"),
-        (&["--userns-remap", "--network", "host"], "mini-docker: --network host cannot be combined with --userns-remap"),
-        (&["--userns", "private"], "mini-docker: invalid --userns \"private\": the only mode is \"host\""),
+        (
+            &["--userns-remap", "--privileged"],
+            "mini-docker: --privileged cannot be combined with --userns-remap",
+        ),
+        (
+            &["--userns-remap", "--network", "host"],
+            "mini-docker: --network host cannot be combined with --userns-remap",
+        ),
+        (
+            &["--userns", "private"],
+            "mini-docker: invalid --userns \"private\": the only mode is \"host\"",
+        ),
         (&["--userns-remap", "-v", &closed_bind], &closed_message),
     ];
     for (flags, expected) in cases {
@@ -177,6 +229,15 @@ fn bad_userns_flags_are_one_clear_line() {
     cmd.env("MINI_DOCKER_SUBUID", "/nonexistent/mdtest-subuid");
     let out = testkit::run(&mut cmd);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).starts_with("mini-docker: --userns-remap: cannot read /nonexistent/mdtest-subuid"), "{}", stderr(&out));
-    assert_eq!(stdout(&r.world.md(&["ps", "-a", "-q"])), "", "a refused create leaves no container");
+    assert!(
+        stderr(&out)
+            .starts_with("mini-docker: --userns-remap: cannot read /nonexistent/mdtest-subuid"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        stdout(&r.world.md(&["ps", "-a", "-q"])),
+        "",
+        "a refused create leaves no container"
+    );
 }

@@ -39,13 +39,27 @@ fn a_counter_in_a_named_volume_survives_three_containers() {
     let w = world();
     let count = "echo x >> /data/count; wc -l < /data/count";
     for expected in ["1", "2", "3"] {
-        assert_eq!(ok(&w.md(&["run", "--rm", "-v", "counter:/data", "busybox", "sh", "-c", count])), expected);
+        assert_eq!(
+            ok(&w.md(&["run", "--rm", "-v", "counter:/data", "busybox", "sh", "-c", count])),
+            expected
+        );
     }
     // A container that is removed (even with -v) leaves a named volume alone.
-    ok(&w.md(&["run", "--name", "fourth", "--mount", "type=volume,src=counter,dst=/data", "busybox", "sh", "-c", count]));
+    ok(&w.md(&[
+        "run",
+        "--name",
+        "fourth",
+        "--mount",
+        "type=volume,src=counter,dst=/data",
+        "busybox",
+        "sh",
+        "-c",
+        count,
+    ]));
     ok(&w.md(&["rm", "-v", "fourth"]));
     assert_eq!(w.volumes(), ["counter"]);
-    let volume: serde_json::Value = serde_json::from_str(&ok(&w.md(&["volume", "inspect", "counter"]))).unwrap();
+    let volume: serde_json::Value =
+        serde_json::from_str(&ok(&w.md(&["volume", "inspect", "counter"]))).unwrap();
     let mountpoint = PathBuf::from(volume[0]["Mountpoint"].as_str().unwrap());
     assert_eq!(mountpoint, w.root.path().join("volumes/counter/_data"));
     assert_eq!(std::fs::read_to_string(mountpoint.join("count")).unwrap(), "x\nx\nx\nx\n");
@@ -63,12 +77,30 @@ fn read_only_mounts_refuse_writes_even_for_root() {
     let bind_ro = format!("{}:/host:ro", host.path().display());
     let long_ro = format!("type=bind,source={},target=/long,readonly", host.path().display());
     let script = "id -u; for d in /vol /host /long /tmpro; do touch $d/x 2>&1; done; grep -E ' /(vol|host|long|tmpro) ' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1";
-    let out = w.md(&["run", "--rm", "-v", "ro-vol:/vol:ro", "-v", &bind_ro, "--mount", &long_ro, "--tmpfs", "/tmpro:ro", "busybox", "sh", "-c", script]);
+    let out = w.md(&[
+        "run",
+        "--rm",
+        "-v",
+        "ro-vol:/vol:ro",
+        "-v",
+        &bind_ro,
+        "--mount",
+        &long_ro,
+        "--tmpfs",
+        "/tmpro:ro",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ]);
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "0", "the test must write as root: {text}");
     for dir in ["/vol", "/host", "/long", "/tmpro"] {
-        assert!(text.contains(&format!("touch: {dir}/x: Read-only file system")), "{dir} accepted a write (EROFS expected): {text}");
+        assert!(
+            text.contains(&format!("touch: {dir}/x: Read-only file system")),
+            "{dir} accepted a write (EROFS expected): {text}"
+        );
         assert!(text.contains(&format!("{dir} ro")), "{dir} is not mounted ro: {text}");
     }
     assert_eq!(std::fs::read_dir(host.path()).unwrap().count(), 0, "a write reached the host");
@@ -96,10 +128,16 @@ fn a_bind_mount_shows_host_changes_live_and_back() {
     assert_eq!(mounts[0]["Destination"], "/shared");
     assert_eq!(mounts[0]["RW"], true);
     // The container's mounts are in its own namespace: the host sees none of them.
-    let host_mounts: Vec<String> = testkit::leftovers(&host.path().display().to_string()).into_iter().filter(|l| l.starts_with("mount:")).collect();
+    let host_mounts: Vec<String> = testkit::leftovers(&host.path().display().to_string())
+        .into_iter()
+        .filter(|l| l.starts_with("mount:"))
+        .collect();
     assert!(host_mounts.is_empty(), "propagated to the host: {host_mounts:?}");
     ok(&w.md(&["rm", "-f", "live"]));
-    assert!(host.path().join("back").exists(), "removing the container must not touch the host directory");
+    assert!(
+        host.path().join("back").exists(),
+        "removing the container must not touch the host directory"
+    );
 }
 
 #[test]
@@ -116,16 +154,25 @@ fn volumes_are_seeded_from_the_image() {
     assert!(data.join("passwd").is_file());
     // ...only the first time: what the volume holds now wins over the image.
     std::fs::write(data.join("motd"), "kept in the volume\n").unwrap();
-    assert_eq!(ok(&w.md(&["run", "--rm", "-v", "etc-copy:/etc", "busybox", "cat", "/etc/motd"])), "kept in the volume");
+    assert_eq!(
+        ok(&w.md(&["run", "--rm", "-v", "etc-copy:/etc", "busybox", "cat", "/etc/motd"])),
+        "kept in the volume"
+    );
     // nocopy: a new volume stays empty.
-    assert_eq!(ok(&w.md(&["run", "--rm", "-v", "empty:/etc:nocopy", "busybox", "/bin/ls", "-A", "/etc"])), "");
+    assert_eq!(
+        ok(&w.md(&["run", "--rm", "-v", "empty:/etc:nocopy", "busybox", "/bin/ls", "-A", "/etc"])),
+        ""
+    );
 
     // The image's VOLUME /data: an anonymous volume, seeded with /data/new.
     ok(&w.md(&["run", "--name", "anon", "volumed", "cat", "/data/new"]));
     assert_eq!(ok(&w.md(&["logs", "anon"])), "layer 3");
     let mounts = &inspect(&w, "anon")["Mounts"];
     let name = mounts[0]["Name"].as_str().unwrap().to_string();
-    assert_eq!((name.len(), &mounts[0]["Type"], &mounts[0]["Destination"]), (64, &"volume".into(), &"/data".into()));
+    assert_eq!(
+        (name.len(), &mounts[0]["Type"], &mounts[0]["Destination"]),
+        (64, &"volume".into(), &"/data".into())
+    );
     assert!(w.volumes().contains(&name));
     ok(&w.md(&["rm", "-v", "anon"]));
     assert!(!w.volumes().contains(&name), "rm -v must remove the anonymous volume");
@@ -156,7 +203,10 @@ fn a_volume_in_use_cannot_be_removed() {
     ok(&w.md(&["rm", &id]));
     assert_eq!(ok(&w.md(&["volume", "rm", "busy"])), "busy");
     let gone = w.md(&["volume", "rm", "busy"]);
-    assert_eq!((gone.status.code(), stderr(&gone)), (Some(1), "mini-docker: get busy: no such volume".to_string()));
+    assert_eq!(
+        (gone.status.code(), stderr(&gone)),
+        (Some(1), "mini-docker: get busy: no such volume".to_string())
+    );
 }
 
 #[test]
@@ -170,7 +220,11 @@ fn tmpfs_is_memory_with_dockers_options() {
         "grep ' /scratch ' /proc/mounts | cut -d' ' -f2-4; grep ' /t ' /proc/mounts | cut -d' ' -f2-4; stat -c %a /t",
     ]));
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].starts_with("/scratch tmpfs rw,nosuid,nodev,noexec") && lines[0].contains("size=1024k"), "{out}");
+    assert!(
+        lines[0].starts_with("/scratch tmpfs rw,nosuid,nodev,noexec")
+            && lines[0].contains("size=1024k"),
+        "{out}"
+    );
     assert!(lines[1].starts_with("/t tmpfs rw,nosuid,nodev,noexec"), "{out}");
     assert_eq!(lines[2], "1770");
 }
@@ -182,13 +236,45 @@ fn bad_input_is_one_line_and_makes_nothing() {
     }
     let w = world();
     let cases: &[(&[&str], &str)] = &[
-        (&["run", "--rm", "-v", "./data:/data", "busybox", "true"], "\"./data\" includes invalid characters for a local volume name"),
-        (&["run", "--rm", "-v", "named:data", "busybox", "true"], "invalid mount path: 'data' mount path must be absolute"),
+        (
+            &["run", "--rm", "-v", "./data:/data", "busybox", "true"],
+            "\"./data\" includes invalid characters for a local volume name",
+        ),
+        (
+            &["run", "--rm", "-v", "named:data", "busybox", "true"],
+            "invalid mount path: 'data' mount path must be absolute",
+        ),
         (&["run", "--rm", "-v", "named:/data:rx", "busybox", "true"], "invalid mode: rx"),
-        (&["run", "--rm", "--mount", "type=bind,src=/no/such/mdtest-dir,dst=/d", "busybox", "true"], "bind source path does not exist: /no/such/mdtest-dir"),
-        (&["run", "--rm", "--mount", "type=volume,src=named,dst=/d,colour=red", "busybox", "true"], "unexpected key 'colour'"),
-        (&["run", "--rm", "--tmpfs", "/t:bogus", "busybox", "true"], "invalid tmpfs option \"bogus\""),
-        (&["run", "--rm", "-v", "named:/a", "-v", "other:/a", "busybox", "true"], "Duplicate mount point: /a"),
+        (
+            &[
+                "run",
+                "--rm",
+                "--mount",
+                "type=bind,src=/no/such/mdtest-dir,dst=/d",
+                "busybox",
+                "true",
+            ],
+            "bind source path does not exist: /no/such/mdtest-dir",
+        ),
+        (
+            &[
+                "run",
+                "--rm",
+                "--mount",
+                "type=volume,src=named,dst=/d,colour=red",
+                "busybox",
+                "true",
+            ],
+            "unexpected key 'colour'",
+        ),
+        (
+            &["run", "--rm", "--tmpfs", "/t:bogus", "busybox", "true"],
+            "invalid tmpfs option \"bogus\"",
+        ),
+        (
+            &["run", "--rm", "-v", "named:/a", "-v", "other:/a", "busybox", "true"],
+            "Duplicate mount point: /a",
+        ),
         (&["volume", "create", "a/b"], "includes invalid characters for a local volume name"),
         (&["volume", "inspect", "nothing-here"], "get nothing-here: no such volume"),
     ];
@@ -206,14 +292,39 @@ fn bad_input_is_one_line_and_makes_nothing() {
     // A missing host path: created, as Docker does, and said so on one line.
     let host = testkit::temp_dir();
     let missing = host.path().join("made/by/run");
-    let out = w.md(&["run", "--rm", "-v", &format!("{}:/d", missing.display()), "busybox", "sh", "-c", "echo hi > /d/f"]);
+    let out = w.md(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/d", missing.display()),
+        "busybox",
+        "sh",
+        "-c",
+        "echo hi > /d/f",
+    ]);
     ok(&out);
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains(&format!("the host path {} did not exist: created it", missing.display())), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains(&format!("the host path {} did not exist: created it", missing.display())),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read_to_string(missing.join("f")).unwrap(), "hi\n");
     // A failed create removes the directory it made, and the volumes.
     let missing2 = host.path().join("never");
-    let failed = w.md(&["run", "--rm", "--name", "a b", "-v", &format!("{}:/d", missing2.display()), "-v", "fresh:/f", "busybox", "true"]);
+    let failed = w.md(&[
+        "run",
+        "--rm",
+        "--name",
+        "a b",
+        "-v",
+        &format!("{}:/d", missing2.display()),
+        "-v",
+        "fresh:/f",
+        "busybox",
+        "true",
+    ]);
     assert_eq!(failed.status.code(), Some(125));
     assert!(!missing2.exists(), "the host dir made for a failed create must go");
     assert!(w.volumes().is_empty(), "{:?}", w.volumes());

@@ -90,12 +90,25 @@ mod tests {
         let all = all();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         for (i, e) in all.iter().enumerate() {
-            assert!(all[..i].iter().all(|other| other.name != e.name), "two exercises are called {}", e.name);
+            assert!(
+                all[..i].iter().all(|other| other.name != e.name),
+                "two exercises are called {}",
+                e.name
+            );
             assert!(dir.join(e.file()).is_file(), "{} has no stub file {}", e.name, e.file());
-            assert!(dir.join(e.hint_file()).is_file(), "{} has no hint file {}", e.name, e.hint_file());
+            assert!(
+                dir.join(e.hint_file()).is_file(),
+                "{} has no hint file {}",
+                e.name,
+                e.hint_file()
+            );
         }
         for (chapter, _, list) in CHAPTERS {
-            assert!((3..=6).contains(&list.len()), "{chapter} has {} exercises, want 3 to 6", list.len());
+            assert!(
+                (3..=6).contains(&list.len()),
+                "{chapter} has {} exercises, want 3 to 6",
+                list.len()
+            );
             assert!(list.iter().all(|e| e.chapter == *chapter));
         }
     }

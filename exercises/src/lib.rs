@@ -28,5 +28,8 @@ pub mod ch08;
 /// message learners need, never pass by skipping.
 #[cfg(test)]
 pub(crate) fn needs_root() {
-    assert!(nix::unistd::geteuid().is_root(), "needs root: run with sudo (this exercise uses the real kernel)");
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "needs root: run with sudo (this exercise uses the real kernel)"
+    );
 }

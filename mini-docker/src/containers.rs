@@ -217,7 +217,9 @@ impl StopArgs {
 /// Does any of the named containers run our `--init` as its PID 1?
 pub fn any_uses_init(root: &Path, names: &[String]) -> bool {
     let engine = Engine::new(root);
-    names.iter().any(|name| engine.find(name).and_then(|id| engine.config(&id)).is_ok_and(|c| c.init))
+    names
+        .iter()
+        .any(|name| engine.find(name).and_then(|id| engine.config(&id)).is_ok_and(|c| c.init))
 }
 
 // ---------------------------------------------------------------- run
@@ -265,7 +267,11 @@ fn create_request(root: &Path, args: &CreateArgs) -> Result<(CreateRequest, ch07
         None => Driver::for_this_host(),
     };
     let network: ch06_networking::NetworkMode = args.network.parse()?;
-    let mut ports = args.publish.iter().map(|p| p.parse()).collect::<Result<Vec<ch06_networking::PortMapping>, _>>()?;
+    let mut ports = args
+        .publish
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<Vec<ch06_networking::PortMapping>, _>>()?;
     let image = find_or_pull(root, &args.image)?;
     if network == ch06_networking::NetworkMode::Host && !ports.is_empty() {
         eprintln!("WARNING: Published ports are discarded when using host network mode");
@@ -316,7 +322,9 @@ fn userns_remap(args: &CreateArgs) -> Result<Option<ch08_security::userns::Remap
         Some("host") => return Ok(None),
         Some(other) => bail!("invalid --userns {other:?}: the only mode is \"host\" (no user namespace for this container)"),
     }
-    let Some(user) = args.userns_remap.as_deref().filter(|u| !u.is_empty()) else { return Ok(None) };
+    let Some(user) = args.userns_remap.as_deref().filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
     let (subuid, subgid) = ch08_security::userns::subid_files();
     Ok(Some(ch08_security::userns::lookup(user, &subuid, &subgid)?))
 }
@@ -342,7 +350,8 @@ fn find_or_pull(root: &Path, name: &str) -> Result<ImageInfo> {
     let reference = ch04_image_pull::Reference::parse(name)?;
     eprintln!("Unable to find image '{}' locally", reference.familiar());
     images::pull_reporting_to(root, &images::PullArgs::for_image(name), &mut std::io::stderr())?;
-    local_image(root, name)?.ok_or_else(|| anyhow!("the image {name} was pulled but cannot be found in the store"))
+    local_image(root, name)?
+        .ok_or_else(|| anyhow!("the image {name} was pulled but cannot be found in the store"))
 }
 
 fn start_error(error: anyhow::Error) -> anyhow::Error {
@@ -380,7 +389,9 @@ fn with_code(error: anyhow::Error, code: i32) -> anyhow::Error {
 pub fn start(root: &Path, args: StartArgs) -> Result<u8> {
     let engine = Engine::new(root);
     if args.attach {
-        let [one] = args.containers.as_slice() else { bail!("you cannot start and attach multiple containers at once") };
+        let [one] = args.containers.as_slice() else {
+            bail!("you cannot start and attach multiple containers at once")
+        };
         let id = engine.find(one)?;
         return Ok(engine.start_attached(&id).map_err(start_error)? as u8);
     }
@@ -432,7 +443,11 @@ pub fn wait(root: &Path, args: ContainersArgs) -> Result<u8> {
 
 /// Do `action` for each named container, print each name as Docker does,
 /// and report errors one line each; exit 1 if any failed.
-fn for_each(engine: &Engine, wanted: &[String], action: impl Fn(&Engine, &str) -> Result<()>) -> Result<u8> {
+fn for_each(
+    engine: &Engine,
+    wanted: &[String],
+    action: impl Fn(&Engine, &str) -> Result<()>,
+) -> Result<u8> {
     let mut failed = false;
     for name in wanted {
         match engine.find(name).and_then(|id| action(engine, &id)) {
@@ -469,7 +484,8 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<u8> {
     let engine = Engine::new(root);
     let mut all = engine.list()?;
     all.reverse(); // newest first, as Docker lists them
-    let shown: Vec<_> = all.into_iter().filter(|(_, state)| args.all || state.is_running()).collect();
+    let shown: Vec<_> =
+        all.into_iter().filter(|(_, state)| args.all || state.is_running()).collect();
     if args.quiet {
         for (config, _) in &shown {
             println!("{}", short_id(&config.id));
@@ -477,9 +493,15 @@ pub fn ps(root: &Path, args: PsArgs) -> Result<u8> {
         return Ok(0);
     }
     let now = SystemTime::now();
-    let mut rows = vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"].map(String::from).to_vec()];
+    let mut rows =
+        vec![["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+            .map(String::from)
+            .to_vec()];
     for (config, state) in &shown {
-        let created = humantime::parse_rfc3339(&config.created).ok().and_then(|t| now.duration_since(t).ok()).unwrap_or_default();
+        let created = humantime::parse_rfc3339(&config.created)
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .unwrap_or_default();
         rows.push(vec![
             short_id(&config.id).to_string(),
             config.image.clone(),
@@ -509,14 +531,24 @@ fn quoted_command(argv: &[String]) -> String {
 }
 
 fn print_table(rows: &[Vec<String>]) {
-    let widths: Vec<usize> = (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
     let mut out = std::io::stdout().lock();
     for row in rows {
         let last = row.len() - 1;
         let line: String = row
             .iter()
             .enumerate()
-            .map(|(i, cell)| if i == last { cell.clone() } else { format!("{cell:<w$}   ", w = widths[i]) })
+            .map(
+                |(i, cell)| {
+                    if i == last {
+                        cell.clone()
+                    } else {
+                        format!("{cell:<w$}   ", w = widths[i])
+                    }
+                },
+            )
             .collect();
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -528,7 +560,10 @@ pub fn logs(root: &Path, args: LogsArgs) -> Result<u8> {
     let path = engine.store.container_dir(&id).join("container.log");
     let tail = match args.tail.as_str() {
         "all" => None,
-        n => Some(n.parse::<usize>().map_err(|_| anyhow!("invalid --tail {n:?}: give a number or \"all\""))?),
+        n => Some(
+            n.parse::<usize>()
+                .map_err(|_| anyhow!("invalid --tail {n:?}: give a number or \"all\""))?,
+        ),
     };
     let offset = ch05_run::logs::size(&path);
     for entry in ch05_run::logs::read(&path, tail)? {
@@ -543,7 +578,9 @@ pub fn logs(root: &Path, args: LogsArgs) -> Result<u8> {
 
 fn print_entry(entry: &ch05_run::logs::Entry) {
     let _ = match entry.stream {
-        ch05_run::logs::Stream::Stdout => std::io::stdout().write_all(entry.log.as_bytes()).and_then(|_| std::io::stdout().flush()),
+        ch05_run::logs::Stream::Stdout => std::io::stdout()
+            .write_all(entry.log.as_bytes())
+            .and_then(|_| std::io::stdout().flush()),
         ch05_run::logs::Stream::Stderr => std::io::stderr().write_all(entry.log.as_bytes()),
     };
 }
@@ -584,7 +621,9 @@ pub fn exec(root: &Path, args: ExecArgs) -> Result<u8> {
         tty: args.tty,
         interactive: args.interactive,
     };
-    let code = ch05_run::exec::run(&config, request).map_err(|e| match e.downcast_ref::<ch01_namespaces::SpawnError>() {
+    let code = ch05_run::exec::run(&config, request).map_err(|e| match e
+        .downcast_ref::<ch01_namespaces::SpawnError>()
+    {
         Some(spawn) => with_code(anyhow!("{spawn}"), spawn.exit_code()),
         None => with_code(e, 126),
     })?;

@@ -85,7 +85,11 @@ fn namespace_checks(root: bool) -> Vec<Check> {
         .map(|(name, flag)| {
             let exists = Path::new("/proc/self/ns").join(name).exists();
             let works = exists && (!root || can_unshare(flag));
-            let fix = if !exists { "the kernel lacks it: enable CONFIG_*_NS" } else { "run as root to create it" };
+            let fix = if !exists {
+                "the kernel lacks it: enable CONFIG_*_NS"
+            } else {
+                "run as root to create it"
+            };
             check(works, format!("{name} namespace"), Verdict::Missing, fix)
         })
         .collect()
@@ -96,7 +100,9 @@ fn can_unshare(flag: CloneFlags) -> bool {
     // SAFETY: the child only calls unshare and _exit.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => unsafe { libc::_exit(i32::from(unshare(flag).is_err())) },
-        Ok(ForkResult::Parent { child }) => matches!(waitpid(child, None), Ok(WaitStatus::Exited(_, 0))),
+        Ok(ForkResult::Parent { child }) => {
+            matches!(waitpid(child, None), Ok(WaitStatus::Exited(_, 0)))
+        }
         Err(_) => false,
     }
 }
@@ -135,6 +141,7 @@ fn user_namespace_check() -> Check {
 
 fn find_in_path(program: &str) -> bool {
     let path = std::env::var("PATH").unwrap_or_default();
-    let found = path.split(':').chain(["/usr/sbin", "/sbin"]).any(|d| Path::new(d).join(program).is_file());
+    let found =
+        path.split(':').chain(["/usr/sbin", "/sbin"]).any(|d| Path::new(d).join(program).is_file());
     found
 }

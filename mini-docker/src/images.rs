@@ -100,16 +100,23 @@ impl PullArgs {
 pub fn pull_reporting_to(root: &Path, args: &PullArgs, out: &mut dyn std::io::Write) -> Result<()> {
     let reference = Reference::parse(&args.image)?;
     let platform = match &args.platform {
-        Some(p) => Platform::parse(p).ok_or_else(|| anyhow!("invalid platform {p:?}: write os/arch[/variant], e.g. linux/amd64"))?,
+        Some(p) => Platform::parse(p).ok_or_else(|| {
+            anyhow!("invalid platform {p:?}: write os/arch[/variant], e.g. linux/amd64")
+        })?,
         None => Platform::host(),
     };
     let store = Store::open(root)?;
-    let options = RegistryOptions { insecure: args.insecure.clone(), mirror: args.registry_mirror.clone(), credential_files: auth::credential_files(root) };
+    let options = RegistryOptions {
+        insecure: args.insecure.clone(),
+        mirror: args.registry_mirror.clone(),
+        credential_files: auth::credential_files(root),
+    };
     writeln!(out, "{}: Pulling from {}", reference.tag_or_digest(), reference.familiar_name())?;
     let mut display = Display::for_stderr();
     let pulled = pull::pull(&store, &reference, &options, &platform, &mut |p| display.show(p))?;
     writeln!(out, "Digest: {}", pulled.digest)?;
-    let status = if pulled.changed { "Downloaded newer image for" } else { "Image is up to date for" };
+    let status =
+        if pulled.changed { "Downloaded newer image for" } else { "Image is up to date for" };
     writeln!(out, "Status: {status} {}", reference.familiar())?;
     writeln!(out, "{reference}")?;
     Ok(())
@@ -124,17 +131,33 @@ pub fn images(root: &Path) -> Result<u8> {
     for (tag, id) in &tags {
         let reference = Reference::parse(tag)?;
         tagged.insert(id.clone());
-        rows.push((reference.familiar_name(), reference.tag.clone().unwrap_or_default(), store.image(id)?));
+        rows.push((
+            reference.familiar_name(),
+            reference.tag.clone().unwrap_or_default(),
+            store.image(id)?,
+        ));
     }
     for image in store.images()?.into_iter().filter(|i| !tagged.contains(&i.id)) {
         rows.push(("<none>".into(), "<none>".into(), image));
     }
     rows.sort_by(|a, b| b.2.created.cmp(&a.2.created).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     println!("{:<40} {:<12} {:<14} {:<24} SIZE", "REPOSITORY", "TAG", "IMAGE ID", "CREATED");
     for (repository, tag, image) in rows {
-        let created = image.created.as_deref().and_then(parse_rfc3339).map(|t| ago(now - t)).unwrap_or_else(|| "N/A".into());
-        println!("{repository:<40} {tag:<12} {:<14} {created:<24} {}", short(&image.id), human_size(image.size));
+        let created = image
+            .created
+            .as_deref()
+            .and_then(parse_rfc3339)
+            .map(|t| ago(now - t))
+            .unwrap_or_else(|| "N/A".into());
+        println!(
+            "{repository:<40} {tag:<12} {:<14} {created:<24} {}",
+            short(&image.id),
+            human_size(image.size)
+        );
     }
     Ok(0)
 }
@@ -169,9 +192,13 @@ fn remove_one(store: &Store, name: &str, force: bool, in_use: &HashSet<String>) 
     let lock = store.lock()?;
     let (id, tag) = store.resolve(name)?.ok_or_else(|| anyhow!("no such image: {name}"))?;
     if in_use.contains(&id) && !force {
-        bail!("conflict: unable to remove {name} (must force) - a container is using image {}", short(&id));
+        bail!(
+            "conflict: unable to remove {name} (must force) - a container is using image {}",
+            short(&id)
+        );
     }
-    let tags: Vec<String> = store.tags()?.into_iter().filter(|(_, v)| *v == id).map(|(k, _)| k).collect();
+    let tags: Vec<String> =
+        store.tags()?.into_iter().filter(|(_, v)| *v == id).map(|(k, _)| k).collect();
     if let Some(tag) = &tag {
         store.remove_tag(&lock, tag)?;
         println!("Untagged: {}", Reference::parse(tag)?.familiar());
@@ -179,7 +206,11 @@ fn remove_one(store: &Store, name: &str, force: bool, in_use: &HashSet<String>) 
             return Ok(());
         }
     } else if tags.len() > 1 && !force {
-        bail!("conflict: unable to delete {} (must be forced) - image is referenced in {} tags", short(&id), tags.len());
+        bail!(
+            "conflict: unable to delete {} (must be forced) - image is referenced in {} tags",
+            short(&id),
+            tags.len()
+        );
     } else {
         for tag in &tags {
             println!("Untagged: {}", Reference::parse(tag)?.familiar());
@@ -246,7 +277,8 @@ pub fn tag(root: &Path, args: TagArgs) -> Result<u8> {
         bail!("refusing to create a tag with a digest reference: {}", args.target);
     }
     let lock = store.lock()?;
-    let (id, _) = store.resolve(&args.source)?.ok_or_else(|| anyhow!("no such image: {}", args.source))?;
+    let (id, _) =
+        store.resolve(&args.source)?.ok_or_else(|| anyhow!("no such image: {}", args.source))?;
     store.set_tag(&lock, &target.to_string(), &id)?;
     Ok(0)
 }
@@ -258,8 +290,16 @@ pub fn tag(root: &Path, args: TagArgs) -> Result<u8> {
 /// to a credential helper we would silently bypass. Pulls read both.
 pub fn login(root: &Path, args: LoginArgs) -> Result<u8> {
     let server = args.server.unwrap_or_else(|| "docker.io".into());
-    let domain = server.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/').trim_end_matches("/v1");
-    let domain = if domain == "index.docker.io" || domain == "registry-1.docker.io" { "docker.io" } else { domain };
+    let domain = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .trim_end_matches("/v1");
+    let domain = if domain == "index.docker.io" || domain == "registry-1.docker.io" {
+        "docker.io"
+    } else {
+        domain
+    };
     let username = match args.username {
         Some(u) => u,
         None => prompt("Username: ")?,
@@ -270,11 +310,20 @@ pub fn login(root: &Path, args: LoginArgs) -> Result<u8> {
         (None, false) => prompt("Password: ")?,
     };
     let credentials = Credentials { username, password };
-    let probe = Reference { domain: domain.to_string(), path: "library/login".into(), tag: None, digest: None };
-    let options = RegistryOptions { insecure: if args.insecure { vec![domain.to_string()] } else { vec![] }, ..RegistryOptions::default() };
+    let probe = Reference {
+        domain: domain.to_string(),
+        path: "library/login".into(),
+        tag: None,
+        digest: None,
+    };
+    let options = RegistryOptions {
+        insecure: if args.insecure { vec![domain.to_string()] } else { vec![] },
+        ..RegistryOptions::default()
+    };
     let mut registry = Registry::new(&probe, &options).with_credentials(credentials.clone());
     registry.ping().with_context(|| format!("login to {domain} failed"))?;
-    let file = auth::store_credentials(root, domain, &credentials).with_context(|| format!("saving credentials under {}", root.display()))?;
+    let file = auth::store_credentials(root, domain, &credentials)
+        .with_context(|| format!("saving credentials under {}", root.display()))?;
     println!("Login Succeeded (credentials saved in {})", file.display());
     Ok(0)
 }
@@ -282,7 +331,10 @@ pub fn login(root: &Path, args: LoginArgs) -> Result<u8> {
 
 fn prompt(text: &str) -> Result<String> {
     if !std::io::stdin().is_terminal() {
-        bail!("{}needed: pass it with a flag (-u, -p or --password-stdin)", text.trim_end_matches(' '));
+        bail!(
+            "{}needed: pass it with a flag (-u, -p or --password-stdin)",
+            text.trim_end_matches(' ')
+        );
     }
     eprint!("{text}");
     read_line()

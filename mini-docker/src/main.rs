@@ -6,8 +6,8 @@
 mod containers;
 mod doctor;
 mod images;
-mod volumes;
 mod networks;
+mod volumes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,7 +99,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     ch01_namespaces::explain::init(cli.explain);
     let uid = nix::unistd::geteuid();
-    if !uid.is_root() && matches!(cli.command, Command::Run(_) | Command::Create(_) | Command::Start(_) | Command::Restart(_) | Command::Exec(_)) {
+    if !uid.is_root()
+        && matches!(
+            cli.command,
+            Command::Run(_)
+                | Command::Create(_)
+                | Command::Start(_)
+                | Command::Restart(_)
+                | Command::Exec(_)
+        )
+    {
         eprintln!("mini-docker: {}", ch08_security::userns::rootless_refusal(uid.as_raw()));
         return ExitCode::from(125);
     }
@@ -110,7 +119,8 @@ fn main() -> ExitCode {
         }
     }
     // Docker's CLI: 125 when `run`/`create` fail themselves, 1 for other commands.
-    let default_code = if matches!(cli.command, Command::Run(_) | Command::Create(_)) { 125 } else { 1 };
+    let default_code =
+        if matches!(cli.command, Command::Run(_) | Command::Create(_)) { 125 } else { 1 };
     let result = match cli.command {
         Command::Doctor => doctor::run(),
         Command::Pull(args) => images::pull(&cli.root, args),

@@ -80,16 +80,34 @@ fn create(root: &Path, args: CreateArgs) -> Result<u8> {
 }
 
 fn ls(root: &Path) -> Result<u8> {
-    let mut rows = vec![["NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "BRIDGE"].map(String::from).to_vec()];
+    let mut rows = vec![["NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "BRIDGE"]
+        .map(String::from)
+        .to_vec()];
     for network in Networks::new(root).list()? {
-        rows.push(vec![network.id[..12].to_string(), network.name, "bridge".into(), "local".into(), network.subnet.to_string(), network.bridge]);
+        rows.push(vec![
+            network.id[..12].to_string(),
+            network.name,
+            "bridge".into(),
+            "local".into(),
+            network.subnet.to_string(),
+            network.bridge,
+        ]);
     }
     for builtin in ["host", "none"] {
-        rows.push(vec!["-".into(), builtin.into(), builtin.replace("none", "null"), "local".into(), "".into(), "".into()]);
+        rows.push(vec![
+            "-".into(),
+            builtin.into(),
+            builtin.replace("none", "null"),
+            "local".into(),
+            "".into(),
+            "".into(),
+        ]);
     }
-    let widths: Vec<usize> = (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
     for row in rows {
-        let line: String = row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}   ")).collect();
+        let line: String =
+            row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}   ")).collect();
         println!("{}", line.trim_end());
     }
     Ok(0)

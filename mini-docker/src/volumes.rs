@@ -60,8 +60,14 @@ pub fn run(root: &Path, command: VolumeCommand) -> Result<u8> {
             if driver != "local" {
                 bail!("volume driver {driver:?} is not supported: only \"local\" is");
             }
-            let labels: BTreeMap<String, String> =
-                labels.iter().map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or((l.clone(), String::new()))).collect();
+            let labels: BTreeMap<String, String> = labels
+                .iter()
+                .map(|l| {
+                    l.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .unwrap_or((l.clone(), String::new()))
+                })
+                .collect();
             let _lock = store.lock()?;
             let (volume, _) = store.create(name.as_deref(), labels, false)?;
             println!("{}", volume.name);
@@ -75,7 +81,10 @@ pub fn run(root: &Path, command: VolumeCommand) -> Result<u8> {
             }
         }
         VolumeCommand::Inspect { names } => {
-            let found = names.iter().map(|n| store.get(n).map(|v| store.inspect(&v))).collect::<Result<Vec<_>, _>>()?;
+            let found = names
+                .iter()
+                .map(|n| store.get(n).map(|v| store.inspect(&v)))
+                .collect::<Result<Vec<_>, _>>()?;
             println!("{}", serde_json::to_string_pretty(&found)?);
         }
         VolumeCommand::Rm { force, names } => {

@@ -61,8 +61,12 @@ fn is_executable_file(path: &Path) -> bool {
 
 fn check_runnable(program: &str, path: &Path) -> Result<(), ExecFailure> {
     match path.metadata() {
-        Err(_) => Err(ExecFailure::NotFound(format!("exec {program:?}: no such file or directory"))),
-        Ok(m) if m.is_dir() => Err(ExecFailure::NotExecutable(format!("exec {program:?}: is a directory"))),
+        Err(_) => {
+            Err(ExecFailure::NotFound(format!("exec {program:?}: no such file or directory")))
+        }
+        Ok(m) if m.is_dir() => {
+            Err(ExecFailure::NotExecutable(format!("exec {program:?}: is a directory")))
+        }
         Ok(_) => Ok(()),
     }
 }
@@ -75,14 +79,21 @@ pub fn path_from_env(env: &[String]) -> &str {
 /// Replace this process with `path`. Returns only on failure.
 pub fn execve(path: &Path, argv: &[String], env: &[String]) -> ExecFailure {
     let program = argv.first().map(String::as_str).unwrap_or("");
-    let (Ok(c_path), Ok(c_argv), Ok(c_env)) = (to_cstring(path.as_os_str().as_encoded_bytes()), to_cstrings(argv), to_cstrings(env))
+    let (Ok(c_path), Ok(c_argv), Ok(c_env)) =
+        (to_cstring(path.as_os_str().as_encoded_bytes()), to_cstrings(argv), to_cstrings(env))
     else {
-        return ExecFailure::NotExecutable(format!("exec {program:?}: argument contains a NUL byte"));
+        return ExecFailure::NotExecutable(format!(
+            "exec {program:?}: argument contains a NUL byte"
+        ));
     };
     let errno = nix::unistd::execve(&c_path, &c_argv, &c_env).unwrap_err();
     match errno {
-        Errno::ENOENT => ExecFailure::NotFound(format!("exec {program:?}: no such file or directory")),
-        other => ExecFailure::NotExecutable(format!("exec {program:?}: {}", other.desc().to_lowercase())),
+        Errno::ENOENT => {
+            ExecFailure::NotFound(format!("exec {program:?}: no such file or directory"))
+        }
+        other => {
+            ExecFailure::NotExecutable(format!("exec {program:?}: {}", other.desc().to_lowercase()))
+        }
     }
 }
 
@@ -109,7 +120,10 @@ mod tests {
     fn missing_program_is_127_with_dockers_words() {
         let err = resolve("no-such-program-xyz", DEFAULT_PATH).unwrap_err();
         assert_eq!(err.exit_code(), 127);
-        assert_eq!(err.message(), "exec \"no-such-program-xyz\": executable file not found in $PATH");
+        assert_eq!(
+            err.message(),
+            "exec \"no-such-program-xyz\": executable file not found in $PATH"
+        );
     }
 
     #[test]

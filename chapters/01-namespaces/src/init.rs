@@ -20,7 +20,9 @@ pub fn supervise(command: Pid) -> i32 {
         // Wait for *any* child: orphans re-parented to us are reaped here too.
         match waitpid(None, None) {
             Ok(WaitStatus::Exited(pid, code)) if pid == command => return code,
-            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == command => return 128 + signal as i32,
+            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == command => {
+                return 128 + signal as i32
+            }
             Ok(_) => continue, // an orphan was reaped
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => return 125, // no children left: cannot happen while `command` runs

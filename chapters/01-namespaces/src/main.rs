@@ -37,7 +37,8 @@ fn main() {
     explain::init(args.explain);
     let process = Process { argv: args.command.clone(), env: host_env(), cwd: None };
     let mut spawn = Spawn::new(process);
-    spawn.namespaces = Namespaces { user: args.user_ns, net: !args.host_network, ..Namespaces::default() };
+    spawn.namespaces =
+        Namespaces { user: args.user_ns, net: !args.host_network, ..Namespaces::default() };
     spawn.hostname = Some(args.hostname.clone());
     spawn.init = args.init;
     if args.user_ns {

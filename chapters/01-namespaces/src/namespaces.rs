@@ -28,7 +28,15 @@ pub struct Namespaces {
 
 impl Default for Namespaces {
     fn default() -> Self {
-        Namespaces { uts: true, pid: true, mount: true, ipc: true, net: true, user: false, cgroup: false }
+        Namespaces {
+            uts: true,
+            pid: true,
+            mount: true,
+            ipc: true,
+            net: true,
+            user: false,
+            cgroup: false,
+        }
     }
 }
 // ANCHOR_END: namespaces
@@ -110,7 +118,15 @@ mod tests {
 
     #[test]
     fn each_namespace_adds_exactly_its_flag() {
-        let none = Namespaces { uts: false, pid: false, mount: false, ipc: false, net: false, user: false, cgroup: false };
+        let none = Namespaces {
+            uts: false,
+            pid: false,
+            mount: false,
+            ipc: false,
+            net: false,
+            user: false,
+            cgroup: false,
+        };
         assert!(clone_flags(&none).is_empty());
         let user_only = Namespaces { user: true, ..none };
         assert_eq!(clone_flags(&user_only), CloneFlags::CLONE_NEWUSER);
@@ -120,7 +136,15 @@ mod tests {
 
     #[test]
     fn flags_print_as_c_would() {
-        let ns = Namespaces { uts: true, pid: true, mount: false, ipc: false, net: false, user: false, cgroup: false };
+        let ns = Namespaces {
+            uts: true,
+            pid: true,
+            mount: false,
+            ipc: false,
+            net: false,
+            user: false,
+            cgroup: false,
+        };
         assert_eq!(flag_names(clone_flags(&ns)), "CLONE_NEWUTS | CLONE_NEWPID");
     }
 

@@ -29,7 +29,9 @@ pub fn make_mounts_private() -> nix::Result<()> {
 pub fn mount_proc(target: &str) -> nix::Result<()> {
     explain::step(Step {
         what: &format!("mount a procfs for the new PID namespace on {target}"),
-        syscall: &format!("mount(\"proc\", \"{target}\", \"proc\", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)"),
+        syscall: &format!(
+            "mount(\"proc\", \"{target}\", \"proc\", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)"
+        ),
         shell: &format!("mount -t proc -o nosuid,nodev,noexec proc {target}"),
         book: "ch01-namespaces.md#pid-your-own-process-numbers",
     });

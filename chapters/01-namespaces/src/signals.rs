@@ -38,7 +38,8 @@ pub fn forward_signals_to(pid: Pid) {
     let action = SigAction::new(SigHandler::Handler(forward), SaFlags::SA_RESTART, SigSet::empty());
     for signal in FORWARDED {
         // SAFETY: `forward` only calls the async-signal-safe kill(2).
-        unsafe { sigaction(signal, &action) }.expect("installing a signal handler cannot fail for these signals");
+        unsafe { sigaction(signal, &action) }
+            .expect("installing a signal handler cannot fail for these signals");
     }
 }
 // ANCHOR_END: forward_signals

@@ -56,7 +56,10 @@ pub struct ChildHook {
 // ANCHOR_END: hooks
 
 impl ParentHook {
-    pub fn new(name: impl Into<String>, run: impl FnMut(Pid) -> anyhow::Result<()> + 'static) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        run: impl FnMut(Pid) -> anyhow::Result<()> + 'static,
+    ) -> Self {
         ParentHook { name: name.into(), run: Box::new(run) }
     }
 }
@@ -258,7 +261,10 @@ impl Spawn {
     fn clone_child(&mut self, pipes: &Pipes) -> Result<Pid, SpawnError> {
         let flags = clone_flags(&self.namespaces);
         explain::step(Step {
-            what: &format!("create the child in new namespaces: {}", names(&self.namespaces).join(", ")),
+            what: &format!(
+                "create the child in new namespaces: {}",
+                names(&self.namespaces).join(", ")
+            ),
             syscall: &format!("clone({} | SIGCHLD)", flag_names(flags)),
             shell: &unshare_command(&self.namespaces),
             book: "ch01-namespaces.md#the-spawn-protocol",
@@ -277,7 +283,8 @@ impl Spawn {
 
     fn run_parent_hooks(&mut self, child: Pid) -> Result<(), SpawnError> {
         for hook in &mut self.parent_hooks {
-            (hook.run)(child).map_err(|error| SpawnError::ParentHook { name: hook.name.clone(), error })?;
+            (hook.run)(child)
+                .map_err(|error| SpawnError::ParentHook { name: hook.name.clone(), error })?;
         }
         Ok(())
     }

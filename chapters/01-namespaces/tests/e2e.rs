@@ -40,7 +40,8 @@ fn ps_sees_only_the_containers_processes() {
         return;
     }
     let out = sh("ps -e -o pid=,comm=");
-    let pids: Vec<String> = stdout(&out).lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+    let pids: Vec<String> =
+        stdout(&out).lines().map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
     assert_eq!(pids, ["1", "2"], "ps output:\n{}", stdout(&out));
 }
 
@@ -63,7 +64,13 @@ fn host_mount_table_is_unchanged() {
     if !require_root("host_mount_table_is_unchanged") {
         return;
     }
-    let proc_mounts = || std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(" /proc ")).count();
+    let proc_mounts = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(" /proc "))
+            .count()
+    };
     let before = proc_mounts();
     assert!(sh("mount | grep -c proc").status.success());
     assert_eq!(proc_mounts(), before, "a /proc mount leaked to the host");
@@ -83,7 +90,8 @@ fn sigkill_from_the_host_gives_137() {
     if !require_root("sigkill_from_the_host_gives_137") {
         return;
     }
-    let mut tool = demo().args(["/bin/sh", "-c", "sleep 30"]).stdout(Stdio::null()).spawn().unwrap();
+    let mut tool =
+        demo().args(["/bin/sh", "-c", "sleep 30"]).stdout(Stdio::null()).spawn().unwrap();
     let container = wait_for_child_of(tool.id());
     nix::sys::signal::kill(container, nix::sys::signal::Signal::SIGKILL).unwrap();
     assert_eq!(tool.wait().unwrap().code(), Some(137));
@@ -121,7 +129,11 @@ fn signals_sent_to_the_tool_reach_the_container() {
     let tool = demo().args(["/bin/sh", "-c", script]).stdout(Stdio::piped()).spawn().unwrap();
     wait_for_child_of(tool.id());
     std::thread::sleep(Duration::from_millis(300));
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(tool.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(tool.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let out = tool.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(42));
     assert!(String::from_utf8_lossy(&out.stdout).contains("got-term"));
@@ -134,7 +146,10 @@ fn missing_command_is_127_with_one_clear_line() {
     }
     let out = run(demo().arg("no-such-command"));
     assert_eq!(out.status.code(), Some(127));
-    assert_eq!(stderr(&out), "ch01-namespaces: exec \"no-such-command\": executable file not found in $PATH");
+    assert_eq!(
+        stderr(&out),
+        "ch01-namespaces: exec \"no-such-command\": executable file not found in $PATH"
+    );
 }
 
 #[test]
@@ -182,7 +197,10 @@ fn user_namespace_maps_root_to_the_caller() {
     let text = stdout(&out);
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("0"));
-    assert_eq!(lines.next().map(|l| l.split_whitespace().collect::<Vec<_>>()), Some(vec!["0", "65534", "1"]));
+    assert_eq!(
+        lines.next().map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["0", "65534", "1"])
+    );
 }
 
 #[test]
@@ -202,7 +220,8 @@ fn without_root_and_without_user_namespace_says_needs_root() {
 fn wait_for_child_of(parent: u32) -> nix::unistd::Pid {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).unwrap_or_default();
+        let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+            .unwrap_or_default();
         if let Some(pid) = children.split_whitespace().next() {
             return nix::unistd::Pid::from_raw(pid.parse().unwrap());
         }

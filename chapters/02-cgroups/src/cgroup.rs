@@ -45,7 +45,9 @@ const BOOK_REMOVE: &str = "ch02-cgroups.md#removing-the-cgroup";
 
 #[derive(Debug, Error)]
 pub enum CgroupError {
-    #[error("no cgroup filesystem is mounted: mount one with `mount -t cgroup2 none /sys/fs/cgroup`")]
+    #[error(
+        "no cgroup filesystem is mounted: mount one with `mount -t cgroup2 none /sys/fs/cgroup`"
+    )]
     NotMounted,
     #[error("cgroup v1 {controller} controller not mounted: {flag} cannot be enforced")]
     MissingV1 { controller: &'static str, flag: &'static str },
@@ -98,15 +100,28 @@ pub struct Cgroup {
 impl Cgroup {
     /// Create the cgroup `parent/name` and apply `limits`. On any error,
     /// whatever was created is removed again before the error is returned.
-    pub fn create(layout: &Layout, parent: &str, name: &str, limits: &Limits) -> Result<Cgroup, CgroupError> {
+    pub fn create(
+        layout: &Layout,
+        parent: &str,
+        name: &str,
+        limits: &Limits,
+    ) -> Result<Cgroup, CgroupError> {
         check_name(parent, "--cgroup-parent")?;
         check_name(name, "cgroup name")?;
         let (version, hierarchies, knobs) = match layout.kind() {
             Kind::None => return Err(CgroupError::NotMounted),
             Kind::Unified => (Version::V2, v2_hierarchy(layout, limits)?, knobs::v2(limits)),
-            Kind::Legacy | Kind::Hybrid => (Version::V1, v1_hierarchies(layout, limits)?, knobs::v1(limits)),
+            Kind::Legacy | Kind::Hybrid => {
+                (Version::V1, v1_hierarchies(layout, limits)?, knobs::v1(limits))
+            }
         };
-        let mut cgroup = Cgroup { version, dirs: Vec::new(), parents: Vec::new(), limits: limits.clone(), made_parents: Vec::new() };
+        let mut cgroup = Cgroup {
+            version,
+            dirs: Vec::new(),
+            parents: Vec::new(),
+            limits: limits.clone(),
+            made_parents: Vec::new(),
+        };
         let made = cgroup.make_dirs(&hierarchies, parent, name).and_then(|()| cgroup.apply(&knobs));
         if let Err(error) = made {
             cgroup.undo();
@@ -116,7 +131,12 @@ impl Cgroup {
     }
 
     /// `mkdir` the parent (if needed) and the container's directory in each hierarchy.
-    fn make_dirs(&mut self, hierarchies: &[(PathBuf, Vec<String>)], parent: &str, name: &str) -> Result<(), CgroupError> {
+    fn make_dirs(
+        &mut self,
+        hierarchies: &[(PathBuf, Vec<String>)],
+        parent: &str,
+        name: &str,
+    ) -> Result<(), CgroupError> {
         for (mount, controllers) in hierarchies {
             let parent_dir = mount.join(parent);
             if self.version == Version::V2 {
@@ -156,7 +176,9 @@ impl Cgroup {
                 match knob.when_missing {
                     WhenMissing::Write => {}
                     WhenMissing::Skip => continue,
-                    WhenMissing::Refuse(flag) => return Err(CgroupError::KnobMissing { flag, path }),
+                    WhenMissing::Refuse(flag) => {
+                        return Err(CgroupError::KnobMissing { flag, path })
+                    }
                 }
             }
             write_value(&path, &knob.value, BOOK_LIMITS)?;
@@ -168,7 +190,10 @@ impl Cgroup {
 
 /// v1: the hierarchy of each controller we use. Controllers mounted
 /// together (`cpu,cpuacct`) share one directory.
-fn v1_hierarchies(layout: &Layout, limits: &Limits) -> Result<Vec<(PathBuf, Vec<String>)>, CgroupError> {
+fn v1_hierarchies(
+    layout: &Layout,
+    limits: &Limits,
+) -> Result<Vec<(PathBuf, Vec<String>)>, CgroupError> {
     for (controller, flag) in knobs::required_controllers(limits) {
         if layout.v1_root(controller).is_none() {
             return Err(CgroupError::MissingV1 { controller, flag });
@@ -186,15 +211,26 @@ fn v1_hierarchies(layout: &Layout, limits: &Limits) -> Result<Vec<(PathBuf, Vec<
 }
 
 /// v2: the one tree, with the controllers it offers among those we use.
-fn v2_hierarchy(layout: &Layout, limits: &Limits) -> Result<Vec<(PathBuf, Vec<String>)>, CgroupError> {
+fn v2_hierarchy(
+    layout: &Layout,
+    limits: &Limits,
+) -> Result<Vec<(PathBuf, Vec<String>)>, CgroupError> {
     let mount = layout.v2.as_ref().map(|m| m.mount_point.clone()).ok_or(CgroupError::NotMounted)?;
     let available = v2_controllers(&mount);
     for (controller, flag) in knobs::required_controllers(limits) {
         if !available.iter().any(|c| c == controller) {
-            return Err(CgroupError::MissingV2 { controller, flag, listed: mount.join("cgroup.controllers") });
+            return Err(CgroupError::MissingV2 {
+                controller,
+                flag,
+                listed: mount.join("cgroup.controllers"),
+            });
         }
     }
-    let used = V2_CONTROLLERS.iter().filter(|c| available.iter().any(|a| a == *c)).map(|c| c.to_string()).collect();
+    let used = V2_CONTROLLERS
+        .iter()
+        .filter(|c| available.iter().any(|a| a == *c))
+        .map(|c| c.to_string())
+        .collect();
     Ok(vec![(mount, used)])
 }
 
@@ -234,7 +270,10 @@ fn check_name(name: &str, what: &'static str) -> Result<(), CgroupError> {
 impl Cgroup {
     /// The container's directory for `controller`.
     pub fn dir_of(&self, controller: &str) -> Option<&Path> {
-        self.dirs.iter().find(|d| d.controllers.iter().any(|c| c == controller)).map(|d| d.path.as_path())
+        self.dirs
+            .iter()
+            .find(|d| d.controllers.iter().any(|c| c == controller))
+            .map(|d| d.path.as_path())
     }
 
     /// Every directory of this cgroup, one per hierarchy.
@@ -256,7 +295,9 @@ impl Cgroup {
     /// What the container used so far.
     pub fn usage(&self) -> Usage {
         match self.version {
-            Version::V1 => usage::read_v1(|controller| self.dir_of(controller).map(Path::to_path_buf)),
+            Version::V1 => {
+                usage::read_v1(|controller| self.dir_of(controller).map(Path::to_path_buf))
+            }
             Version::V2 => self.dirs.first().map(|d| usage::read_v2(&d.path)).unwrap_or_default(),
         }
     }
@@ -308,7 +349,11 @@ fn kill_all(dir: &Path, version: Version, deadline: Instant) -> Result<(), Cgrou
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(CgroupError::StillBusy { path: dir.to_path_buf(), pids, seconds: REMOVE_TIMEOUT.as_secs() });
+            return Err(CgroupError::StillBusy {
+                path: dir.to_path_buf(),
+                pids,
+                seconds: REMOVE_TIMEOUT.as_secs(),
+            });
         }
         explain::step(Step {
             what: &format!("kill the tasks left in {}: {pids:?}", dir.display()),
@@ -342,7 +387,11 @@ fn remove_when_empty(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
 pub fn parent_dirs(layout: &Layout, parent: &str) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = match layout.kind() {
         Kind::Unified => layout.v2.iter().map(|m| m.mount_point.join(parent)).collect(),
-        Kind::Legacy | Kind::Hybrid => V1_CONTROLLERS.iter().filter_map(|c| layout.v1_root(c)).map(|m| m.join(parent)).collect(),
+        Kind::Legacy | Kind::Hybrid => V1_CONTROLLERS
+            .iter()
+            .filter_map(|c| layout.v1_root(c))
+            .map(|m| m.join(parent))
+            .collect(),
         Kind::None => Vec::new(),
     };
     dirs.dedup();
@@ -355,7 +404,8 @@ pub fn parent_dirs(layout: &Layout, parent: &str) -> Vec<PathBuf> {
 pub fn remove_leftover(layout: &Layout, parent: &str, name: &str) -> Result<(), CgroupError> {
     let version = if layout.kind() == Kind::Unified { Version::V2 } else { Version::V1 };
     let deadline = Instant::now() + REMOVE_TIMEOUT;
-    for dir in parent_dirs(layout, parent).into_iter().map(|p| p.join(name)).filter(|d| d.is_dir()) {
+    for dir in parent_dirs(layout, parent).into_iter().map(|p| p.join(name)).filter(|d| d.is_dir())
+    {
         kill_all(&dir, version, deadline)?;
         remove_when_empty(&dir, deadline)?;
     }
@@ -389,14 +439,17 @@ pub fn join_hook(cgroup: &Cgroup) -> ParentHook {
 /// A fresh container id: 12 hex digits, like Docker's short ids.
 pub fn new_id() -> String {
     let mut bytes = [0u8; 6];
-    let filled = std::fs::File::open("/dev/urandom").and_then(|mut f| io::Read::read_exact(&mut f, &mut bytes));
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| io::Read::read_exact(&mut f, &mut bytes));
     if filled.is_err() {
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         bytes.copy_from_slice(&(seed as u64 ^ u64::from(std::process::id())).to_le_bytes()[..6]);
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -408,7 +461,9 @@ mod tests {
         let text: String = controllers
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{} 1 0:{i} / {}/{c} rw - cgroup cgroup rw,{c}\n", 30 + i, root.display()))
+            .map(|(i, c)| {
+                format!("{} 1 0:{i} / {}/{c} rw - cgroup cgroup rw,{c}\n", 30 + i, root.display())
+            })
             .collect();
         for c in controllers {
             std::fs::create_dir_all(root.join(c)).unwrap();
@@ -448,7 +503,10 @@ mod tests {
         let layout = v1_layout(root.path(), &["memory", "cpu"]);
         let limits = Limits { pids: Some(20), ..Limits::default() };
         let error = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap_err();
-        assert_eq!(error.to_string(), "cgroup v1 pids controller not mounted: --pids-limit cannot be enforced");
+        assert_eq!(
+            error.to_string(),
+            "cgroup v1 pids controller not mounted: --pids-limit cannot be enforced"
+        );
         assert_eq!(tree(root.path()), ["cpu/", "memory/"]);
     }
 
@@ -458,7 +516,10 @@ mod tests {
         let layout = v2_layout(root.path(), "cpu pids");
         let limits = Limits { memory: Some(64 << 20), ..Limits::default() };
         let error = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap_err();
-        assert!(error.to_string().starts_with("cgroup v2 memory controller not available"), "{error}");
+        assert!(
+            error.to_string().starts_with("cgroup v2 memory controller not available"),
+            "{error}"
+        );
         assert!(!root.path().join("mdparent").exists());
     }
 
@@ -466,7 +527,12 @@ mod tests {
     fn v2_writes_to_a_fake_tree() {
         let root = tempfile::tempdir().unwrap();
         let layout = v2_layout(root.path(), "cpuset cpu io memory pids");
-        let limits = Limits { memory: Some(64 << 20), cpu_quota_us: Some(50_000), pids: Some(20), ..Limits::default() };
+        let limits = Limits {
+            memory: Some(64 << 20),
+            cpu_quota_us: Some(50_000),
+            pids: Some(20),
+            ..Limits::default()
+        };
         let cgroup = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap();
         cgroup.add_pid(Pid::from_raw(4242)).unwrap();
         assert_eq!(
@@ -489,7 +555,11 @@ mod tests {
     fn explicit_swap_without_swap_accounting_is_refused_and_undone() {
         let root = tempfile::tempdir().unwrap();
         let layout = v2_layout(root.path(), "cpu memory pids");
-        let limits = Limits { memory: Some(64 << 20), memory_swap: Some(Swap::Unlimited), ..Limits::default() };
+        let limits = Limits {
+            memory: Some(64 << 20),
+            memory_swap: Some(Swap::Unlimited),
+            ..Limits::default()
+        };
         let error = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap_err();
         assert!(error.to_string().starts_with("--memory-swap cannot be enforced"), "{error}");
         // The fake tree's files are plain files, so rmdir of c1 fails here
@@ -500,7 +570,10 @@ mod tests {
     #[test]
     fn v1_comounted_controllers_share_a_directory() {
         let root = tempfile::tempdir().unwrap();
-        let mountinfo = format!("30 1 0:1 / {0}/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n", root.path().display());
+        let mountinfo = format!(
+            "30 1 0:1 / {0}/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n",
+            root.path().display()
+        );
         std::fs::create_dir_all(root.path().join("cpu,cpuacct")).unwrap();
         let layout = parse_mountinfo(&mountinfo);
         let limits = Limits { cpu_quota_us: Some(50_000), ..Limits::default() };
@@ -526,7 +599,10 @@ mod tests {
             let error = Cgroup::create(&layout, bad, "c1", &Limits::default()).unwrap_err();
             assert!(matches!(error, CgroupError::BadName { .. }), "{bad:?}: {error}");
         }
-        assert!(matches!(Cgroup::create(&layout, "ok", "c1", &Limits::default()), Err(CgroupError::NotMounted)));
+        assert!(matches!(
+            Cgroup::create(&layout, "ok", "c1", &Limits::default()),
+            Err(CgroupError::NotMounted)
+        ));
     }
 
     #[test]

@@ -119,7 +119,8 @@ pub fn parse_mountinfo(text: &str) -> Layout {
 
 /// The controllers among a v1 mount's super options (`rw,cpu,cpuacct`).
 fn v1_controllers(super_options: &str) -> Vec<String> {
-    const NOT_CONTROLLERS: [&str; 6] = ["rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode"];
+    const NOT_CONTROLLERS: [&str; 6] =
+        ["rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode"];
     super_options
         .split(',')
         .filter(|o| !NOT_CONTROLLERS.contains(o) && !o.contains('='))
@@ -133,7 +134,10 @@ fn unescape(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| u8::from_str_radix(d, 8).ok());
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| u8::from_str_radix(d, 8).ok());
         match (bytes[i], octal) {
             (b'\\', Some(byte)) => {
                 out.push(byte);
@@ -169,7 +173,11 @@ pub fn summary(layout: &Layout) -> String {
     let v1: Vec<&str> = layout.v1.keys().map(String::as_str).collect();
     let v2 = layout.v2.as_ref().map(|m| {
         let controllers = v2_controllers(&m.mount_point);
-        let shown = if controllers.is_empty() { "no controllers".to_string() } else { controllers.join(",") };
+        let shown = if controllers.is_empty() {
+            "no controllers".to_string()
+        } else {
+            controllers.join(",")
+        };
         format!("v2 at {} ({shown})", m.mount_point.display())
     });
     match (layout.kind(), v2) {
@@ -245,7 +253,8 @@ mod tests {
 
     #[test]
     fn escaped_mount_points_are_decoded() {
-        let layout = parse_mountinfo("30 25 0:27 / /mnt/my\\040cgroups rw - cgroup cgroup rw,pids\n");
+        let layout =
+            parse_mountinfo("30 25 0:27 / /mnt/my\\040cgroups rw - cgroup cgroup rw,pids\n");
         assert_eq!(layout.v1_root("pids"), Some(Path::new("/mnt/my cgroups")));
     }
 
@@ -253,6 +262,8 @@ mod tests {
     fn summary_names_the_kind_and_controllers() {
         let text = summary(&parse_mountinfo(LEGACY));
         assert_eq!(text, "v1: controllers cpu,cpuacct,memory");
-        assert!(summary(&parse_mountinfo(HYBRID)).starts_with("hybrid: v1 controllers cpu,cpuacct,memory,pids; v2 at /sys/fs/cgroup/unified"));
+        assert!(summary(&parse_mountinfo(HYBRID)).starts_with(
+            "hybrid: v1 controllers cpu,cpuacct,memory,pids; v2 at /sys/fs/cgroup/unified"
+        ));
     }
 }

@@ -184,7 +184,12 @@ mod tests {
     fn each_flag_names_its_controller() {
         assert_eq!(
             required_controllers(&all_limits()),
-            [("memory", "--memory"), ("cpu", "--cpus"), ("cpu", "--cpu-shares"), ("pids", "--pids-limit")]
+            [
+                ("memory", "--memory"),
+                ("cpu", "--cpus"),
+                ("cpu", "--cpu-shares"),
+                ("pids", "--pids-limit")
+            ]
         );
     }
 }

@@ -14,7 +14,10 @@ pub mod knobs;
 pub mod limits;
 pub mod usage;
 
-pub use cgroup::{join_hook, new_id, parent_dirs, remove_leftover, remove_parent, Cgroup, CgroupError, Version, DEFAULT_PARENT};
+pub use cgroup::{
+    join_hook, new_id, parent_dirs, remove_leftover, remove_parent, Cgroup, CgroupError, Version,
+    DEFAULT_PARENT,
+};
 pub use detect::{detect, Kind, Layout};
 pub use limits::{LimitError, Limits, Swap};
 pub use usage::Usage;

@@ -103,7 +103,8 @@ pub fn parse_swap(text: &str) -> Result<Swap, LimitError> {
 /// 0.01 (the kernel's smallest quota, 1 ms per period) up to the number
 /// of CPUs the host has.
 pub fn parse_cpus(text: &str, host_cpus: usize) -> Result<u64, LimitError> {
-    let cpus: f64 = text.trim().parse().map_err(|_| LimitError::CpusNotANumber(text.to_string()))?;
+    let cpus: f64 =
+        text.trim().parse().map_err(|_| LimitError::CpusNotANumber(text.to_string()))?;
     if !cpus.is_finite() {
         return Err(LimitError::CpusNotANumber(text.to_string()));
     }
@@ -139,7 +140,9 @@ impl Limits {
         }
         match (self.memory_swap, self.memory) {
             (Some(_), None) => Err(LimitError::SwapWithoutMemory),
-            (Some(Swap::Total(swap)), Some(memory)) if swap < memory => Err(LimitError::SwapBelowMemory { swap, memory }),
+            (Some(Swap::Total(swap)), Some(memory)) if swap < memory => {
+                Err(LimitError::SwapBelowMemory { swap, memory })
+            }
             _ => Ok(()),
         }
     }
@@ -218,7 +221,11 @@ mod tests {
     #[test]
     fn malformed_sizes_are_refused() {
         for bad in ["12x", "-1", "", "m", "1..5g", ".5g", "5.g", "64mm", "1e3", "64 m b", "nan"] {
-            assert_eq!(parse_size(bad, "--memory"), Err(LimitError::Size(bad.to_string(), "--memory")), "{bad:?}");
+            assert_eq!(
+                parse_size(bad, "--memory"),
+                Err(LimitError::Size(bad.to_string(), "--memory")),
+                "{bad:?}"
+            );
         }
         let message = parse_size("12x", "--memory").unwrap_err().to_string();
         assert_eq!(message, "invalid size \"12x\" for --memory: use bytes or a number with a unit b, k, m, g, t, p (64m, 1.5g)");
@@ -257,7 +264,10 @@ mod tests {
         let limits = |memory, memory_swap| Limits { memory, memory_swap, ..Limits::default() };
         assert_eq!(limits(Some(1 << 20), None).check(), Err(LimitError::MemoryTooSmall(1 << 20)));
         assert_eq!(limits(None, Some(Swap::Unlimited)).check(), Err(LimitError::SwapWithoutMemory));
-        assert!(matches!(limits(Some(64 << 20), Some(Swap::Total(32 << 20))).check(), Err(LimitError::SwapBelowMemory { .. })));
+        assert!(matches!(
+            limits(Some(64 << 20), Some(Swap::Total(32 << 20))).check(),
+            Err(LimitError::SwapBelowMemory { .. })
+        ));
         assert_eq!(limits(Some(64 << 20), Some(Swap::Total(64 << 20))).check(), Ok(()));
         assert_eq!(limits(Some(64 << 20), None).effective_swap(), Some(Swap::Total(128 << 20)));
         assert_eq!(limits(None, None).effective_swap(), None);

@@ -60,8 +60,10 @@ fn main() {
 // ANCHOR: run
 fn run(args: &Args) -> Result<i32, String> {
     let limits = parse_limits(args).map_err(|e| e.to_string())?;
-    let layout = ch02_cgroups::detect().map_err(|e| format!("reading /proc/self/mountinfo: {e}"))?;
-    let cgroup = Cgroup::create(&layout, &args.cgroup_parent, &new_id(), &limits).map_err(|e| e.to_string())?;
+    let layout =
+        ch02_cgroups::detect().map_err(|e| format!("reading /proc/self/mountinfo: {e}"))?;
+    let cgroup = Cgroup::create(&layout, &args.cgroup_parent, &new_id(), &limits)
+        .map_err(|e| e.to_string())?;
     let status = run_in(&cgroup, args);
     let usage = cgroup.usage();
     let removed = cgroup.remove();
@@ -99,7 +101,8 @@ fn run_in(cgroup: &Cgroup, args: &Args) -> Result<ExitStatus, String> {
 
 /// The flags, checked with Docker's rules before anything is created.
 fn parse_limits(args: &Args) -> Result<Limits, limits::LimitError> {
-    let host_cpus = usize::try_from(unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }).unwrap_or(1).max(1);
+    let host_cpus =
+        usize::try_from(unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }).unwrap_or(1).max(1);
     let limits = Limits {
         memory: args.memory.as_deref().map(|m| limits::parse_size(m, "--memory")).transpose()?,
         memory_swap: args.memory_swap.as_deref().map(limits::parse_swap).transpose()?,

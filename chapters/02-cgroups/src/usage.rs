@@ -30,8 +30,11 @@ pub struct Usage {
 /// container's directory for a controller. CPU time is in `cpuacct`, in ns.
 pub fn read_v1(dir: impl Fn(&str) -> Option<PathBuf>) -> Usage {
     let file = |controller: &str, name: &str| dir(controller).map(|d| d.join(name));
-    let number = |controller: &str, name: &str| file(controller, name).and_then(|p| read_number(&p));
-    let key = |controller: &str, name: &str, key: &str| file(controller, name).and_then(|p| read_key(&p, key));
+    let number =
+        |controller: &str, name: &str| file(controller, name).and_then(|p| read_number(&p));
+    let key = |controller: &str, name: &str, key: &str| {
+        file(controller, name).and_then(|p| read_key(&p, key))
+    };
     Usage {
         memory_bytes: number("memory", "memory.usage_in_bytes"),
         memory_peak_bytes: number("memory", "memory.max_usage_in_bytes"),
@@ -73,7 +76,9 @@ impl Usage {
             ("pids_refused", self.pids_refused),
             ("oom_kills", self.oom_kills),
         ];
-        parts.extend(counters.iter().filter_map(|(name, value)| value.map(|v| format!("{name}={v}"))));
+        parts.extend(
+            counters.iter().filter_map(|(name, value)| value.map(|v| format!("{name}={v}"))),
+        );
         parts.join(" ")
     }
 }
@@ -87,7 +92,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let put = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
         put("memory.peak", "1048576\n");
-        put("cpu.stat", "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\nnr_periods 3\nnr_throttled 2\n");
+        put(
+            "cpu.stat",
+            "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\nnr_periods 3\nnr_throttled 2\n",
+        );
         put("pids.events", "max 7\n");
         put("memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n");
         let usage = read_v2(dir.path());
@@ -107,7 +115,11 @@ mod tests {
     fn v1_cpu_time_is_nanoseconds() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("cpuacct.usage"), "1500000\n").unwrap();
-        std::fs::write(dir.path().join("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n").unwrap();
+        std::fs::write(
+            dir.path().join("memory.oom_control"),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
+        )
+        .unwrap();
         let usage = read_v1(|_| Some(dir.path().to_path_buf()));
         assert_eq!(usage.cpu_usec, Some(1500));
         assert_eq!(usage.oom_kills, Some(2));

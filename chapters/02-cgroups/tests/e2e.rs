@@ -14,14 +14,19 @@ const BUSYBOX: &str = "/bin/busybox";
 
 fn demo(parent: &str, flags: &[&str], script: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ch02-cgroups"));
-    cmd.args(["--cgroup-parent", parent, "--stats"]).args(flags).args(["--", BUSYBOX, "sh", "-c", script]);
+    cmd.args(["--cgroup-parent", parent, "--stats"])
+        .args(flags)
+        .args(["--", BUSYBOX, "sh", "-c", script]);
     cmd
 }
 
 /// The `key=value` pairs of the `stats:` line the demo prints with `--stats`.
 fn stats(out: &Output) -> BTreeMap<String, u64> {
     let text = stderr(out);
-    let line = text.lines().find_map(|l| l.strip_prefix("stats: ")).unwrap_or_else(|| panic!("no stats line in:\n{text}"));
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("stats: "))
+        .unwrap_or_else(|| panic!("no stats line in:\n{text}"));
     line.split_whitespace()
         .filter_map(|pair| pair.split_once('='))
         .filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?)))
@@ -35,12 +40,18 @@ fn clean_up(parent: &str) {
 }
 
 fn needs_busybox(test: &str) -> bool {
-    std::path::Path::new(BUSYBOX).exists() || testkit::precondition_missing(test, "needs /bin/busybox (apt-get install busybox-static)")
+    std::path::Path::new(BUSYBOX).exists()
+        || testkit::precondition_missing(
+            test,
+            "needs /bin/busybox (apt-get install busybox-static)",
+        )
 }
 
 #[test]
 fn memory_hog_is_oom_killed_with_137() {
-    if !require_root("memory_hog_is_oom_killed_with_137") || !needs_busybox("memory_hog_is_oom_killed_with_137") {
+    if !require_root("memory_hog_is_oom_killed_with_137")
+        || !needs_busybox("memory_hog_is_oom_killed_with_137")
+    {
         return;
     }
     let parent = unique("oom");
@@ -51,7 +62,11 @@ fn memory_hog_is_oom_killed_with_137() {
     clean_up(&parent);
     assert_eq!(out.status.code(), Some(137), "stdout: {}\nstderr: {}", stdout(&out), stderr(&out));
     assert!(!stdout(&out).contains("survived"), "the hog finished: {}", stdout(&out));
-    assert!(stderr(&out).contains("ch02-cgroups: container was OOM-killed (memory limit 64MiB)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ch02-cgroups: container was OOM-killed (memory limit 64MiB)"),
+        "{}",
+        stderr(&out)
+    );
     let stats = stats(&out);
     assert!(stats["oom_kills"] >= 1, "{stats:?}");
     assert!(stats["memory_peak_bytes"] <= 64 << 20, "{stats:?}");
@@ -59,7 +74,9 @@ fn memory_hog_is_oom_killed_with_137() {
 
 #[test]
 fn fork_loop_is_capped_by_pids_limit() {
-    if !require_root("fork_loop_is_capped_by_pids_limit") || !needs_busybox("fork_loop_is_capped_by_pids_limit") {
+    if !require_root("fork_loop_is_capped_by_pids_limit")
+        || !needs_busybox("fork_loop_is_capped_by_pids_limit")
+    {
         return;
     }
     let parent = unique("pids");
@@ -81,7 +98,9 @@ fn fork_loop_is_capped_by_pids_limit() {
 
 #[test]
 fn half_a_cpu_uses_about_half_a_cpu() {
-    if !require_root("half_a_cpu_uses_about_half_a_cpu") || !needs_busybox("half_a_cpu_uses_about_half_a_cpu") {
+    if !require_root("half_a_cpu_uses_about_half_a_cpu")
+        || !needs_busybox("half_a_cpu_uses_about_half_a_cpu")
+    {
         return;
     }
     let parent = unique("cpu");
@@ -100,7 +119,9 @@ fn half_a_cpu_uses_about_half_a_cpu() {
 
 #[test]
 fn limits_are_in_the_containers_own_cgroup() {
-    if !require_root("limits_are_in_the_containers_own_cgroup") || !needs_busybox("limits_are_in_the_containers_own_cgroup") {
+    if !require_root("limits_are_in_the_containers_own_cgroup")
+        || !needs_busybox("limits_are_in_the_containers_own_cgroup")
+    {
         return;
     }
     let parent = unique("files");
@@ -116,13 +137,16 @@ fn limits_are_in_the_containers_own_cgroup() {
     let out = run(&mut demo(&parent, &flags, script));
     clean_up(&parent);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let expected = if v2 { "67108864\n33554432\n50000 100000\n20" } else { "67108864\n100663296\n50000\n20" };
+    let expected =
+        if v2 { "67108864\n33554432\n50000 100000\n20" } else { "67108864\n100663296\n50000\n20" };
     assert_eq!(stdout(&out), expected);
 }
 
 #[test]
 fn cgroup_is_removed_after_the_container_is_sigkilled() {
-    if !require_root("cgroup_is_removed_after_the_container_is_sigkilled") || !needs_busybox("cgroup_is_removed_after_the_container_is_sigkilled") {
+    if !require_root("cgroup_is_removed_after_the_container_is_sigkilled")
+        || !needs_busybox("cgroup_is_removed_after_the_container_is_sigkilled")
+    {
         return;
     }
     let parent = unique("kill");
@@ -132,10 +156,19 @@ fn cgroup_is_removed_after_the_container_is_sigkilled() {
         .spawn()
         .unwrap();
     let container = wait_for_container(&parent);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(container), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(container),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     let out = child.wait_with_output().unwrap();
     let parents = parent_dirs(&detect().unwrap(), &parent);
-    let children: Vec<PathBuf> = parents.iter().flat_map(|p| std::fs::read_dir(p).into_iter().flatten().flatten()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let children: Vec<PathBuf> = parents
+        .iter()
+        .flat_map(|p| std::fs::read_dir(p).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     clean_up(&parent);
     assert_eq!(out.status.code(), Some(137), "stderr: {}", stderr(&out));
     assert!(!stderr(&out).contains("OOM"), "{}", stderr(&out));
@@ -168,11 +201,17 @@ fn wait_for_container(parent: &str) -> i32 {
 
 #[test]
 fn explain_shows_every_cgroup_file_written() {
-    if !require_root("explain_shows_every_cgroup_file_written") || !needs_busybox("explain_shows_every_cgroup_file_written") {
+    if !require_root("explain_shows_every_cgroup_file_written")
+        || !needs_busybox("explain_shows_every_cgroup_file_written")
+    {
         return;
     }
     let parent = unique("explain");
-    let out = run(&mut demo(&parent, &["--explain", "-m", "64m", "--cpus", "0.5", "--pids-limit", "20"], "true"));
+    let out = run(&mut demo(
+        &parent,
+        &["--explain", "-m", "64m", "--cpus", "0.5", "--pids-limit", "20"],
+        "true",
+    ));
     clean_up(&parent);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let text = stderr(&out);
@@ -180,10 +219,19 @@ fn explain_shows_every_cgroup_file_written() {
     let files: &[&str] = if v2 {
         &["cgroup.subtree_control", "memory.max", "cpu.max", "pids.max", "cgroup.procs"]
     } else {
-        &["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "cpu.cfs_period_us", "cpu.cfs_quota_us", "pids.max", "cgroup.procs"]
+        &[
+            "memory.limit_in_bytes",
+            "memory.memsw.limit_in_bytes",
+            "cpu.cfs_period_us",
+            "cpu.cfs_quota_us",
+            "pids.max",
+            "cgroup.procs",
+        ]
     };
     for file in files {
-        let shell = text.lines().any(|l| l.trim_start().starts_with("shell:   echo ") && l.contains(&format!("/{file}")));
+        let shell = text.lines().any(|l| {
+            l.trim_start().starts_with("shell:   echo ") && l.contains(&format!("/{file}"))
+        });
         assert!(shell, "no `echo ... > {file}` in:\n{text}");
     }
     assert!(text.contains("shell:   mkdir /sys/fs/cgroup/"), "{text}");

@@ -40,7 +40,8 @@ pub fn is_mount_point(path: &Path) -> bool {
     let Ok(path) = path.canonicalize() else { return false };
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     // Field 5 is the mount point, with spaces and such escaped as \040.
-    let wanted = path.to_string_lossy().replace(' ', "\\040").replace('\t', "\\011").replace('\n', "\\012");
+    let wanted =
+        path.to_string_lossy().replace(' ', "\\040").replace('\t', "\\011").replace('\n', "\\012");
     mountinfo.lines().any(|line| line.split(' ').nth(4) == Some(wanted.as_str()))
 }
 

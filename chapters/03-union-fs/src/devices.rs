@@ -13,8 +13,14 @@ pub const BOOK_DEV: &str = "ch03-union-fs.md#dev-device-nodes";
 
 // ANCHOR: devices
 /// The device nodes runc creates (name, major, minor), all mode 0666.
-pub const DEVICES: [(&str, u64, u64); 6] =
-    [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
+pub const DEVICES: [(&str, u64, u64); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
 
 /// The symlinks runc adds (name, target).
 pub const DEV_SYMLINKS: [(&str, &str); 6] = [
@@ -47,7 +53,8 @@ pub fn setup_dev(root: &Path) -> Result<(), MountError> {
     }
     for (name, target) in DEV_SYMLINKS {
         let link = dev.join(name);
-        std::os::unix::fs::symlink(target, &link).map_err(|error| MountError::Create { path: link, error })?;
+        std::os::unix::fs::symlink(target, &link)
+            .map_err(|error| MountError::Create { path: link, error })?;
     }
     mount_dev_filesystems(root)
 }
@@ -66,17 +73,25 @@ fn make_device(dev: &Path, name: &str, major: u64, minor: u64) -> Result<(), Mou
         // In a user namespace mknod is refused even to its root: only the
         // host's root may bring a device into being.
         Err(nix::Error::EPERM) => return bind_host_device(&path, name),
-        other => other.map_err(|errno| MountError::Create { path: path.clone(), error: errno.into() })?,
+        other => {
+            other.map_err(|errno| MountError::Create { path: path.clone(), error: errno.into() })?
+        }
     }
     // mknod applies our umask (usually 022): set the mode we meant.
-    nix::sys::stat::fchmodat(nix::fcntl::AT_FDCWD, &path, mode, nix::sys::stat::FchmodatFlags::FollowSymlink)
-        .map_err(|errno| MountError::Create { path, error: errno.into() })
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        &path,
+        mode,
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .map_err(|errno| MountError::Create { path, error: errno.into() })
 }
 
 /// What runc does in a user namespace: an empty file, with the host's
 /// device node bind-mounted on it (the host's `/dev` is still in view).
 fn bind_host_device(path: &Path, name: &str) -> Result<(), MountError> {
-    std::fs::File::create(path).map_err(|error| MountError::Create { path: path.to_path_buf(), error })?;
+    std::fs::File::create(path)
+        .map_err(|error| MountError::Create { path: path.to_path_buf(), error })?;
     let host_device = format!("/dev/{name}");
     let bind = Mount {
         what: "bind the host's device node (mknod is refused in a user namespace)",

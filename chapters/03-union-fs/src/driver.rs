@@ -128,7 +128,11 @@ pub enum PrepareError {
 /// Prepare the root of the container whose directory is `container_dir`
 /// from `layers` (bottom to top). The layers are only read; on failure,
 /// whatever this made in `container_dir` is removed again.
-pub fn prepare(driver: Driver, layers: &[PathBuf], container_dir: &Path) -> Result<Rootfs, PrepareError> {
+pub fn prepare(
+    driver: Driver,
+    layers: &[PathBuf],
+    container_dir: &Path,
+) -> Result<Rootfs, PrepareError> {
     let layers = check_layers(layers)?;
     let made = match driver {
         Driver::Overlay => prepare_overlay(&layers, container_dir),
@@ -140,7 +144,11 @@ pub fn prepare(driver: Driver, layers: &[PathBuf], container_dir: &Path) -> Resu
 /// The root of a container whose root is an unprivileged uid on the host
 /// (chapter 8's `--userns-remap`): a vfs copy whose owners are `shift`ed, so
 /// that the container's root owns its files. The layers stay root's.
-pub fn prepare_shifted(layers: &[PathBuf], container_dir: &Path, shift: IdShift) -> Result<Rootfs, PrepareError> {
+pub fn prepare_shifted(
+    layers: &[PathBuf],
+    container_dir: &Path,
+    shift: IdShift,
+) -> Result<Rootfs, PrepareError> {
     let layers = check_layers(layers)?;
     ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
         what: &format!("copy the layers with every owner moved into the range: uid N becomes {}+N", shift.uid_start),
@@ -165,11 +173,16 @@ fn finish(made: Result<Union, PrepareError>, container_dir: &Path) -> Result<Roo
 /// The root of a container prepared earlier (`start` after `create`, or a
 /// restart): the same layers and the same writable directory, so whatever
 /// the container wrote before is still there. Nothing is copied again.
-pub fn reopen(driver: Driver, layers: &[PathBuf], container_dir: &Path) -> Result<Rootfs, PrepareError> {
+pub fn reopen(
+    driver: Driver,
+    layers: &[PathBuf],
+    container_dir: &Path,
+) -> Result<Rootfs, PrepareError> {
     let layers = check_layers(layers)?;
     let union = match driver {
         Driver::Overlay => {
-            let [upper, work, merged] = ["upper", "work", "merged"].map(|name| container_dir.join(name));
+            let [upper, work, merged] =
+                ["upper", "work", "merged"].map(|name| container_dir.join(name));
             let mount_data = overlay::mount_data(&layers, &upper, &work)?;
             Union::Overlay { mount_data, upper, work, merged }
         }
@@ -177,7 +190,10 @@ pub fn reopen(driver: Driver, layers: &[PathBuf], container_dir: &Path) -> Resul
     };
     let missing = [union_root(&union)].into_iter().find(|dir| !dir.is_dir());
     if let Some(dir) = missing {
-        let error = std::io::Error::new(std::io::ErrorKind::NotFound, "the container's root was never prepared");
+        let error = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the container's root was never prepared",
+        );
         return Err(PrepareError::Create { path: dir.to_path_buf(), error });
     }
     Ok(Rootfs { container_dir: container_dir.to_path_buf(), union })
@@ -203,7 +219,11 @@ fn prepare_overlay(layers: &[PathBuf], container_dir: &Path) -> Result<Union, Pr
     Ok(Union::Overlay { mount_data, upper, work, merged })
 }
 
-fn prepare_vfs(layers: &[PathBuf], container_dir: &Path, shift: IdShift) -> Result<Union, PrepareError> {
+fn prepare_vfs(
+    layers: &[PathBuf],
+    container_dir: &Path,
+    shift: IdShift,
+) -> Result<Union, PrepareError> {
     let dir = container_dir.join("rootfs");
     create_dir(&dir)?;
     vfs::flatten_shifted(layers, &dir, shift)?;
@@ -212,7 +232,8 @@ fn prepare_vfs(layers: &[PathBuf], container_dir: &Path, shift: IdShift) -> Resu
 // ANCHOR_END: prepare
 
 fn create_dir(path: &Path) -> Result<(), PrepareError> {
-    std::fs::create_dir(path).map_err(|error| PrepareError::Create { path: path.to_path_buf(), error })
+    std::fs::create_dir(path)
+        .map_err(|error| PrepareError::Create { path: path.to_path_buf(), error })
 }
 
 #[cfg(test)]
@@ -251,7 +272,8 @@ mod tests {
         assert_eq!(rootfs.root(), container.path().join("merged"));
         assert_eq!(rootfs.writable_dir(), container.path().join("upper"));
         let Union::Overlay { mount_data, .. } = &rootfs.union else { panic!("not overlay") };
-        assert!(mount_data.starts_with(&format!("lowerdir={}", layer.path().canonicalize().unwrap().display())));
+        assert!(mount_data
+            .starts_with(&format!("lowerdir={}", layer.path().canonicalize().unwrap().display())));
         assert!(container.path().join("work").is_dir());
     }
 
@@ -263,7 +285,9 @@ mod tests {
         assert_eq!(std::fs::read_to_string(rootfs.root().join("hello")).unwrap(), "hi");
 
         let other = testkit::temp_dir();
-        let err = prepare(Driver::Vfs, &[layer.path().into(), layer.path().join("hello")], other.path()).unwrap_err();
+        let err =
+            prepare(Driver::Vfs, &[layer.path().into(), layer.path().join("hello")], other.path())
+                .unwrap_err();
         assert!(matches!(err, PrepareError::Layer(LayerError::NotADirectory(_))));
         assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0);
     }

@@ -27,7 +27,11 @@ pub struct EtcFiles {
 impl EtcFiles {
     /// Each host file with the path it is mounted on inside the container.
     pub fn mounts(&self) -> [(&Path, &'static str); 3] {
-        [(&self.hostname, "etc/hostname"), (&self.hosts, "etc/hosts"), (&self.resolv_conf, "etc/resolv.conf")]
+        [
+            (&self.hostname, "etc/hostname"),
+            (&self.hosts, "etc/hosts"),
+            (&self.resolv_conf, "etc/resolv.conf"),
+        ]
     }
 }
 
@@ -87,7 +91,8 @@ fn nameserver_of(line: &str) -> Option<Result<IpAddr, ()>> {
 /// `/etc/resolv.conf` only names the local stub, as Docker does.
 pub fn host_resolv_conf() -> String {
     let etc = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let only_loopback = etc.lines().filter_map(nameserver_of).all(|ns| matches!(ns, Ok(ip) if ip.is_loopback()));
+    let only_loopback =
+        etc.lines().filter_map(nameserver_of).all(|ns| matches!(ns, Ok(ip) if ip.is_loopback()));
     if only_loopback {
         if let Ok(upstream) = std::fs::read_to_string(SYSTEMD_RESOLV_CONF) {
             return upstream;
@@ -98,7 +103,11 @@ pub fn host_resolv_conf() -> String {
 
 /// Write the three files into `dir` (the container's directory).
 pub fn write_etc_files(dir: &Path, hostname: &str, ip: Option<IpAddr>) -> io::Result<EtcFiles> {
-    let files = EtcFiles { hostname: dir.join("hostname"), hosts: dir.join("hosts"), resolv_conf: dir.join("resolv.conf") };
+    let files = EtcFiles {
+        hostname: dir.join("hostname"),
+        hosts: dir.join("hosts"),
+        resolv_conf: dir.join("resolv.conf"),
+    };
     std::fs::write(&files.hostname, format!("{hostname}\n"))?;
     std::fs::write(&files.hosts, hosts_file(hostname, ip))?;
     std::fs::write(&files.resolv_conf, resolv_conf_from(&host_resolv_conf()))?;
@@ -112,7 +121,9 @@ mod tests {
     #[test]
     fn hosts_ends_with_the_containers_name() {
         let hosts = hosts_file("box", None);
-        assert!(hosts.starts_with("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
+        assert!(
+            hosts.starts_with("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+        );
         assert!(hosts.ends_with("127.0.0.1\tbox\n"));
         let with_ip = hosts_file("web", Some("10.88.0.2".parse().unwrap()));
         assert!(with_ip.ends_with("10.88.0.2\tweb\n"));
@@ -122,7 +133,10 @@ mod tests {
     #[test]
     fn loopback_nameservers_are_dropped() {
         let host = "# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.1\nnameserver ::1\nsearch lan\noptions edns0\n";
-        assert_eq!(resolv_conf_from(host), "# generated\nnameserver 10.0.0.1\nsearch lan\noptions edns0\n");
+        assert_eq!(
+            resolv_conf_from(host),
+            "# generated\nnameserver 10.0.0.1\nsearch lan\noptions edns0\n"
+        );
     }
 
     #[test]

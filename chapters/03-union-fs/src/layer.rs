@@ -59,10 +59,14 @@ pub fn check_layers(layers: &[PathBuf]) -> Result<Vec<PathBuf>, LayerError> {
 
 fn check_layer(layer: &Path) -> Result<PathBuf, LayerError> {
     match std::fs::metadata(layer) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(LayerError::Missing(layer.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(LayerError::Missing(layer.to_path_buf()))
+        }
         Err(e) => Err(LayerError::Unreadable(layer.to_path_buf(), e.to_string())),
         Ok(m) if !m.is_dir() => Err(LayerError::NotADirectory(layer.to_path_buf())),
-        Ok(_) => layer.canonicalize().map_err(|e| LayerError::Unreadable(layer.to_path_buf(), e.to_string())),
+        Ok(_) => layer
+            .canonicalize()
+            .map_err(|e| LayerError::Unreadable(layer.to_path_buf(), e.to_string())),
     }
 }
 
@@ -92,9 +96,15 @@ mod tests {
         std::fs::write(&file, "").unwrap();
         let missing = dir.path().join("missing");
         assert_eq!(check_layers(&[]), Err(LayerError::NoLayers));
-        assert_eq!(check_layers(&[dir.path().into(), missing.clone()]), Err(LayerError::Missing(missing)));
+        assert_eq!(
+            check_layers(&[dir.path().into(), missing.clone()]),
+            Err(LayerError::Missing(missing))
+        );
         assert_eq!(check_layers(std::slice::from_ref(&file)), Err(LayerError::NotADirectory(file)));
-        assert_eq!(check_layers(&[dir.path().into()]).unwrap(), [dir.path().canonicalize().unwrap()]);
+        assert_eq!(
+            check_layers(&[dir.path().into()]).unwrap(),
+            [dir.path().canonicalize().unwrap()]
+        );
     }
 
     #[test]

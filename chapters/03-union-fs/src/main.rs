@@ -42,7 +42,12 @@ struct Args {
     #[arg(long)]
     explain: bool,
     /// The command and its arguments, run inside the new root.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
     command: Vec<String>,
 }
 
@@ -74,21 +79,36 @@ fn main() {
 }
 
 /// Prepare the root, run the container, wait: its exit code, or why not.
-fn run(args: &Args, driver: Driver, layers: &[PathBuf], container_dir: &Path, hostname: &str) -> Result<i32, (String, i32)> {
-    let rootfs: Rootfs = prepare(driver, layers, container_dir).map_err(|e| (e.to_string(), 125))?;
-    let etc = write_etc_files(container_dir, hostname, None).map_err(|e| (format!("writing the /etc files: {e}"), 125))?;
-    let mut spawn = Spawn::new(Process { argv: args.command.clone(), env: container_env(hostname), cwd: None });
+fn run(
+    args: &Args,
+    driver: Driver,
+    layers: &[PathBuf],
+    container_dir: &Path,
+    hostname: &str,
+) -> Result<i32, (String, i32)> {
+    let rootfs: Rootfs =
+        prepare(driver, layers, container_dir).map_err(|e| (e.to_string(), 125))?;
+    let etc = write_etc_files(container_dir, hostname, None)
+        .map_err(|e| (format!("writing the /etc files: {e}"), 125))?;
+    let mut spawn =
+        Spawn::new(Process { argv: args.command.clone(), env: container_env(hostname), cwd: None });
     spawn.hostname = Some(hostname.to_string());
     spawn.child_hook(rootfs_hook(RootfsSetup::new(rootfs, Some(etc))));
     let child = spawn.spawn().map_err(|e| (e.to_string(), e.exit_code()))?;
-    let status = child.wait_forwarding_signals().map_err(|e| (format!("waiting for the container: {e}"), 125))?;
+    let status = child
+        .wait_forwarding_signals()
+        .map_err(|e| (format!("waiting for the container: {e}"), 125))?;
     Ok(status.code())
 }
 
 /// The image decides the environment from chapter 5 on; until then,
 /// Docker's defaults plus the terminal type.
 fn container_env(hostname: &str) -> Vec<String> {
-    let mut env = vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
+    let mut env = vec![
+        format!("PATH={DEFAULT_PATH}"),
+        format!("HOSTNAME={hostname}"),
+        "HOME=/root".to_string(),
+    ];
     if let Ok(term) = std::env::var("TERM") {
         env.push(format!("TERM={term}"));
     }
@@ -97,8 +117,16 @@ fn container_env(hostname: &str) -> Vec<String> {
 
 fn finish(container_dir: &Path, keep: bool, driver: Driver) {
     if keep {
-        let writes = if driver == Driver::Overlay { container_dir.join("upper") } else { container_dir.join("rootfs") };
-        eprintln!("ch03-union-fs: kept {}; the container's writes are in {}", container_dir.display(), writes.display());
+        let writes = if driver == Driver::Overlay {
+            container_dir.join("upper")
+        } else {
+            container_dir.join("rootfs")
+        };
+        eprintln!(
+            "ch03-union-fs: kept {}; the container's writes are in {}",
+            container_dir.display(),
+            writes.display()
+        );
     } else if let Err(e) = cleanup::remove_container_dir(container_dir) {
         eprintln!("ch03-union-fs: removing {}: {e}", container_dir.display());
     }

@@ -31,7 +31,8 @@ pub const MASKED_PATHS: [&str; 12] = [
 ];
 
 /// Visible but read-only.
-pub const READONLY_PATHS: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READONLY_PATHS: [&str; 5] =
+    ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 // ANCHOR_END: paths
 
 /// Mask and freeze everything above, inside `root` (with `/proc`, `/sys`
@@ -50,11 +51,18 @@ pub fn apply(root: &Path) -> Result<(), MountError> {
 
 /// `/sys/devices/system/cpu/cpu<N>/thermal_throttle`, for each CPU that has one.
 fn thermal_throttle_dirs(root: &Path) -> Vec<String> {
-    let Ok(cpus) = std::fs::read_dir(root.join("sys/devices/system/cpu")) else { return Vec::new() };
+    let Ok(cpus) = std::fs::read_dir(root.join("sys/devices/system/cpu")) else {
+        return Vec::new();
+    };
     let mut dirs: Vec<String> = cpus
         .flatten()
         .filter(|cpu| cpu.path().join("thermal_throttle").is_dir())
-        .map(|cpu| format!("/sys/devices/system/cpu/{}/thermal_throttle", cpu.file_name().to_string_lossy()))
+        .map(|cpu| {
+            format!(
+                "/sys/devices/system/cpu/{}/thermal_throttle",
+                cpu.file_name().to_string_lossy()
+            )
+        })
         .collect();
     dirs.sort();
     dirs
@@ -127,7 +135,12 @@ fn make_readonly(root: &Path, path: &str) -> Result<(), MountError> {
         source: None,
         fstype: None,
         // Keep /proc's nosuid, nodev, noexec: a remount sets all flags anew.
-        flags: MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        flags: MsFlags::MS_BIND
+            | MsFlags::MS_REMOUNT
+            | MsFlags::MS_RDONLY
+            | MsFlags::MS_NOSUID
+            | MsFlags::MS_NODEV
+            | MsFlags::MS_NOEXEC,
         data: None,
         book: BOOK_MASKS,
     };

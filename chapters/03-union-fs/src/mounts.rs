@@ -48,10 +48,8 @@ pub fn mount(m: &Mount<'_>, target: &Path) -> Result<(), MountError> {
         shell: &shell_command(m, target),
         book: m.book,
     });
-    nix::mount::mount(m.source, target, m.fstype, m.flags, m.data).map_err(|errno| MountError::Mount {
-        what: m.what.to_string(),
-        target: target.to_path_buf(),
-        errno,
+    nix::mount::mount(m.source, target, m.fstype, m.flags, m.data).map_err(|errno| {
+        MountError::Mount { what: m.what.to_string(), target: target.to_path_buf(), errno }
     })
 }
 // ANCHOR_END: mount
@@ -78,7 +76,11 @@ const FLAG_NAMES: [(MsFlags, &str, &str); 12] = [
 
 /// `MS_BIND | MS_REC`, or `0` for no flags.
 pub fn flag_names(flags: MsFlags) -> String {
-    let names: Vec<&str> = FLAG_NAMES.iter().filter(|(f, _, _)| flags.contains(*f)).map(|(_, name, _)| *name).collect();
+    let names: Vec<&str> = FLAG_NAMES
+        .iter()
+        .filter(|(f, _, _)| flags.contains(*f))
+        .map(|(_, name, _)| *name)
+        .collect();
     if names.is_empty() {
         "0".to_string()
     } else {
@@ -90,13 +92,16 @@ fn shell_command(m: &Mount<'_>, target: &Path) -> String {
     let target = target.display();
     let mut options: Vec<&str> = FLAG_NAMES
         .iter()
-        .filter(|(f, _, _)| m.flags.contains(*f) && !matches!(*f, MsFlags::MS_BIND | MsFlags::MS_REC))
+        .filter(|(f, _, _)| {
+            m.flags.contains(*f) && !matches!(*f, MsFlags::MS_BIND | MsFlags::MS_REC)
+        })
         .map(|(_, _, option)| *option)
         .collect();
     if let Some(data) = m.data {
         options.push(data);
     }
-    let options = if options.is_empty() { String::new() } else { format!(" -o {}", options.join(",")) };
+    let options =
+        if options.is_empty() { String::new() } else { format!(" -o {}", options.join(",")) };
     let source = m.source.unwrap_or("none");
     if m.flags.contains(MsFlags::MS_REMOUNT) {
         // `remount` is already among the options; a bind remount says so too.
@@ -133,7 +138,8 @@ pub fn inside_root(root: &Path, relative: &str) -> Result<PathBuf, MountError> {
 /// A directory to mount on, created if the image lacks it.
 pub fn mount_point_dir(root: &Path, relative: &str) -> Result<PathBuf, MountError> {
     let path = inside_root(root, relative)?;
-    std::fs::create_dir_all(&path).map_err(|error| MountError::Create { path: path.clone(), error })?;
+    std::fs::create_dir_all(&path)
+        .map_err(|error| MountError::Create { path: path.clone(), error })?;
     Ok(path)
 }
 
@@ -141,10 +147,12 @@ pub fn mount_point_dir(root: &Path, relative: &str) -> Result<PathBuf, MountErro
 pub fn mount_point_file(root: &Path, relative: &str) -> Result<PathBuf, MountError> {
     let path = inside_root(root, relative)?;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|error| MountError::Create { path: parent.to_path_buf(), error })?;
+        std::fs::create_dir_all(parent)
+            .map_err(|error| MountError::Create { path: parent.to_path_buf(), error })?;
     }
     if !path.exists() {
-        std::fs::write(&path, "").map_err(|error| MountError::Create { path: path.clone(), error })?;
+        std::fs::write(&path, "")
+            .map_err(|error| MountError::Create { path: path.clone(), error })?;
     }
     Ok(path)
 }
@@ -161,13 +169,33 @@ mod tests {
 
     #[test]
     fn shell_equivalents() {
-        let proc = Mount { what: "", source: Some("proc"), fstype: Some("proc"), flags: MsFlags::MS_NOSUID, data: None, book: "" };
-        assert_eq!(shell_command(&proc, Path::new("/r/proc")), "mount -t proc -o nosuid proc /r/proc");
-        let bind = Mount { what: "", source: Some("/a"), fstype: None, flags: MsFlags::MS_BIND | MsFlags::MS_REC, data: None, book: "" };
+        let proc = Mount {
+            what: "",
+            source: Some("proc"),
+            fstype: Some("proc"),
+            flags: MsFlags::MS_NOSUID,
+            data: None,
+            book: "",
+        };
+        assert_eq!(
+            shell_command(&proc, Path::new("/r/proc")),
+            "mount -t proc -o nosuid proc /r/proc"
+        );
+        let bind = Mount {
+            what: "",
+            source: Some("/a"),
+            fstype: None,
+            flags: MsFlags::MS_BIND | MsFlags::MS_REC,
+            data: None,
+            book: "",
+        };
         assert_eq!(shell_command(&bind, Path::new("/a")), "mount --rbind /a /a");
         let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
         let remount = Mount { what: "", source: None, fstype: None, flags, data: None, book: "" };
-        assert_eq!(shell_command(&remount, Path::new("/r/proc/sys")), "mount -o ro,remount,bind /r/proc/sys");
+        assert_eq!(
+            shell_command(&remount, Path::new("/r/proc/sys")),
+            "mount -o ro,remount,bind /r/proc/sys"
+        );
     }
 
     #[test]

@@ -25,8 +25,14 @@ pub enum OverlayError {
 /// they were built in). overlayfs wants `lowerdir` the other way round:
 /// the top-most layer FIRST, the base image last.
 pub fn mount_data(layers: &[PathBuf], upper: &Path, work: &Path) -> Result<String, OverlayError> {
-    let lower: Vec<String> = layers.iter().rev().map(|layer| escape(layer)).collect::<Result<_, _>>()?;
-    let data = format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), escape(upper)?, escape(work)?);
+    let lower: Vec<String> =
+        layers.iter().rev().map(|layer| escape(layer)).collect::<Result<_, _>>()?;
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        escape(upper)?,
+        escape(work)?
+    );
     if data.len() > MOUNT_DATA_MAX {
         return Err(OverlayError::TooLong(data.len()));
     }
@@ -58,7 +64,12 @@ mod tests {
 
     #[test]
     fn top_most_layer_comes_first() {
-        let data = mount_data(&paths(&["/l/base", "/l/mid", "/l/top"]), Path::new("/c/upper"), Path::new("/c/work")).unwrap();
+        let data = mount_data(
+            &paths(&["/l/base", "/l/mid", "/l/top"]),
+            Path::new("/c/upper"),
+            Path::new("/c/work"),
+        )
+        .unwrap();
         assert_eq!(data, "lowerdir=/l/top:/l/mid:/l/base,upperdir=/c/upper,workdir=/c/work");
     }
 
@@ -70,13 +81,16 @@ mod tests {
 
     #[test]
     fn separators_in_paths_are_escaped() {
-        let data = mount_data(&paths(&["/a:b", "/c,d"]), Path::new("/u\\x"), Path::new("/w")).unwrap();
+        let data =
+            mount_data(&paths(&["/a:b", "/c,d"]), Path::new("/u\\x"), Path::new("/w")).unwrap();
         assert_eq!(data, "lowerdir=/c\\,d:/a\\:b,upperdir=/u\\\\x,workdir=/w");
     }
 
     #[test]
     fn too_many_layers_do_not_fit_in_a_page() {
-        let layers: Vec<PathBuf> = (0..100).map(|i| PathBuf::from(format!("/var/lib/mini-docker/layers/sha256-{i:064}"))).collect();
+        let layers: Vec<PathBuf> = (0..100)
+            .map(|i| PathBuf::from(format!("/var/lib/mini-docker/layers/sha256-{i:064}")))
+            .collect();
         let err = mount_data(&layers, Path::new("/u"), Path::new("/w")).unwrap_err();
         assert!(matches!(err, OverlayError::TooLong(n) if n > MOUNT_DATA_MAX));
     }

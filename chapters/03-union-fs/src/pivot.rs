@@ -21,11 +21,16 @@ pub const BOOK_PIVOT: &str = "ch03-union-fs.md#pivot_root-not-chroot";
 /// Make `new_root` (a mount point) the root of this mount namespace and
 /// drop the old root. runc's `pivotRoot`, step for step.
 pub fn pivot_into(new_root: &Path) -> nix::Result<()> {
-    let old_root = open("/", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
-    let new_root_fd = open(new_root, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let old_root =
+        open("/", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let new_root_fd =
+        open(new_root, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
     fchdir(&new_root_fd)?;
     explain::step(Step {
-        what: &format!("make {} the root; the old root is stacked under it at the same place", new_root.display()),
+        what: &format!(
+            "make {} the root; the old root is stacked under it at the same place",
+            new_root.display()
+        ),
         syscall: "pivot_root(\".\", \".\")",
         shell: &format!("cd {} && pivot_root . .", new_root.display()),
         book: BOOK_PIVOT,
@@ -40,7 +45,13 @@ pub fn pivot_into(new_root: &Path) -> nix::Result<()> {
         shell: "mount --make-rslave .",
         book: BOOK_PIVOT,
     });
-    nix::mount::mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)?;
+    nix::mount::mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )?;
     explain::step(Step {
         what: "detach the old root: the host's files are gone from this mount namespace",
         syscall: "umount2(\".\", MNT_DETACH)",

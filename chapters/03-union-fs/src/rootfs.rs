@@ -48,7 +48,13 @@ pub struct RootfsSetup {
 impl RootfsSetup {
     /// A setup with nothing to do before the pivot.
     pub fn new(rootfs: Rootfs, etc: Option<EtcFiles>) -> RootfsSetup {
-        RootfsSetup { rootfs, etc, before_pivot: Vec::new(), read_only_root: false, skip_masks: false }
+        RootfsSetup {
+            rootfs,
+            etc,
+            before_pivot: Vec::new(),
+            read_only_root: false,
+            skip_masks: false,
+        }
     }
 }
 
@@ -68,7 +74,10 @@ pub type BeforePivotFn = dyn Fn(&Path) -> anyhow::Result<()> + Send + Sync;
 // ANCHOR_END: before_pivot
 
 impl BeforePivot {
-    pub fn new(name: impl Into<String>, run: impl Fn(&Path) -> anyhow::Result<()> + Send + Sync + 'static) -> BeforePivot {
+    pub fn new(
+        name: impl Into<String>,
+        run: impl Fn(&Path) -> anyhow::Result<()> + Send + Sync + 'static,
+    ) -> BeforePivot {
         BeforePivot { name: name.into(), run: Arc::new(run) }
     }
 }
@@ -91,7 +100,8 @@ pub fn setup_rootfs(setup: &RootfsSetup) -> anyhow::Result<()> {
     mount_union(&setup.rootfs.union)?;
     let root = setup.rootfs.root();
     let proc = mount_point_dir(root, "proc")?;
-    mount_proc(&proc.to_string_lossy()).with_context(|| format!("mounting proc on {}", proc.display()))?;
+    mount_proc(&proc.to_string_lossy())
+        .with_context(|| format!("mounting proc on {}", proc.display()))?;
     mount_sys(root)?;
     devices::setup_dev(root)?;
     if let Some(etc) = &setup.etc {

@@ -58,17 +58,23 @@ pub struct IdShift {
 
 impl IdShift {
     /// No shift: owners are copied as they are.
-    pub const NONE: IdShift = IdShift { uid_start: 0, uid_count: u32::MAX, gid_start: 0, gid_count: u32::MAX };
+    pub const NONE: IdShift =
+        IdShift { uid_start: 0, uid_count: u32::MAX, gid_start: 0, gid_count: u32::MAX };
 
     /// The host's ids for a file owned by `uid`:`gid` in the layers; an
     /// owner past the range has no host id (Docker: "cannot be mapped").
     pub fn host_ids(&self, uid: u32, gid: u32) -> io::Result<(u32, u32)> {
         let shift = |id: u32, start: u32, count: u32, kind: &str| {
             (id < count).then(|| start + id).ok_or_else(|| {
-                io::Error::other(format!("owned by {kind} {id}, which the user namespace's {count} ids do not cover"))
+                io::Error::other(format!(
+                    "owned by {kind} {id}, which the user namespace's {count} ids do not cover"
+                ))
             })
         };
-        Ok((shift(uid, self.uid_start, self.uid_count, "uid")?, shift(gid, self.gid_start, self.gid_count, "gid")?))
+        Ok((
+            shift(uid, self.uid_start, self.uid_count, "uid")?,
+            shift(gid, self.gid_start, self.gid_count, "gid")?,
+        ))
     }
 }
 // ANCHOR_END: id_shift
@@ -93,7 +99,9 @@ impl LayerCopier<'_> {
         if is_opaque_dir(src) {
             empty_dir(dest).map_err(self.fail(src))?;
         }
-        let mut entries: Vec<_> = fs::read_dir(src).and_then(|d| d.collect::<io::Result<Vec<_>>>()).map_err(self.fail(src))?;
+        let mut entries: Vec<_> = fs::read_dir(src)
+            .and_then(|d| d.collect::<io::Result<Vec<_>>>())
+            .map_err(self.fail(src))?;
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let (from, to) = (entry.path(), dest.join(entry.file_name()));
@@ -236,7 +244,8 @@ mod tests {
     #[test]
     fn modes_and_symlinks_are_kept() {
         let lower = tree(&[("bin/tool", "#!/bin/sh\n")]);
-        fs::set_permissions(lower.path().join("bin/tool"), fs::Permissions::from_mode(0o4755)).unwrap();
+        fs::set_permissions(lower.path().join("bin/tool"), fs::Permissions::from_mode(0o4755))
+            .unwrap();
         std::os::unix::fs::symlink("tool", lower.path().join("bin/alias")).unwrap();
         let dest = testkit::temp_dir();
         flatten(&[lower.path().into()], dest.path()).unwrap();
@@ -262,13 +271,17 @@ mod tests {
         fs::hard_link(lower.path().join("a"), lower.path().join("b")).unwrap();
         let dest = testkit::temp_dir();
         flatten(&[lower.path().into()], dest.path()).unwrap();
-        let (a, b) = (fs::metadata(dest.path().join("a")).unwrap(), fs::metadata(dest.path().join("b")).unwrap());
+        let (a, b) = (
+            fs::metadata(dest.path().join("a")).unwrap(),
+            fs::metadata(dest.path().join("b")).unwrap(),
+        );
         assert_eq!(a.ino(), b.ino());
     }
 
     #[test]
     fn ids_shift_into_the_range_or_fail_past_it() {
-        let shift = IdShift { uid_start: 100000, uid_count: 65536, gid_start: 200000, gid_count: 1000 };
+        let shift =
+            IdShift { uid_start: 100000, uid_count: 65536, gid_start: 200000, gid_count: 1000 };
         assert_eq!(shift.host_ids(0, 0).unwrap(), (100000, 200000));
         assert_eq!(shift.host_ids(65535, 999).unwrap(), (165535, 200999));
         let err = shift.host_ids(0, 1000).unwrap_err().to_string();
@@ -283,21 +296,30 @@ mod tests {
             return;
         }
         let lower = tree(&[("bin/su", "#!/bin/sh\n"), ("home/user/notes", "mine")]);
-        fs::set_permissions(lower.path().join("bin/su"), fs::Permissions::from_mode(0o4755)).unwrap();
+        fs::set_permissions(lower.path().join("bin/su"), fs::Permissions::from_mode(0o4755))
+            .unwrap();
         std::os::unix::fs::lchown(lower.path().join("home/user"), Some(1000), Some(1000)).unwrap();
-        let shift = IdShift { uid_start: 100000, uid_count: 65536, gid_start: 100000, gid_count: 65536 };
+        let shift =
+            IdShift { uid_start: 100000, uid_count: 65536, gid_start: 100000, gid_count: 65536 };
         let dest = testkit::temp_dir();
         flatten_shifted(&[lower.path().into()], dest.path(), shift).unwrap();
-        let owner = |p: &str| fs::symlink_metadata(dest.path().join(p)).map(|m| (m.uid(), m.gid())).unwrap();
+        let owner = |p: &str| {
+            fs::symlink_metadata(dest.path().join(p)).map(|m| (m.uid(), m.gid())).unwrap()
+        };
         assert_eq!(owner("bin/su"), (100000, 100000));
         assert_eq!(owner("home/user"), (101000, 101000));
-        assert_eq!(owner("."), (100000, 100000), "the root of the copy belongs to the range's root too");
+        assert_eq!(
+            owner("."),
+            (100000, 100000),
+            "the root of the copy belongs to the range's root too"
+        );
         let mode = fs::metadata(dest.path().join("bin/su")).unwrap().mode() & 0o7777;
         assert_eq!(mode, 0o4755, "chown cleared the set-uid bit and it was not restored");
 
         std::os::unix::fs::lchown(lower.path().join("home/user"), Some(70000), None).unwrap();
         let again = testkit::temp_dir();
-        let err = flatten_shifted(&[lower.path().into()], again.path(), shift).unwrap_err().to_string();
+        let err =
+            flatten_shifted(&[lower.path().into()], again.path(), shift).unwrap_err().to_string();
         assert!(err.contains("uid 70000"), "{err}");
     }
 
@@ -308,11 +330,13 @@ mod tests {
         if !testkit::require_root("whiteouts_and_opaque_dirs_as_root") {
             return;
         }
-        let lower = tree(&[("etc/gone", "x"), ("etc/stays", "y"), ("opt/old/a", "1"), ("opt/old/b", "2")]);
+        let lower =
+            tree(&[("etc/gone", "x"), ("etc/stays", "y"), ("opt/old/a", "1"), ("opt/old/b", "2")]);
         let upper = tree(&[("opt/old/new", "3")]);
         fs::create_dir_all(upper.path().join("etc")).unwrap();
         mknod(&upper.path().join("etc/gone"), SFlag::S_IFCHR, Mode::empty(), 0).unwrap();
-        xattr::set(&upper.path().join("opt/old"), std::ffi::OsStr::new(crate::OPAQUE_XATTR), b"y").unwrap();
+        xattr::set(&upper.path().join("opt/old"), std::ffi::OsStr::new(crate::OPAQUE_XATTR), b"y")
+            .unwrap();
         let dest = testkit::temp_dir();
         flatten(&[lower.path().into(), upper.path().into()], dest.path()).unwrap();
         assert!(!dest.path().join("etc/gone").exists(), "whiteout not applied");

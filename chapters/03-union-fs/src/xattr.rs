@@ -7,11 +7,13 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 fn c_path(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
 fn c_name(name: &OsStr) -> io::Result<CString> {
-    CString::new(name.as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "xattr name contains a NUL byte"))
+    CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "xattr name contains a NUL byte"))
 }
 
 /// Call `f(buffer, len)` with a buffer big enough for the answer: ask for
@@ -40,7 +42,11 @@ pub fn list(path: &Path) -> io::Result<Vec<OsString>> {
     let path = c_path(path)?;
     // SAFETY: the buffer pointer and length come from read_sized's own Vec.
     match read_sized(|buf, len| unsafe { libc::llistxattr(path.as_ptr(), buf, len) }) {
-        Ok(names) => Ok(names.split(|b| *b == 0).filter(|n| !n.is_empty()).map(|n| OsString::from_vec(n.to_vec())).collect()),
+        Ok(names) => Ok(names
+            .split(|b| *b == 0)
+            .filter(|n| !n.is_empty())
+            .map(|n| OsString::from_vec(n.to_vec()))
+            .collect()),
         Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => Ok(Vec::new()),
         Err(e) => Err(e),
     }
@@ -50,7 +56,9 @@ pub fn list(path: &Path) -> io::Result<Vec<OsString>> {
 pub fn get(path: &Path, name: &str) -> io::Result<Option<Vec<u8>>> {
     let (path, name) = (c_path(path)?, c_name(OsStr::new(name))?);
     // SAFETY: as in `list`.
-    match read_sized(|buf, len| unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf.cast(), len) }) {
+    match read_sized(|buf, len| unsafe {
+        libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf.cast(), len)
+    }) {
         Ok(value) => Ok(Some(value)),
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENODATA) | Some(libc::ENOTSUP)) => Ok(None),
         Err(e) => Err(e),
@@ -61,7 +69,9 @@ pub fn get(path: &Path, name: &str) -> io::Result<Option<Vec<u8>>> {
 pub fn set(path: &Path, name: &OsStr, value: &[u8]) -> io::Result<()> {
     let (path, name) = (c_path(path)?, c_name(name)?);
     // SAFETY: all pointers are valid for the lengths given.
-    let rc = unsafe { libc::lsetxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    let rc = unsafe {
+        libc::lsetxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0)
+    };
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -5,7 +5,9 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use testkit::busybox::{make_busybox_rootfs, make_lower_layer_files, make_upper_layer, require_busybox};
+use testkit::busybox::{
+    make_busybox_rootfs, make_lower_layer_files, make_upper_layer, require_busybox,
+};
 use testkit::{assert_no_leftovers, require_program, require_root, run, stderr, stdout};
 
 /// A temporary directory holding two layers and a state directory. Its
@@ -47,7 +49,9 @@ impl Fixture {
 
     /// The containers' directories still in the state directory.
     fn containers(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(&self.state).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default()
+        std::fs::read_dir(&self.state)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
     }
 
     /// Nothing mounted, no process, no container directory left.
@@ -58,7 +62,13 @@ impl Fixture {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "container failed ({:?}):\nstdout: {}\nstderr: {}", out.status, stdout(out), stderr(out));
+    assert!(
+        out.status.success(),
+        "container failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    );
     stdout(out)
 }
 
@@ -92,7 +102,10 @@ fn upper_layer_hides_the_lower_one(driver: &str) {
         return;
     }
     let f = Fixture::new();
-    let out = ok(&f.sh(driver, "cat /etc/motd; cat /etc/keep; test -e /etc/doomed || echo doomed-gone; ls /opt/old"));
+    let out = ok(&f.sh(
+        driver,
+        "cat /etc/motd; cat /etc/keep; test -e /etc/doomed || echo doomed-gone; ls /opt/old",
+    ));
     assert_eq!(out, "from the upper layer\nkept\ndoomed-gone\nnew");
     f.assert_clean();
 }
@@ -102,20 +115,34 @@ fn writes_stay_in_their_own_container(driver: &str) {
         return;
     }
     let f = Fixture::new();
-    let first = f.run(driver, &["--keep"], &["/bin/sh", "-c", "echo mine > /root/note; echo changed > /etc/motd"]);
+    let first = f.run(
+        driver,
+        &["--keep"],
+        &["/bin/sh", "-c", "echo mine > /root/note; echo changed > /etc/motd"],
+    );
     ok(&first);
     let kept = f.containers();
     assert_eq!(kept.len(), 1, "--keep should keep exactly one container directory");
     let writable = if driver == "overlay" { kept[0].join("upper") } else { kept[0].join("rootfs") };
     assert_eq!(std::fs::read_to_string(writable.join("root/note")).unwrap(), "mine\n");
-    assert!(stderr(&first).contains(&writable.display().to_string()), "--keep should say where the writes are");
+    assert!(
+        stderr(&first).contains(&writable.display().to_string()),
+        "--keep should say where the writes are"
+    );
 
-    let second = ok(&f.sh(driver, "test -e /root/note && echo visible || echo absent; cat /etc/motd"));
-    assert_eq!(second, "absent\nfrom the upper layer", "a second container saw the first one's writes");
+    let second =
+        ok(&f.sh(driver, "test -e /root/note && echo visible || echo absent; cat /etc/motd"));
+    assert_eq!(
+        second, "absent\nfrom the upper layer",
+        "a second container saw the first one's writes"
+    );
     for layer in [&f.lower, &f.upper] {
         assert!(!layer.join("root/note").exists(), "the write reached layer {}", layer.display());
     }
-    assert_eq!(std::fs::read_to_string(f.upper.join("etc/motd")).unwrap(), "from the upper layer\n");
+    assert_eq!(
+        std::fs::read_to_string(f.upper.join("etc/motd")).unwrap(),
+        "from the upper layer\n"
+    );
     std::fs::remove_dir_all(&kept[0]).unwrap();
     f.assert_clean();
 }
@@ -125,14 +152,24 @@ fn deleting_a_lower_file_hides_it_only_inside(driver: &str) {
         return;
     }
     let f = Fixture::new();
-    let out = f.run(driver, &["--keep"], &["/bin/sh", "-c", "rm /etc/keep && ls /etc/keep 2>&1; test -e /etc/keep || echo gone"]);
+    let out = f.run(
+        driver,
+        &["--keep"],
+        &["/bin/sh", "-c", "rm /etc/keep && ls /etc/keep 2>&1; test -e /etc/keep || echo gone"],
+    );
     assert!(ok(&out).ends_with("gone"), "{}", stdout(&out));
-    assert!(f.lower.join("etc/keep").is_file(), "deleting inside the container deleted the layer's file");
+    assert!(
+        f.lower.join("etc/keep").is_file(),
+        "deleting inside the container deleted the layer's file"
+    );
     let kept = f.containers();
     if driver == "overlay" {
         // overlayfs records the deletion as a whiteout in the upper dir.
         let whiteout = std::fs::symlink_metadata(kept[0].join("upper/etc/keep")).unwrap();
-        assert!(whiteout.file_type().is_char_device() && whiteout.rdev() == 0, "no whiteout in upper/");
+        assert!(
+            whiteout.file_type().is_char_device() && whiteout.rdev() == 0,
+            "no whiteout in upper/"
+        );
     }
     std::fs::remove_dir_all(&kept[0]).unwrap();
     f.assert_clean();
@@ -155,7 +192,10 @@ fn host_root_is_not_reachable(driver: &str) {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[..2], ["/", "dotdot-is-root"], "output:\n{out}");
     let root_entries: Vec<&str> = lines[2..].iter().flat_map(|l| l.split_whitespace()).collect();
-    let mut expected: Vec<String> = std::fs::read_dir(&f.lower).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    let mut expected: Vec<String> = std::fs::read_dir(&f.lower)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
     expected.push("opt".into());
     expected.sort();
     expected.dedup();
@@ -173,7 +213,11 @@ fn build_escape(dir: &Path) -> Option<PathBuf> {
     let binary = dir.join("chroot-escape");
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chroot_escape.c");
     let out = run(Command::new("gcc").args(["-static", "-O2", "-o"]).arg(&binary).arg(&source));
-    assert!(out.status.success(), "gcc -static failed (apt-get install libc6-dev): {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "gcc -static failed (apt-get install libc6-dev): {}",
+        stderr(&out)
+    );
     Some(binary)
 }
 
@@ -191,7 +235,12 @@ fn chroot_escape_works_on_chroot_but_not_here(driver: &str) {
     std::fs::create_dir(&jail).unwrap();
     std::fs::copy(&escape, jail.join("chroot-escape")).unwrap();
     let out = run(Command::new("chroot").arg(&jail).arg("/chroot-escape").arg(&host_marker));
-    assert_eq!(out.status.code(), Some(0), "the escape should work against chroot: {}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the escape should work against chroot: {}",
+        stdout(&out)
+    );
     assert!(stdout(&out).starts_with("escaped:"));
 
     // Against our container: same program, same probe, no way out.
@@ -233,7 +282,11 @@ fn devices_masks_and_etc_files(driver: &str) {
     let out = ok(&f.run(driver, &["--hostname", "box"], &["/bin/sh", "-c", script]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[..6], ["1:3", "1:5", "1:7", "1:8", "1:9", "5:0"], "device numbers:\n{out}");
-    assert_eq!(lines[6..13], ["pts/ptmx", "pts", "0", "sys-ro", "sysfs-ro", "box", "box"], "output:\n{out}");
+    assert_eq!(
+        lines[6..13],
+        ["pts/ptmx", "pts", "0", "sys-ro", "sysfs-ro", "box", "box"],
+        "output:\n{out}"
+    );
     assert_eq!(lines[13], "127.0.0.1\tbox");
     assert!(lines[14].parse::<u32>().unwrap() >= 1, "no nameserver in resolv.conf");
     f.assert_clean();

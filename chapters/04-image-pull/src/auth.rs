@@ -87,7 +87,8 @@ impl Credentials {
 
     /// `base64(user:password)`, the `auth` field of `config.json`.
     pub fn encoded(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.username, self.password))
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.username, self.password))
     }
 
     fn decode(auth: &str) -> Option<Credentials> {
@@ -113,19 +114,29 @@ pub fn token_url(challenge: &Challenge, default_scope: &str) -> Option<String> {
         query.push(format!("scope={}", url_encode(scope)));
     }
     let separator = if realm.contains('?') { '&' } else { '?' };
-    Some(if query.is_empty() { realm.clone() } else { format!("{realm}{separator}{}", query.join("&")) })
+    Some(if query.is_empty() {
+        realm.clone()
+    } else {
+        format!("{realm}{separator}{}", query.join("&"))
+    })
 }
 
 /// The token from the token endpoint's JSON: `token`, else `access_token`.
 pub fn token_from_response(body: &Value) -> Option<String> {
-    body.get("token").or_else(|| body.get("access_token")).and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string)
+    body.get("token")
+        .or_else(|| body.get("access_token"))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 // ANCHOR_END: token_url
 
 fn url_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -151,7 +162,10 @@ pub fn lookup(files: &[PathBuf], domain: &str) -> Option<Credentials> {
     files.iter().find_map(|file| {
         let config: Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
         let auths = config.get("auths")?.as_object()?;
-        auths.iter().find(|(key, _)| auth_key_matches(key, domain)).and_then(|(_, entry)| credentials_of(entry))
+        auths
+            .iter()
+            .find(|(key, _)| auth_key_matches(key, domain))
+            .and_then(|(_, entry)| credentials_of(entry))
     })
 }
 
@@ -187,18 +201,30 @@ pub fn auth_key(domain: &str) -> String {
 }
 
 /// Add or replace `domain`'s entry in `<root>/auth.json`, mode 0600.
-pub fn store_credentials(root: &Path, domain: &str, credentials: &Credentials) -> std::io::Result<PathBuf> {
+pub fn store_credentials(
+    root: &Path,
+    domain: &str,
+    credentials: &Credentials,
+) -> std::io::Result<PathBuf> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let path = root.join(AUTH_FILE);
-    let mut config: Value = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_else(|| json!({}));
+    let mut config: Value = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_else(|| json!({}));
     if !config.get("auths").is_some_and(Value::is_object) {
         config["auths"] = json!({});
     }
     config["auths"][auth_key(domain)] = json!({ "auth": credentials.encoded() });
     std::fs::create_dir_all(root)?;
     let temp = root.join(format!(".{AUTH_FILE}.{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)?;
     file.write_all(serde_json::to_string_pretty(&config).unwrap_or_default().as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&temp, &path)?;
@@ -234,19 +260,34 @@ mod tests {
 
     #[test]
     fn token_url_adds_service_and_scope_with_library_prefix() {
-        let c = parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io""#).unwrap();
+        let c = parse_challenge(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io""#,
+        )
+        .unwrap();
         assert_eq!(
             token_url(&c, "repository:library/busybox:pull").unwrap(),
             "https://auth.docker.io/token?service=registry.docker.io&scope=repository%3Alibrary%2Fbusybox%3Apull"
         );
-        let c = parse_challenge(r#"Bearer realm="https://a/token",scope="repository:a:pull repository:b:pull""#).unwrap();
-        assert_eq!(token_url(&c, "x").unwrap(), "https://a/token?scope=repository%3Aa%3Apull&scope=repository%3Ab%3Apull");
+        let c = parse_challenge(
+            r#"Bearer realm="https://a/token",scope="repository:a:pull repository:b:pull""#,
+        )
+        .unwrap();
+        assert_eq!(
+            token_url(&c, "x").unwrap(),
+            "https://a/token?scope=repository%3Aa%3Apull&scope=repository%3Ab%3Apull"
+        );
     }
 
     #[test]
     fn token_prefers_token_over_access_token() {
-        assert_eq!(token_from_response(&json!({"token": "t", "access_token": "a"})).as_deref(), Some("t"));
-        assert_eq!(token_from_response(&json!({"access_token": "a", "expires_in": 300})).as_deref(), Some("a"));
+        assert_eq!(
+            token_from_response(&json!({"token": "t", "access_token": "a"})).as_deref(),
+            Some("t")
+        );
+        assert_eq!(
+            token_from_response(&json!({"access_token": "a", "expires_in": 300})).as_deref(),
+            Some("a")
+        );
         assert_eq!(token_from_response(&json!({"token": ""})), None);
     }
 

@@ -27,7 +27,10 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// `ChainID(L0) = DiffID(L0)`, `ChainID(L0..n) = sha256(ChainID(L0..n-1) + " " + DiffID(n))`.
 pub fn chain_id(diff_ids: &[String]) -> Option<String> {
     let (first, rest) = diff_ids.split_first()?;
-    Some(rest.iter().fold(first.clone(), |chain, diff| sha256_of(format!("{chain} {diff}").as_bytes())))
+    Some(
+        rest.iter()
+            .fold(first.clone(), |chain, diff| sha256_of(format!("{chain} {diff}").as_bytes())),
+    )
 }
 
 // ANCHOR: hashing_reader
@@ -72,7 +75,10 @@ mod tests {
 
     #[test]
     fn sha256_of_empty_is_the_well_known_value() {
-        assert_eq!(sha256_of(b""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            sha256_of(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]
@@ -90,7 +96,10 @@ mod tests {
         let a = sha256_of(b"a");
         let b = sha256_of(b"b");
         assert_eq!(chain_id(std::slice::from_ref(&a)), Some(a.clone()));
-        assert_eq!(chain_id(&[a.clone(), b.clone()]), Some(sha256_of(format!("{a} {b}").as_bytes())));
+        assert_eq!(
+            chain_id(&[a.clone(), b.clone()]),
+            Some(sha256_of(format!("{a} {b}").as_bytes()))
+        );
         assert_eq!(chain_id(&[]), None);
     }
 }

@@ -11,10 +11,10 @@ pub mod digest;
 pub mod load;
 pub mod oci;
 pub mod platform;
-pub mod reference;
-pub mod registry;
 pub mod progress;
 pub mod pull;
+pub mod reference;
+pub mod registry;
 pub mod store;
 pub mod unpack;
 

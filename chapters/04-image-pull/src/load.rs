@@ -47,7 +47,12 @@ struct SaveEntry {
 
 // ANCHOR: load
 /// Load every image in `path` (a tar file or a directory) into the store.
-pub fn load(store: &Store, path: &Path, platform: &Platform, progress: &mut dyn FnMut(&Progress)) -> Result<Vec<Loaded>, LoadError> {
+pub fn load(
+    store: &Store,
+    path: &Path,
+    platform: &Platform,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<Loaded>, LoadError> {
     let invalid = |why: String| LoadError::Invalid { path: path.display().to_string(), why };
     let metadata = fs::metadata(path).map_err(|e| invalid(format!("cannot read it: {e}")))?;
     let extracted = if metadata.is_dir() { None } else { Some(extract(store, path)?) };
@@ -92,7 +97,8 @@ fn extract(store: &Store, path: &Path) -> Result<Extracted, LoadError> {
     let invalid = |why: String| LoadError::Invalid { path: path.display().to_string(), why };
     let file = File::open(path).map_err(|e| invalid(format!("cannot open it: {e}")))?;
     let dir = Extracted(store.temp_path("load"));
-    fs::create_dir(&dir.0).map_err(|e| invalid(format!("cannot create {}: {e}", dir.0.display())))?;
+    fs::create_dir(&dir.0)
+        .map_err(|e| invalid(format!("cannot create {}: {e}", dir.0.display())))?;
     let reader = crate::store::decompress(file).map_err(|e| invalid(e.to_string()))?;
     crate::unpack::unpack(reader, &dir.0).map_err(|e| invalid(format!("not a usable tar: {e}")))?;
     Ok(dir)
@@ -102,7 +108,13 @@ fn extract(store: &Store, path: &Path) -> Result<Extracted, LoadError> {
 /// An OCI layout: `index.json` lists the images, `blobs/sha256/<hex>` holds
 /// everything. Names come from the `io.containerd.image.name` or
 /// `org.opencontainers.image.ref.name` annotations.
-fn load_oci_layout(store: &Store, dir: &Path, platform: &Platform, added: &mut Added, progress: &mut dyn FnMut(&Progress)) -> Result<Vec<Loaded>, LoadError> {
+fn load_oci_layout(
+    store: &Store,
+    dir: &Path,
+    platform: &Platform,
+    added: &mut Added,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<Loaded>, LoadError> {
     let index: Index = read_json(&dir.join("index.json"))?;
     let mut source = DirSource { dir: dir.to_path_buf(), paths: HashMap::new() };
     let mut loaded = Vec::new();
@@ -122,9 +134,14 @@ fn load_oci_layout(store: &Store, dir: &Path, platform: &Platform, added: &mut A
 
 fn image_name(descriptor: &Descriptor) -> Option<String> {
     let annotations = &descriptor.annotations;
-    let full = annotations.get("io.containerd.image.name").or_else(|| annotations.get("org.opencontainers.image.ref.name"))?;
+    let full = annotations
+        .get("io.containerd.image.name")
+        .or_else(|| annotations.get("org.opencontainers.image.ref.name"))?;
     // A bare tag (`latest`, what skopeo and umoci write) names no repository.
-    Reference::parse(full).ok().filter(|_| full.contains('/') || full.contains(':')).map(|r| r.to_string())
+    Reference::parse(full)
+        .ok()
+        .filter(|_| full.contains('/') || full.contains(':'))
+        .map(|r| r.to_string())
 }
 // ANCHOR_END: oci_layout
 
@@ -132,7 +149,13 @@ fn image_name(descriptor: &Descriptor) -> Option<String> {
 /// A `docker save` tarball: `manifest.json` lists each image's config and
 /// layer files (uncompressed tars). We describe them with a manifest of our
 /// own, so the same verified path as a pull stores them.
-fn load_docker_save(store: &Store, dir: &Path, platform: &Platform, added: &mut Added, progress: &mut dyn FnMut(&Progress)) -> Result<Vec<Loaded>, LoadError> {
+fn load_docker_save(
+    store: &Store,
+    dir: &Path,
+    platform: &Platform,
+    added: &mut Added,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<Loaded>, LoadError> {
     let entries: Vec<SaveEntry> = read_json(&dir.join("manifest.json"))?;
     let mut loaded = Vec::new();
     for entry in entries {
@@ -145,8 +168,18 @@ fn load_docker_save(store: &Store, dir: &Path, platform: &Platform, added: &mut 
             .collect::<Result<Vec<_>, _>>()?;
         let manifest = json!({ "schemaVersion": 2, "mediaType": oci::DOCKER_MANIFEST, "config": config, "layers": layers });
         let bytes = serde_json::to_vec(&manifest).expect("a JSON value serializes");
-        let top = FetchedManifest { digest: sha256_of(&bytes), bytes, media_type: oci::DOCKER_MANIFEST.to_string() };
-        let tags: Vec<String> = entry.repo_tags.unwrap_or_default().iter().filter_map(|t| Reference::parse(t).ok()).map(|r| r.to_string()).collect();
+        let top = FetchedManifest {
+            digest: sha256_of(&bytes),
+            bytes,
+            media_type: oci::DOCKER_MANIFEST.to_string(),
+        };
+        let tags: Vec<String> = entry
+            .repo_tags
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|t| Reference::parse(t).ok())
+            .map(|r| r.to_string())
+            .collect();
         let what = tags.first().cloned().unwrap_or_else(|| entry.config.clone());
         let image = fetch_image(store, &mut source, top, &what, platform, added, progress)?;
         loaded.push(Loaded { image, tags });
@@ -165,46 +198,78 @@ impl DirSource {
     /// Hash a file of the layout and remember it under its digest.
     fn describe(&mut self, relative: &str, media_type: &str) -> Result<Descriptor, LoadError> {
         let path = self.inside(relative)?;
-        let file = File::open(&path).map_err(|e| LoadError::Invalid { path: path.display().to_string(), why: e.to_string() })?;
-        let (digest, size) = HashingReader::new(file).finish().map_err(|e| LoadError::Invalid { path: path.display().to_string(), why: e.to_string() })?;
+        let file = File::open(&path).map_err(|e| LoadError::Invalid {
+            path: path.display().to_string(),
+            why: e.to_string(),
+        })?;
+        let (digest, size) = HashingReader::new(file).finish().map_err(|e| LoadError::Invalid {
+            path: path.display().to_string(),
+            why: e.to_string(),
+        })?;
         self.paths.insert(digest.clone(), path);
-        Ok(Descriptor { media_type: media_type.into(), digest, size, platform: None, urls: None, annotations: Default::default() })
+        Ok(Descriptor {
+            media_type: media_type.into(),
+            digest,
+            size,
+            platform: None,
+            urls: None,
+            annotations: Default::default(),
+        })
     }
 
     /// A path named inside the archive must stay inside it.
     fn inside(&self, relative: &str) -> Result<PathBuf, LoadError> {
-        let components = crate::unpack::clean_path(relative).map_err(|e| LoadError::Invalid { path: relative.into(), why: e.to_string() })?;
+        let components = crate::unpack::clean_path(relative)
+            .map_err(|e| LoadError::Invalid { path: relative.into(), why: e.to_string() })?;
         Ok(components.iter().fold(self.dir.clone(), |p, c| p.join(c)))
     }
 
     fn path_of(&self, digest: &str) -> PathBuf {
-        self.paths.get(digest).cloned().unwrap_or_else(|| self.dir.join("blobs/sha256").join(hex_part(digest)))
+        self.paths
+            .get(digest)
+            .cloned()
+            .unwrap_or_else(|| self.dir.join("blobs/sha256").join(hex_part(digest)))
     }
 }
 
 impl ImageSource for DirSource {
     fn manifest(&mut self, digest: &str) -> Result<FetchedManifest, PullError> {
         let path = self.path_of(digest);
-        let bytes = fs::read(&path).map_err(|e| PullError::NotAnImage { what: digest.into(), why: format!("{}: {e}", path.display()) })?;
+        let bytes = fs::read(&path).map_err(|e| PullError::NotAnImage {
+            what: digest.into(),
+            why: format!("{}: {e}", path.display()),
+        })?;
         let actual = sha256_of(&bytes);
         if actual != digest {
             return Err(StoreError::DigestMismatch { digest: digest.into(), actual }.into());
         }
-        let declared: oci::MediaTypeField = serde_json::from_slice(&bytes).map_err(|e| PullError::NotAnImage { what: digest.into(), why: e.to_string() })?;
+        let declared: oci::MediaTypeField = serde_json::from_slice(&bytes)
+            .map_err(|e| PullError::NotAnImage { what: digest.into(), why: e.to_string() })?;
         let media_type = declared.media_type.unwrap_or_else(|| {
-            if String::from_utf8_lossy(&bytes).contains("\"manifests\"") { oci::OCI_INDEX.into() } else { oci::OCI_MANIFEST.into() }
+            if String::from_utf8_lossy(&bytes).contains("\"manifests\"") {
+                oci::OCI_INDEX.into()
+            } else {
+                oci::OCI_MANIFEST.into()
+            }
         });
         Ok(FetchedManifest { bytes, media_type, digest: actual })
     }
 
     fn blob(&mut self, descriptor: &Descriptor) -> Result<Box<dyn Read + '_>, PullError> {
         let path = self.path_of(&descriptor.digest);
-        let file = File::open(&path).map_err(|e| PullError::NotAnImage { what: descriptor.digest.clone(), why: format!("{}: {e}", path.display()) })?;
+        let file = File::open(&path).map_err(|e| PullError::NotAnImage {
+            what: descriptor.digest.clone(),
+            why: format!("{}: {e}", path.display()),
+        })?;
         Ok(Box::new(file))
     }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, LoadError> {
-    let bytes = fs::read(path).map_err(|e| LoadError::Invalid { path: path.display().to_string(), why: e.to_string() })?;
-    serde_json::from_slice(&bytes).map_err(|e| LoadError::Invalid { path: path.display().to_string(), why: format!("bad JSON: {e}") })
+    let bytes = fs::read(path)
+        .map_err(|e| LoadError::Invalid { path: path.display().to_string(), why: e.to_string() })?;
+    serde_json::from_slice(&bytes).map_err(|e| LoadError::Invalid {
+        path: path.display().to_string(),
+        why: format!("bad JSON: {e}"),
+    })
 }

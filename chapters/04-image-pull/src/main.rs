@@ -73,34 +73,51 @@ fn run(args: Args) -> Result<(), String> {
         Command::Pull { image, insecure, registry_mirror, platform } => {
             let reference = Reference::parse(&image).map_err(|e| e.to_string())?;
             let platform = match platform {
-                Some(p) => Platform::parse(&p).ok_or_else(|| format!("invalid platform {p:?}: write os/arch[/variant], e.g. linux/amd64"))?,
+                Some(p) => Platform::parse(&p).ok_or_else(|| {
+                    format!("invalid platform {p:?}: write os/arch[/variant], e.g. linux/amd64")
+                })?,
                 None => Platform::host(),
             };
             let store = Store::open(&args.root).map_err(|e| e.to_string())?;
-            let options = RegistryOptions { insecure, mirror: registry_mirror, credential_files: auth::credential_files(&args.root) };
+            let options = RegistryOptions {
+                insecure,
+                mirror: registry_mirror,
+                credential_files: auth::credential_files(&args.root),
+            };
             println!("{}: Pulling from {}", reference.tag_or_digest(), reference.familiar_name());
             let mut display = Display::for_stderr();
-            let pulled = pull::pull(&store, &reference, &options, &platform, &mut |p| display.show(p)).map_err(|e| e.to_string())?;
+            let pulled =
+                pull::pull(&store, &reference, &options, &platform, &mut |p| display.show(p))
+                    .map_err(|e| e.to_string())?;
             println!("Digest: {}", pulled.digest);
-            let status = if pulled.changed { "Downloaded newer image for" } else { "Image is up to date for" };
+            let status = if pulled.changed {
+                "Downloaded newer image for"
+            } else {
+                "Image is up to date for"
+            };
             println!("Status: {status} {}", reference.familiar());
             println!("{reference}");
             Ok(())
         }
         Command::Unpack { layer, dir } => {
-            let file = std::fs::File::open(&layer).map_err(|e| format!("{}: {e}", layer.display()))?;
+            let file =
+                std::fs::File::open(&layer).map_err(|e| format!("{}: {e}", layer.display()))?;
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             let reader = ch04_image_pull::store::decompress(file).map_err(|e| e.to_string())?;
             let mut hashing = digest::HashingReader::new(reader);
             let stats = unpack::unpack(&mut hashing, &dir).map_err(|e| e.to_string())?;
             let (diff_id, size) = hashing.finish().map_err(|e| e.to_string())?;
-            println!("{} entries, {} whiteouts, {size} bytes, DiffID {diff_id}", stats.entries, stats.whiteouts);
+            println!(
+                "{} entries, {} whiteouts, {size} bytes, DiffID {diff_id}",
+                stats.entries, stats.whiteouts
+            );
             Ok(())
         }
         Command::Load { input } => {
             let store = Store::open(&args.root).map_err(|e| e.to_string())?;
             let mut display = Display::for_stderr();
-            let loaded = load::load(&store, &input, &Platform::host(), &mut |p| display.show(p)).map_err(|e| e.to_string())?;
+            let loaded = load::load(&store, &input, &Platform::host(), &mut |p| display.show(p))
+                .map_err(|e| e.to_string())?;
             for image in loaded {
                 if image.tags.is_empty() {
                     println!("Loaded image ID: {}", image.image.id);

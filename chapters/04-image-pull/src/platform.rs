@@ -30,12 +30,18 @@ impl Platform {
             ("i386" | "i686", v) => ("386", v),
             (other, v) => (other, v),
         };
-        Platform { os: os.to_lowercase(), architecture: arch.to_string(), variant: variant.map(str::to_string) }
+        Platform {
+            os: os.to_lowercase(),
+            architecture: arch.to_string(),
+            variant: variant.map(str::to_string),
+        }
     }
 
     /// This machine: linux and `uname -m` mapped to Go's GOARCH names.
     pub fn host() -> Platform {
-        let machine = nix::sys::utsname::uname().map(|u| u.machine().to_string_lossy().into_owned()).unwrap_or_default();
+        let machine = nix::sys::utsname::uname()
+            .map(|u| u.machine().to_string_lossy().into_owned())
+            .unwrap_or_default();
         Platform::new("linux", &machine, None)
     }
 
@@ -44,7 +50,9 @@ impl Platform {
         let parts: Vec<&str> = text.split('/').collect();
         match parts.as_slice() {
             [os, arch] if !os.is_empty() && !arch.is_empty() => Some(Platform::new(os, arch, None)),
-            [os, arch, variant] if !os.is_empty() && !arch.is_empty() => Some(Platform::new(os, arch, Some(variant))),
+            [os, arch, variant] if !os.is_empty() && !arch.is_empty() => {
+                Some(Platform::new(os, arch, Some(variant)))
+            }
             _ => None,
         }
     }
@@ -73,14 +81,22 @@ pub fn choose<'a>(index: &'a Index, want: &Platform) -> Option<&'a Descriptor> {
         .manifests
         .iter()
         .filter(|d| oci::is_manifest(&d.media_type) || oci::is_index(&d.media_type))
-        .filter(|d| Platform::of(d).is_some_and(|p| p.os != "unknown" && p.architecture != "unknown"))
+        .filter(|d| {
+            Platform::of(d).is_some_and(|p| p.os != "unknown" && p.architecture != "unknown")
+        })
         .find(|d| Platform::of(d).as_ref() == Some(want))
 }
 // ANCHOR_END: choose
 
 /// What the index offers, for the error message when nothing matches.
 pub fn offered(index: &Index) -> Vec<String> {
-    index.manifests.iter().filter_map(Platform::of).filter(|p| p.os != "unknown").map(|p| p.to_string()).collect()
+    index
+        .manifests
+        .iter()
+        .filter_map(Platform::of)
+        .filter(|p| p.os != "unknown")
+        .map(|p| p.to_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -88,12 +104,23 @@ mod tests {
     use super::*;
     use crate::oci::PlatformSpec;
 
-    fn entry(media_type: &str, os: &str, arch: &str, variant: Option<&str>, digest: &str) -> Descriptor {
+    fn entry(
+        media_type: &str,
+        os: &str,
+        arch: &str,
+        variant: Option<&str>,
+        digest: &str,
+    ) -> Descriptor {
         Descriptor {
             media_type: media_type.into(),
             digest: digest.into(),
             size: 1,
-            platform: Some(PlatformSpec { os: os.into(), architecture: arch.into(), variant: variant.map(Into::into), os_version: None }),
+            platform: Some(PlatformSpec {
+                os: os.into(),
+                architecture: arch.into(),
+                variant: variant.map(Into::into),
+                os_version: None,
+            }),
             urls: None,
             annotations: Default::default(),
         }
@@ -105,8 +132,14 @@ mod tests {
 
     #[test]
     fn variants_normalize_like_containerd() {
-        assert_eq!(Platform::new("linux", "x86_64", None), Platform::new("linux", "amd64", Some("v1")));
-        assert_eq!(Platform::new("linux", "aarch64", None), Platform::new("linux", "arm64", Some("v8")));
+        assert_eq!(
+            Platform::new("linux", "x86_64", None),
+            Platform::new("linux", "amd64", Some("v1"))
+        );
+        assert_eq!(
+            Platform::new("linux", "aarch64", None),
+            Platform::new("linux", "arm64", Some("v8"))
+        );
         assert_eq!(Platform::new("linux", "arm", None).to_string(), "linux/arm/v7");
         assert_eq!(Platform::new("linux", "armhf", None).to_string(), "linux/arm/v7");
         assert_eq!(Platform::new("linux", "armel", None).to_string(), "linux/arm/v6");
@@ -124,11 +157,23 @@ mod tests {
             entry(oci::OCI_MANIFEST, "linux", "amd64", None, "sha256:amd64"),
             entry(oci::OCI_MANIFEST, "linux", "arm", Some("v7"), "sha256:armv7"),
         ]);
-        assert_eq!(choose(&idx, &Platform::new("linux", "x86_64", None)).unwrap().digest, "sha256:amd64");
-        assert_eq!(choose(&idx, &Platform::new("linux", "aarch64", None)).unwrap().digest, "sha256:arm64");
-        assert_eq!(choose(&idx, &Platform::new("linux", "arm", None)).unwrap().digest, "sha256:armv7");
+        assert_eq!(
+            choose(&idx, &Platform::new("linux", "x86_64", None)).unwrap().digest,
+            "sha256:amd64"
+        );
+        assert_eq!(
+            choose(&idx, &Platform::new("linux", "aarch64", None)).unwrap().digest,
+            "sha256:arm64"
+        );
+        assert_eq!(
+            choose(&idx, &Platform::new("linux", "arm", None)).unwrap().digest,
+            "sha256:armv7"
+        );
         assert!(choose(&idx, &Platform::new("linux", "s390x", None)).is_none());
-        assert_eq!(offered(&idx), vec!["linux/amd64", "linux/arm64", "linux/amd64", "linux/arm/v7"]);
+        assert_eq!(
+            offered(&idx),
+            vec!["linux/amd64", "linux/arm64", "linux/amd64", "linux/arm/v7"]
+        );
     }
 
     #[test]

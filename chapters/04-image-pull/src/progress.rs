@@ -18,7 +18,10 @@ impl Display {
     /// Bars when stderr is a terminal, lines otherwise.
     pub fn for_stderr() -> Display {
         if std::io::stderr().is_terminal() {
-            Display::Bars { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), bars: HashMap::new() }
+            Display::Bars {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+                bars: HashMap::new(),
+            }
         } else {
             Display::Lines { last: HashMap::new() }
         }
@@ -38,7 +41,12 @@ impl Display {
             Display::Bars { multi, bars } => {
                 let bar = bars.entry(event.layer.clone()).or_insert_with(|| {
                     let bar = multi.add(ProgressBar::new(0));
-                    bar.set_style(ProgressStyle::with_template("{prefix}: {msg:<18} {bar:40} {bytes}/{total_bytes}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{prefix}: {msg:<18} {bar:40} {bytes}/{total_bytes}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
                     bar.set_prefix(event.layer.clone());
                     bar
                 });

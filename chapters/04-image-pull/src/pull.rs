@@ -76,11 +76,25 @@ pub struct Pulled {
 /// `docker pull`: resolve `reference` at its registry, fetch what is
 /// missing, record the image and tag it. On error, what this pull added
 /// and no image uses is removed again.
-pub fn pull(store: &Store, reference: &Reference, options: &RegistryOptions, platform: &Platform, progress: &mut dyn FnMut(&Progress)) -> Result<Pulled, PullError> {
+pub fn pull(
+    store: &Store,
+    reference: &Reference,
+    options: &RegistryOptions,
+    platform: &Platform,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Pulled, PullError> {
     let mut registry = Registry::new(reference, options);
     let top = registry.manifest(reference.tag_or_digest())?;
     let mut added = Added::default();
-    let result = fetch_image(store, &mut registry, top.clone(), &reference.familiar(), platform, &mut added, progress);
+    let result = fetch_image(
+        store,
+        &mut registry,
+        top.clone(),
+        &reference.familiar(),
+        platform,
+        &mut added,
+        progress,
+    );
     let lock = store.lock()?;
     match result {
         Ok(mut image) => {
@@ -88,7 +102,9 @@ pub fn pull(store: &Store, reference: &Reference, options: &RegistryOptions, pla
             // A digest reference (`name@sha256:…`) records no tag.
             let tag = reference.tag.as_ref().map(|_| reference.to_string());
             let previous = store.save_image(&lock, &image, tag.as_deref())?;
-            let changed = !added.blobs.is_empty() || !added.layers.is_empty() || previous.as_deref() != Some(&image.id);
+            let changed = !added.blobs.is_empty()
+                || !added.layers.is_empty()
+                || previous.as_deref() != Some(&image.id);
             Ok(Pulled { image, digest: top.digest, changed })
         }
         Err(e) => {
@@ -119,7 +135,8 @@ pub fn fetch_image(
         if !oci::is_index(&fetched.media_type) {
             break;
         }
-        let index: Index = serde_json::from_slice(&fetched.bytes).map_err(|e| not_an_image(format!("bad index: {e}")))?;
+        let index: Index = serde_json::from_slice(&fetched.bytes)
+            .map_err(|e| not_an_image(format!("bad index: {e}")))?;
         let chosen = platform::choose(&index, platform).ok_or_else(|| PullError::NoPlatform {
             what: what.to_string(),
             wanted: platform.to_string(),
@@ -132,30 +149,56 @@ pub fn fetch_image(
         }
     }
     if !oci::is_manifest(&fetched.media_type) {
-        return Err(not_an_image(format!("media type {} is not an image manifest", fetched.media_type)));
+        return Err(not_an_image(format!(
+            "media type {} is not an image manifest",
+            fetched.media_type
+        )));
     }
-    let manifest: Manifest = serde_json::from_slice(&fetched.bytes).map_err(|e| not_an_image(format!("bad manifest: {e}")))?;
+    let manifest: Manifest = serde_json::from_slice(&fetched.bytes)
+        .map_err(|e| not_an_image(format!("bad manifest: {e}")))?;
     let config = fetch_config(store, source, &manifest.config, added, &not_an_image)?;
     if config.rootfs.diff_ids.len() != manifest.layers.len() {
-        return Err(not_an_image(format!("{} layers but {} DiffIDs in the config", manifest.layers.len(), config.rootfs.diff_ids.len())));
+        return Err(not_an_image(format!(
+            "{} layers but {} DiffIDs in the config",
+            manifest.layers.len(),
+            config.rootfs.diff_ids.len()
+        )));
     }
     if let Some(bad) = manifest.layers.iter().find(|l| !oci::is_layer(&l.media_type)) {
-        return Err(not_an_image(format!("layer {} has media type {:?}, not a layer", bad.digest, bad.media_type)));
+        return Err(not_an_image(format!(
+            "layer {} has media type {:?}, not a layer",
+            bad.digest, bad.media_type
+        )));
     }
     for layer in &manifest.layers {
-        progress(&Progress { layer: short(&layer.digest).to_string(), status: LayerStatus::Waiting });
+        progress(&Progress {
+            layer: short(&layer.digest).to_string(),
+            status: LayerStatus::Waiting,
+        });
     }
     let mut layers = Vec::new();
     for (descriptor, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
         let size = fetch_layer(store, source, descriptor, diff_id, added, progress)?;
-        layers.push(LayerRecord { blob: descriptor.digest.clone(), media_type: descriptor.media_type.clone(), diff_id: diff_id.clone(), size });
+        layers.push(LayerRecord {
+            blob: descriptor.digest.clone(),
+            media_type: descriptor.media_type.clone(),
+            diff_id: diff_id.clone(),
+            size,
+        });
     }
     let (manifest_digest, manifest_added) = store.put_bytes(&fetched.bytes)?;
     if manifest_added {
         added.blobs.push(manifest_digest.clone());
     }
     let size = layers.iter().map(|l| l.size).sum();
-    Ok(ImageRecord { id: manifest.config.digest.clone(), manifest: manifest_digest, layers, repo_digests: Vec::new(), created: config.created, size })
+    Ok(ImageRecord {
+        id: manifest.config.digest.clone(),
+        manifest: manifest_digest,
+        layers,
+        repo_digests: Vec::new(),
+        created: config.created,
+        size,
+    })
 }
 // ANCHOR_END: fetch_image
 
@@ -197,7 +240,9 @@ fn fetch_layer(
         let total = descriptor.size;
         report(LayerStatus::Downloading { done: 0, total });
         let reader = source.blob(descriptor)?;
-        if store.write_blob(&descriptor.digest, total, reader, &mut |done| report(LayerStatus::Downloading { done, total }))? {
+        if store.write_blob(&descriptor.digest, total, reader, &mut |done| {
+            report(LayerStatus::Downloading { done, total })
+        })? {
             added.blobs.push(descriptor.digest.clone());
         }
         report(LayerStatus::DownloadComplete);

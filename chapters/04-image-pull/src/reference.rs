@@ -46,7 +46,8 @@ impl Reference {
     // ANCHOR: parse
     /// Parse and normalize `input` as `docker pull` does.
     pub fn parse(input: &str) -> Result<Reference, ReferenceError> {
-        let invalid = |why: &str| ReferenceError::Invalid { input: input.to_string(), why: why.to_string() };
+        let invalid =
+            |why: &str| ReferenceError::Invalid { input: input.to_string(), why: why.to_string() };
         if input.is_empty() {
             return Err(ReferenceError::Empty(input.to_string()));
         }
@@ -55,7 +56,9 @@ impl Reference {
         }
         // name[:tag][@digest]: the digest is after the one '@'.
         let (name_and_tag, digest) = match input.split_once('@') {
-            Some((rest, digest)) => (rest, Some(parse_digest(digest).map_err(|why| invalid(&why))?)),
+            Some((rest, digest)) => {
+                (rest, Some(parse_digest(digest).map_err(|why| invalid(&why))?))
+            }
             None => (input, None),
         };
         // A ':' after the last '/' starts the tag; one before it is a port.
@@ -95,7 +98,11 @@ impl Reference {
     /// The short name Docker shows: `busybox`, `foo/bar`, `localhost:5000/x`.
     pub fn familiar_name(&self) -> String {
         if self.domain == DEFAULT_DOMAIN {
-            self.path.strip_prefix("library/").filter(|p| !p.contains('/')).unwrap_or(&self.path).to_string()
+            self.path
+                .strip_prefix("library/")
+                .filter(|p| !p.contains('/'))
+                .unwrap_or(&self.path)
+                .to_string()
         } else {
             self.name()
         }
@@ -144,14 +151,21 @@ fn split_domain(name: &str) -> (String, String) {
     };
     let domain = if domain == "index.docker.io" { DEFAULT_DOMAIN.to_string() } else { domain };
     // Official images live under `library/` on Docker Hub, and only there.
-    let path = if domain == DEFAULT_DOMAIN && !path.contains('/') { format!("library/{path}") } else { path };
+    let path = if domain == DEFAULT_DOMAIN && !path.contains('/') {
+        format!("library/{path}")
+    } else {
+        path
+    };
     (domain, path)
 }
 
 /// The first path element is a registry host if it is `localhost`, has a
 /// `.` or a `:`, or has uppercase letters (which a repository name cannot).
 fn looks_like_host(first: &str) -> bool {
-    first == "localhost" || first.contains('.') || first.contains(':') || first.chars().any(|c| c.is_ascii_uppercase())
+    first == "localhost"
+        || first.contains('.')
+        || first.contains(':')
+        || first.chars().any(|c| c.is_ascii_uppercase())
 }
 // ANCHOR_END: split_domain
 
@@ -161,12 +175,15 @@ fn is_bare_digest_hex(input: &str) -> bool {
 
 /// `sha256:<64 lowercase hex>`; other algorithms need `[0-9a-fA-F]{32,}`.
 pub fn parse_digest(digest: &str) -> Result<String, String> {
-    let (algorithm, hex) = digest.split_once(':').ok_or_else(|| format!("digest {digest:?} has no algorithm"))?;
+    let (algorithm, hex) =
+        digest.split_once(':').ok_or_else(|| format!("digest {digest:?} has no algorithm"))?;
     if algorithm != "sha256" {
         return Err(format!("digest algorithm {algorithm:?} is not supported (only sha256)"));
     }
     if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
-        return Err(format!("digest {digest:?} must be sha256: followed by 64 lowercase hex digits"));
+        return Err(format!(
+            "digest {digest:?} must be sha256: followed by 64 lowercase hex digits"
+        ));
     }
     Ok(digest.to_string())
 }
@@ -191,11 +208,24 @@ fn check_tag(tag: &str) -> Result<(), String> {
 /// A domain name, IPv4 address or `[IPv6]`, with an optional `:port`.
 fn check_domain(domain: &str) -> Result<(), String> {
     let (host, port) = if let Some(rest) = domain.strip_prefix('[') {
-        let (v6, after) = rest.split_once(']').ok_or_else(|| format!("registry {domain:?} has an unclosed '['"))?;
+        let (v6, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("registry {domain:?} has an unclosed '['"))?;
         if v6.is_empty() || !v6.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
             return Err(format!("registry {domain:?} is not a valid IPv6 address"));
         }
-        (None, if after.is_empty() { None } else { Some(after.strip_prefix(':').ok_or_else(|| format!("registry {domain:?}: junk after ']'"))?) })
+        (
+            None,
+            if after.is_empty() {
+                None
+            } else {
+                Some(
+                    after
+                        .strip_prefix(':')
+                        .ok_or_else(|| format!("registry {domain:?}: junk after ']'"))?,
+                )
+            },
+        )
     } else {
         match domain.split_once(':') {
             Some((host, port)) => (Some(host), Some(port)),
@@ -204,7 +234,10 @@ fn check_domain(domain: &str) -> Result<(), String> {
     };
     if let Some(host) = host {
         let label_ok = |l: &str| {
-            !l.is_empty() && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         };
         if !host.split('.').all(label_ok) {
             return Err(format!("registry host {host:?} is not a valid host name"));
@@ -308,7 +341,10 @@ mod tests {
     fn familiar_names_hide_docker_io_and_library() {
         assert_eq!(Reference::parse("busybox").unwrap().familiar(), "busybox:latest");
         assert_eq!(Reference::parse("foo/bar:2").unwrap().familiar(), "foo/bar:2");
-        assert_eq!(Reference::parse("localhost:5000/a/b").unwrap().familiar(), "localhost:5000/a/b:latest");
+        assert_eq!(
+            Reference::parse("localhost:5000/a/b").unwrap().familiar(),
+            "localhost:5000/a/b:latest"
+        );
         assert_eq!(Reference::parse("busybox").unwrap().api_host(), "registry-1.docker.io");
         assert_eq!(Reference::parse("localhost:5000/a").unwrap().api_host(), "localhost:5000");
     }
@@ -318,7 +354,22 @@ mod tests {
         for ok in ["a.b", "a_b", "a__b", "a-b", "a---b", "a0/b1/c2"] {
             assert!(Reference::parse(ok).is_ok(), "{ok} should parse");
         }
-        for bad in ["a..b", "a___b", "-a", "a-", "_a", "a/", "/a", "a//b", "a:", ":tag", "a:-x", "a@sha256:12", "a@md5:0123", "a b"] {
+        for bad in [
+            "a..b",
+            "a___b",
+            "-a",
+            "a-",
+            "_a",
+            "a/",
+            "/a",
+            "a//b",
+            "a:",
+            ":tag",
+            "a:-x",
+            "a@sha256:12",
+            "a@md5:0123",
+            "a b",
+        ] {
             assert!(Reference::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

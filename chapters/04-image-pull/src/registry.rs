@@ -113,7 +113,11 @@ impl Registry {
     /// `mediaType` must agree with Content-Type, and its sha256 with
     /// `Docker-Content-Digest` and with the digest we asked for.
     pub fn manifest(&mut self, tag_or_digest: &str) -> Result<FetchedManifest, RegistryError> {
-        let what = if tag_or_digest.contains(':') { format!("{}@{tag_or_digest}", self.familiar) } else { format!("{}:{tag_or_digest}", self.familiar) };
+        let what = if tag_or_digest.contains(':') {
+            format!("{}@{tag_or_digest}", self.familiar)
+        } else {
+            format!("{}:{tag_or_digest}", self.familiar)
+        };
         let path = format!("/v2/{}/manifests/{tag_or_digest}", self.repository);
         let response = self.get(&path, oci::MANIFEST_ACCEPT, &what)?;
         let content_type = response.content_type().to_string();
@@ -134,7 +138,9 @@ impl Registry {
             }
         }
         if tag_or_digest.starts_with("sha256:") && tag_or_digest != digest {
-            return Err(self.protocol(format!("manifest {what}: the body's digest is {digest}, not the one asked for")));
+            return Err(self.protocol(format!(
+                "manifest {what}: the body's digest is {digest}, not the one asked for"
+            )));
         }
         let media_type = self.media_type_of(&bytes, &content_type, &what)?;
         Ok(FetchedManifest { bytes, media_type, digest })
@@ -143,21 +149,36 @@ impl Registry {
 
     /// Decide what kind of document `bytes` is: Content-Type first, checked
     /// against the body's own `mediaType` (CVE-2021-41190).
-    fn media_type_of(&self, bytes: &[u8], content_type: &str, what: &str) -> Result<String, RegistryError> {
+    fn media_type_of(
+        &self,
+        bytes: &[u8],
+        content_type: &str,
+        what: &str,
+    ) -> Result<String, RegistryError> {
         let declared: MediaTypeField = serde_json::from_slice(bytes)
             .map_err(|e| self.not_an_image(format!("the manifest of {what} is not JSON ({e})")))?;
         let content_type = content_type.split(';').next().unwrap_or("").trim().to_string();
-        if content_type == oci::DOCKER_SCHEMA1_SIGNED || declared.media_type.as_deref() == Some(oci::DOCKER_SCHEMA1_SIGNED) {
-            return Err(self.not_an_image(format!("{what} is a schema 1 manifest, which is deprecated and not supported")));
+        if content_type == oci::DOCKER_SCHEMA1_SIGNED
+            || declared.media_type.as_deref() == Some(oci::DOCKER_SCHEMA1_SIGNED)
+        {
+            return Err(self.not_an_image(format!(
+                "{what} is a schema 1 manifest, which is deprecated and not supported"
+            )));
         }
         let known = |t: &str| oci::is_manifest(t) || oci::is_index(t);
         let media_type = match (known(&content_type), declared.media_type) {
             (true, Some(body)) if body != content_type => {
-                return Err(self.not_an_image(format!("{what}: Content-Type {content_type} but the body says mediaType {body}")));
+                return Err(self.not_an_image(format!(
+                    "{what}: Content-Type {content_type} but the body says mediaType {body}"
+                )));
             }
             (true, _) => content_type,
             (false, Some(body)) if known(&body) => body,
-            _ => sniff_media_type(bytes).ok_or_else(|| self.not_an_image(format!("{what} has media type {content_type:?}, not an image manifest or index")))?,
+            _ => sniff_media_type(bytes).ok_or_else(|| {
+                self.not_an_image(format!(
+                    "{what} has media type {content_type:?}, not an image manifest or index"
+                ))
+            })?,
         };
         Ok(media_type)
     }
@@ -167,7 +188,8 @@ impl Registry {
     /// The caller verifies size and digest while it reads.
     pub fn blob(&mut self, digest: &str) -> Result<Box<dyn Read + Send + Sync>, RegistryError> {
         let what = format!("{}@{digest}", self.familiar);
-        let response = self.get(&format!("/v2/{}/blobs/{digest}", self.repository), "*/*", &what)?;
+        let response =
+            self.get(&format!("/v2/{}/blobs/{digest}", self.repository), "*/*", &what)?;
         Ok(response.into_reader())
     }
     // ANCHOR_END: blob
@@ -175,7 +197,12 @@ impl Registry {
     // ANCHOR: get
     /// One GET with authentication: on a 401, answer the challenge (fetch a
     /// Bearer token, or use Basic credentials) and retry once.
-    fn get(&mut self, path: &str, accept: &str, what: &str) -> Result<ureq::Response, RegistryError> {
+    fn get(
+        &mut self,
+        path: &str,
+        accept: &str,
+        what: &str,
+    ) -> Result<ureq::Response, RegistryError> {
         let url = format!("{}{path}", self.base);
         let mut answered_challenge = false;
         loop {
@@ -187,7 +214,12 @@ impl Registry {
                     self.answer_challenge(&header, what)?;
                     answered_challenge = true;
                 }
-                401 | 403 => return Err(RegistryError::Unauthorized { what: what.to_string(), domain: self.domain.clone() }),
+                401 | 403 => {
+                    return Err(RegistryError::Unauthorized {
+                        what: what.to_string(),
+                        domain: self.domain.clone(),
+                    })
+                }
                 _ => return Err(self.api_error(response, what)),
             }
         }
@@ -197,7 +229,11 @@ impl Registry {
     // ANCHOR: redirects
     /// Send a GET and follow up to five redirects. `Authorization` goes only
     /// to the registry's own host, never to another one (a CDN).
-    fn get_following_redirects(&self, url: &str, accept: &str) -> Result<ureq::Response, RegistryError> {
+    fn get_following_redirects(
+        &self,
+        url: &str,
+        accept: &str,
+    ) -> Result<ureq::Response, RegistryError> {
         let mut url = url.to_string();
         for _ in 0..=MAX_REDIRECTS {
             let same_host = origin(&url) == origin(&self.base);
@@ -210,12 +246,16 @@ impl Registry {
             let response = match request.call() {
                 Ok(response) => response,
                 Err(ureq::Error::Status(_, response)) => response,
-                Err(ureq::Error::Transport(t)) => return Err(self.unreachable(&transport_reason(&t))),
+                Err(ureq::Error::Transport(t)) => {
+                    return Err(self.unreachable(&transport_reason(&t)))
+                }
             };
             if !(300..400).contains(&response.status()) {
                 return Ok(response);
             }
-            let location = response.header("Location").ok_or_else(|| self.protocol(format!("redirect from {url} without a Location")))?;
+            let location = response
+                .header("Location")
+                .ok_or_else(|| self.protocol(format!("redirect from {url} without a Location")))?;
             url = resolve_location(&url, location);
         }
         Err(self.protocol(format!("more than {MAX_REDIRECTS} redirects for {url}")))
@@ -224,8 +264,11 @@ impl Registry {
 
     // ANCHOR: answer_challenge
     fn answer_challenge(&mut self, header: &str, what: &str) -> Result<(), RegistryError> {
-        let unauthorized = || RegistryError::Unauthorized { what: what.to_string(), domain: self.domain.clone() };
-        let challenge = auth::parse_challenge(header).ok_or_else(|| self.protocol(format!("401 without a usable WWW-Authenticate header ({header:?})")))?;
+        let unauthorized =
+            || RegistryError::Unauthorized { what: what.to_string(), domain: self.domain.clone() };
+        let challenge = auth::parse_challenge(header).ok_or_else(|| {
+            self.protocol(format!("401 without a usable WWW-Authenticate header ({header:?})"))
+        })?;
         match challenge.scheme.as_str() {
             "basic" => {
                 let credentials = self.credentials.as_ref().ok_or_else(unauthorized)?;
@@ -238,7 +281,9 @@ impl Registry {
                 })?;
                 self.authorization = Some(format!("Bearer {token}"));
             }
-            other => return Err(self.protocol(format!("unsupported authentication scheme {other:?}"))),
+            other => {
+                return Err(self.protocol(format!("unsupported authentication scheme {other:?}")))
+            }
         }
         Ok(())
     }
@@ -247,7 +292,8 @@ impl Registry {
     /// credentials if we have some (anonymous otherwise), for a token.
     fn fetch_token(&self, challenge: &Challenge) -> Result<String, RegistryError> {
         let scope = format!("repository:{}:pull", self.repository);
-        let url = auth::token_url(challenge, &scope).ok_or_else(|| self.protocol("Bearer challenge without a realm".into()))?;
+        let url = auth::token_url(challenge, &scope)
+            .ok_or_else(|| self.protocol("Bearer challenge without a realm".into()))?;
         let basic = self.credentials.as_ref().map(Credentials::basic_header);
         narrate_request(&url, "application/json", basic.as_deref());
         let mut request = self.agent.get(&url);
@@ -257,16 +303,27 @@ impl Registry {
         let response = match request.call() {
             Ok(response) => response,
             Err(ureq::Error::Status(401 | 403, _)) => {
-                return Err(RegistryError::Unauthorized { what: "token".into(), domain: self.domain.clone() })
+                return Err(RegistryError::Unauthorized {
+                    what: "token".into(),
+                    domain: self.domain.clone(),
+                })
             }
             Err(ureq::Error::Status(status, _)) => {
-                return Err(RegistryError::Status { host: origin(&url).to_string(), status, what: "a token".into() })
+                return Err(RegistryError::Status {
+                    host: origin(&url).to_string(),
+                    status,
+                    what: "a token".into(),
+                })
             }
             Err(ureq::Error::Transport(t)) => return Err(self.unreachable(&transport_reason(&t))),
         };
-        let text = response.into_string().map_err(|e| self.unreachable(&format!("reading the token: {e}")))?;
-        let body: Value = serde_json::from_str(&text).map_err(|e| self.protocol(format!("token endpoint sent no JSON: {e}")))?;
-        auth::token_from_response(&body).ok_or_else(|| self.protocol("token endpoint sent no token".into()))
+        let text = response
+            .into_string()
+            .map_err(|e| self.unreachable(&format!("reading the token: {e}")))?;
+        let body: Value = serde_json::from_str(&text)
+            .map_err(|e| self.protocol(format!("token endpoint sent no JSON: {e}")))?;
+        auth::token_from_response(&body)
+            .ok_or_else(|| self.protocol("token endpoint sent no token".into()))
     }
     // ANCHOR_END: answer_challenge
 
@@ -275,17 +332,23 @@ impl Registry {
     /// becomes `manifest unknown: busybox:nope`.
     fn api_error(&self, response: ureq::Response, what: &str) -> RegistryError {
         let status = response.status();
-        let body: Option<Value> = response.into_string().ok().and_then(|s| serde_json::from_str(&s).ok());
+        let body: Option<Value> =
+            response.into_string().ok().and_then(|s| serde_json::from_str(&s).ok());
         let first = body.as_ref().and_then(|b| b.get("errors")?.as_array()?.first().cloned());
         let message = first.as_ref().and_then(|e| {
             let message = e.get("message").and_then(Value::as_str).filter(|m| !m.is_empty());
-            let code = e.get("code").and_then(Value::as_str).map(|c| c.to_lowercase().replace('_', " "));
+            let code =
+                e.get("code").and_then(Value::as_str).map(|c| c.to_lowercase().replace('_', " "));
             message.map(str::to_string).or(code)
         });
         match message {
             Some(message) => RegistryError::Api { message, what: what.to_string() },
-            None if status == 404 => RegistryError::Api { message: "not found".into(), what: what.to_string() },
-            None => RegistryError::Status { host: self.domain.clone(), status, what: what.to_string() },
+            None if status == 404 => {
+                RegistryError::Api { message: "not found".into(), what: what.to_string() }
+            }
+            None => {
+                RegistryError::Status { host: self.domain.clone(), status, what: what.to_string() }
+            }
         }
     }
     // ANCHOR_END: api_error
@@ -311,7 +374,11 @@ pub fn base_url(reference: &Reference, options: &RegistryOptions) -> String {
     if reference.domain == DEFAULT_DOMAIN {
         if let Some(mirror) = options.mirror.as_deref().filter(|m| !m.is_empty()) {
             let mirror = mirror.trim_end_matches('/');
-            return if mirror.contains("://") { mirror.to_string() } else { format!("{}://{mirror}", scheme_for(mirror, options)) };
+            return if mirror.contains("://") {
+                mirror.to_string()
+            } else {
+                format!("{}://{mirror}", scheme_for(mirror, options))
+            };
         }
     }
     let host = reference.api_host();
@@ -415,16 +482,33 @@ mod tests {
             assert_eq!(base_url(&Reference::parse(name).unwrap(), &options()), url, "{name}");
         }
         let insecure = RegistryOptions { insecure: vec!["10.0.0.1:5000".into()], ..options() };
-        assert_eq!(base_url(&Reference::parse("10.0.0.1:5000/a").unwrap(), &insecure), "http://10.0.0.1:5000");
+        assert_eq!(
+            base_url(&Reference::parse("10.0.0.1:5000/a").unwrap(), &insecure),
+            "http://10.0.0.1:5000"
+        );
     }
 
     #[test]
     fn the_mirror_serves_docker_hub_only() {
-        let mirrored = RegistryOptions { mirror: Some("10.1.2.3:5000/".into()), insecure: vec!["10.1.2.3".into()], ..options() };
-        assert_eq!(base_url(&Reference::parse("busybox").unwrap(), &mirrored), "http://10.1.2.3:5000");
-        let mirrored = RegistryOptions { mirror: Some("https://mirror.example".into()), ..options() };
-        assert_eq!(base_url(&Reference::parse("busybox").unwrap(), &mirrored), "https://mirror.example");
-        assert_eq!(base_url(&Reference::parse("quay.io/a/b").unwrap(), &mirrored), "https://quay.io");
+        let mirrored = RegistryOptions {
+            mirror: Some("10.1.2.3:5000/".into()),
+            insecure: vec!["10.1.2.3".into()],
+            ..options()
+        };
+        assert_eq!(
+            base_url(&Reference::parse("busybox").unwrap(), &mirrored),
+            "http://10.1.2.3:5000"
+        );
+        let mirrored =
+            RegistryOptions { mirror: Some("https://mirror.example".into()), ..options() };
+        assert_eq!(
+            base_url(&Reference::parse("busybox").unwrap(), &mirrored),
+            "https://mirror.example"
+        );
+        assert_eq!(
+            base_url(&Reference::parse("quay.io/a/b").unwrap(), &mirrored),
+            "https://quay.io"
+        );
     }
 
     #[test]
@@ -433,13 +517,19 @@ mod tests {
         assert_eq!(resolve_location("http://a/v2/x", "https://cdn/y"), "https://cdn/y");
         assert_eq!(resolve_location("http://a/v2/x", "y"), "http://a/v2/y");
         assert_eq!(origin("http://a:5000/v2/"), "http://a:5000");
-        assert_ne!(origin("https://registry-1.docker.io/v2/"), origin("https://production.cloudflare.docker.com/x"));
+        assert_ne!(
+            origin("https://registry-1.docker.io/v2/"),
+            origin("https://production.cloudflare.docker.com/x")
+        );
     }
 
     #[test]
     fn sniffs_documents_without_a_useful_content_type() {
         assert_eq!(sniff_media_type(br#"{"manifests":[]}"#).as_deref(), Some(oci::OCI_INDEX));
-        assert_eq!(sniff_media_type(br#"{"config":{},"layers":[]}"#).as_deref(), Some(oci::OCI_MANIFEST));
+        assert_eq!(
+            sniff_media_type(br#"{"config":{},"layers":[]}"#).as_deref(),
+            Some(oci::OCI_MANIFEST)
+        );
         assert_eq!(sniff_media_type(br#"{"hello":1}"#), None);
     }
 }

@@ -98,7 +98,8 @@ impl Store {
     pub fn open(root: &Path) -> Result<Store, StoreError> {
         let store = Store { root: root.to_path_buf() };
         for dir in ["blobs/sha256", "layers", "images", "tmp"] {
-            fs::create_dir_all(root.join(dir)).map_err(|e| store.io(&format!("creating {}", root.join(dir).display()), e))?;
+            fs::create_dir_all(root.join(dir))
+                .map_err(|e| store.io(&format!("creating {}", root.join(dir).display()), e))?;
         }
         store.remove_stale_temporaries();
         Ok(store)
@@ -129,7 +130,13 @@ impl Store {
     /// Stream a blob into the store, hashing and counting as it goes. It is
     /// written under a temporary name, fsync-ed, and renamed into place only
     /// when size and sha256 match: a blob in `blobs/` is always complete.
-    pub fn write_blob(&self, digest: &str, size: u64, reader: impl Read, on_bytes: &mut dyn FnMut(u64)) -> Result<bool, StoreError> {
+    pub fn write_blob(
+        &self,
+        digest: &str,
+        size: u64,
+        reader: impl Read,
+        on_bytes: &mut dyn FnMut(u64),
+    ) -> Result<bool, StoreError> {
         if self.has_blob(digest) {
             return Ok(false);
         }
@@ -141,13 +148,22 @@ impl Store {
         result.map(|()| true)
     }
 
-    fn write_verified(&self, temp: &Path, digest: &str, size: u64, reader: impl Read, on_bytes: &mut dyn FnMut(u64)) -> Result<(), StoreError> {
+    fn write_verified(
+        &self,
+        temp: &Path,
+        digest: &str,
+        size: u64,
+        reader: impl Read,
+        on_bytes: &mut dyn FnMut(u64),
+    ) -> Result<(), StoreError> {
         let mut file = File::create(temp).map_err(|e| self.io("creating a temporary blob", e))?;
         // One byte more than announced is enough to know it is too large.
         let mut hashing = HashingReader::new(reader.take(size + 1));
         let mut buffer = vec![0u8; 256 * 1024];
         loop {
-            let n = hashing.read(&mut buffer).map_err(|e| self.io(&format!("downloading blob {digest} (truncated?)"), e))?;
+            let n = hashing
+                .read(&mut buffer)
+                .map_err(|e| self.io(&format!("downloading blob {digest} (truncated?)"), e))?;
             if n == 0 {
                 break;
             }
@@ -159,7 +175,11 @@ impl Store {
             return Err(StoreError::TooLarge { digest: digest.to_string(), expected: size });
         }
         if count < size {
-            return Err(StoreError::Truncated { digest: digest.to_string(), expected: size, actual: count });
+            return Err(StoreError::Truncated {
+                digest: digest.to_string(),
+                expected: size,
+                actual: count,
+            });
         }
         if actual != digest {
             return Err(StoreError::DigestMismatch { digest: digest.to_string(), actual });
@@ -187,7 +207,8 @@ impl Store {
 
     /// Read a small blob (manifest, config) and check it again.
     pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
-        let bytes = fs::read(self.blob_path(digest)).map_err(|e| self.io(&format!("reading blob {digest}"), e))?;
+        let bytes = fs::read(self.blob_path(digest))
+            .map_err(|e| self.io(&format!("reading blob {digest}"), e))?;
         let actual = sha256_of(&bytes);
         if actual != digest {
             return Err(StoreError::DigestMismatch { digest: digest.to_string(), actual });
@@ -201,7 +222,8 @@ impl Store {
     /// and renamed, so a layer directory is always complete. Returns the
     /// uncompressed size.
     pub fn unpack_layer(&self, blob: &str, diff_id: &str) -> Result<u64, StoreError> {
-        let file = File::open(self.blob_path(blob)).map_err(|e| self.io(&format!("opening layer blob {blob}"), e))?;
+        let file = File::open(self.blob_path(blob))
+            .map_err(|e| self.io(&format!("opening layer blob {blob}"), e))?;
         self.unpack_layer_from(file, diff_id)
     }
 
@@ -225,8 +247,14 @@ impl Store {
         }
     }
 
-    fn unpack_verified(&self, reader: impl Read, diff_id: &str, temp: &Path) -> Result<u64, StoreError> {
-        let mut hashing = HashingReader::new(decompress(reader).map_err(|e| self.io("reading a layer", e))?);
+    fn unpack_verified(
+        &self,
+        reader: impl Read,
+        diff_id: &str,
+        temp: &Path,
+    ) -> Result<u64, StoreError> {
+        let mut hashing =
+            HashingReader::new(decompress(reader).map_err(|e| self.io("reading a layer", e))?);
         let target = self.layer_path(diff_id);
         explain::step(Step {
             what: &format!("unpack layer {} (whiteouts become overlayfs whiteouts)", crate::digest::short(diff_id)),
@@ -234,8 +262,10 @@ impl Store {
             shell: &format!("tar -xpf LAYER.tar --xattrs -C {}", target.display()),
             book: "ch04-image-pull.md#safe-unpacking",
         });
-        unpack::unpack(&mut hashing, temp).map_err(|source| StoreError::Unpack { diff_id: diff_id.to_string(), source })?;
-        let (actual, size) = hashing.finish().map_err(|e| self.io("reading the end of a layer", e))?;
+        unpack::unpack(&mut hashing, temp)
+            .map_err(|source| StoreError::Unpack { diff_id: diff_id.to_string(), source })?;
+        let (actual, size) =
+            hashing.finish().map_err(|e| self.io("reading the end of a layer", e))?;
         if actual != diff_id {
             return Err(StoreError::DiffIdMismatch { diff_id: diff_id.to_string(), actual });
         }
@@ -263,15 +293,26 @@ impl Store {
     /// and removals update `repositories.json` one at a time.
     pub fn lock(&self) -> Result<StoreLock, StoreError> {
         let path = self.root.join("images/.lock");
-        let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| self.io("opening the store lock", e))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| self.io("locking the store", errno.into()))?;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.io("opening the store lock", e))?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| self.io("locking the store", errno.into()))?;
         Ok(StoreLock(lock))
     }
 
     // ANCHOR: save_image
     /// Record an image and point `tag` (a full reference) at it. Returns the
     /// image id the tag pointed to before, if any. Call with the lock held.
-    pub fn save_image(&self, _lock: &StoreLock, record: &ImageRecord, tag: Option<&str>) -> Result<Option<String>, StoreError> {
+    pub fn save_image(
+        &self,
+        _lock: &StoreLock,
+        record: &ImageRecord,
+        tag: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
         let mut record = record.clone();
         if let Ok(old) = self.image(&record.id) {
             for digest in old.repo_digests {
@@ -280,7 +321,8 @@ impl Store {
                 }
             }
         }
-        let json = serde_json::to_vec_pretty(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.write_file_atomically(&self.image_path(&record.id), &json)?;
         let mut previous = None;
         if let Some(tag) = tag {
@@ -295,12 +337,14 @@ impl Store {
     pub fn image(&self, id: &str) -> Result<ImageRecord, StoreError> {
         let path = self.image_path(id);
         let bytes = fs::read(&path).map_err(|e| self.io(&format!("reading image {id}"), e))?;
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))
     }
 
     /// Every image record, in no particular order.
     pub fn images(&self) -> Result<Vec<ImageRecord>, StoreError> {
-        let entries = fs::read_dir(self.root.join("images")).map_err(|e| self.io("listing images", e))?;
+        let entries =
+            fs::read_dir(self.root.join("images")).map_err(|e| self.io("listing images", e))?;
         let mut images = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -331,11 +375,19 @@ impl Store {
         if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let matches: Vec<String> = self.images()?.into_iter().map(|i| i.id).filter(|id| hex_part(id).starts_with(prefix)).collect();
+        let matches: Vec<String> = self
+            .images()?
+            .into_iter()
+            .map(|i| i.id)
+            .filter(|id| hex_part(id).starts_with(prefix))
+            .collect();
         match matches.as_slice() {
             [id] => Ok(Some((id.clone(), None))),
             [] => Ok(None),
-            _ => Err(StoreError::Corrupt(format!("{text:?} matches {} images: give more of the id", matches.len()))),
+            _ => Err(StoreError::Corrupt(format!(
+                "{text:?} matches {} images: give more of the id",
+                matches.len()
+            ))),
         }
     }
     // ANCHOR_END: resolve
@@ -364,7 +416,8 @@ impl Store {
         repositories.tags.retain(|_, v| v != id);
         self.save_repositories(&repositories)?;
         fs::remove_file(self.image_path(id)).map_err(|e| self.io("removing an image record", e))?;
-        let mut candidates = Added { blobs: vec![record.manifest.clone(), record.id.clone()], layers: Vec::new() };
+        let mut candidates =
+            Added { blobs: vec![record.manifest.clone(), record.id.clone()], layers: Vec::new() };
         for layer in &record.layers {
             candidates.blobs.push(layer.blob.clone());
             candidates.layers.push(layer.diff_id.clone());
@@ -375,7 +428,11 @@ impl Store {
 
     /// Delete those of `candidates` that no image record references: the
     /// rollback of a failed pull, and the end of `rmi`.
-    pub fn remove_unreferenced(&self, _lock: &StoreLock, candidates: &Added) -> Result<(), StoreError> {
+    pub fn remove_unreferenced(
+        &self,
+        _lock: &StoreLock,
+        candidates: &Added,
+    ) -> Result<(), StoreError> {
         let mut used: HashSet<String> = HashSet::new();
         for image in self.images()? {
             used.insert(image.manifest.clone());
@@ -402,14 +459,16 @@ impl Store {
     fn repositories(&self) -> Result<Repositories, StoreError> {
         let path = self.root.join("images/repositories.json");
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display()))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Repositories::default()),
             Err(e) => Err(self.io("reading repositories.json", e)),
         }
     }
 
     fn save_repositories(&self, repositories: &Repositories) -> Result<(), StoreError> {
-        let json = serde_json::to_vec_pretty(repositories).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(repositories)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.write_file_atomically(&self.root.join("images/repositories.json"), &json)
     }
 
@@ -444,7 +503,8 @@ impl Store {
             let pid = name.split('-').next().unwrap_or("");
             if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
                 let path = entry.path();
-                let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+                let _ =
+                    if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
             }
         }
     }
@@ -463,7 +523,10 @@ pub fn decompress<'a>(reader: impl Read + 'a) -> io::Result<Box<dyn Read + 'a>> 
     Ok(if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::read::MultiGzDecoder::new(reader))
     } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?)
+        Box::new(
+            ruzstd::decoding::StreamingDecoder::new(reader)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?,
+        )
     } else {
         Box::new(reader)
     })
@@ -496,10 +559,15 @@ mod tests {
         let data = b"hello blob";
         let digest = sha256_of(data);
         let mut seen = 0;
-        assert!(store.write_blob(&digest, data.len() as u64, &data[..], &mut |n| seen = n).unwrap());
+        assert!(store
+            .write_blob(&digest, data.len() as u64, &data[..], &mut |n| seen = n)
+            .unwrap());
         assert_eq!(seen, data.len() as u64);
         assert_eq!(fs::read(store.blob_path(&digest)).unwrap(), data);
-        assert!(!store.write_blob(&digest, data.len() as u64, &data[..], &mut |_| {}).unwrap(), "present blobs are not written again");
+        assert!(
+            !store.write_blob(&digest, data.len() as u64, &data[..], &mut |_| {}).unwrap(),
+            "present blobs are not written again"
+        );
         assert!(tmp_is_empty(&store));
     }
 
@@ -556,12 +624,24 @@ mod tests {
     #[test]
     fn tags_and_removal_keep_shared_content() {
         let (_dir, store) = store();
-        let shared = LayerRecord { blob: sha256_of(b"blob"), media_type: String::new(), diff_id: sha256_of(b"diff"), size: 1 };
+        let shared = LayerRecord {
+            blob: sha256_of(b"blob"),
+            media_type: String::new(),
+            diff_id: sha256_of(b"diff"),
+            size: 1,
+        };
         let (config_a, _) = store.put_bytes(b"config a").unwrap();
         let (config_b, _) = store.put_bytes(b"config b").unwrap();
         store.write_blob(&shared.blob, 4, &b"blob"[..], &mut |_| {}).unwrap();
         fs::create_dir(store.layer_path(&shared.diff_id)).unwrap();
-        let a = ImageRecord { id: config_a.clone(), manifest: config_a.clone(), layers: vec![shared.clone()], repo_digests: vec![], created: None, size: 1 };
+        let a = ImageRecord {
+            id: config_a.clone(),
+            manifest: config_a.clone(),
+            layers: vec![shared.clone()],
+            repo_digests: vec![],
+            created: None,
+            size: 1,
+        };
         let b = ImageRecord { id: config_b.clone(), manifest: config_b.clone(), ..a.clone() };
         let lock = store.lock().unwrap();
         assert_eq!(store.save_image(&lock, &a, Some("example.com/a:1")).unwrap(), None);
@@ -569,7 +649,10 @@ mod tests {
         assert_eq!(store.tags().unwrap()["example.com/a:1"], config_a);
         store.remove_image(&lock, &config_a).unwrap();
         assert!(!store.has_blob(&config_a));
-        assert!(store.has_blob(&shared.blob) && store.has_layer(&shared.diff_id), "b still uses the shared layer");
+        assert!(
+            store.has_blob(&shared.blob) && store.has_layer(&shared.diff_id),
+            "b still uses the shared layer"
+        );
         store.remove_image(&lock, &config_b).unwrap();
         assert!(!store.has_blob(&shared.blob) && !store.has_layer(&shared.diff_id));
         assert!(store.tags().unwrap().is_empty());

@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 use ch01_namespaces::explain::{self, Step};
 use nix::errno::Errno;
 use nix::fcntl::{openat, openat2, AtFlags, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::{fchmod, fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag, UtimensatFlags};
+use nix::sys::stat::{
+    fchmod, fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag,
+    UtimensatFlags,
+};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchown, fchownat, linkat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 use tar::EntryType;
@@ -77,8 +80,12 @@ pub struct UnpackStats {
 /// converting whiteouts to overlayfs form.
 pub fn unpack(reader: impl Read, root: &Path) -> Result<UnpackStats, UnpackError> {
     let root_display = root.display().to_string();
-    let root_fd: OwnedFd = nix::fcntl::open(root, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(io_err(&root_display, "open layer root"))?;
+    let root_fd: OwnedFd = nix::fcntl::open(
+        root,
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io_err(&root_display, "open layer root"))?;
     let privileged = nix::unistd::geteuid().is_root();
     let mut stats = UnpackStats::default();
     let mut directory_times = Vec::new();
@@ -106,7 +113,9 @@ pub fn unpack(reader: impl Read, root: &Path) -> Result<UnpackStats, UnpackError
         let parent_fd = open_dir_in_root(&root_fd, parent, &raw_path)?;
         let merge = clear_the_way(&parent_fd, name, kind == EntryType::Directory, &raw_path)?;
         match kind {
-            EntryType::Regular | EntryType::Continuous => write_file(&parent_fd, name, &mut entry, &meta, &raw_path, privileged)?,
+            EntryType::Regular | EntryType::Continuous => {
+                write_file(&parent_fd, name, &mut entry, &meta, &raw_path, privileged)?
+            }
             EntryType::Directory => {
                 make_directory(&parent_fd, name, merge, &meta, &raw_path, privileged)?;
                 directory_times.push((components.clone(), meta.mtime));
@@ -116,15 +125,24 @@ pub fn unpack(reader: impl Read, root: &Path) -> Result<UnpackStats, UnpackError
                 make_symlink(&parent_fd, name, &target, &meta, &raw_path, privileged)?;
             }
             EntryType::Link => {
-                let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+                let target = entry
+                    .link_name_bytes()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .unwrap_or_default();
                 make_hardlink(&root_fd, &parent_fd, name, &target, &raw_path)?;
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                let (major, minor) = (entry.header().device_major().ok().flatten(), entry.header().device_minor().ok().flatten());
-                let dev = nix::sys::stat::makedev(major.unwrap_or(0) as u64, minor.unwrap_or(0) as u64);
+                let (major, minor) = (
+                    entry.header().device_major().ok().flatten(),
+                    entry.header().device_minor().ok().flatten(),
+                );
+                let dev =
+                    nix::sys::stat::makedev(major.unwrap_or(0) as u64, minor.unwrap_or(0) as u64);
                 make_node(&parent_fd, name, kind, dev, &meta, &raw_path, privileged)?;
             }
-            other => return Err(UnpackError::Unsupported { path: raw_path, kind: format!("{other:?}") }),
+            other => {
+                return Err(UnpackError::Unsupported { path: raw_path, kind: format!("{other:?}") })
+            }
         }
         stats.entries += 1;
     }
@@ -164,8 +182,13 @@ pub fn clean_path(raw: &str) -> Result<Vec<OsString>, UnpackError> {
 /// Open (creating as needed) the directory `components` inside the layer
 /// root. Each lookup uses `RESOLVE_IN_ROOT`: symlinks met on the way are
 /// followed, but `/` and `..` in them mean the layer root, never the host's.
-fn open_dir_in_root(root: &OwnedFd, components: &[OsString], raw: &str) -> Result<OwnedFd, UnpackError> {
-    let mut dir = open_in_root(root, Path::new("."), OFlag::O_PATH).map_err(io_err(raw, "open layer root"))?;
+fn open_dir_in_root(
+    root: &OwnedFd,
+    components: &[OsString],
+    raw: &str,
+) -> Result<OwnedFd, UnpackError> {
+    let mut dir = open_in_root(root, Path::new("."), OFlag::O_PATH)
+        .map_err(io_err(raw, "open layer root"))?;
     let mut prefix = PathBuf::new();
     for component in components {
         prefix.push(component);
@@ -173,13 +196,17 @@ fn open_dir_in_root(root: &OwnedFd, components: &[OsString], raw: &str) -> Resul
             Ok(fd) => fd,
             Err(Errno::ENOENT) => {
                 // Missing parent (tars need not list every directory): make it.
-                mkdirat(&dir, component.as_os_str(), Mode::from_bits_truncate(0o755)).map_err(|e| match e {
-                    Errno::EEXIST => UnpackError::NotADirectory { path: raw.to_string() },
-                    e => io_err(raw, "mkdirat parent")(e),
-                })?;
+                mkdirat(&dir, component.as_os_str(), Mode::from_bits_truncate(0o755)).map_err(
+                    |e| match e {
+                        Errno::EEXIST => UnpackError::NotADirectory { path: raw.to_string() },
+                        e => io_err(raw, "mkdirat parent")(e),
+                    },
+                )?;
                 open_in_root(root, &prefix, OFlag::O_PATH).map_err(io_err(raw, "open parent"))?
             }
-            Err(Errno::ENOTDIR | Errno::ELOOP) => return Err(UnpackError::NotADirectory { path: raw.to_string() }),
+            Err(Errno::ENOTDIR | Errno::ELOOP) => {
+                return Err(UnpackError::NotADirectory { path: raw.to_string() })
+            }
             Err(e) => return Err(io_err(raw, "open parent")(e)),
         };
     }
@@ -187,7 +214,8 @@ fn open_dir_in_root(root: &OwnedFd, components: &[OsString], raw: &str) -> Resul
 }
 
 fn open_existing_dir_in_root(root: &OwnedFd, components: &[OsString]) -> nix::Result<OwnedFd> {
-    let path: PathBuf = if components.is_empty() { PathBuf::from(".") } else { components.iter().collect() };
+    let path: PathBuf =
+        if components.is_empty() { PathBuf::from(".") } else { components.iter().collect() };
     open_in_root(root, &path, OFlag::O_PATH)
 }
 
@@ -202,13 +230,19 @@ fn open_in_root(root: &OwnedFd, path: &Path, flags: OFlag) -> nix::Result<OwnedF
 /// If something is already at `name`, remove it (inside the root, without
 /// following it) — unless a directory meets a directory: then they merge.
 /// Returns true for a merge.
-fn clear_the_way(parent: &OwnedFd, name: &OsStr, entry_is_dir: bool, raw: &str) -> Result<bool, UnpackError> {
+fn clear_the_way(
+    parent: &OwnedFd,
+    name: &OsStr,
+    entry_is_dir: bool,
+    raw: &str,
+) -> Result<bool, UnpackError> {
     let existing = match fstatat(parent, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
         Ok(stat) => stat,
         Err(Errno::ENOENT) => return Ok(false),
         Err(e) => return Err(io_err(raw, "fstatat")(e)),
     };
-    let existing_is_dir = SFlag::from_bits_truncate(existing.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFDIR;
+    let existing_is_dir =
+        SFlag::from_bits_truncate(existing.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFDIR;
     if existing_is_dir && entry_is_dir {
         return Ok(true);
     }
@@ -222,7 +256,12 @@ fn remove_at(parent: &OwnedFd, name: &OsStr) -> nix::Result<()> {
         Err(Errno::EISDIR) => {}
         other => return other,
     }
-    let dir_fd = openat(parent, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
+    let dir_fd = openat(
+        parent,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     let mut dir = nix::dir::Dir::from_fd(dir_fd)?;
     let children: Vec<OsString> = dir
         .iter()
@@ -230,7 +269,12 @@ fn remove_at(parent: &OwnedFd, name: &OsStr) -> nix::Result<()> {
         .map(|e| OsStr::from_bytes(e.file_name().to_bytes()).to_os_string())
         .filter(|n| n != "." && n != "..")
         .collect();
-    let dir_fd: OwnedFd = openat(parent, name, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
+    let dir_fd: OwnedFd = openat(
+        parent,
+        name,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
     for child in children {
         remove_at(&dir_fd, &child)?;
     }
@@ -259,13 +303,21 @@ fn whiteout_of<'a>(name: &'a OsStr, raw: &str) -> Result<Option<Whiteout<'a>>, U
 
 /// AUFS bookkeeping (`.wh..wh.plnk`, `.wh..wh.aufs`) is not content: skip it.
 fn is_aufs_metadata(component: &OsStr) -> bool {
-    component.as_bytes().starts_with(b".wh..wh.") && component.as_bytes() != OPAQUE_MARKER.as_bytes()
+    component.as_bytes().starts_with(b".wh..wh.")
+        && component.as_bytes() != OPAQUE_MARKER.as_bytes()
 }
 
 /// Overlayfs's form of a whiteout: a 0:0 character device named like the
 /// hidden file; of an opaque marker: `trusted.overlay.opaque=y` on the
 /// directory. The `.wh.` files themselves are never written.
-fn create_whiteout(root: &OwnedFd, parent: &[OsString], whiteout: Whiteout<'_>, meta: &Meta, raw: &str, privileged: bool) -> Result<(), UnpackError> {
+fn create_whiteout(
+    root: &OwnedFd,
+    parent: &[OsString],
+    whiteout: Whiteout<'_>,
+    meta: &Meta,
+    raw: &str,
+    privileged: bool,
+) -> Result<(), UnpackError> {
     let parent_fd = open_dir_in_root(root, parent, raw)?;
     match whiteout {
         Whiteout::Remove(hidden) => {
@@ -276,8 +328,14 @@ fn create_whiteout(root: &OwnedFd, parent: &[OsString], whiteout: Whiteout<'_>, 
                 shell: &format!("mknod {} c 0 0", display_in_layer(parent, hidden)),
                 book: BOOK,
             });
-            mknodat(&parent_fd, hidden, SFlag::S_IFCHR, Mode::empty(), nix::sys::stat::makedev(0, 0))
-                .map_err(io_err(raw, "mknod whiteout (needs root: CAP_MKNOD)"))?;
+            mknodat(
+                &parent_fd,
+                hidden,
+                SFlag::S_IFCHR,
+                Mode::empty(),
+                nix::sys::stat::makedev(0, 0),
+            )
+            .map_err(io_err(raw, "mknod whiteout (needs root: CAP_MKNOD)"))?;
             if privileged {
                 chown_at(&parent_fd, hidden, meta).map_err(io_err(raw, "chown whiteout"))?;
             }
@@ -313,14 +371,28 @@ fn display_dir(parent: &[OsString]) -> String {
 }
 
 // ANCHOR: create_entries
-fn write_file(parent: &OwnedFd, name: &OsStr, entry: &mut impl Read, meta: &Meta, raw: &str, privileged: bool) -> Result<(), UnpackError> {
+fn write_file(
+    parent: &OwnedFd,
+    name: &OsStr,
+    entry: &mut impl Read,
+    meta: &Meta,
+    raw: &str,
+    privileged: bool,
+) -> Result<(), UnpackError> {
     // O_EXCL|O_NOFOLLOW: we create a new file, never open what is there.
-    let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let fd = openat(parent, name, flags, Mode::from_bits_truncate(0o600)).map_err(io_err(raw, "create file"))?;
+    let flags =
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = openat(parent, name, flags, Mode::from_bits_truncate(0o600))
+        .map_err(io_err(raw, "create file"))?;
     let mut file = File::from(fd);
-    io::copy(entry, &mut file).map_err(|e| UnpackError::Io { path: raw.to_string(), op: "write file", source: e })?;
+    io::copy(entry, &mut file).map_err(|e| UnpackError::Io {
+        path: raw.to_string(),
+        op: "write file",
+        source: e,
+    })?;
     if privileged {
-        fchown(&file, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid))).map_err(io_err(raw, "fchown"))?;
+        fchown(&file, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)))
+            .map_err(io_err(raw, "fchown"))?;
     }
     // After chown, which clears setuid/setgid bits.
     fchmod(&file, Mode::from_bits_truncate(meta.mode)).map_err(io_err(raw, "fchmod"))?;
@@ -328,15 +400,28 @@ fn write_file(parent: &OwnedFd, name: &OsStr, entry: &mut impl Read, meta: &Meta
     set_mtime(parent, name, meta.mtime).map_err(io_err(raw, "utimensat"))
 }
 
-fn make_directory(parent: &OwnedFd, name: &OsStr, merge: bool, meta: &Meta, raw: &str, privileged: bool) -> Result<(), UnpackError> {
+fn make_directory(
+    parent: &OwnedFd,
+    name: &OsStr,
+    merge: bool,
+    meta: &Meta,
+    raw: &str,
+    privileged: bool,
+) -> Result<(), UnpackError> {
     if !merge {
         mkdirat(parent, name, Mode::from_bits_truncate(0o700)).map_err(io_err(raw, "mkdirat"))?;
     }
     // O_NOFOLLOW: if this is not the directory we just checked, fail.
-    let dir = openat(parent, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(io_err(raw, "open directory"))?;
+    let dir = openat(
+        parent,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io_err(raw, "open directory"))?;
     if privileged {
-        fchown(&dir, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid))).map_err(io_err(raw, "fchown"))?;
+        fchown(&dir, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)))
+            .map_err(io_err(raw, "fchown"))?;
     }
     fchmod(&dir, Mode::from_bits_truncate(meta.mode)).map_err(io_err(raw, "fchmod"))?;
     set_xattrs(parent, name, meta, raw)
@@ -344,7 +429,14 @@ fn make_directory(parent: &OwnedFd, name: &OsStr, merge: bool, meta: &Meta, raw:
 
 /// The target is stored verbatim and never followed here: it only means
 /// something once the layer is a container's root.
-fn make_symlink(parent: &OwnedFd, name: &OsStr, target: &[u8], meta: &Meta, raw: &str, privileged: bool) -> Result<(), UnpackError> {
+fn make_symlink(
+    parent: &OwnedFd,
+    name: &OsStr,
+    target: &[u8],
+    meta: &Meta,
+    raw: &str,
+    privileged: bool,
+) -> Result<(), UnpackError> {
     symlinkat(OsStr::from_bytes(target), parent, name).map_err(io_err(raw, "symlinkat"))?;
     if privileged {
         chown_at(parent, name, meta).map_err(io_err(raw, "lchown"))?;
@@ -354,37 +446,63 @@ fn make_symlink(parent: &OwnedFd, name: &OsStr, target: &[u8], meta: &Meta, raw:
 
 /// A hardlink's target is a path in this layer: resolve its parent in the
 /// root too, and link to the entry itself (even a symlink), not through it.
-fn make_hardlink(root: &OwnedFd, parent: &OwnedFd, name: &OsStr, target: &str, raw: &str) -> Result<(), UnpackError> {
-    let escape = || UnpackError::HardlinkEscape { path: raw.to_string(), target: target.to_string() };
+fn make_hardlink(
+    root: &OwnedFd,
+    parent: &OwnedFd,
+    name: &OsStr,
+    target: &str,
+    raw: &str,
+) -> Result<(), UnpackError> {
+    let escape =
+        || UnpackError::HardlinkEscape { path: raw.to_string(), target: target.to_string() };
     let components = clean_path(target).map_err(|_| escape())?;
     let (target_name, target_parent) = components.split_last().ok_or_else(escape)?;
-    let missing = || UnpackError::HardlinkMissing { path: raw.to_string(), target: target.to_string() };
+    let missing =
+        || UnpackError::HardlinkMissing { path: raw.to_string(), target: target.to_string() };
     let target_parent_fd = open_existing_dir_in_root(root, target_parent).map_err(|_| missing())?;
-    linkat(&target_parent_fd, target_name.as_os_str(), parent, name, AtFlags::empty()).map_err(|e| match e {
-        Errno::ENOENT => missing(),
-        e => io_err(raw, "linkat")(e),
-    })
+    linkat(&target_parent_fd, target_name.as_os_str(), parent, name, AtFlags::empty()).map_err(
+        |e| match e {
+            Errno::ENOENT => missing(),
+            e => io_err(raw, "linkat")(e),
+        },
+    )
 }
 
-fn make_node(parent: &OwnedFd, name: &OsStr, kind: EntryType, dev: u64, meta: &Meta, raw: &str, privileged: bool) -> Result<(), UnpackError> {
+fn make_node(
+    parent: &OwnedFd,
+    name: &OsStr,
+    kind: EntryType,
+    dev: u64,
+    meta: &Meta,
+    raw: &str,
+    privileged: bool,
+) -> Result<(), UnpackError> {
     let sflag = match kind {
         EntryType::Char => SFlag::S_IFCHR,
         EntryType::Block => SFlag::S_IFBLK,
         _ => SFlag::S_IFIFO,
     };
-    mknodat(parent, name, sflag, Mode::from_bits_truncate(meta.mode & 0o777), dev).map_err(io_err(raw, "mknodat"))?;
+    mknodat(parent, name, sflag, Mode::from_bits_truncate(meta.mode & 0o777), dev)
+        .map_err(io_err(raw, "mknodat"))?;
     if privileged {
         chown_at(parent, name, meta).map_err(io_err(raw, "lchown"))?;
     }
     // The node was just created by us under this name: it is not a symlink.
-    fchmodat(parent, name, Mode::from_bits_truncate(meta.mode), FchmodatFlags::FollowSymlink).map_err(io_err(raw, "fchmodat"))?;
+    fchmodat(parent, name, Mode::from_bits_truncate(meta.mode), FchmodatFlags::FollowSymlink)
+        .map_err(io_err(raw, "fchmodat"))?;
     set_xattrs(parent, name, meta, raw)?;
     set_mtime(parent, name, meta.mtime).map_err(io_err(raw, "utimensat"))
 }
 // ANCHOR_END: create_entries
 
 fn chown_at(parent: &OwnedFd, name: &OsStr, meta: &Meta) -> nix::Result<()> {
-    fchownat(parent, name, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)), AtFlags::AT_SYMLINK_NOFOLLOW)
+    fchownat(
+        parent,
+        name,
+        Some(Uid::from_raw(meta.uid)),
+        Some(Gid::from_raw(meta.gid)),
+        AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
 }
 
 fn set_mtime(parent: &OwnedFd, name: &OsStr, mtime: i64) -> nix::Result<()> {
@@ -436,7 +554,11 @@ fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Meta> {
             let extension = extension?;
             let Ok(key) = extension.key() else { continue };
             let value = extension.value_bytes();
-            let number = || std::str::from_utf8(value).ok().and_then(|v| v.split('.').next()?.parse::<i64>().ok());
+            let number = || {
+                std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.split('.').next()?.parse::<i64>().ok())
+            };
             match key {
                 "uid" => meta.uid = number().unwrap_or(meta.uid as i64) as u32,
                 "gid" => meta.gid = number().unwrap_or(meta.gid as i64) as u32,

@@ -68,7 +68,12 @@ impl UserIds {
     }
 
     pub fn to_exec_user(&self) -> ExecUser {
-        ExecUser { uid: self.uid, gid: self.gid, supplementary_gids: self.supplementary_gids.clone(), home: String::new() }
+        ExecUser {
+            uid: self.uid,
+            gid: self.gid,
+            supplementary_gids: self.supplementary_gids.clone(),
+            home: String::new(),
+        }
     }
 }
 
@@ -100,7 +105,13 @@ impl LimitSettings {
     pub fn to_limits(&self) -> ch02_cgroups::Limits {
         ch02_cgroups::Limits {
             memory: self.memory,
-            memory_swap: self.memory_swap.map(|s| if s < 0 { ch02_cgroups::Swap::Unlimited } else { ch02_cgroups::Swap::Total(s as u64) }),
+            memory_swap: self.memory_swap.map(|s| {
+                if s < 0 {
+                    ch02_cgroups::Swap::Unlimited
+                } else {
+                    ch02_cgroups::Swap::Total(s as u64)
+                }
+            }),
             cpu_quota_us: self.cpu_quota_us,
             cpu_shares: self.cpu_shares,
             pids: self.pids,

@@ -17,7 +17,10 @@ pub enum EnvError {
 // ANCHOR: parse_env
 /// One `-e` value. `KEY=VALUE` is taken as it is; a bare `KEY` takes the
 /// value from `lookup` (the host's environment) and is dropped when unset.
-pub fn parse_env(item: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Option<String>, EnvError> {
+pub fn parse_env(
+    item: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, EnvError> {
     let name = item.split_once('=').map_or(item, |(k, _)| k);
     if name.is_empty() {
         return Err(EnvError::EmptyName(item.to_string()));
@@ -34,7 +37,10 @@ pub fn parse_env(item: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<
 
 /// The lines of an env file: blank lines and `#` comments are skipped, each
 /// other line is parsed like a `-e` value.
-pub fn parse_env_file(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Vec<String>, EnvError> {
+pub fn parse_env_file(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, EnvError> {
     let mut env = Vec::new();
     for line in text.lines() {
         let line = line.trim_start();
@@ -52,7 +58,8 @@ pub fn collect(files: &[impl AsRef<Path>], items: &[String]) -> Result<Vec<Strin
     let mut env = Vec::new();
     for file in files {
         let path = file.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| EnvError::File(path.display().to_string(), e.to_string()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EnvError::File(path.display().to_string(), e.to_string()))?;
         env.extend(parse_env_file(&text, host)?);
     }
     for item in items {

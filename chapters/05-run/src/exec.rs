@@ -59,7 +59,10 @@ pub fn join_namespaces_hook(target: Pid, user_namespace: bool) -> anyhow::Result
             explain::step(Step {
                 what: &format!("join the container's {name} namespace"),
                 syscall: &format!("setns(fd, {})", ch01_namespaces::namespaces::flag_names(*flag)),
-                shell: &format!("nsenter --target {target} --{}", if *name == "mnt" { "mount" } else { name }),
+                shell: &format!(
+                    "nsenter --target {target} --{}",
+                    if *name == "mnt" { "mount" } else { name }
+                ),
                 book: "ch05-run.md#exec-joining-a-running-container",
             });
             setns(file.as_fd(), *flag).with_context(|| format!("setns({name})"))?;
@@ -85,7 +88,8 @@ pub fn join_cgroups_hook(target: Pid) -> ParentHook {
                     shell: &format!("echo {child} > {}", procs.display()),
                     book: "ch05-run.md#exec-joining-a-running-container",
                 });
-                std::fs::write(&procs, child.to_string()).with_context(|| format!("writing {}", procs.display()))?;
+                std::fs::write(&procs, child.to_string())
+                    .with_context(|| format!("writing {}", procs.display()))?;
             }
         }
         Ok(())
@@ -119,10 +123,23 @@ pub fn cgroup_dirs(membership: &str) -> Vec<std::path::PathBuf> {
 /// the PID namespace, the child joins the rest (the user namespace too,
 /// when `user_namespace`: the container was started with `--userns-remap`;
 /// then it takes that namespace's root, as the container's PID 1 did).
-pub fn exec_spawn(target: Pid, process: Process, user_namespace: bool, extra_child_hooks: Vec<ChildHook>) -> anyhow::Result<Spawn> {
+pub fn exec_spawn(
+    target: Pid,
+    process: Process,
+    user_namespace: bool,
+    extra_child_hooks: Vec<ChildHook>,
+) -> anyhow::Result<Spawn> {
     join_pid_namespace(target)?;
     let mut spawn = Spawn::new(process);
-    spawn.namespaces = Namespaces { uts: false, pid: false, mount: false, ipc: false, net: false, user: false, cgroup: false };
+    spawn.namespaces = Namespaces {
+        uts: false,
+        pid: false,
+        mount: false,
+        ipc: false,
+        net: false,
+        user: false,
+        cgroup: false,
+    };
     spawn.parent_hook(join_cgroups_hook(target));
     spawn.child_hook(join_namespaces_hook(target, user_namespace)?);
     if user_namespace {
@@ -144,7 +161,10 @@ mod tests {
         let dirs = cgroup_dirs(listing);
         assert_eq!(
             dirs,
-            [std::path::PathBuf::from("/sys/fs/cgroup/memory/mini-docker/abc"), std::path::PathBuf::from("/sys/fs/cgroup/cpu/mini-docker/abc")]
+            [
+                std::path::PathBuf::from("/sys/fs/cgroup/memory/mini-docker/abc"),
+                std::path::PathBuf::from("/sys/fs/cgroup/cpu/mini-docker/abc")
+            ]
         );
     }
 }
@@ -165,7 +185,10 @@ pub struct ExecRequest {
 /// Run `request` inside the running container, attached to our terminal,
 /// and return its exit code. Output is not logged: like Docker, only the
 /// container's main process goes to the log.
-pub fn run(config: &crate::container::ContainerConfig, request: ExecRequest) -> anyhow::Result<i32> {
+pub fn run(
+    config: &crate::container::ContainerConfig,
+    request: ExecRequest,
+) -> anyhow::Result<i32> {
     let mut env = config.env.clone();
     for kv in &request.env {
         let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
@@ -174,10 +197,15 @@ pub fn run(config: &crate::container::ContainerConfig, request: ExecRequest) -> 
     }
     let cwd = request.workdir.clone().unwrap_or_else(|| config.working_dir.clone());
     let process = Process { argv: request.argv.clone(), env, cwd: Some(cwd.into()) };
-    let (stdio_hook, mut side) = crate::stdio::prepare(crate::stdio::StdioMode { tty: request.tty, interactive: request.interactive })?;
+    let (stdio_hook, mut side) = crate::stdio::prepare(crate::stdio::StdioMode {
+        tty: request.tty,
+        interactive: request.interactive,
+    })?;
     // The same walls as the container's PID 1 (docker exec does the same).
     let device_cgroup = ch08_security::devices::host_has_device_cgroup();
-    let walls = ch08_security::hooks(config.security.profile(ch08_security::caps::last_cap(), device_cgroup)?);
+    let walls = ch08_security::hooks(
+        config.security.profile(ch08_security::caps::last_cap(), device_cgroup)?,
+    );
     let mut hooks = vec![stdio_hook, walls.before_user];
     if !config.user.is_root() {
         hooks.push(crate::user::switch_user_hook(config.user.to_exec_user()));

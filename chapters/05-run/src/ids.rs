@@ -47,19 +47,22 @@ pub fn validate_name(name: &str) -> Result<(), NameError> {
 // ANCHOR_END: validate_name
 
 const ADJECTIVES: &[&str] = &[
-    "admiring", "brave", "clever", "eager", "focused", "gallant", "happy", "jolly", "keen", "loving",
-    "modest", "nifty", "pensive", "quirky", "relaxed", "serene", "tender", "upbeat", "vibrant", "zealous",
+    "admiring", "brave", "clever", "eager", "focused", "gallant", "happy", "jolly", "keen",
+    "loving", "modest", "nifty", "pensive", "quirky", "relaxed", "serene", "tender", "upbeat",
+    "vibrant", "zealous",
 ];
 
 const SCIENTISTS: &[&str] = &[
-    "babbage", "curie", "dijkstra", "euler", "franklin", "goodall", "hopper", "hypatia", "kepler", "lamarr",
-    "lovelace", "meitner", "noether", "pasteur", "ritchie", "shannon", "thompson", "torvalds", "turing", "wozniak",
+    "babbage", "curie", "dijkstra", "euler", "franklin", "goodall", "hopper", "hypatia", "kepler",
+    "lamarr", "lovelace", "meitner", "noether", "pasteur", "ritchie", "shannon", "thompson",
+    "torvalds", "turing", "wozniak",
 ];
 
 /// A name like `focused_turing`, chosen with `pick` (a random number).
 pub fn generated_name(pick: u64) -> String {
     let adjective = ADJECTIVES[(pick % ADJECTIVES.len() as u64) as usize];
-    let scientist = SCIENTISTS[((pick / ADJECTIVES.len() as u64) % SCIENTISTS.len() as u64) as usize];
+    let scientist =
+        SCIENTISTS[((pick / ADJECTIVES.len() as u64) % SCIENTISTS.len() as u64) as usize];
     format!("{adjective}_{scientist}")
 }
 

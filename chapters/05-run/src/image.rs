@@ -27,16 +27,26 @@ pub fn local_image(root: &Path, name: &str) -> anyhow::Result<Option<ImageInfo>>
     let store = ImageStore::open(root)?;
     let Some((id, _tag)) = store.resolve(name)? else { return Ok(None) };
     let record = store.image(&id)?;
-    let config: Value = serde_json::from_slice(&store.read_blob(&id)?).with_context(|| format!("the config of image {id} is not JSON"))?;
+    let config: Value = serde_json::from_slice(&store.read_blob(&id)?)
+        .with_context(|| format!("the config of image {id} is not JSON"))?;
     let layers = record.layers.iter().map(|layer| store.layer_path(&layer.diff_id)).collect();
-    Ok(Some(ImageInfo { id, defaults: defaults_from_config(&config), layers, volumes: volumes_from_config(&config) }))
+    Ok(Some(ImageInfo {
+        id,
+        defaults: defaults_from_config(&config),
+        layers,
+        volumes: volumes_from_config(&config),
+    }))
 }
 // ANCHOR_END: local_image
 
 /// The runtime part of an OCI image config (`config.config`).
 pub fn defaults_from_config(config: &Value) -> ImageDefaults {
     let runtime = &config["config"];
-    let strings = |key: &str| runtime[key].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>());
+    let strings = |key: &str| {
+        runtime[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>())
+    };
     let text = |key: &str| runtime[key].as_str().filter(|s| !s.is_empty()).map(str::to_string);
     ImageDefaults {
         entrypoint: strings("Entrypoint"),
@@ -49,7 +59,10 @@ pub fn defaults_from_config(config: &Value) -> ImageDefaults {
 
 /// `config.config.Volumes`: an object whose keys are the paths (`{"/data": {}}`).
 pub fn volumes_from_config(config: &Value) -> Vec<String> {
-    config["config"]["Volumes"].as_object().map(|paths| paths.keys().cloned().collect()).unwrap_or_default()
+    config["config"]["Volumes"]
+        .as_object()
+        .map(|paths| paths.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -70,7 +83,8 @@ mod tests {
         assert_eq!(d.working_dir, None);
         assert_eq!(d.user.as_deref(), Some("www"));
         assert_eq!(defaults_from_config(&serde_json::json!({})), ImageDefaults::default());
-        let with_volumes = serde_json::json!({"config": {"Volumes": {"/data": {}, "/var/log": {}}}});
+        let with_volumes =
+            serde_json::json!({"config": {"Volumes": {"/data": {}, "/var/log": {}}}});
         assert_eq!(volumes_from_config(&with_volumes), ["/data", "/var/log"]);
         assert!(volumes_from_config(&config).is_empty());
     }

@@ -68,7 +68,9 @@ pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Val
         "CgroupPaths": pid.map(cgroup_paths).unwrap_or_default(),
         "Namespaces": pid.map(namespaces).unwrap_or(Value::Null),
     });
-    if let (Some(host), Value::Object(security)) = (described["HostConfig"].as_object_mut(), config.security.inspect_json()) {
+    if let (Some(host), Value::Object(security)) =
+        (described["HostConfig"].as_object_mut(), config.security.inspect_json())
+    {
         host.extend(security);
     }
     described

@@ -32,7 +32,8 @@ pub fn read_through_layers(layers: &[PathBuf], relative: &str) -> Option<String>
 fn hidden_below(layer: &Path, relative: &Path) -> bool {
     relative.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()).any(|parent| {
         let dir = layer.join(parent);
-        std::fs::symlink_metadata(&dir).map(|m| is_whiteout(&m)).unwrap_or(false) || is_opaque_dir(&dir)
+        std::fs::symlink_metadata(&dir).map(|m| is_whiteout(&m)).unwrap_or(false)
+            || is_opaque_dir(&dir)
     })
 }
 

@@ -112,7 +112,9 @@ impl Engine {
     /// writable layer. Nothing runs yet.
     pub fn create(&self, request: &CreateRequest) -> anyhow::Result<String> {
         request.security.check()?;
-        if request.security.userns_remap.is_some() && request.network == ch06_networking::NetworkMode::Host {
+        if request.security.userns_remap.is_some()
+            && request.network == ch06_networking::NetworkMode::Host
+        {
             bail!("--network host cannot be combined with --userns-remap: the host's network namespace is not owned by the container's user namespace; use --userns=host for this container");
         }
         let _all = self.store.lock_all()?;
@@ -125,8 +127,10 @@ impl Engine {
         let name = self.pick_name(request.name.as_deref())?;
         let hostname = request.hostname.clone().unwrap_or_else(|| short_id(&id).to_string());
         let merged = merge(&request.defaults, &request.overrides, &hostname, request.tty)?;
-        let passwd = crate::layers::read_through_layers(&request.layers, "etc/passwd").unwrap_or_default();
-        let group = crate::layers::read_through_layers(&request.layers, "etc/group").unwrap_or_default();
+        let passwd =
+            crate::layers::read_through_layers(&request.layers, "etc/passwd").unwrap_or_default();
+        let group =
+            crate::layers::read_through_layers(&request.layers, "etc/group").unwrap_or_default();
         let user = resolve_user(&merged.user, &passwd, &group)?;
         let mut env = merged.env;
         if !env.iter().any(|e| e.starts_with("HOME=")) {
@@ -150,7 +154,13 @@ impl Engine {
             init: request.init,
             limits: LimitSettings::from_limits(&request.limits),
             cgroup_parent: request.cgroup_parent.clone(),
-            driver: if request.security.userns_remap.is_some() { Driver::Vfs } else { request.driver }.name().to_string(),
+            driver: if request.security.userns_remap.is_some() {
+                Driver::Vfs
+            } else {
+                request.driver
+            }
+            .name()
+            .to_string(),
             mounts: request.mounts.clone(),
             network: request.network.clone(),
             ports: request.ports.clone(),
@@ -195,8 +205,12 @@ impl Engine {
     // ANCHOR_END: prepare_rootfs
 
     fn pick_name(&self, wanted: Option<&str>) -> anyhow::Result<String> {
-        let names: Vec<(String, String)> =
-            self.store.ids()?.into_iter().filter_map(|id| self.config(&id).ok().map(|c| (c.name, id))).collect();
+        let names: Vec<(String, String)> = self
+            .store
+            .ids()?
+            .into_iter()
+            .filter_map(|id| self.config(&id).ok().map(|c| (c.name, id)))
+            .collect();
         let Some(name) = wanted else {
             return Ok(random_name(|n| names.iter().any(|(taken, _)| taken == n)));
         };
@@ -253,12 +267,15 @@ impl Engine {
                 Status::Exited => {
                     return match state.error {
                         Some(message) if state.started_at.is_none() => {
-                            Err(StartFailed { message, exit_code: state.exit_code.unwrap_or(125) }.into())
+                            Err(StartFailed { message, exit_code: state.exit_code.unwrap_or(125) }
+                                .into())
                         }
                         _ => Ok(()),
                     }
                 }
-                Status::Created if Instant::now() > deadline => bail!("the container did not start within 30 seconds"),
+                Status::Created if Instant::now() > deadline => {
+                    bail!("the container did not start within 30 seconds")
+                }
                 Status::Created => std::thread::sleep(Duration::from_millis(20)),
             }
         }
@@ -288,12 +305,20 @@ impl Engine {
             Ok(started) => started,
             Err(error) => {
                 let _ = cgroup.remove();
-                let code = error.downcast_ref::<ch01_namespaces::SpawnError>().map_or(125, |e| e.exit_code());
+                let code = error
+                    .downcast_ref::<ch01_namespaces::SpawnError>()
+                    .map_or(125, |e| e.exit_code());
                 return self.failed_to_start(&config, format!("{error:#}"), code);
             }
         };
         self.update_state(id, |s| {
-            *s = State { status: Status::Running, pid: Some(child.pid().as_raw()), supervisor_pid: Some(std::process::id() as i32), started_at: Some(now()), ..State::created() }
+            *s = State {
+                status: Status::Running,
+                pid: Some(child.pid().as_raw()),
+                supervisor_pid: Some(std::process::id() as i32),
+                started_at: Some(now()),
+                ..State::created()
+            }
         })?;
         let exit = self.relay_and_wait(&config, &child, stdio_side, attached);
         network.release();
@@ -314,7 +339,12 @@ impl Engine {
     }
     // ANCHOR_END: supervise
 
-    fn failed_to_start(&self, config: &ContainerConfig, message: String, exit_code: i32) -> anyhow::Result<i32> {
+    fn failed_to_start(
+        &self,
+        config: &ContainerConfig,
+        message: String,
+        exit_code: i32,
+    ) -> anyhow::Result<i32> {
         self.update_state(&config.id, |s| {
             s.status = Status::Exited;
             s.exit_code = Some(exit_code);
@@ -328,7 +358,12 @@ impl Engine {
     }
 
     // ANCHOR: spawn_container
-    fn spawn_container(&self, config: &ContainerConfig, cgroup: &Cgroup, attached: bool) -> anyhow::Result<(ch01_namespaces::Child, stdio::ParentSide, Attachment)> {
+    fn spawn_container(
+        &self,
+        config: &ContainerConfig,
+        cgroup: &Cgroup,
+        attached: bool,
+    ) -> anyhow::Result<(ch01_namespaces::Child, stdio::ParentSide, Attachment)> {
         let dir = self.store.container_dir(&config.id);
         let driver: Driver = config.driver.parse().map_err(anyhow::Error::msg)?;
         let rootfs = ch03_union_fs::reopen(driver, &config.layers, &dir)?;
@@ -354,13 +389,24 @@ impl Engine {
         }
     }
 
-    fn spawn_attached(&self, config: &ContainerConfig, cgroup: &Cgroup, attached: bool, rootfs: ch03_union_fs::Rootfs, network: &Attachment) -> anyhow::Result<(ch01_namespaces::Child, stdio::ParentSide)> {
+    fn spawn_attached(
+        &self,
+        config: &ContainerConfig,
+        cgroup: &Cgroup,
+        attached: bool,
+        rootfs: ch03_union_fs::Rootfs,
+        network: &Attachment,
+    ) -> anyhow::Result<(ch01_namespaces::Child, stdio::ParentSide)> {
         let dir = self.store.container_dir(&config.id);
         let etc = etc_files::write_etc_files(&dir, &config.hostname, network.ip())?;
         network.announce()?;
         let interactive = config.interactive && attached;
         let (stdio_hook, stdio_side) = stdio::prepare(StdioMode { tty: config.tty, interactive })?;
-        let process = Process { argv: config.argv.clone(), env: config.env.clone(), cwd: Some(config.working_dir.clone().into()) };
+        let process = Process {
+            argv: config.argv.clone(),
+            env: config.env.clone(),
+            cwd: Some(config.working_dir.clone().into()),
+        };
         let mut spawn = Spawn::new(process);
         spawn.namespaces = Namespaces { net: network.own_namespace(), ..Namespaces::default() };
         spawn.hostname = Some(config.hostname.clone());
@@ -377,7 +423,9 @@ impl Engine {
             }
         }
         // ANCHOR_END: remap_hooks
-        let profile = config.security.profile(ch08_security::caps::last_cap(), cgroup.dir_of("devices").is_some())?;
+        let profile = config
+            .security
+            .profile(ch08_security::caps::last_cap(), cgroup.dir_of("devices").is_some())?;
         spawn.parent_hook(join_hook(cgroup));
         if let Some(hook) = network.parent_hook() {
             spawn.parent_hook(hook);
@@ -410,7 +458,13 @@ impl Engine {
     }
     // ANCHOR_END: spawn_container
 
-    fn relay_and_wait(&self, config: &ContainerConfig, child: &ch01_namespaces::Child, mut side: stdio::ParentSide, attached: bool) -> i32 {
+    fn relay_and_wait(
+        &self,
+        config: &ContainerConfig,
+        child: &ch01_namespaces::Child,
+        mut side: stdio::ParentSide,
+        attached: bool,
+    ) -> i32 {
         let log_path = self.store.container_dir(&config.id).join("container.log");
         let _raw = (attached && config.tty).then(RawMode::enable).flatten();
         if attached {
@@ -444,7 +498,11 @@ impl Engine {
     /// `kill`: send `signal` to the container's main process.
     pub fn kill(&self, id: &str, signal: Signal) -> anyhow::Result<()> {
         let Some(pid) = self.running_pid(id)? else {
-            bail!("cannot kill container: {}: container {} is not running", short_id(id), short_id(id))
+            bail!(
+                "cannot kill container: {}: container {} is not running",
+                short_id(id),
+                short_id(id)
+            )
         };
         kill(pid, signal).with_context(|| format!("sending {signal} to {pid}"))
     }
@@ -510,7 +568,8 @@ impl Engine {
         }
         let _ = ch06_networking::release_container(&self.root, id);
         let dir = self.store.container_dir(id);
-        ch03_union_fs::cleanup::remove_container_dir(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        ch03_union_fs::cleanup::remove_container_dir(&dir)
+            .with_context(|| format!("removing {}", dir.display()))?;
         if let (true, Some(config)) = (volumes, config) {
             ch07_volumes::remove_anonymous_volumes(&self.root, &config.mounts)?;
         }

@@ -70,7 +70,11 @@ impl LogWriter {
 
 fn write_entry(file: Option<&mut File>, stream: Stream, line: &[u8]) -> std::io::Result<()> {
     let Some(file) = file else { return Ok(()) };
-    let entry = Entry { log: String::from_utf8_lossy(line).into_owned(), stream, time: crate::state::now() };
+    let entry = Entry {
+        log: String::from_utf8_lossy(line).into_owned(),
+        stream,
+        time: crate::state::now(),
+    };
     let mut json = serde_json::to_vec(&entry).expect("log entries serialize");
     json.push(b'\n');
     file.write_all(&json)
@@ -84,7 +88,11 @@ pub fn read(path: &Path, tail: Option<usize>) -> std::io::Result<Vec<Entry>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let entries: Vec<Entry> = BufReader::new(file).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect();
+    let entries: Vec<Entry> = BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str(&l).ok())
+        .collect();
     let skip = tail.map_or(0, |n| entries.len().saturating_sub(n));
     Ok(entries.into_iter().skip(skip).collect())
 }
@@ -92,8 +100,14 @@ pub fn read(path: &Path, tail: Option<usize>) -> std::io::Result<Vec<Entry>> {
 /// Follow the log (`logs -f`): call `emit` for each new entry after byte
 /// `offset`, until `still_running` says the container ended and the log has
 /// been read to its end.
-pub fn follow(path: &Path, offset: u64, still_running: impl Fn() -> bool, mut emit: impl FnMut(&Entry)) -> std::io::Result<()> {
-    let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+pub fn follow(
+    path: &Path,
+    offset: u64,
+    still_running: impl Fn() -> bool,
+    mut emit: impl FnMut(&Entry),
+) -> std::io::Result<()> {
+    let mut file =
+        OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut reader = BufReader::new(file);
     let mut line = String::new();
@@ -139,7 +153,10 @@ mod tests {
         log.flush().unwrap();
         let entries = read(&path, None).unwrap();
         let got: Vec<(Stream, &str)> = entries.iter().map(|e| (e.stream, e.log.as_str())).collect();
-        assert_eq!(got, [(Stream::Stderr, "oops\n"), (Stream::Stdout, "hello\n"), (Stream::Stdout, "world")]);
+        assert_eq!(
+            got,
+            [(Stream::Stderr, "oops\n"), (Stream::Stdout, "hello\n"), (Stream::Stdout, "world")]
+        );
         assert!(humantime::parse_rfc3339(&entries[0].time).is_ok());
         assert_eq!(read(&path, Some(1)).unwrap().len(), 1);
         assert_eq!(read(&path, Some(1)).unwrap()[0].log, "world");

@@ -30,7 +30,9 @@ pub struct UserOverrides {
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum MergeError {
-    #[error("no command specified: the image has no Cmd or Entrypoint, give one after the image name")]
+    #[error(
+        "no command specified: the image has no Cmd or Entrypoint, give one after the image name"
+    )]
     NoCommand,
     #[error("the working directory {0:?} is invalid: it must be an absolute path")]
     RelativeWorkdir(String),
@@ -55,7 +57,11 @@ pub fn argv(image: &ImageDefaults, user: &UserOverrides) -> Result<Vec<String>, 
         Some(e) if e.is_empty() => (Vec::new(), user.cmd.clone()),
         Some(e) => (vec![e.clone()], user.cmd.clone()),
         None => {
-            let cmd = if user.cmd.is_empty() { image.cmd.clone().unwrap_or_default() } else { user.cmd.clone() };
+            let cmd = if user.cmd.is_empty() {
+                image.cmd.clone().unwrap_or_default()
+            } else {
+                user.cmd.clone()
+            };
             (image.entrypoint.clone().unwrap_or_default(), cmd)
         }
     };
@@ -70,7 +76,12 @@ pub fn argv(image: &ImageDefaults, user: &UserOverrides) -> Result<Vec<String>, 
 // ANCHOR: env
 /// The environment: Docker's defaults, then the image's, then the user's;
 /// a later `KEY=` replaces an earlier one in place.
-pub fn environment(image: &ImageDefaults, user: &UserOverrides, hostname: &str, tty: bool) -> Vec<String> {
+pub fn environment(
+    image: &ImageDefaults,
+    user: &UserOverrides,
+    hostname: &str,
+    tty: bool,
+) -> Vec<String> {
     let mut env = vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}")];
     if tty {
         env.push("TERM=xterm".to_string());
@@ -91,8 +102,14 @@ fn replace_or_append(env: &mut Vec<String>, kv: &str) {
 // ANCHOR_END: env
 
 /// Everything together; `hostname` is already decided (short id by default).
-pub fn merge(image: &ImageDefaults, user: &UserOverrides, hostname: &str, tty: bool) -> Result<Merged, MergeError> {
-    let working_dir = user.workdir.clone().or_else(|| image.working_dir.clone()).filter(|w| !w.is_empty());
+pub fn merge(
+    image: &ImageDefaults,
+    user: &UserOverrides,
+    hostname: &str,
+    tty: bool,
+) -> Result<Merged, MergeError> {
+    let working_dir =
+        user.workdir.clone().or_else(|| image.working_dir.clone()).filter(|w| !w.is_empty());
     let working_dir = working_dir.unwrap_or_else(|| "/".to_string());
     if !working_dir.starts_with('/') {
         return Err(MergeError::RelativeWorkdir(working_dir));
@@ -115,11 +132,19 @@ mod tests {
     }
 
     fn image(entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> ImageDefaults {
-        ImageDefaults { entrypoint: entrypoint.map(strings), cmd: cmd.map(strings), ..Default::default() }
+        ImageDefaults {
+            entrypoint: entrypoint.map(strings),
+            cmd: cmd.map(strings),
+            ..Default::default()
+        }
     }
 
     fn user(entrypoint: Option<&str>, cmd: &[&str]) -> UserOverrides {
-        UserOverrides { entrypoint: entrypoint.map(str::to_string), cmd: strings(cmd), ..Default::default() }
+        UserOverrides {
+            entrypoint: entrypoint.map(str::to_string),
+            cmd: strings(cmd),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -131,7 +156,10 @@ mod tests {
     fn arguments_replace_cmd_and_keep_entrypoint() {
         let img = image(Some(&["/entry.sh"]), Some(&["serve"]));
         assert_eq!(argv(&img, &user(None, &[])).unwrap(), ["/entry.sh", "serve"]);
-        assert_eq!(argv(&img, &user(None, &["debug", "-v"])).unwrap(), ["/entry.sh", "debug", "-v"]);
+        assert_eq!(
+            argv(&img, &user(None, &["debug", "-v"])).unwrap(),
+            ["/entry.sh", "debug", "-v"]
+        );
     }
 
     #[test]
@@ -155,25 +183,44 @@ mod tests {
 
     #[test]
     fn env_defaults_then_image_then_user() {
-        let img = ImageDefaults { env: strings(&["PATH=/opt/bin:/bin", "LANG=C"]), ..Default::default() };
+        let img =
+            ImageDefaults { env: strings(&["PATH=/opt/bin:/bin", "LANG=C"]), ..Default::default() };
         let usr = UserOverrides { env: strings(&["LANG=fr_FR", "X=1"]), ..Default::default() };
         let env = environment(&img, &usr, "abc123", true);
-        assert_eq!(env, ["PATH=/opt/bin:/bin", "HOSTNAME=abc123", "TERM=xterm", "LANG=fr_FR", "X=1"]);
-        assert_eq!(environment(&ImageDefaults::default(), &UserOverrides::default(), "h", false).len(), 2);
+        assert_eq!(
+            env,
+            ["PATH=/opt/bin:/bin", "HOSTNAME=abc123", "TERM=xterm", "LANG=fr_FR", "X=1"]
+        );
+        assert_eq!(
+            environment(&ImageDefaults::default(), &UserOverrides::default(), "h", false).len(),
+            2
+        );
     }
 
     #[test]
     fn workdir_and_user_precedence() {
-        let img = ImageDefaults { cmd: Some(strings(&["sh"])), working_dir: Some("/app".into()), user: Some("www".into()), ..Default::default() };
+        let img = ImageDefaults {
+            cmd: Some(strings(&["sh"])),
+            working_dir: Some("/app".into()),
+            user: Some("www".into()),
+            ..Default::default()
+        };
         let merged = merge(&img, &UserOverrides::default(), "h", false).unwrap();
         assert_eq!((merged.working_dir.as_str(), merged.user.as_str()), ("/app", "www"));
-        let usr = UserOverrides { workdir: Some("/tmp".into()), user: Some("0".into()), ..Default::default() };
+        let usr = UserOverrides {
+            workdir: Some("/tmp".into()),
+            user: Some("0".into()),
+            ..Default::default()
+        };
         let merged = merge(&img, &usr, "h", false).unwrap();
         assert_eq!((merged.working_dir.as_str(), merged.user.as_str()), ("/tmp", "0"));
         let bare = ImageDefaults { cmd: Some(strings(&["sh"])), ..Default::default() };
         let merged = merge(&bare, &UserOverrides::default(), "h", false).unwrap();
         assert_eq!((merged.working_dir.as_str(), merged.user.as_str()), ("/", "0:0"));
         let relative = UserOverrides { workdir: Some("tmp".into()), ..Default::default() };
-        assert_eq!(merge(&bare, &relative, "h", false), Err(MergeError::RelativeWorkdir("tmp".into())));
+        assert_eq!(
+            merge(&bare, &relative, "h", false),
+            Err(MergeError::RelativeWorkdir("tmp".into()))
+        );
     }
 }

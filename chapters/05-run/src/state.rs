@@ -46,7 +46,16 @@ pub struct State {
 
 impl State {
     pub fn created() -> State {
-        State { status: Status::Created, pid: None, supervisor_pid: None, exit_code: None, oom_killed: false, error: None, started_at: None, finished_at: None }
+        State {
+            status: Status::Created,
+            pid: None,
+            supervisor_pid: None,
+            exit_code: None,
+            oom_killed: false,
+            error: None,
+            started_at: None,
+            finished_at: None,
+        }
     }
 
     pub fn is_running(&self) -> bool {
@@ -76,7 +85,9 @@ impl State {
     pub fn status_line(&self, at: SystemTime) -> String {
         match self.status {
             Status::Created => "Created".to_string(),
-            Status::Running => format!("Up {}", human_duration(since(self.started_at.as_deref(), at))),
+            Status::Running => {
+                format!("Up {}", human_duration(since(self.started_at.as_deref(), at)))
+            }
             Status::Exited => format!(
                 "Exited ({}) {} ago",
                 self.exit_code.unwrap_or(0),

@@ -25,7 +25,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, Winsize};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
-use nix::unistd::{dup2_stdin, dup2_stdout, dup2_stderr, pipe2, setsid};
+use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, pipe2, setsid};
 
 use crate::logs::{LogWriter, Stream};
 
@@ -60,8 +60,16 @@ nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, Winsize);
 pub fn prepare(mode: StdioMode) -> anyhow::Result<(ChildHook, ParentSide)> {
     if mode.tty {
         let (ours, theirs) = UnixStream::pair().context("creating the console socket")?;
-        let hook = ChildHook::new("creating the container's terminal", move || make_console(&theirs));
-        return Ok((hook, ParentSide { outputs: Vec::new(), input: None, console: Some((ours, mode.interactive)) }));
+        let hook =
+            ChildHook::new("creating the container's terminal", move || make_console(&theirs));
+        return Ok((
+            hook,
+            ParentSide {
+                outputs: Vec::new(),
+                input: None,
+                console: Some((ours, mode.interactive)),
+            },
+        ));
     }
     let (out_read, out_write) = pipe2(OFlag::O_CLOEXEC)?;
     let (err_read, err_write) = pipe2(OFlag::O_CLOEXEC)?;
@@ -80,7 +88,14 @@ pub fn prepare(mode: StdioMode) -> anyhow::Result<(ChildHook, ParentSide)> {
         dup2_stderr(&err_write)?;
         Ok(())
     });
-    Ok((hook, ParentSide { outputs: vec![(out_read, Stream::Stdout), (err_read, Stream::Stderr)], input, console: None }))
+    Ok((
+        hook,
+        ParentSide {
+            outputs: vec![(out_read, Stream::Stdout), (err_read, Stream::Stderr)],
+            input,
+            console: None,
+        },
+    ))
 }
 // ANCHOR_END: prepare
 
@@ -95,7 +110,11 @@ fn make_console(socket: &UnixStream) -> anyhow::Result<()> {
     grantpt(&master)?;
     unlockpt(&master)?;
     let slave_path = ptsname_r(&master)?;
-    let slave = std::fs::OpenOptions::new().read(true).write(true).open(&slave_path).with_context(|| format!("opening {slave_path}"))?;
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&slave_path)
+        .with_context(|| format!("opening {slave_path}"))?;
     setsid().context("setsid")?;
     // SAFETY: TIOCSCTTY on a pty slave we own; 0 = do not steal.
     unsafe { set_controlling_terminal(slave.as_raw_fd(), 0) }.context("TIOCSCTTY")?;
@@ -104,8 +123,14 @@ fn make_console(socket: &UnixStream) -> anyhow::Result<()> {
     dup2_stderr(&slave)?;
     let fds = [master.as_raw_fd()];
     let message = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(socket.as_raw_fd(), &[std::io::IoSlice::new(b"pty")], &message, MsgFlags::empty(), None)
-        .context("sending the terminal to the parent")?;
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[std::io::IoSlice::new(b"pty")],
+        &message,
+        MsgFlags::empty(),
+        None,
+    )
+    .context("sending the terminal to the parent")?;
     Ok(())
 }
 // ANCHOR_END: make_console
@@ -115,7 +140,9 @@ fn receive_console(socket: &UnixStream) -> anyhow::Result<OwnedFd> {
     let mut buf = [0u8; 8];
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let message = recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).context("receiving the terminal")?;
+    let message =
+        recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+            .context("receiving the terminal")?;
     for cmsg in message.cmsgs()? {
         if let ControlMessageOwned::ScmRights(fds) = cmsg {
             if let Some(fd) = fds.first() {
@@ -187,7 +214,9 @@ impl ParentSide {
 
     /// Follow terminal resizes (SIGWINCH) onto the container's pty.
     pub fn forward_window_size(&self) {
-        if let Some((master, Stream::Stdout)) = self.outputs.first().filter(|_| self.outputs.len() == 1) {
+        if let Some((master, Stream::Stdout)) =
+            self.outputs.first().filter(|_| self.outputs.len() == 1)
+        {
             PTY_MASTER.store(master.as_raw_fd(), Ordering::Relaxed);
             let action = nix::sys::signal::SigAction::new(
                 nix::sys::signal::SigHandler::Handler(resize),
@@ -195,7 +224,8 @@ impl ParentSide {
                 nix::sys::signal::SigSet::empty(),
             );
             // SAFETY: the handler only calls ioctl.
-            let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGWINCH, &action) };
+            let _ =
+                unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGWINCH, &action) };
         }
     }
 
@@ -226,9 +256,17 @@ impl ParentSide {
         let mut open: Vec<(OwnedFd, Stream)> = self.outputs;
         let mut buf = [0u8; 16 * 1024];
         while !open.is_empty() {
-            let mut fds: Vec<PollFd> = open.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
-            poll(&mut fds, PollTimeout::NONE).or_else(|e| if e == nix::errno::Errno::EINTR { Ok(0) } else { Err(e) })?;
-            let ready: Vec<bool> = fds.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect();
+            let mut fds: Vec<PollFd> =
+                open.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
+            poll(&mut fds, PollTimeout::NONE).or_else(|e| {
+                if e == nix::errno::Errno::EINTR {
+                    Ok(0)
+                } else {
+                    Err(e)
+                }
+            })?;
+            let ready: Vec<bool> =
+                fds.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect();
             drop(fds);
             let mut closed = Vec::new();
             for (i, (fd, stream)) in open.iter().enumerate().filter(|(i, _)| ready[*i]) {
@@ -265,7 +303,9 @@ fn read_some(fd: BorrowedFd<'_>, buf: &mut [u8]) -> usize {
 
 fn write_to_terminal(stream: Stream, bytes: &[u8]) {
     let _ = match stream {
-        Stream::Stdout => std::io::stdout().write_all(bytes).and_then(|_| std::io::stdout().flush()),
+        Stream::Stdout => {
+            std::io::stdout().write_all(bytes).and_then(|_| std::io::stdout().flush())
+        }
         Stream::Stderr => std::io::stderr().write_all(bytes),
     };
 }

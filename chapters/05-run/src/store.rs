@@ -77,7 +77,12 @@ impl Store {
         let mut dirs: Vec<(std::time::SystemTime, String)> = entries
             .flatten()
             .filter(|e| e.path().join("config.json").exists())
-            .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH), e.file_name().to_string_lossy().into_owned()))
+            .map(|e| {
+                (
+                    e.metadata().and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH),
+                    e.file_name().to_string_lossy().into_owned(),
+                )
+            })
             .collect();
         dirs.sort();
         Ok(dirs.into_iter().map(|(_, id)| id).collect())
@@ -86,15 +91,22 @@ impl Store {
     // ANCHOR: find
     /// Find a container as Docker does: a full id, a name, or an id prefix
     /// that matches exactly one container. `name_of` reads a container's name.
-    pub fn find(&self, wanted: &str, name_of: impl Fn(&str) -> Option<String>) -> Result<String, StoreError> {
+    pub fn find(
+        &self,
+        wanted: &str,
+        name_of: impl Fn(&str) -> Option<String>,
+    ) -> Result<String, StoreError> {
         let ids = self.ids()?;
         if ids.iter().any(|id| id == wanted) {
             return Ok(wanted.to_string());
         }
-        if let Some(id) = ids.iter().find(|id| name_of(id).as_deref() == Some(wanted.trim_start_matches('/'))) {
+        if let Some(id) =
+            ids.iter().find(|id| name_of(id).as_deref() == Some(wanted.trim_start_matches('/')))
+        {
             return Ok(id.clone());
         }
-        let matches: Vec<&String> = ids.iter().filter(|id| !wanted.is_empty() && id.starts_with(wanted)).collect();
+        let matches: Vec<&String> =
+            ids.iter().filter(|id| !wanted.is_empty() && id.starts_with(wanted)).collect();
         match matches.as_slice() {
             [one] => Ok((*one).clone()),
             [] => Err(StoreError::NotFound(wanted.to_string())),
@@ -113,15 +125,18 @@ impl Store {
 }
 
 fn lock_file(path: &Path) -> Result<Lock, StoreError> {
-    let file = OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(io(path))?;
-    Flock::lock(file, FlockArg::LockExclusive)
-        .map(Lock)
-        .map_err(|(_, errno)| StoreError::Io { path: path.display().to_string(), source: errno.into() })
+    let file =
+        OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(io(path))?;
+    Flock::lock(file, FlockArg::LockExclusive).map(Lock).map_err(|(_, errno)| StoreError::Io {
+        path: path.display().to_string(),
+        source: errno.into(),
+    })
 }
 
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, StoreError> {
     let text = fs::read(path).map_err(io(path))?;
-    serde_json::from_slice(&text).map_err(|source| StoreError::Json { path: path.display().to_string(), source })
+    serde_json::from_slice(&text)
+        .map_err(|source| StoreError::Json { path: path.display().to_string(), source })
 }
 
 // ANCHOR: write_atomically
@@ -151,13 +166,19 @@ mod tests {
         let store = Store::new(dir.path());
         for id in ids {
             fs::create_dir_all(store.container_dir(id)).unwrap();
-            store.write(id, "config.json", &serde_json::json!({"name": format!("n-{}", &id[..2])})).unwrap();
+            store
+                .write(id, "config.json", &serde_json::json!({"name": format!("n-{}", &id[..2])}))
+                .unwrap();
         }
         (dir, store)
     }
 
     fn name_of(store: &Store) -> impl Fn(&str) -> Option<String> + '_ {
-        |id| store.read::<serde_json::Value>(id, "config.json").ok()?["name"].as_str().map(str::to_string)
+        |id| {
+            store.read::<serde_json::Value>(id, "config.json").ok()?["name"]
+                .as_str()
+                .map(str::to_string)
+        }
     }
 
     #[test]
@@ -176,7 +197,10 @@ mod tests {
     fn atomic_write_leaves_no_temporary_file() {
         let (dir, store) = store_with(&["abc111"]);
         store.write("abc111", "state.json", &serde_json::json!({"status": "running"})).unwrap();
-        let names: Vec<String> = fs::read_dir(dir.path().join("containers/abc111")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = fs::read_dir(dir.path().join("containers/abc111"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         assert!(names.iter().all(|n| !n.contains("tmp")), "{names:?}");
         let state: serde_json::Value = store.read("abc111", "state.json").unwrap();
         assert_eq!(state["status"], "running");

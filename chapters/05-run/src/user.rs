@@ -43,7 +43,14 @@ struct GroupEntry<'a> {
 fn passwd_entries(passwd: &str) -> impl Iterator<Item = PasswdEntry<'_>> {
     passwd.lines().filter_map(|line| {
         let f: Vec<&str> = line.split(':').collect();
-        (f.len() >= 7).then_some(()).and_then(|_| Some(PasswdEntry { name: f[0], uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5] }))
+        (f.len() >= 7).then_some(()).and_then(|_| {
+            Some(PasswdEntry {
+                name: f[0],
+                uid: f[2].parse().ok()?,
+                gid: f[3].parse().ok()?,
+                home: f[5],
+            })
+        })
     })
 }
 
@@ -51,7 +58,11 @@ fn group_entries(group: &str) -> impl Iterator<Item = GroupEntry<'_>> {
     group.lines().filter_map(|line| {
         let f: Vec<&str> = line.split(':').collect();
         (f.len() >= 4).then_some(()).and_then(|_| {
-            Some(GroupEntry { name: f[0], gid: f[2].parse().ok()?, members: f[3].split(',').filter(|m| !m.is_empty()).collect() })
+            Some(GroupEntry {
+                name: f[0],
+                gid: f[2].parse().ok()?,
+                members: f[3].split(',').filter(|m| !m.is_empty()).collect(),
+            })
         })
     })
 }
@@ -68,7 +79,8 @@ pub fn resolve_user(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, U
     if user_part.is_empty() || group_part == Some("") {
         return Err(UserError::Invalid(spec.to_string()));
     }
-    let entry = passwd_entries(passwd).find(|e| e.name == user_part || user_part.parse() == Ok(e.uid));
+    let entry =
+        passwd_entries(passwd).find(|e| e.name == user_part || user_part.parse() == Ok(e.uid));
     let (uid, primary_gid, home, name) = match (entry, user_part.parse::<u32>()) {
         (Some(e), _) => (e.uid, e.gid, e.home.to_string(), Some(e.name)),
         (None, Ok(uid)) => (uid, uid, "/".to_string(), None),
@@ -77,11 +89,14 @@ pub fn resolve_user(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, U
     let Some(group_part) = group_part else {
         // No group given: the primary group plus every group listing the user.
         let supplementary = name
-            .map(|n| group_entries(group).filter(|g| g.members.contains(&n)).map(|g| g.gid).collect())
+            .map(|n| {
+                group_entries(group).filter(|g| g.members.contains(&n)).map(|g| g.gid).collect()
+            })
             .unwrap_or_default();
         return Ok(ExecUser { uid, gid: primary_gid, supplementary_gids: supplementary, home });
     };
-    let gid = match (group_entries(group).find(|g| g.name == group_part), group_part.parse::<u32>()) {
+    let gid = match (group_entries(group).find(|g| g.name == group_part), group_part.parse::<u32>())
+    {
         (Some(g), _) => g.gid,
         (None, Ok(gid)) => gid,
         (None, Err(_)) => return Err(UserError::NoGroup(group_part.to_string())),
@@ -95,13 +110,17 @@ pub fn resolve_user(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, U
 /// group, then the user — after `setuid` we could no longer change groups.
 pub fn switch_user_hook(user: ExecUser) -> ch01_namespaces::ChildHook {
     use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
-    ch01_namespaces::ChildHook::new(format!("switching to user {}:{}", user.uid, user.gid), move || {
-        let groups: Vec<Gid> = user.supplementary_gids.iter().map(|g| Gid::from_raw(*g)).collect();
-        setgroups(&groups)?;
-        setgid(Gid::from_raw(user.gid))?;
-        setuid(Uid::from_raw(user.uid))?;
-        Ok(())
-    })
+    ch01_namespaces::ChildHook::new(
+        format!("switching to user {}:{}", user.uid, user.gid),
+        move || {
+            let groups: Vec<Gid> =
+                user.supplementary_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+            setgroups(&groups)?;
+            setgid(Gid::from_raw(user.gid))?;
+            setuid(Uid::from_raw(user.uid))?;
+            Ok(())
+        },
+    )
 }
 // ANCHOR_END: switch_user
 
@@ -109,30 +128,46 @@ pub fn switch_user_hook(user: ExecUser) -> ch01_namespaces::ChildHook {
 mod tests {
     use super::*;
 
-    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\nbad line\n";
+    const PASSWD: &str =
+        "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\nbad line\n";
     const GROUP: &str = "root:x:0:\nwww:x:33:\nstaff:x:50:www,other\n";
 
     #[test]
     fn names_and_numbers() {
-        assert_eq!(resolve_user("root", PASSWD, GROUP).unwrap(), ExecUser { uid: 0, gid: 0, supplementary_gids: vec![], home: "/root".into() });
+        assert_eq!(
+            resolve_user("root", PASSWD, GROUP).unwrap(),
+            ExecUser { uid: 0, gid: 0, supplementary_gids: vec![], home: "/root".into() }
+        );
         let www = resolve_user("www", PASSWD, GROUP).unwrap();
-        assert_eq!((www.uid, www.gid, www.supplementary_gids, www.home.as_str()), (33, 33, vec![50], "/var/www"));
+        assert_eq!(
+            (www.uid, www.gid, www.supplementary_gids, www.home.as_str()),
+            (33, 33, vec![50], "/var/www")
+        );
         assert_eq!(resolve_user("33", PASSWD, GROUP).unwrap().home, "/var/www");
         let unknown_uid = resolve_user("1234", PASSWD, GROUP).unwrap();
-        assert_eq!((unknown_uid.uid, unknown_uid.gid, unknown_uid.home.as_str()), (1234, 1234, "/"));
+        assert_eq!(
+            (unknown_uid.uid, unknown_uid.gid, unknown_uid.home.as_str()),
+            (1234, 1234, "/")
+        );
     }
 
     #[test]
     fn with_groups() {
         assert_eq!(resolve_user("www:staff", PASSWD, GROUP).unwrap().gid, 50);
         assert_eq!(resolve_user("1000:1000", PASSWD, GROUP).unwrap().gid, 1000);
-        assert_eq!(resolve_user("0:0", PASSWD, GROUP).unwrap(), resolve_user("root", PASSWD, GROUP).unwrap());
+        assert_eq!(
+            resolve_user("0:0", PASSWD, GROUP).unwrap(),
+            resolve_user("root", PASSWD, GROUP).unwrap()
+        );
     }
 
     #[test]
     fn errors_say_what_was_not_found() {
         assert_eq!(resolve_user("nobody", PASSWD, GROUP), Err(UserError::NoUser("nobody".into())));
-        assert_eq!(resolve_user("www:nogroup", PASSWD, GROUP), Err(UserError::NoGroup("nogroup".into())));
+        assert_eq!(
+            resolve_user("www:nogroup", PASSWD, GROUP),
+            Err(UserError::NoGroup("nogroup".into()))
+        );
         assert_eq!(resolve_user(":0", PASSWD, GROUP), Err(UserError::Invalid(":0".into())));
         assert_eq!(resolve_user("www:", PASSWD, GROUP), Err(UserError::Invalid("www:".into())));
         assert_eq!(

@@ -140,11 +140,21 @@ impl Attachment {
     /// Everything that can fail before the container exists: the network,
     /// the host ports, the address, the port rules. On error nothing is left.
     pub fn prepare(request: &AttachRequest<'_>) -> Result<Attachment, NetError> {
-        let mut attachment = Attachment { root: request.root.to_path_buf(), mode: request.mode.clone(), joined: None, bound: Vec::new(), proxies: Vec::new() };
+        let mut attachment = Attachment {
+            root: request.root.to_path_buf(),
+            mode: request.mode.clone(),
+            joined: None,
+            bound: Vec::new(),
+            proxies: Vec::new(),
+        };
         let NetworkMode::Bridge(name) = request.mode else { return Ok(attachment) };
         let networks = Networks::new(request.root);
         let _lock = networks.lock()?;
-        let network = if name == DEFAULT_NETWORK { networks.ensure_default(&DefaultNetwork::from_env()?)? } else { networks.get(name)? };
+        let network = if name == DEFAULT_NETWORK {
+            networks.ensure_default(&DefaultNetwork::from_env()?)?
+        } else {
+            networks.get(name)?
+        };
         network::bring_up(&network)?;
         for port in request.ports {
             attachment.bound.push(proxy::bind(port)?);
@@ -199,7 +209,9 @@ impl Attachment {
                     Ok(())
                 }))
             }
-            (_, None) => Some(ParentHook::new("bringing up lo", |child| Ok(link::configure_inside(child, None)?))),
+            (_, None) => Some(ParentHook::new("bringing up lo", |child| {
+                Ok(link::configure_inside(child, None)?)
+            })),
         }
     }
     // ANCHOR_END: parent_hook
@@ -220,7 +232,8 @@ impl Attachment {
     pub fn start_proxies(&mut self) {
         let Some((_, endpoint)) = &self.joined else { return };
         for (bound, port) in self.bound.drain(..) {
-            self.proxies.push(Proxy::start(bound, SocketAddrV4::new(endpoint.ip, port.container_port)));
+            self.proxies
+                .push(Proxy::start(bound, SocketAddrV4::new(endpoint.ip, port.container_port)));
         }
     }
 
@@ -247,18 +260,23 @@ impl Attachment {
 
 /// Lease an address; when the subnet looks full, first reclaim the leases
 /// of containers whose supervisor died, then try once more.
-fn lease(networks: &Networks, network: &Network, endpoint: &impl Fn(Ipv4Addr) -> Endpoint) -> Result<Ipv4Addr, NetError> {
+fn lease(
+    networks: &Networks,
+    network: &Network,
+    endpoint: &impl Fn(Ipv4Addr) -> Endpoint,
+) -> Result<Ipv4Addr, NetError> {
     let dir = networks.leases_dir(&network.name);
-    let record = |ip| serde_json::to_vec_pretty(&endpoint(ip)).expect("an endpoint always serializes");
+    let record =
+        |ip| serde_json::to_vec_pretty(&endpoint(ip)).expect("an endpoint always serializes");
     let io = NetError::io(format!("leasing an address in {}", dir.display()));
     if let Some(ip) = ipam::allocate(&dir, &network.subnet, network.gateway, record).map_err(io)? {
         return Ok(ip);
     }
     reap_stale(networks, network);
     let io = NetError::io(format!("leasing an address in {}", dir.display()));
-    ipam::allocate(&dir, &network.subnet, network.gateway, record)
-        .map_err(io)?
-        .ok_or_else(|| NetError::Exhausted { network: network.name.clone(), subnet: network.subnet })
+    ipam::allocate(&dir, &network.subnet, network.gateway, record).map_err(io)?.ok_or_else(|| {
+        NetError::Exhausted { network: network.name.clone(), subnet: network.subnet }
+    })
 }
 
 /// Undo everything a container's endpoint made (the networks lock is held).
@@ -271,7 +289,10 @@ fn forget_endpoint(networks: &Networks, network: &Network, endpoint: &Endpoint) 
 
 /// The containers on `network` now (lease files that parse).
 pub fn endpoints(networks: &Networks, network: &Network) -> Vec<Endpoint> {
-    ipam::leases(&networks.leases_dir(&network.name)).into_iter().filter_map(|(_, record)| serde_json::from_slice(&record).ok()).collect()
+    ipam::leases(&networks.leases_dir(&network.name))
+        .into_iter()
+        .filter_map(|(_, record)| serde_json::from_slice(&record).ok())
+        .collect()
 }
 
 fn update_members_hosts(networks: &Networks, network: &Network) {
@@ -313,7 +334,9 @@ pub fn release_container(root: &Path, container_id: &str) -> Result<(), NetError
     let networks = Networks::new(root);
     let _lock = networks.lock()?;
     for network in networks.list()? {
-        for endpoint in endpoints(&networks, &network).into_iter().filter(|e| e.container_id == container_id) {
+        for endpoint in
+            endpoints(&networks, &network).into_iter().filter(|e| e.container_id == container_id)
+        {
             forget_endpoint(&networks, &network, &endpoint);
         }
     }
@@ -325,7 +348,8 @@ pub fn release_container(root: &Path, container_id: &str) -> Result<(), NetError
 pub fn endpoint_of(root: &Path, container_id: &str) -> Option<(Network, Endpoint)> {
     let networks = Networks::new(root);
     networks.list().ok()?.into_iter().find_map(|network| {
-        let endpoint = endpoints(&networks, &network).into_iter().find(|e| e.container_id == container_id)?;
+        let endpoint =
+            endpoints(&networks, &network).into_iter().find(|e| e.container_id == container_id)?;
         Some((network, endpoint))
     })
 }
@@ -349,7 +373,8 @@ fn remove_if_unused(networks: &Networks, network: &Network) -> Result<(), NetErr
     reap_stale(networks, network);
     let users = endpoints(networks, network);
     if !users.is_empty() {
-        let containers = users.iter().map(|e| e.container_name.as_str()).collect::<Vec<_>>().join(", ");
+        let containers =
+            users.iter().map(|e| e.container_name.as_str()).collect::<Vec<_>>().join(", ");
         return Err(NetError::InUse { network: network.name.clone(), containers });
     }
     networks.remove(network)
@@ -398,15 +423,34 @@ mod tests {
     fn stale_leases_are_reaped_live_ones_kept() {
         let root = tempfile::tempdir().unwrap();
         let networks = Networks::new(root.path());
-        let network = Network { name: "web".into(), id: "x".into(), subnet: "10.5.0.0/29".parse().unwrap(), gateway: "10.5.0.1".parse().unwrap(), bridge: "mdtestnone0".into(), created: "0".into() };
+        let network = Network {
+            name: "web".into(),
+            id: "x".into(),
+            subnet: "10.5.0.0/29".parse().unwrap(),
+            gateway: "10.5.0.1".parse().unwrap(),
+            bridge: "mdtestnone0".into(),
+            created: "0".into(),
+        };
         let record = |holder: Holder| {
             move |ip| {
-                let e = Endpoint { container_id: format!("c{ip}"), container_name: "n".into(), hostname: "h".into(), network: "web".into(), ip, veth: "mdtestnonev".into(), hosts_file: None, ports: vec![], holder };
+                let e = Endpoint {
+                    container_id: format!("c{ip}"),
+                    container_name: "n".into(),
+                    hostname: "h".into(),
+                    network: "web".into(),
+                    ip,
+                    veth: "mdtestnonev".into(),
+                    hosts_file: None,
+                    ports: vec![],
+                    holder,
+                };
                 serde_json::to_vec(&e).unwrap()
             }
         };
         let dir = networks.leases_dir("web");
-        let live = ipam::allocate(&dir, &network.subnet, network.gateway, record(Holder::me())).unwrap().unwrap();
+        let live = ipam::allocate(&dir, &network.subnet, network.gateway, record(Holder::me()))
+            .unwrap()
+            .unwrap();
         let dead = Holder { pid: std::process::id() as i32, start_time: 1 };
         ipam::allocate(&dir, &network.subnet, network.gateway, record(dead)).unwrap().unwrap();
         assert_eq!(endpoints(&networks, &network).len(), 2);

@@ -64,7 +64,11 @@ impl Subnet {
 // ANCHOR_END: subnet
 
 fn mask(prefix: u8) -> u32 {
-    if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) }
+    if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix))
+    }
 }
 
 impl FromStr for Subnet {
@@ -82,7 +86,9 @@ impl FromStr for Subnet {
         let prefix: u8 = prefix.parse().map_err(|_| bad())?;
         let subnet = Subnet::new(address, prefix).map_err(|_| bad())?;
         if subnet.network != address {
-            return Err(CidrError(format!("{text}: the host part must be zero, did you mean {subnet}?")));
+            return Err(CidrError(format!(
+                "{text}: the host part must be zero, did you mean {subnet}?"
+            )));
         }
         Ok(subnet)
     }
@@ -124,7 +130,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_text() {
-        for bad in ["10.77.0.0", "10.77.0.0/", "10.77.0.0/33", "10.77.0/16", "300.1.1.0/24", "x/8", "10.0.0.0/-1", "10.0.0.0/+8", ""] {
+        for bad in [
+            "10.77.0.0",
+            "10.77.0.0/",
+            "10.77.0.0/33",
+            "10.77.0/16",
+            "300.1.1.0/24",
+            "x/8",
+            "10.0.0.0/-1",
+            "10.0.0.0/+8",
+            "",
+        ] {
             assert!(bad.parse::<Subnet>().is_err(), "{bad} was accepted");
         }
         let err = "10.77.0.5/16".parse::<Subnet>().unwrap_err();
@@ -145,7 +161,10 @@ mod tests {
     #[test]
     fn hosts_skip_network_and_broadcast() {
         let hosts: Vec<Ipv4Addr> = net("192.168.5.0/30").hosts().collect();
-        assert_eq!(hosts, ["192.168.5.1".parse::<Ipv4Addr>().unwrap(), "192.168.5.2".parse().unwrap()]);
+        assert_eq!(
+            hosts,
+            ["192.168.5.1".parse::<Ipv4Addr>().unwrap(), "192.168.5.2".parse().unwrap()]
+        );
         assert_eq!(net("10.0.0.0/24").hosts().count(), 254);
         assert_eq!(net("10.0.0.0/31").hosts().count(), 0);
         assert_eq!(net("10.0.0.0/32").hosts().count(), 0);

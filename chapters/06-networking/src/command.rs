@@ -31,11 +31,19 @@ pub fn output(argv: &[String]) -> Result<String, CommandError> {
     let shell = shell_line(argv);
     let out = Command::new(&argv[0]).args(&argv[1..]).output().map_err(|e| CommandError {
         command: shell.clone(),
-        message: format!("{e} (is {} installed? apt-get install iproute2 iptables util-linux)", argv[0]),
+        message: format!(
+            "{e} (is {} installed? apt-get install iproute2 iptables util-linux)",
+            argv[0]
+        ),
     })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let message = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("no error message").trim().to_string();
+        let message = stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no error message")
+            .trim()
+            .to_string();
         return Err(CommandError { command: shell, message });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -50,7 +58,9 @@ pub fn succeeds(argv: &[String]) -> bool {
 pub fn shell_line(argv: &[String]) -> String {
     argv.iter()
         .map(|word| {
-            if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+,!@%".contains(c)) {
+            if !word.is_empty()
+                && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=+,!@%".contains(c))
+            {
                 word.clone()
             } else {
                 format!("'{}'", word.replace('\'', r"'\''"))
@@ -71,14 +81,29 @@ mod tests {
 
     #[test]
     fn shell_line_quotes_only_what_needs_it() {
-        let line = shell_line(&argv(&["iptables", "-A", "X", "!", "-d", "127.0.0.0/8", "--comment", "two words", ""]));
+        let line = shell_line(&argv(&[
+            "iptables",
+            "-A",
+            "X",
+            "!",
+            "-d",
+            "127.0.0.0/8",
+            "--comment",
+            "two words",
+            "",
+        ]));
         assert_eq!(line, "iptables -A X ! -d 127.0.0.0/8 --comment 'two words' ''");
     }
 
     #[test]
     fn failure_reports_the_command_and_its_stderr() {
-        let err = output(&argv(&["sh", "-c", "echo; echo 'RTNETLINK answers: File exists' >&2; exit 2"])).unwrap_err();
+        let err =
+            output(&argv(&["sh", "-c", "echo; echo 'RTNETLINK answers: File exists' >&2; exit 2"]))
+                .unwrap_err();
         assert_eq!(err.to_string(), "`sh -c 'echo; echo '\\''RTNETLINK answers: File exists'\\'' >&2; exit 2'` failed: RTNETLINK answers: File exists");
-        assert!(output(&argv(&["/no/such/program"])).unwrap_err().message.contains("is /no/such/program installed?"));
+        assert!(output(&argv(&["/no/such/program"]))
+            .unwrap_err()
+            .message
+            .contains("is /no/such/program installed?"));
     }
 }

@@ -19,7 +19,9 @@ pub enum NetError {
     InvalidName(String),
     #[error("{0} is a pre-defined network and cannot be created or removed")]
     Predefined(String),
-    #[error("subnet {subnet} overlaps with network {other} ({other_subnet}): choose another --subnet")]
+    #[error(
+        "subnet {subnet} overlaps with network {other} ({other_subnet}): choose another --subnet"
+    )]
     Overlaps { subnet: Subnet, other: String, other_subnet: Subnet },
     #[error("subnet {subnet} overlaps with the host's route {route}: choose another --subnet")]
     OverlapsHostRoute { subnet: Subnet, route: String },

@@ -22,7 +22,8 @@ pub const MARKER: &str = "# mini-docker: containers on network";
 /// `hosts` with its block of network members replaced by `members`
 /// (address and names), or removed when there are none.
 pub fn with_members(hosts: &str, network: &str, members: &[(Ipv4Addr, Vec<String>)]) -> String {
-    let mut text: String = hosts.lines().take_while(|l| !l.starts_with(MARKER)).map(|l| format!("{l}\n")).collect();
+    let mut text: String =
+        hosts.lines().take_while(|l| !l.starts_with(MARKER)).map(|l| format!("{l}\n")).collect();
     if !members.is_empty() {
         text.push_str(&format!("{MARKER} {network}\n"));
         for (ip, names) in members {
@@ -34,7 +35,11 @@ pub fn with_members(hosts: &str, network: &str, members: &[(Ipv4Addr, Vec<String
 // ANCHOR_END: with_members
 
 /// Rewrite the file at `path` in place with the new member block.
-pub fn update_file(path: &Path, network: &str, members: &[(Ipv4Addr, Vec<String>)]) -> io::Result<()> {
+pub fn update_file(
+    path: &Path,
+    network: &str,
+    members: &[(Ipv4Addr, Vec<String>)],
+) -> io::Result<()> {
     let current = std::fs::read_to_string(path)?;
     let updated = with_members(&current, network, members);
     if updated == current {
@@ -51,7 +56,10 @@ mod tests {
     const BASE: &str = "127.0.0.1\tlocalhost\n10.5.0.2\tabc123\n";
 
     fn members() -> Vec<(Ipv4Addr, Vec<String>)> {
-        vec![("10.5.0.2".parse().unwrap(), vec!["web".into()]), ("10.5.0.3".parse().unwrap(), vec!["db".into(), "d8e1".into()])]
+        vec![
+            ("10.5.0.2".parse().unwrap(), vec!["web".into()]),
+            ("10.5.0.3".parse().unwrap(), vec!["db".into(), "d8e1".into()]),
+        ]
     }
 
     #[test]

@@ -12,7 +12,8 @@ use crate::ports::PortMapping;
 pub fn network_settings(root: &Path, container_id: &str, mode: &NetworkMode) -> Value {
     let attached = endpoint_of(root, container_id);
     let mut networks = Map::new();
-    let (mut ip, mut gateway, mut prefix, mut ports) = (String::new(), String::new(), 0, Map::new());
+    let (mut ip, mut gateway, mut prefix, mut ports) =
+        (String::new(), String::new(), 0, Map::new());
     if let Some((network, endpoint)) = &attached {
         networks.insert(
             network.name.clone(),
@@ -27,7 +28,8 @@ pub fn network_settings(root: &Path, container_id: &str, mode: &NetworkMode) -> 
         ports = port_map(&endpoint.ports);
         // Like Docker, the top-level fields describe the default bridge only.
         if network.name == DEFAULT_NETWORK {
-            (ip, gateway, prefix) = (endpoint.ip.to_string(), network.gateway.to_string(), network.subnet.prefix());
+            (ip, gateway, prefix) =
+                (endpoint.ip.to_string(), network.gateway.to_string(), network.subnet.prefix());
         }
     } else if !matches!(mode, NetworkMode::Bridge(_)) {
         networks.insert(mode.to_string(), json!({ "IPAddress": "", "Gateway": "" }));
@@ -47,7 +49,8 @@ pub fn port_map(ports: &[PortMapping]) -> Map<String, Value> {
     let mut map = Map::new();
     for port in ports {
         let key = format!("{}/{}", port.container_port, port.proto.name());
-        let binding = json!({ "HostIp": port.host_ip.to_string(), "HostPort": port.host_port.to_string() });
+        let binding =
+            json!({ "HostIp": port.host_ip.to_string(), "HostPort": port.host_port.to_string() });
         match map.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
             Value::Array(list) => list.push(binding),
             _ => unreachable!("only arrays are inserted"),
@@ -80,7 +83,10 @@ mod tests {
 
     #[test]
     fn ports_group_by_container_port() {
-        let ports: Vec<PortMapping> = ["8080:80", "127.0.0.1:8081:80", "53:53/udp"].iter().map(|p| p.parse().unwrap()).collect();
+        let ports: Vec<PortMapping> = ["8080:80", "127.0.0.1:8081:80", "53:53/udp"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
         let map = Value::Object(port_map(&ports));
         assert_eq!(map["80/tcp"][1], json!({"HostIp": "127.0.0.1", "HostPort": "8081"}));
         assert_eq!(map["53/udp"][0]["HostPort"], "53");

@@ -25,7 +25,12 @@ use crate::cidr::Subnet;
 /// Take the lowest free address of `subnet` (skipping `reserved`, the
 /// gateway) and write `record(address)` into its lease. `None` when the
 /// subnet is full.
-pub fn allocate(dir: &Path, subnet: &Subnet, reserved: Ipv4Addr, record: impl Fn(Ipv4Addr) -> Vec<u8>) -> io::Result<Option<Ipv4Addr>> {
+pub fn allocate(
+    dir: &Path,
+    subnet: &Subnet,
+    reserved: Ipv4Addr,
+    record: impl Fn(Ipv4Addr) -> Vec<u8>,
+) -> io::Result<Option<Ipv4Addr>> {
     fs::create_dir_all(dir)?;
     for ip in subnet.hosts().filter(|ip| *ip != reserved) {
         let path = lease_path(dir, ip);
@@ -125,8 +130,15 @@ mod tests {
         assert_eq!((a.to_string().as_str(), b.to_string().as_str()), ("10.9.0.2", "10.9.0.3"));
         release(dir.path(), a).unwrap();
         release(dir.path(), a).unwrap();
-        assert_eq!(allocate(dir.path(), &net, gw, |_| b"c".to_vec()).unwrap(), Some(a), "a released address is reused");
-        assert_eq!(leases(dir.path()).iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), [b"c".to_vec(), b"b".to_vec()]);
+        assert_eq!(
+            allocate(dir.path(), &net, gw, |_| b"c".to_vec()).unwrap(),
+            Some(a),
+            "a released address is reused"
+        );
+        assert_eq!(
+            leases(dir.path()).iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+            [b"c".to_vec(), b"b".to_vec()]
+        );
     }
 
     #[test]
@@ -146,7 +158,15 @@ mod tests {
         let threads: Vec<_> = (0..16)
             .map(|_| {
                 let dir = dir.clone();
-                std::thread::spawn(move || (0..8).map(|_| allocate(dir.path(), &net, gw, |ip| ip.to_string().into_bytes()).unwrap().unwrap()).collect::<Vec<_>>())
+                std::thread::spawn(move || {
+                    (0..8)
+                        .map(|_| {
+                            allocate(dir.path(), &net, gw, |ip| ip.to_string().into_bytes())
+                                .unwrap()
+                                .unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         let all: Vec<Ipv4Addr> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();

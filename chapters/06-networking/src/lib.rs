@@ -25,7 +25,10 @@ pub mod network;
 pub mod ports;
 pub mod proxy;
 
-pub use attach::{endpoint_of, prune, release_container, remove_network, AttachRequest, Attachment, Endpoint, NetworkMode};
+pub use attach::{
+    endpoint_of, prune, release_container, remove_network, AttachRequest, Attachment, Endpoint,
+    NetworkMode,
+};
 pub use cidr::Subnet;
 pub use error::NetError;
 pub use network::{DefaultNetwork, Network, Networks};

@@ -23,7 +23,8 @@ pub fn exists(name: &str) -> bool {
 
 /// Is the link administratively up (IFF_UP in its flags)?
 fn is_up(name: &str) -> bool {
-    let flags = std::fs::read_to_string(Path::new("/sys/class/net").join(name).join("flags")).unwrap_or_default();
+    let flags = std::fs::read_to_string(Path::new("/sys/class/net").join(name).join("flags"))
+        .unwrap_or_default();
     u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).is_ok_and(|f| f & 1 == 1)
 }
 
@@ -39,17 +40,25 @@ pub fn ensure_bridge(bridge: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), 
         )?;
     }
     let address = format!("{gateway}/{prefix}");
-    let current = crate::command::output(&argv(&["ip", "-4", "-o", "addr", "show", "dev", bridge])).unwrap_or_default();
+    let current = crate::command::output(&argv(&["ip", "-4", "-o", "addr", "show", "dev", bridge]))
+        .unwrap_or_default();
     if !current.split_whitespace().any(|w| w == address) {
         run(
-            &format!("give the bridge the gateway address {address}: the host's side of the network"),
+            &format!(
+                "give the bridge the gateway address {address}: the host's side of the network"
+            ),
             "netlink RTM_NEWADDR",
             &argv(&["ip", "addr", "add", &address, "dev", bridge]),
             BOOK,
         )?;
     }
     if !is_up(bridge) {
-        run("bring the bridge up", "netlink RTM_NEWLINK (IFF_UP)", &argv(&["ip", "link", "set", bridge, "up"]), BOOK)?;
+        run(
+            "bring the bridge up",
+            "netlink RTM_NEWLINK (IFF_UP)",
+            &argv(&["ip", "link", "set", bridge, "up"]),
+            BOOK,
+        )?;
     }
     Ok(())
 }
@@ -58,7 +67,12 @@ pub fn ensure_bridge(bridge: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), 
 /// `ip link del NAME` when it exists (deleting one end of a veth deletes both).
 pub fn delete_link_if_present(name: &str, what: &str) -> Result<(), NetError> {
     if exists(name) {
-        run(&format!("{what}: {name}"), "netlink RTM_DELLINK", &argv(&["ip", "link", "del", name]), BOOK)?;
+        run(
+            &format!("{what}: {name}"),
+            "netlink RTM_DELLINK",
+            &argv(&["ip", "link", "del", name]),
+            BOOK,
+        )?;
     }
     Ok(())
 }
@@ -70,9 +84,13 @@ pub fn delete_link_if_present(name: &str, what: &str) -> Result<(), NetError> {
 pub fn plug_veth(host_end: &str, bridge: &str, child: Pid) -> Result<(), NetError> {
     let pid = child.as_raw().to_string();
     run(
-        &format!("create a veth pair: {host_end} on the host, eth0 in the container's network namespace"),
+        &format!(
+            "create a veth pair: {host_end} on the host, eth0 in the container's network namespace"
+        ),
         &format!("netlink RTM_NEWLINK (IFLA_INFO_KIND \"veth\", peer IFLA_NET_NS_PID {pid})"),
-        &argv(&["ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", &pid]),
+        &argv(&[
+            "ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", &pid,
+        ]),
         BOOK,
     )?;
     run(
@@ -89,14 +107,32 @@ pub fn plug_veth(host_end: &str, bridge: &str, child: Pid) -> Result<(), NetErro
 /// Configure the container's side from the host: `nsenter --net=` runs `ip`
 /// in the child's network namespace while the child still waits on the
 /// spawn protocol's pipe, so the network is ready before its command runs.
-pub fn configure_inside(child: Pid, address: Option<(Ipv4Addr, u8, Ipv4Addr)>) -> Result<(), NetError> {
+pub fn configure_inside(
+    child: Pid,
+    address: Option<(Ipv4Addr, u8, Ipv4Addr)>,
+) -> Result<(), NetError> {
     bring_up_loopback(child)?;
     let Some((ip, prefix, gateway)) = address else { return Ok(()) };
     let cidr = format!("{ip}/{prefix}");
-    in_netns(child, &format!("give eth0 the address {cidr}"), "netlink RTM_NEWADDR", &["ip", "addr", "add", &cidr, "dev", "eth0"])?;
-    in_netns(child, "bring eth0 up", "netlink RTM_NEWLINK eth0 (IFF_UP)", &["ip", "link", "set", "eth0", "up"])?;
+    in_netns(
+        child,
+        &format!("give eth0 the address {cidr}"),
+        "netlink RTM_NEWADDR",
+        &["ip", "addr", "add", &cidr, "dev", "eth0"],
+    )?;
+    in_netns(
+        child,
+        "bring eth0 up",
+        "netlink RTM_NEWLINK eth0 (IFF_UP)",
+        &["ip", "link", "set", "eth0", "up"],
+    )?;
     let gw = gateway.to_string();
-    in_netns(child, &format!("route everything else via the bridge's address {gw}"), "netlink RTM_NEWROUTE", &["ip", "route", "add", "default", "via", &gw])?;
+    in_netns(
+        child,
+        &format!("route everything else via the bridge's address {gw}"),
+        "netlink RTM_NEWROUTE",
+        &["ip", "route", "add", "default", "via", &gw],
+    )?;
     Ok(())
 }
 
@@ -104,7 +140,12 @@ fn in_netns(child: Pid, what: &str, kernel: &str, command: &[&str]) -> Result<()
     let netns = format!("--net=/proc/{child}/ns/net");
     let mut words = vec!["nsenter", netns.as_str()];
     words.extend_from_slice(command);
-    run(&format!("in the container's network namespace: {what}"), &format!("setns(CLONE_NEWNET); {kernel}"), &argv(&words), BOOK_NETNS)?;
+    run(
+        &format!("in the container's network namespace: {what}"),
+        &format!("setns(CLONE_NEWNET); {kernel}"),
+        &argv(&words),
+        BOOK_NETNS,
+    )?;
     Ok(())
 }
 // ANCHOR_END: inside
@@ -130,8 +171,13 @@ pub fn bring_up_loopback(child: Pid) -> Result<(), NetError> {
     .join();
     match joined {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(source)) => Err(NetError::Io { what: "bringing up lo in the container".to_string(), source }),
-        Err(_) => Err(NetError::Io { what: "bringing up lo in the container".to_string(), source: std::io::Error::other("the thread panicked") }),
+        Ok(Err(source)) => {
+            Err(NetError::Io { what: "bringing up lo in the container".to_string(), source })
+        }
+        Err(_) => Err(NetError::Io {
+            what: "bringing up lo in the container".to_string(),
+            source: std::io::Error::other("the thread panicked"),
+        }),
     }
 }
 

@@ -58,7 +58,9 @@ enum NetworkCommand {
         name: String,
     },
     Ls,
-    Rm { name: String },
+    Rm {
+        name: String,
+    },
     Prune,
 }
 
@@ -70,20 +72,30 @@ fn main() {
     }
     let result = match args.command {
         Command::Run { network, publish, command } => run(&args.root, network, &publish, command),
-        Command::Network(NetworkCommand::Create { subnet, name }) => {
-            Networks::new(&args.root).create(&name, subnet, None).map(|n| println!("{}", n.id)).map(|_| 0).map_err(|e| (e.to_string(), 125))
-        }
+        Command::Network(NetworkCommand::Create { subnet, name }) => Networks::new(&args.root)
+            .create(&name, subnet, None)
+            .map(|n| println!("{}", n.id))
+            .map(|_| 0)
+            .map_err(|e| (e.to_string(), 125)),
         Command::Network(NetworkCommand::Ls) => Networks::new(&args.root)
             .list()
-            .map(|all| all.iter().for_each(|n| println!("{}\t{}\t{}\t{}", &n.id[..12], n.name, n.subnet, n.bridge)))
+            .map(|all| {
+                all.iter().for_each(|n| {
+                    println!("{}\t{}\t{}\t{}", &n.id[..12], n.name, n.subnet, n.bridge)
+                })
+            })
             .map(|_| 0)
             .map_err(|e| (e.to_string(), 125)),
         Command::Network(NetworkCommand::Rm { name }) => {
-            ch06_networking::remove_network(&args.root, &name).map(|n| println!("{}", n.name)).map(|_| 0).map_err(|e| (e.to_string(), 125))
+            ch06_networking::remove_network(&args.root, &name)
+                .map(|n| println!("{}", n.name))
+                .map(|_| 0)
+                .map_err(|e| (e.to_string(), 125))
         }
-        Command::Network(NetworkCommand::Prune) => {
-            ch06_networking::prune(&args.root).map(|gone| gone.iter().for_each(|n| println!("{n}"))).map(|_| 0).map_err(|e| (e.to_string(), 125))
-        }
+        Command::Network(NetworkCommand::Prune) => ch06_networking::prune(&args.root)
+            .map(|gone| gone.iter().for_each(|n| println!("{n}")))
+            .map(|_| 0)
+            .map_err(|e| (e.to_string(), 125)),
     };
     match result {
         Ok(code) => exit(code),
@@ -91,10 +103,23 @@ fn main() {
     }
 }
 
-fn run(root: &std::path::Path, mode: NetworkMode, ports: &[PortMapping], argv: Vec<String>) -> Result<i32, (String, i32)> {
+fn run(
+    root: &std::path::Path,
+    mode: NetworkMode,
+    ports: &[PortMapping],
+    argv: Vec<String>,
+) -> Result<i32, (String, i32)> {
     let id = random_id();
     let hosts_file = root.join(format!("hosts-{}", &id[..12]));
-    let request = AttachRequest { root, container_id: &id, name: &id[..12], hostname: &id[..12], hosts_file: hosts_file.clone(), mode: &mode, ports };
+    let request = AttachRequest {
+        root,
+        container_id: &id,
+        name: &id[..12],
+        hostname: &id[..12],
+        hosts_file: hosts_file.clone(),
+        mode: &mode,
+        ports,
+    };
     let mut attachment = Attachment::prepare(&request).map_err(|e| (e.to_string(), 125))?;
     let _ = std::fs::write(&hosts_file, ch03_hosts_line(&attachment, &id[..12]));
     let _ = attachment.announce();

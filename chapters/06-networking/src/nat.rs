@@ -32,8 +32,13 @@ pub const ISOLATION_2: &str = "MINI-DOCKER-ISOLATION-2";
 /// The comment on the jumps into our chains; networks add `:<bridge>`.
 pub const TAG: &str = "mini-docker";
 
-const CHAINS: [(&str, &str); 5] =
-    [("nat", DNAT_CHAIN), ("nat", POSTROUTING_CHAIN), ("filter", FORWARD_CHAIN), ("filter", ISOLATION_1), ("filter", ISOLATION_2)];
+const CHAINS: [(&str, &str); 5] = [
+    ("nat", DNAT_CHAIN),
+    ("nat", POSTROUTING_CHAIN),
+    ("filter", FORWARD_CHAIN),
+    ("filter", ISOLATION_1),
+    ("filter", ISOLATION_2),
+];
 /// Every host in this kernel shares the packet filter: one lock for all roots.
 const LOCK_DIR: &str = "/run/mini-docker";
 const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
@@ -54,7 +59,14 @@ pub struct Rule {
 
 impl Rule {
     fn new(table: &'static str, chain: &'static str, spec: &[&str], tag: &str, why: &str) -> Rule {
-        Rule { table, chain, first: false, spec: argv(spec), tag: tag.to_string(), why: why.to_string() }
+        Rule {
+            table,
+            chain,
+            first: false,
+            spec: argv(spec),
+            tag: tag.to_string(),
+            why: why.to_string(),
+        }
     }
 
     /// The iptables command that adds (`-A`/`-I`), checks (`-C`) or deletes (`-D`) it.
@@ -77,9 +89,21 @@ pub fn container_tag(bridge: &str, container_id: &str) -> String {
 // ANCHOR: base_rules
 /// The jumps from the kernel's built-in chains into ours, made once.
 pub fn base_rules() -> Vec<Rule> {
-    let mut to_forward = Rule::new("filter", "FORWARD", &["-j", FORWARD_CHAIN], TAG, "send forwarded packets through our chain first");
+    let mut to_forward = Rule::new(
+        "filter",
+        "FORWARD",
+        &["-j", FORWARD_CHAIN],
+        TAG,
+        "send forwarded packets through our chain first",
+    );
     to_forward.first = true;
-    let mut isolation = Rule::new("filter", FORWARD_CHAIN, &["-j", ISOLATION_1], TAG, "check isolation between networks before accepting anything");
+    let mut isolation = Rule::new(
+        "filter",
+        FORWARD_CHAIN,
+        &["-j", ISOLATION_1],
+        TAG,
+        "check isolation between networks before accepting anything",
+    );
     isolation.first = true;
     vec![
         Rule::new("nat", "PREROUTING", &["-m", "addrtype", "--dst-type", "LOCAL", "-j", DNAT_CHAIN], TAG, "packets arriving for one of the host's addresses may be for a published port"),
@@ -95,7 +119,8 @@ pub fn base_rules() -> Vec<Rule> {
 /// A network's rules: masquerade its traffic to the outside, accept what
 /// it sends and the replies it awaits, and keep it apart from our others.
 pub fn network_rules(network: &Network) -> Vec<Rule> {
-    let (br, subnet, tag) = (network.bridge.as_str(), network.subnet.to_string(), network_tag(&network.bridge));
+    let (br, subnet, tag) =
+        (network.bridge.as_str(), network.subnet.to_string(), network_tag(&network.bridge));
     vec![
         Rule::new("nat", POSTROUTING_CHAIN, &["-s", &subnet, "!", "-o", br, "-j", "MASQUERADE"], &tag, "leaving the host, containers' packets take the host's address (masquerade)"),
         Rule::new("nat", DNAT_CHAIN, &["-i", br, "-j", "RETURN"], &tag, "containers reaching the host's addresses are not port-forwarded back (the proxy serves them)"),
@@ -110,19 +135,62 @@ pub fn network_rules(network: &Network) -> Vec<Rule> {
 // ANCHOR: port_rules
 /// A published port: DNAT the host port to the container's address and
 /// port (Docker's `setPerPortNAT`), and let those packets through.
-pub fn port_rules(network: &Network, container_id: &str, ip: Ipv4Addr, port: &PortMapping) -> Vec<Rule> {
-    let (br, tag, proto) = (network.bridge.as_str(), container_tag(&network.bridge, container_id), port.proto.name());
+pub fn port_rules(
+    network: &Network,
+    container_id: &str,
+    ip: Ipv4Addr,
+    port: &PortMapping,
+) -> Vec<Rule> {
+    let (br, tag, proto) =
+        (network.bridge.as_str(), container_tag(&network.bridge, container_id), port.proto.name());
     let destination = format!("{ip}:{}", port.container_port);
     let (host_port, container_port) = (port.host_port.to_string(), port.container_port.to_string());
-    let mut dnat = argv(&["!", "-i", br, "-p", proto, "-m", proto, "--dport", &host_port, "-j", "DNAT", "--to-destination", &destination]);
+    let mut dnat = argv(&[
+        "!",
+        "-i",
+        br,
+        "-p",
+        proto,
+        "-m",
+        proto,
+        "--dport",
+        &host_port,
+        "-j",
+        "DNAT",
+        "--to-destination",
+        &destination,
+    ]);
     if !port.host_ip.is_unspecified() {
         dnat.splice(0..0, argv(&["-d", &format!("{}/32", port.host_ip)]));
     }
-    let dnat = Rule { table: "nat", chain: DNAT_CHAIN, first: false, spec: dnat, tag: tag.clone(), why: format!("connections to host port {host_port} go to {destination}") };
+    let dnat = Rule {
+        table: "nat",
+        chain: DNAT_CHAIN,
+        first: false,
+        spec: dnat,
+        tag: tag.clone(),
+        why: format!("connections to host port {host_port} go to {destination}"),
+    };
     let accept = Rule::new(
         "filter",
         FORWARD_CHAIN,
-        &["-d", &format!("{ip}/32"), "!", "-i", br, "-o", br, "-p", proto, "-m", proto, "--dport", &container_port, "-j", "ACCEPT"],
+        &[
+            "-d",
+            &format!("{ip}/32"),
+            "!",
+            "-i",
+            br,
+            "-o",
+            br,
+            "-p",
+            proto,
+            "-m",
+            proto,
+            "--dport",
+            &container_port,
+            "-j",
+            "ACCEPT",
+        ],
         &tag,
         &format!("let the forwarded connections reach {destination}"),
     );
@@ -139,8 +207,14 @@ pub fn ensure_network_rules(network: &Network) -> Result<(), NetError> {
 }
 
 /// Add a container's published ports.
-pub fn add_port_rules(network: &Network, container_id: &str, ip: Ipv4Addr, ports: &[PortMapping]) -> Result<(), NetError> {
-    let rules: Vec<Rule> = ports.iter().flat_map(|p| port_rules(network, container_id, ip, p)).collect();
+pub fn add_port_rules(
+    network: &Network,
+    container_id: &str,
+    ip: Ipv4Addr,
+    ports: &[PortMapping],
+) -> Result<(), NetError> {
+    let rules: Vec<Rule> =
+        ports.iter().flat_map(|p| port_rules(network, container_id, ip, p)).collect();
     with_host_lock(|| add_missing(&rules, BOOK_PORTS))
 }
 
@@ -165,7 +239,12 @@ fn add_missing(rules: &[Rule], book: &str) -> Result<(), NetError> {
     for rule in rules {
         if !succeeds(&rule.command("-C")) {
             let action = if rule.first { "-I" } else { "-A" };
-            run(&rule.why, "nf_tables netlink batch (iptables-nft), or setsockopt(IPT_SO_SET_REPLACE)", &rule.command(action), book)?;
+            run(
+                &rule.why,
+                "nf_tables netlink batch (iptables-nft), or setsockopt(IPT_SO_SET_REPLACE)",
+                &rule.command(action),
+                book,
+            )?;
         }
     }
     Ok(())
@@ -176,7 +255,12 @@ fn add_missing(rules: &[Rule], book: &str) -> Result<(), NetError> {
 fn ensure_base() -> Result<(), NetError> {
     for (table, chain) in CHAINS {
         if !succeeds(&argv(&["iptables", "-w", "-t", table, "-S", chain])) {
-            run(&format!("create our own chain {chain} in table {table}"), "nf_tables netlink NFT_MSG_NEWCHAIN", &argv(&["iptables", "-w", "-t", table, "-N", chain]), BOOK)?;
+            run(
+                &format!("create our own chain {chain} in table {table}"),
+                "nf_tables netlink NFT_MSG_NEWCHAIN",
+                &argv(&["iptables", "-w", "-t", table, "-N", chain]),
+                BOOK,
+            )?;
         }
     }
     add_missing(&base_rules(), BOOK)?;
@@ -186,11 +270,13 @@ fn ensure_base() -> Result<(), NetError> {
 /// Routing between interfaces is off by default; the original value is kept
 /// in /run/mini-docker so that the last cleanup can put it back.
 fn enable_ip_forward() -> Result<(), NetError> {
-    let current = std::fs::read_to_string(IP_FORWARD).map_err(NetError::io(format!("reading {IP_FORWARD}")))?;
+    let current = std::fs::read_to_string(IP_FORWARD)
+        .map_err(NetError::io(format!("reading {IP_FORWARD}")))?;
     if current.trim() == "1" {
         return Ok(());
     }
-    std::fs::write(format!("{LOCK_DIR}/ip_forward.orig"), current.trim()).map_err(NetError::io("saving ip_forward"))?;
+    std::fs::write(format!("{LOCK_DIR}/ip_forward.orig"), current.trim())
+        .map_err(NetError::io("saving ip_forward"))?;
     ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
         what: "let the kernel route packets between interfaces (bridge <-> outside)",
         syscall: &format!("write(\"{IP_FORWARD}\", \"1\")"),
@@ -203,14 +289,22 @@ fn enable_ip_forward() -> Result<(), NetError> {
 
 /// Undo [`ensure_base`] when no rule of any network of ours remains.
 fn remove_base_if_unused() -> Result<(), NetError> {
-    let any_ours = ["nat", "filter"].iter().flat_map(|t| saved_rules(t)).any(|(_, words)| comment_of(&words).is_some_and(|c| c.starts_with(&format!("{TAG}:"))));
+    let any_ours = ["nat", "filter"]
+        .iter()
+        .flat_map(|t| saved_rules(t))
+        .any(|(_, words)| comment_of(&words).is_some_and(|c| c.starts_with(&format!("{TAG}:"))));
     if any_ours {
         return Ok(());
     }
     remove_tagged(|t| t == TAG)?;
     for (table, chain) in CHAINS {
         if succeeds(&argv(&["iptables", "-w", "-t", table, "-S", chain])) {
-            run(&format!("delete our chain {chain}: no network of ours is left"), "nf_tables netlink NFT_MSG_DELCHAIN", &argv(&["iptables", "-w", "-t", table, "-X", chain]), BOOK)?;
+            run(
+                &format!("delete our chain {chain}: no network of ours is left"),
+                "nf_tables netlink NFT_MSG_DELCHAIN",
+                &argv(&["iptables", "-w", "-t", table, "-X", chain]),
+                BOOK,
+            )?;
         }
     }
     let saved = format!("{LOCK_DIR}/ip_forward.orig");
@@ -221,7 +315,8 @@ fn remove_base_if_unused() -> Result<(), NetError> {
             shell: &format!("sysctl -w net.ipv4.ip_forward={original}"),
             book: BOOK,
         });
-        std::fs::write(IP_FORWARD, original.trim()).map_err(NetError::io(format!("writing {IP_FORWARD}")))?;
+        std::fs::write(IP_FORWARD, original.trim())
+            .map_err(NetError::io(format!("writing {IP_FORWARD}")))?;
         let _ = std::fs::remove_file(saved);
     }
     Ok(())
@@ -233,7 +328,9 @@ fn remove_base_if_unused() -> Result<(), NetError> {
 /// between two rules leaves nothing behind either.
 fn remove_tagged(matches: impl Fn(&str) -> bool) -> Result<(), NetError> {
     for table in ["nat", "filter"] {
-        for (_, words) in saved_rules(table).into_iter().filter(|(_, w)| comment_of(w).is_some_and(&matches)) {
+        for (_, words) in
+            saved_rules(table).into_iter().filter(|(_, w)| comment_of(w).is_some_and(&matches))
+        {
             let mut command = argv(&["iptables", "-w", "-t", table, "-D"]);
             command.extend(words);
             run("delete our rule", "nf_tables netlink NFT_MSG_DELRULE", &command, BOOK)?;
@@ -254,7 +351,8 @@ fn parse_saved(text: &str) -> Vec<(String, Vec<String>)> {
     text.lines()
         .filter_map(|line| line.strip_prefix("-A "))
         .map(|rule| {
-            let words: Vec<String> = rule.split_whitespace().map(|w| w.trim_matches('"').to_string()).collect();
+            let words: Vec<String> =
+                rule.split_whitespace().map(|w| w.trim_matches('"').to_string()).collect();
             (words[0].clone(), words)
         })
         .collect()
@@ -269,7 +367,9 @@ fn comment_of(words: &[String]) -> Option<&str> {
 pub fn rules_mentioning(marker: &str) -> Vec<String> {
     ["nat", "filter"]
         .iter()
-        .flat_map(|t| saved_rules(t).into_iter().map(move |(_, w)| format!("{t}: -A {}", w.join(" "))))
+        .flat_map(|t| {
+            saved_rules(t).into_iter().map(move |(_, w)| format!("{t}: -A {}", w.join(" ")))
+        })
         .filter(|line| line.contains(marker))
         .collect()
 }
@@ -277,8 +377,14 @@ pub fn rules_mentioning(marker: &str) -> Vec<String> {
 fn with_host_lock<T>(work: impl FnOnce() -> Result<T, NetError>) -> Result<T, NetError> {
     std::fs::create_dir_all(LOCK_DIR).map_err(NetError::io(format!("creating {LOCK_DIR}")))?;
     let path = format!("{LOCK_DIR}/iptables.lock");
-    let file: File = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(NetError::io(format!("opening {path}")))?;
-    let _lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| NetError::Io { what: format!("locking {path}"), source: e.into() })?;
+    let file: File = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(NetError::io(format!("opening {path}")))?;
+    let _lock = Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| NetError::Io { what: format!("locking {path}"), source: e.into() })?;
     work()
 }
 
@@ -287,14 +393,22 @@ mod tests {
     use super::*;
 
     fn network() -> Network {
-        Network { name: "web".into(), id: "ab".repeat(32), subnet: "10.5.0.0/24".parse().unwrap(), gateway: "10.5.0.1".parse().unwrap(), bridge: "mdbr-web".into(), created: "0".into() }
+        Network {
+            name: "web".into(),
+            id: "ab".repeat(32),
+            subnet: "10.5.0.0/24".parse().unwrap(),
+            gateway: "10.5.0.1".parse().unwrap(),
+            bridge: "mdbr-web".into(),
+            created: "0".into(),
+        }
     }
 
     #[test]
     fn port_rules_are_dockers_dnat_and_accept() {
         let port: PortMapping = "127.0.0.1:8080:80".parse().unwrap();
         let rules = port_rules(&network(), &"c".repeat(64), "10.5.0.2".parse().unwrap(), &port);
-        let commands: Vec<String> = rules.iter().map(|r| crate::command::shell_line(&r.command("-A"))).collect();
+        let commands: Vec<String> =
+            rules.iter().map(|r| crate::command::shell_line(&r.command("-A"))).collect();
         assert_eq!(
             commands,
             [

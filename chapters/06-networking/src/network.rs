@@ -42,8 +42,10 @@ pub struct DefaultNetwork {
 
 impl DefaultNetwork {
     pub fn from_env() -> Result<DefaultNetwork, NetError> {
-        let bridge = std::env::var("MINI_DOCKER_BRIDGE").unwrap_or_else(|_| DEFAULT_BRIDGE.to_string());
-        let subnet = std::env::var("MINI_DOCKER_SUBNET").unwrap_or_else(|_| DEFAULT_SUBNET.to_string());
+        let bridge =
+            std::env::var("MINI_DOCKER_BRIDGE").unwrap_or_else(|_| DEFAULT_BRIDGE.to_string());
+        let subnet =
+            std::env::var("MINI_DOCKER_SUBNET").unwrap_or_else(|_| DEFAULT_SUBNET.to_string());
         validate_bridge_name(&bridge)?;
         Ok(DefaultNetwork { bridge, subnet: subnet.parse()? })
     }
@@ -81,12 +83,18 @@ impl Networks {
 
     /// Hold the lock of all networks of this root.
     pub fn lock(&self) -> Result<NetworksLock, NetError> {
-        fs::create_dir_all(&self.dir).map_err(NetError::io(format!("creating {}", self.dir.display())))?;
+        fs::create_dir_all(&self.dir)
+            .map_err(NetError::io(format!("creating {}", self.dir.display())))?;
         let path = self.dir.join(".lock");
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(NetError::io(format!("opening {}", path.display())))?;
-        Flock::lock(file, FlockArg::LockExclusive)
-            .map(NetworksLock)
-            .map_err(|(_, errno)| NetError::Io { what: format!("locking {}", path.display()), source: errno.into() })
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(NetError::io(format!("opening {}", path.display())))?;
+        Flock::lock(file, FlockArg::LockExclusive).map(NetworksLock).map_err(|(_, errno)| {
+            NetError::Io { what: format!("locking {}", path.display()), source: errno.into() }
+        })
     }
 
     fn record_path(&self, name: &str) -> PathBuf {
@@ -128,7 +136,12 @@ impl Networks {
     // ANCHOR: create
     /// `network create`: check the name, choose or check the subnet, write
     /// the record and bring the bridge up. On failure nothing is left.
-    pub fn create(&self, name: &str, subnet: Option<Subnet>, bridge: Option<String>) -> Result<Network, NetError> {
+    pub fn create(
+        &self,
+        name: &str,
+        subnet: Option<Subnet>,
+        bridge: Option<String>,
+    ) -> Result<Network, NetError> {
         if ["bridge", "host", "none", "default"].contains(&name) {
             return Err(NetError::Predefined(name.to_string()));
         }
@@ -156,7 +169,13 @@ impl Networks {
         }
     }
 
-    fn add(&self, name: &str, id: &str, subnet: Option<Subnet>, bridge: &str) -> Result<Network, NetError> {
+    fn add(
+        &self,
+        name: &str,
+        id: &str,
+        subnet: Option<Subnet>,
+        bridge: &str,
+    ) -> Result<Network, NetError> {
         validate_bridge_name(bridge)?;
         let others = self.list()?;
         let subnet = match subnet {
@@ -164,10 +183,20 @@ impl Networks {
             None => self.free_subnet(&others)?,
         };
         if let Some(taken) = others.iter().find(|n| n.bridge == bridge) {
-            return Err(NetError::Exists(format!("{} (bridge {bridge} is used by network {})", name, taken.name)));
+            return Err(NetError::Exists(format!(
+                "{} (bridge {bridge} is used by network {})",
+                name, taken.name
+            )));
         }
         let gateway = subnet.hosts().next().ok_or(NetError::TooSmall(subnet))?;
-        let network = Network { name: name.to_string(), id: id.to_string(), subnet, gateway, bridge: bridge.to_string(), created: now() };
+        let network = Network {
+            name: name.to_string(),
+            id: id.to_string(),
+            subnet,
+            gateway,
+            bridge: bridge.to_string(),
+            created: now(),
+        };
         write_record(&self.record_path(name), &network)?;
         if let Err(error) = bring_up(&network) {
             let _ = tear_down(&network);
@@ -180,16 +209,31 @@ impl Networks {
     /// `bridge`: the bridge the network will use. A host route through that
     /// very bridge is ours (left by another state root, or by a crash), and
     /// is adopted rather than refused.
-    fn check_subnet(&self, subnet: Subnet, others: &[Network], bridge: &str) -> Result<Subnet, NetError> {
+    fn check_subnet(
+        &self,
+        subnet: Subnet,
+        others: &[Network],
+        bridge: &str,
+    ) -> Result<Subnet, NetError> {
         if subnet.prefix() > 30 {
             return Err(NetError::TooSmall(subnet));
         }
         if let Some(other) = others.iter().find(|n| n.subnet.overlaps(&subnet)) {
-            return Err(NetError::Overlaps { subnet, other: other.name.clone(), other_subnet: other.subnet });
+            return Err(NetError::Overlaps {
+                subnet,
+                other: other.name.clone(),
+                other_subnet: other.subnet,
+            });
         }
         let ours: Vec<&str> = others.iter().map(|n| n.bridge.as_str()).chain([bridge]).collect();
-        if let Some(route) = host_routes().into_iter().find(|(route, dev)| route.overlaps(&subnet) && !ours.contains(&dev.as_str())) {
-            return Err(NetError::OverlapsHostRoute { subnet, route: format!("{} dev {}", route.0, route.1) });
+        if let Some(route) = host_routes()
+            .into_iter()
+            .find(|(route, dev)| route.overlaps(&subnet) && !ours.contains(&dev.as_str()))
+        {
+            return Err(NetError::OverlapsHostRoute {
+                subnet,
+                route: format!("{} dev {}", route.0, route.1),
+            });
         }
         Ok(subnet)
     }
@@ -209,7 +253,8 @@ impl Networks {
     pub fn remove(&self, network: &Network) -> Result<(), NetError> {
         tear_down(network)?;
         let _ = fs::remove_dir_all(self.dir.join(&network.name));
-        fs::remove_file(self.record_path(&network.name)).map_err(NetError::io(format!("removing network {}", network.name)))
+        fs::remove_file(self.record_path(&network.name))
+            .map_err(NetError::io(format!("removing network {}", network.name)))
     }
 }
 
@@ -241,7 +286,9 @@ pub fn valid_name(name: &str) -> bool {
 
 /// Linux allows 15 bytes for an interface name (IFNAMSIZ is 16 with the NUL).
 pub fn validate_bridge_name(name: &str) -> Result<(), NetError> {
-    let bad = name.is_empty() || name.len() > 15 || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace());
+    let bad = name.is_empty()
+        || name.len() > 15
+        || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace());
     if bad || name == "." || name == ".." {
         return Err(NetError::InvalidBridgeName(name.to_string()));
     }
@@ -259,8 +306,17 @@ fn parse_routes(text: &str) -> Vec<(Subnet, String)> {
         .filter_map(|line| {
             let mut words = line.split_whitespace();
             let destination = words.next()?;
-            let subnet: Subnet = if destination.contains('/') { destination.parse().ok()? } else { format!("{destination}/32").parse().ok()? };
-            let dev = line.split_whitespace().skip_while(|w| *w != "dev").nth(1).unwrap_or("").to_string();
+            let subnet: Subnet = if destination.contains('/') {
+                destination.parse().ok()?
+            } else {
+                format!("{destination}/32").parse().ok()?
+            };
+            let dev = line
+                .split_whitespace()
+                .skip_while(|w| *w != "dev")
+                .nth(1)
+                .unwrap_or("")
+                .to_string();
             Some((subnet, dev))
         })
         .collect()
@@ -268,14 +324,17 @@ fn parse_routes(text: &str) -> Vec<(Subnet, String)> {
 
 fn read_record(path: &Path) -> Result<Network, NetError> {
     let text = fs::read(path).map_err(NetError::io(format!("reading {}", path.display())))?;
-    serde_json::from_slice(&text).map_err(|source| NetError::Json { path: path.display().to_string(), source })
+    serde_json::from_slice(&text)
+        .map_err(|source| NetError::Json { path: path.display().to_string(), source })
 }
 
 /// Written to a temporary name and renamed, so no reader sees half a record.
 fn write_record(path: &Path, network: &Network) -> Result<(), NetError> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let json = serde_json::to_vec_pretty(network).expect("a network always serializes");
-    let written = File::create(&tmp).and_then(|mut f| f.write_all(&json).and_then(|_| f.sync_all())).and_then(|_| fs::rename(&tmp, path));
+    let written = File::create(&tmp)
+        .and_then(|mut f| f.write_all(&json).and_then(|_| f.sync_all()))
+        .and_then(|_| fs::rename(&tmp, path));
     written.map_err(|e| {
         let _ = fs::remove_file(&tmp);
         NetError::Io { what: format!("writing {}", path.display()), source: e }
@@ -285,12 +344,14 @@ fn write_record(path: &Path, network: &Network) -> Result<(), NetError> {
 /// 64 hex digits from the kernel's random pool, like Docker's ids.
 pub fn random_id() -> String {
     let mut bytes = [0u8; 32];
-    let _ = File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    let _ =
+        File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn now() -> String {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let since_epoch =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     format!("{}", since_epoch.as_secs())
 }
 
@@ -318,7 +379,13 @@ mod tests {
     #[test]
     fn routes_are_parsed_with_their_device() {
         let routes = parse_routes("default via 192.0.2.1 dev eth0\n192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.2\n10.1.1.1 dev tun0\n");
-        assert_eq!(routes, [("192.0.2.0/24".parse().unwrap(), "eth0".to_string()), ("10.1.1.1/32".parse().unwrap(), "tun0".to_string())]);
+        assert_eq!(
+            routes,
+            [
+                ("192.0.2.0/24".parse().unwrap(), "eth0".to_string()),
+                ("10.1.1.1/32".parse().unwrap(), "tun0".to_string())
+            ]
+        );
     }
 
     #[test]
@@ -326,14 +393,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let networks = Networks::new(dir.path());
         fs::create_dir_all(&networks.dir).unwrap();
-        let net = Network { name: "web".into(), id: random_id(), subnet: "10.5.0.0/24".parse().unwrap(), gateway: "10.5.0.1".parse().unwrap(), bridge: "mdbr-x".into(), created: now() };
+        let net = Network {
+            name: "web".into(),
+            id: random_id(),
+            subnet: "10.5.0.0/24".parse().unwrap(),
+            gateway: "10.5.0.1".parse().unwrap(),
+            bridge: "mdbr-x".into(),
+            created: now(),
+        };
         write_record(&networks.record_path("web"), &net).unwrap();
         assert_eq!(networks.get("web").unwrap(), net);
         assert_eq!(networks.get(&net.id[..6]).unwrap(), net);
         assert!(matches!(networks.get("nope"), Err(NetError::NotFound(_))));
         assert_eq!(networks.list().unwrap(), std::slice::from_ref(&net));
-        let overlap = networks.check_subnet("10.5.0.0/16".parse().unwrap(), std::slice::from_ref(&net), "").unwrap_err();
-        assert_eq!(overlap.to_string(), "subnet 10.5.0.0/16 overlaps with network web (10.5.0.0/24): choose another --subnet");
-        assert!(matches!(networks.check_subnet("10.6.0.0/31".parse().unwrap(), &[], ""), Err(NetError::TooSmall(_))));
+        let overlap = networks
+            .check_subnet("10.5.0.0/16".parse().unwrap(), std::slice::from_ref(&net), "")
+            .unwrap_err();
+        assert_eq!(
+            overlap.to_string(),
+            "subnet 10.5.0.0/16 overlaps with network web (10.5.0.0/24): choose another --subnet"
+        );
+        assert!(matches!(
+            networks.check_subnet("10.6.0.0/31".parse().unwrap(), &[], ""),
+            Err(NetError::TooSmall(_))
+        ));
     }
 }

@@ -54,8 +54,13 @@ impl FromStr for PortMapping {
             [ip, host, container] => (*ip, *host, *container),
             _ => return Err(bad()),
         };
-        let host_ip = if host_ip.is_empty() { Ipv4Addr::UNSPECIFIED } else { host_ip.parse().map_err(|_| bad())? };
-        let host_port = if host_port.is_empty() { 0 } else { port_number(host_port).ok_or_else(bad)? };
+        let host_ip = if host_ip.is_empty() {
+            Ipv4Addr::UNSPECIFIED
+        } else {
+            host_ip.parse().map_err(|_| bad())?
+        };
+        let host_port =
+            if host_port.is_empty() { 0 } else { port_number(host_port).ok_or_else(bad)? };
         let container_port = port_number(container_port).ok_or_else(bad)?;
         Ok(PortMapping { host_ip, host_port, container_port, proto })
     }
@@ -72,7 +77,14 @@ fn port_number(text: &str) -> Option<u16> {
 impl fmt::Display for PortMapping {
     /// `docker ps`'s form: `0.0.0.0:8080->80/tcp`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}->{}/{}", self.host_ip, self.host_port, self.container_port, self.proto.name())
+        write!(
+            f,
+            "{}:{}->{}/{}",
+            self.host_ip,
+            self.host_port,
+            self.container_port,
+            self.proto.name()
+        )
     }
 }
 
@@ -95,7 +107,18 @@ mod tests {
 
     #[test]
     fn bad_forms_are_one_clear_line() {
-        for bad in ["", "0:80", "8080:0", "70000:80", "80/sctp", "a:80", "1.2.3:80:80", "1:2:3:4", "-1:80", "+80"] {
+        for bad in [
+            "",
+            "0:80",
+            "8080:0",
+            "70000:80",
+            "80/sctp",
+            "a:80",
+            "1.2.3:80:80",
+            "1:2:3:4",
+            "-1:80",
+            "+80",
+        ] {
             let err = bad.parse::<PortMapping>().unwrap_err();
             assert!(err.to_string().starts_with("invalid port specification"), "{bad}: {err}");
         }

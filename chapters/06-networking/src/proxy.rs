@@ -40,13 +40,25 @@ pub enum Bound {
 pub fn bind(mapping: &PortMapping) -> Result<(Bound, PortMapping), NetError> {
     let address = SocketAddrV4::new(mapping.host_ip, mapping.host_port);
     let in_use = |e: io::Error| match e.kind() {
-        io::ErrorKind::AddrInUse => NetError::PortInUse { ip: mapping.host_ip, port: mapping.host_port },
-        _ => NetError::Io { what: format!("binding {address}/{}", mapping.proto.name()), source: e },
+        io::ErrorKind::AddrInUse => {
+            NetError::PortInUse { ip: mapping.host_ip, port: mapping.host_port }
+        }
+        _ => {
+            NetError::Io { what: format!("binding {address}/{}", mapping.proto.name()), source: e }
+        }
     };
     explain::step(Step {
         what: &format!("hold host port {address}/{} for the userland proxy", mapping.proto.name()),
-        syscall: &format!("socket(AF_INET, {}); bind({address})", if mapping.proto == Proto::Tcp { "SOCK_STREAM" } else { "SOCK_DGRAM" }),
-        shell: &format!("docker-proxy -proto {} -host-ip {} -host-port {}", mapping.proto.name(), mapping.host_ip, mapping.host_port),
+        syscall: &format!(
+            "socket(AF_INET, {}); bind({address})",
+            if mapping.proto == Proto::Tcp { "SOCK_STREAM" } else { "SOCK_DGRAM" }
+        ),
+        shell: &format!(
+            "docker-proxy -proto {} -host-ip {} -host-port {}",
+            mapping.proto.name(),
+            mapping.host_ip,
+            mapping.host_port
+        ),
         book: BOOK,
     });
     let (bound, port) = match mapping.proto {
@@ -116,7 +128,9 @@ fn accept_loop(listener: TcpListener, target: SocketAddrV4, stop: Arc<AtomicBool
             continue;
         };
         std::thread::spawn(move || {
-            if let Ok(upstream) = TcpStream::connect_timeout(&SocketAddr::V4(target), Duration::from_secs(10)) {
+            if let Ok(upstream) =
+                TcpStream::connect_timeout(&SocketAddr::V4(target), Duration::from_secs(10))
+            {
                 relay(client, upstream);
             }
         });
@@ -159,8 +173,14 @@ fn udp_loop(socket: UdpSocket, target: SocketAddrV4, stop: Arc<AtomicBool>) {
         let Ok((n, client)) = socket.recv_from(&mut buffer) else { continue };
         let mut known = clients.lock().unwrap_or_else(|e| e.into_inner());
         if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(client) {
-            let Ok(upstream) = UdpSocket::bind("0.0.0.0:0").and_then(|u| u.connect(target).map(|()| u)) else { continue };
-            let (Ok(reader), Ok(reply_to)) = (upstream.try_clone(), socket.try_clone()) else { continue };
+            let Ok(upstream) =
+                UdpSocket::bind("0.0.0.0:0").and_then(|u| u.connect(target).map(|()| u))
+            else {
+                continue;
+            };
+            let (Ok(reader), Ok(reply_to)) = (upstream.try_clone(), socket.try_clone()) else {
+                continue;
+            };
             let (stop, clients) = (stop.clone(), clients.clone());
             std::thread::spawn(move || udp_replies(reader, reply_to, client, stop, clients));
             slot.insert(upstream);
@@ -171,7 +191,13 @@ fn udp_loop(socket: UdpSocket, target: SocketAddrV4, stop: Arc<AtomicBool>) {
     }
 }
 
-fn udp_replies(upstream: UdpSocket, socket: UdpSocket, client: SocketAddr, stop: Arc<AtomicBool>, clients: Arc<Mutex<HashMap<SocketAddr, UdpSocket>>>) {
+fn udp_replies(
+    upstream: UdpSocket,
+    socket: UdpSocket,
+    client: SocketAddr,
+    stop: Arc<AtomicBool>,
+    clients: Arc<Mutex<HashMap<SocketAddr, UdpSocket>>>,
+) {
     let _ = upstream.set_read_timeout(Some(UDP_POLL));
     let mut buffer = [0u8; 65536];
     let mut idle = Duration::ZERO;
@@ -212,7 +238,13 @@ mod tests {
         client.read_to_string(&mut answer).unwrap();
         assert_eq!(answer, "echo: hi");
         let again = bind(&mapping).err().map(|e| e.to_string());
-        assert_eq!(again, Some(format!("Bind for 127.0.0.1:{} failed: port is already allocated", mapping.host_port)));
+        assert_eq!(
+            again,
+            Some(format!(
+                "Bind for 127.0.0.1:{} failed: port is already allocated",
+                mapping.host_port
+            ))
+        );
         proxy.stop();
         assert!(bind(&mapping).is_ok(), "the port is free again after stop");
     }

@@ -49,7 +49,10 @@ mod tests {
             std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
         };
         write("bbb", serde_json::json!({"mounts": [{"type": "volume", "name": "data"}]}));
-        write("aaa", serde_json::json!({"mounts": [{"type": "bind", "name": null}, {"type": "volume", "name": "data"}]}));
+        write(
+            "aaa",
+            serde_json::json!({"mounts": [{"type": "bind", "name": null}, {"type": "volume", "name": "data"}]}),
+        );
         write("ccc", serde_json::json!({"mounts": [{"type": "volume", "name": "other"}]}));
         write("ddd", serde_json::json!({"name": "before chapter 7: no mounts field"}));
         assert_eq!(containers_using(root.path(), "data"), ["aaa", "bbb"]);

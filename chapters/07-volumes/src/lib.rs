@@ -26,7 +26,9 @@ pub mod store;
 pub use in_use::containers_using;
 pub use mount::mount_hook;
 pub use resolve::{remove_anonymous_volumes, resolve, undo, ContainerMount, Made, Resolved};
-pub use spec::{parse_mount_flag, parse_tmpfs_flag, parse_volume_flag, MountSpec, MountType, SpecError};
+pub use spec::{
+    parse_mount_flag, parse_tmpfs_flag, parse_volume_flag, MountSpec, MountType, SpecError,
+};
 pub use store::{Volume, VolumeError, VolumeStore};
 
 /// The three mount flags, as clap reads them: one declaration for the

@@ -16,7 +16,10 @@ use ch03_union_fs::driver::{prepare, Driver};
 use ch03_union_fs::etc_files::write_etc_files;
 use ch03_union_fs::{cleanup, rootfs_hook, RootfsSetup};
 use ch07_volumes::prune::{human_size, prune, table};
-use ch07_volumes::{containers_using, mount_hook, remove_anonymous_volumes, MountFlags, resolve, undo, ContainerMount, VolumeStore};
+use ch07_volumes::{
+    containers_using, mount_hook, remove_anonymous_volumes, resolve, undo, ContainerMount,
+    MountFlags, VolumeStore,
+};
 use clap::{Parser, Subcommand};
 
 /// Containers with data that outlives them.
@@ -53,7 +56,12 @@ struct RunArgs {
     #[command(flatten)]
     mounts: MountFlags,
     /// The command and its arguments.
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
     command: Vec<String>,
 }
 
@@ -124,7 +132,12 @@ fn run(root: &Path, args: &RunArgs) -> Outcome {
     result
 }
 
-fn run_container(args: &RunArgs, container_dir: &Path, hostname: &str, mounts: &[ContainerMount]) -> Outcome {
+fn run_container(
+    args: &RunArgs,
+    container_dir: &Path,
+    hostname: &str,
+    mounts: &[ContainerMount],
+) -> Outcome {
     let tool = |e: &dyn std::fmt::Display| (e.to_string(), 125);
     std::fs::create_dir_all(container_dir).map_err(|e| tool(&e))?;
     // Written like chapter 5's config.json, so that `volume rm` sees this container as a user.
@@ -133,7 +146,11 @@ fn run_container(args: &RunArgs, container_dir: &Path, hostname: &str, mounts: &
     let layers: Vec<PathBuf> = args.rootfs.iter().chain(&args.layers).cloned().collect();
     let rootfs = prepare(Driver::for_this_host(), &layers, container_dir).map_err(|e| tool(&e))?;
     let etc = write_etc_files(container_dir, hostname, None).map_err(|e| tool(&e))?;
-    let env = vec![format!("PATH={DEFAULT_PATH}"), format!("HOSTNAME={hostname}"), "HOME=/root".to_string()];
+    let env = vec![
+        format!("PATH={DEFAULT_PATH}"),
+        format!("HOSTNAME={hostname}"),
+        "HOME=/root".to_string(),
+    ];
     let mut spawn = Spawn::new(Process { argv: args.command.clone(), env, cwd: None });
     spawn.hostname = Some(hostname.to_string());
     let mut setup = RootfsSetup::new(rootfs, Some(etc));
@@ -149,8 +166,14 @@ fn volume(root: &Path, command: &VolumeCommand) -> Outcome {
     let store = VolumeStore::new(root);
     match command {
         VolumeCommand::Create { name, labels } => {
-            let labels: BTreeMap<String, String> =
-                labels.iter().map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or((l.clone(), String::new()))).collect();
+            let labels: BTreeMap<String, String> = labels
+                .iter()
+                .map(|l| {
+                    l.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .unwrap_or((l.clone(), String::new()))
+                })
+                .collect();
             let _lock = store.lock().map_err(|e| tool(&e))?;
             let (volume, _) = store.create(name.as_deref(), labels, false).map_err(|e| tool(&e))?;
             println!("{}", volume.name);
@@ -164,7 +187,8 @@ fn volume(root: &Path, command: &VolumeCommand) -> Outcome {
             }
         }
         VolumeCommand::Inspect { names } => {
-            let found: Result<Vec<_>, _> = names.iter().map(|n| store.get(n).map(|v| store.inspect(&v))).collect();
+            let found: Result<Vec<_>, _> =
+                names.iter().map(|n| store.get(n).map(|v| store.inspect(&v))).collect();
             let found = found.map_err(|e| tool(&e))?;
             println!("{}", serde_json::to_string_pretty(&found).unwrap_or_default());
         }

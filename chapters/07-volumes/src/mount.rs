@@ -39,7 +39,8 @@ pub fn mount_all(root: &Path, mounts: &[ContainerMount]) -> anyhow::Result<()> {
     let mut ordered: Vec<&ContainerMount> = mounts.iter().collect();
     ordered.sort_by_key(|m| m.destination.split('/').filter(|p| !p.is_empty()).count());
     for m in ordered {
-        mount_one(root, m).with_context(|| format!("{} mount on {}", m.kind.name(), m.destination))?;
+        mount_one(root, m)
+            .with_context(|| format!("{} mount on {}", m.kind.name(), m.destination))?;
     }
     Ok(())
 }
@@ -47,14 +48,18 @@ pub fn mount_all(root: &Path, mounts: &[ContainerMount]) -> anyhow::Result<()> {
 
 fn mount_one(root: &Path, m: &ContainerMount) -> anyhow::Result<()> {
     match (m.kind, &m.source) {
-        (MountType::Tmpfs, _) => mount_tmpfs(root, m, m.tmpfs.as_ref().cloned().unwrap_or_default()),
+        (MountType::Tmpfs, _) => {
+            mount_tmpfs(root, m, m.tmpfs.as_ref().cloned().unwrap_or_default())
+        }
         (_, Some(source)) => {
             if m.kind == MountType::Volume && m.copy_image_data {
                 seed_from_image(root, &m.destination, source)?;
             }
             bind(root, m, source)
         }
-        (_, None) => anyhow::bail!("no source recorded for this mount: remove the container and create it again"),
+        (_, None) => anyhow::bail!(
+            "no source recorded for this mount: remove the container and create it again"
+        ),
     }
 }
 
@@ -66,18 +71,32 @@ pub fn bind(root: &Path, m: &ContainerMount, source: &Path) -> anyhow::Result<()
     let relative = m.destination.trim_start_matches('/');
     // inside_root (through these helpers) refuses symlinks in the image's
     // path: a symlink /data -> /etc would otherwise mount over the host's /etc.
-    let target = if source.is_dir() { mount_point_dir(root, relative)? } else { mount_point_file(root, relative)? };
+    let target = if source.is_dir() {
+        mount_point_dir(root, relative)?
+    } else {
+        mount_point_file(root, relative)?
+    };
     let source_text = source.to_string_lossy();
     let what = match &m.name {
         Some(name) => format!("bind volume {} on {}", short(name), m.destination),
         None => format!("bind the host's {} on {}", source.display(), m.destination),
     };
-    let bind = Mount { what: &what, source: Some(&source_text), fstype: None, flags: MsFlags::MS_BIND | MsFlags::MS_REC, data: None, book: BOOK_MOUNT };
+    let bind = Mount {
+        what: &what,
+        source: Some(&source_text),
+        fstype: None,
+        flags: MsFlags::MS_BIND | MsFlags::MS_REC,
+        data: None,
+        book: BOOK_MOUNT,
+    };
     mount(&bind, &target)?;
     if m.read_only {
-        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags_to_keep(&target);
-        let what = format!("remount {} read-only: writes fail with EROFS, even for root", m.destination);
-        let remount = Mount { what: &what, source: None, fstype: None, flags, data: None, book: BOOK_MOUNT };
+        let flags =
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags_to_keep(&target);
+        let what =
+            format!("remount {} read-only: writes fail with EROFS, even for root", m.destination);
+        let remount =
+            Mount { what: &what, source: None, fstype: None, flags, data: None, book: BOOK_MOUNT };
         mount(&remount, &target)?;
     }
     Ok(())
@@ -87,8 +106,15 @@ pub fn bind(root: &Path, m: &ContainerMount, source: &Path) -> anyhow::Result<()
 /// noexec if the source had them (runc does the same).
 fn flags_to_keep(target: &Path) -> MsFlags {
     let Ok(stat) = statvfs(target) else { return MsFlags::empty() };
-    let pairs = [(FsFlags::ST_NOSUID, MsFlags::MS_NOSUID), (FsFlags::ST_NODEV, MsFlags::MS_NODEV), (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC)];
-    pairs.into_iter().filter(|(st, _)| stat.flags().contains(*st)).fold(MsFlags::empty(), |all, (_, ms)| all | ms)
+    let pairs = [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(st, _)| stat.flags().contains(*st))
+        .fold(MsFlags::empty(), |all, (_, ms)| all | ms)
 }
 // ANCHOR_END: bind
 
@@ -105,7 +131,14 @@ fn mount_tmpfs(root: &Path, m: &ContainerMount, options: TmpfsOptions) -> anyhow
     }
     let data = tmpfs_data(&options);
     let what = format!("mount a tmpfs on {}", m.destination);
-    let tmpfs = Mount { what: &what, source: Some("tmpfs"), fstype: Some("tmpfs"), flags, data: (!data.is_empty()).then_some(data.as_str()), book: BOOK_MOUNT };
+    let tmpfs = Mount {
+        what: &what,
+        source: Some("tmpfs"),
+        fstype: Some("tmpfs"),
+        flags,
+        data: (!data.is_empty()).then_some(data.as_str()),
+        book: BOOK_MOUNT,
+    };
     mount(&tmpfs, &target)?;
     Ok(())
 }
@@ -139,7 +172,12 @@ mod tests {
 
     #[test]
     fn tmpfs_options_for_the_kernel() {
-        let options = TmpfsOptions { size: Some(64 << 20), mode: Some(0o1770), exec: false, extra: vec!["uid=1000".into()] };
+        let options = TmpfsOptions {
+            size: Some(64 << 20),
+            mode: Some(0o1770),
+            exec: false,
+            extra: vec!["uid=1000".into()],
+        };
         assert_eq!(tmpfs_data(&options), "size=67108864,mode=1770,uid=1000");
         assert_eq!(tmpfs_data(&TmpfsOptions::default()), "");
     }

@@ -51,9 +51,16 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
     }
     // Go's %.4g: four significant digits, trailing zeros dropped.
-    let integer_digits = if size < 10.0 { 1 } else if size < 100.0 { 2 } else { 3 };
+    let integer_digits = if size < 10.0 {
+        1
+    } else if size < 100.0 {
+        2
+    } else {
+        3
+    };
     let text = format!("{size:.prec$}", prec = 4 - integer_digits);
-    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+    let text =
+        if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
     format!("{text}{}", units[unit])
 }
 
@@ -72,7 +79,8 @@ mod tests {
         std::fs::write(store.data_dir(&anon.name).join("f"), "12345").unwrap();
         let dir = root.path().join("containers/c1");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.json"), r#"{"mounts":[{"type":"volume","name":"used"}]}"#).unwrap();
+        std::fs::write(dir.join("config.json"), r#"{"mounts":[{"type":"volume","name":"used"}]}"#)
+            .unwrap();
 
         let pruned = prune(root.path(), false).unwrap();
         assert_eq!(pruned, Pruned { names: vec![anon.name], bytes: 5 });
@@ -88,7 +96,12 @@ mod tests {
         assert_eq!(human_size(1500), "1.5kB");
         assert_eq!(human_size(12_000_000), "12MB");
         assert_eq!(human_size(1_234_567), "1.235MB");
-        let v = Volume { name: "data".into(), created_at: String::new(), labels: BTreeMap::new(), anonymous: false };
+        let v = Volume {
+            name: "data".into(),
+            created_at: String::new(),
+            labels: BTreeMap::new(),
+            anonymous: false,
+        };
         assert_eq!(table(&[v]), "DRIVER    VOLUME NAME\nlocal     data\n");
     }
 }

@@ -43,14 +43,20 @@ impl ContainerMount {
         if let Some(name) = &self.name {
             entry.insert("Name".into(), json!(name));
         }
-        entry.insert("Source".into(), json!(self.source.as_ref().map(|s| s.display().to_string()).unwrap_or_default()));
+        entry.insert(
+            "Source".into(),
+            json!(self.source.as_ref().map(|s| s.display().to_string()).unwrap_or_default()),
+        );
         entry.insert("Destination".into(), json!(self.destination));
         if self.kind == MountType::Volume {
             entry.insert("Driver".into(), json!("local"));
         }
         entry.insert("Mode".into(), json!(if self.read_only { "ro" } else { "" }));
         entry.insert("RW".into(), json!(!self.read_only));
-        entry.insert("Propagation".into(), json!(if self.kind == MountType::Bind { "rprivate" } else { "" }));
+        entry.insert(
+            "Propagation".into(),
+            json!(if self.kind == MountType::Bind { "rprivate" } else { "" }),
+        );
         Value::Object(entry)
     }
 }
@@ -75,7 +81,11 @@ pub struct Resolved {
 /// Resolve the user's mounts plus an anonymous volume for each of the
 /// image's `VOLUME` paths that no user mount covers. On failure nothing
 /// made here is left behind.
-pub fn resolve(state_root: &Path, specs: &[MountSpec], image_volumes: &[String]) -> Result<Resolved, VolumeError> {
+pub fn resolve(
+    state_root: &Path,
+    specs: &[MountSpec],
+    image_volumes: &[String],
+) -> Result<Resolved, VolumeError> {
     let mut specs = specs.to_vec();
     for path in image_volumes {
         let target = clean(path);
@@ -103,13 +113,20 @@ pub fn resolve(state_root: &Path, specs: &[MountSpec], image_volumes: &[String])
 fn check_duplicates(specs: &[MountSpec]) -> Result<(), SpecError> {
     for (i, spec) in specs.iter().enumerate() {
         if specs[..i].iter().any(|earlier| earlier.target == spec.target) {
-            return Err(SpecError::MountConfig { kind: spec.kind.name().into(), message: format!("Duplicate mount point: {}", spec.target) });
+            return Err(SpecError::MountConfig {
+                kind: spec.kind.name().into(),
+                message: format!("Duplicate mount point: {}", spec.target),
+            });
         }
     }
     Ok(())
 }
 
-fn resolve_one(store: &VolumeStore, spec: &MountSpec, resolved: &mut Resolved) -> Result<ContainerMount, VolumeError> {
+fn resolve_one(
+    store: &VolumeStore,
+    spec: &MountSpec,
+    resolved: &mut Resolved,
+) -> Result<ContainerMount, VolumeError> {
     let mut mount = ContainerMount {
         kind: spec.kind,
         name: None,
@@ -149,15 +166,31 @@ fn resolve_one(store: &VolumeStore, spec: &MountSpec, resolved: &mut Resolved) -
 /// `-v /no/such/dir:/data`: Docker creates the host directory (an old
 /// behaviour it keeps for `-v`; `--mount` refuses instead). We do the same
 /// and say so, since a typo in the path silently becomes a new directory.
-fn make_missing_host_dir(spec: &MountSpec, source: &Path, resolved: &mut Resolved) -> Result<(), VolumeError> {
+fn make_missing_host_dir(
+    spec: &MountSpec,
+    source: &Path,
+    resolved: &mut Resolved,
+) -> Result<(), VolumeError> {
     if !spec.create_missing_source {
-        return Err(SpecError::MountConfig { kind: "bind".into(), message: format!("bind source path does not exist: {}", source.display()) }.into());
+        return Err(SpecError::MountConfig {
+            kind: "bind".into(),
+            message: format!("bind source path does not exist: {}", source.display()),
+        }
+        .into());
     }
-    let mut missing: Vec<PathBuf> = source.ancestors().take_while(|p| p.symlink_metadata().is_err()).map(Path::to_path_buf).collect();
-    std::fs::create_dir_all(source).map_err(|error| VolumeError::Io { path: source.to_path_buf(), error })?;
+    let mut missing: Vec<PathBuf> = source
+        .ancestors()
+        .take_while(|p| p.symlink_metadata().is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    std::fs::create_dir_all(source)
+        .map_err(|error| VolumeError::Io { path: source.to_path_buf(), error })?;
     missing.reverse(); // outermost first, as they were made
     resolved.made.host_dirs.extend(missing);
-    resolved.notices.push(format!("the host path {} did not exist: created it as an empty directory (as Docker does for -v)", source.display()));
+    resolved.notices.push(format!(
+        "the host path {} did not exist: created it as an empty directory (as Docker does for -v)",
+        source.display()
+    ));
     Ok(())
 }
 // ANCHOR_END: missing_host_dir
@@ -178,7 +211,10 @@ pub fn undo(state_root: &Path, made: &Made) {
 /// `rm -v` and `run --rm`: remove the container's anonymous volumes, once
 /// its config is gone. A volume some other container still names stays.
 /// Returns the names removed.
-pub fn remove_anonymous_volumes(state_root: &Path, mounts: &[ContainerMount]) -> Result<Vec<String>, VolumeError> {
+pub fn remove_anonymous_volumes(
+    state_root: &Path,
+    mounts: &[ContainerMount],
+) -> Result<Vec<String>, VolumeError> {
     let store = VolumeStore::new(state_root);
     let _lock = store.lock()?;
     let mut removed = Vec::new();
@@ -207,8 +243,10 @@ mod tests {
             parse_volume_flag("/anon").unwrap(),
             parse_mount_flag("type=tmpfs,dst=/t,tmpfs-size=1m").unwrap(),
         ];
-        let resolved = resolve(root.path(), &specs, &["/image-vol/".into(), "/data".into()]).unwrap();
-        let kinds: Vec<(MountType, &str, bool)> = resolved.mounts.iter().map(|m| (m.kind, m.destination.as_str(), m.anonymous)).collect();
+        let resolved =
+            resolve(root.path(), &specs, &["/image-vol/".into(), "/data".into()]).unwrap();
+        let kinds: Vec<(MountType, &str, bool)> =
+            resolved.mounts.iter().map(|m| (m.kind, m.destination.as_str(), m.anonymous)).collect();
         assert_eq!(
             kinds,
             [
@@ -241,19 +279,33 @@ mod tests {
         undo(root.path(), &resolved.made);
         assert!(!host.path().join("a").exists());
 
-        let long_form = parse_mount_flag(&format!("type=bind,src={},dst=/x", missing.display())).unwrap();
+        let long_form =
+            parse_mount_flag(&format!("type=bind,src={},dst=/x", missing.display())).unwrap();
         let err = resolve(root.path(), &[long_form], &[]).unwrap_err();
-        assert!(err.to_string().ends_with(&format!("bind source path does not exist: {}", missing.display())), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with(&format!("bind source path does not exist: {}", missing.display())),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_failure_leaves_nothing_made() {
         let root = testkit::temp_dir();
-        let specs = [parse_volume_flag("fresh:/a").unwrap(), parse_mount_flag("type=bind,src=/no/such/mdtest/dir,dst=/b").unwrap()];
+        let specs = [
+            parse_volume_flag("fresh:/a").unwrap(),
+            parse_mount_flag("type=bind,src=/no/such/mdtest/dir,dst=/b").unwrap(),
+        ];
         assert!(resolve(root.path(), &specs, &[]).is_err());
-        assert!(VolumeStore::new(root.path()).list().unwrap().is_empty(), "the volume made for /a must be removed again");
+        assert!(
+            VolumeStore::new(root.path()).list().unwrap().is_empty(),
+            "the volume made for /a must be removed again"
+        );
         let dup = [parse_volume_flag("x1:/a").unwrap(), parse_volume_flag("x2:/a/").unwrap()];
-        assert!(resolve(root.path(), &dup, &[]).unwrap_err().to_string().contains("Duplicate mount point: /a"));
+        assert!(resolve(root.path(), &dup, &[])
+            .unwrap_err()
+            .to_string()
+            .contains("Duplicate mount point: /a"));
     }
 
     #[test]
@@ -263,7 +315,8 @@ mod tests {
         let resolved = resolve(root.path(), &specs, &[]).unwrap();
         let removed = remove_anonymous_volumes(root.path(), &resolved.mounts).unwrap();
         assert_eq!(removed, [resolved.mounts[1].name.clone().unwrap()]);
-        let left: Vec<String> = VolumeStore::new(root.path()).list().unwrap().into_iter().map(|v| v.name).collect();
+        let left: Vec<String> =
+            VolumeStore::new(root.path()).list().unwrap().into_iter().map(|v| v.name).collect();
         assert_eq!(left, ["named"]);
     }
 }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use ch01_namespaces::explain::{self, Step};
 use ch03_union_fs::mounts::inside_root;
-use nix::sys::stat::{mknod, Mode, SFlag};
 use nix::fcntl::AtFlags;
+use nix::sys::stat::{mknod, Mode, SFlag};
 use nix::unistd::{fchownat, Gid, Uid};
 use thiserror::Error;
 
@@ -81,7 +81,8 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<(), SeedError> {
             fs::copy(&source, &dest).map_err(copy_error(&dest))?;
         } else if kind.is_char_device() || kind.is_block_device() || kind.is_fifo() {
             let node = SFlag::from_bits_truncate(meta.mode() & libc::S_IFMT);
-            mknod(&dest, node, Mode::from_bits_truncate(meta.mode()), meta.rdev()).map_err(|e| SeedError::Copy { path: dest.clone(), error: e.into() })?;
+            mknod(&dest, node, Mode::from_bits_truncate(meta.mode()), meta.rdev())
+                .map_err(|e| SeedError::Copy { path: dest.clone(), error: e.into() })?;
         } else {
             continue; // a socket belongs to a process that is not here
         }
@@ -96,7 +97,8 @@ fn copy_owner_and_mode(meta: &fs::Metadata, dest: &Path) -> Result<(), SeedError
     fchownat(nix::fcntl::AT_FDCWD, dest, owner.0, owner.1, AtFlags::AT_SYMLINK_NOFOLLOW)
         .map_err(|e| SeedError::Copy { path: dest.to_path_buf(), error: e.into() })?;
     if !meta.file_type().is_symlink() {
-        fs::set_permissions(dest, fs::Permissions::from_mode(meta.mode() & 0o7777)).map_err(copy_error(dest))?;
+        fs::set_permissions(dest, fs::Permissions::from_mode(meta.mode() & 0o7777))
+            .map_err(copy_error(dest))?;
     }
     Ok(())
 }
@@ -119,11 +121,22 @@ mod tests {
         assert!(seed_from_image(root.path(), "/srv/data", volume.path()).unwrap());
         assert_eq!(fs::read_to_string(volume.path().join("sub/file")).unwrap(), "hello");
         assert_eq!(fs::metadata(volume.path().join("sub/file")).unwrap().mode() & 0o7777, 0o640);
-        assert_eq!(fs::metadata(volume.path()).unwrap().mode() & 0o7777, 0o1750, "the volume takes the directory's mode");
-        assert_eq!(fs::read_link(volume.path().join("link")).unwrap(), Path::new("/etc/shadow"), "symlinks are copied, not followed");
+        assert_eq!(
+            fs::metadata(volume.path()).unwrap().mode() & 0o7777,
+            0o1750,
+            "the volume takes the directory's mode"
+        );
+        assert_eq!(
+            fs::read_link(volume.path().join("link")).unwrap(),
+            Path::new("/etc/shadow"),
+            "symlinks are copied, not followed"
+        );
 
         fs::write(data.join("later"), "x").unwrap();
-        assert!(!seed_from_image(root.path(), "/srv/data", volume.path()).unwrap(), "a volume with files is never seeded again");
+        assert!(
+            !seed_from_image(root.path(), "/srv/data", volume.path()).unwrap(),
+            "a volume with files is never seeded again"
+        );
         assert!(!volume.path().join("later").exists());
     }
 
@@ -132,7 +145,10 @@ mod tests {
         let (root, volume) = (testkit::temp_dir(), testkit::temp_dir());
         assert!(!seed_from_image(root.path(), "/missing", volume.path()).unwrap());
         std::os::unix::fs::symlink("/etc", root.path().join("escape")).unwrap();
-        assert!(seed_from_image(root.path(), "/escape", volume.path()).is_err(), "a symlink in the image must not lead to the host");
+        assert!(
+            seed_from_image(root.path(), "/escape", volume.path()).is_err(),
+            "a symlink in the image must not lead to the host"
+        );
         assert!(is_empty_dir(volume.path()));
     }
 }

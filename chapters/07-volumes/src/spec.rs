@@ -127,7 +127,11 @@ pub fn parse_volume_flag(raw: &str) -> Result<MountSpec, SpecError> {
         _ => return Err(SpecError::InvalidSpec(raw.to_string())),
     };
     let mode = parse_mode(mode)?;
-    let kind = if source.is_some_and(|s| s.starts_with('/')) { MountType::Bind } else { MountType::Volume };
+    let kind = if source.is_some_and(|s| s.starts_with('/')) {
+        MountType::Bind
+    } else {
+        MountType::Volume
+    };
     let mut spec = MountSpec::new(kind, source.map(str::to_string), target.to_string());
     spec.read_only = mode.read_only;
     spec.no_copy = mode.no_copy;
@@ -163,7 +167,9 @@ fn parse_mode(text: &str) -> Result<Mode, SpecError> {
             // SELinux relabelling: accepted as Docker does, nothing to do without SELinux.
             "z" | "Z" => 1,
             "private" | "rprivate" => 2,
-            "shared" | "rshared" | "slave" | "rslave" => return Err(SpecError::Propagation(option.to_string())),
+            "shared" | "rshared" | "slave" | "rslave" => {
+                return Err(SpecError::Propagation(option.to_string()))
+            }
             "nocopy" => {
                 mode.no_copy = true;
                 3
@@ -201,15 +207,23 @@ pub fn parse_mount_flag(raw: &str) -> Result<MountSpec, SpecError> {
             Some((key, value)) => (key.trim().to_ascii_lowercase(), Some(value.trim())),
             None => (field.trim().to_ascii_lowercase(), None),
         };
-        let needs_value = || value.ok_or_else(|| flag_error(format!("invalid field '{field}' must be a key=value pair")));
+        let needs_value = || {
+            value.ok_or_else(|| {
+                flag_error(format!("invalid field '{field}' must be a key=value pair"))
+            })
+        };
         let boolean = |v: Option<&str>| match v.map(str::to_ascii_lowercase).as_deref() {
             None | Some("1") | Some("true") => Ok(true),
             Some("0") | Some("false") => Ok(false),
-            Some(_) => Err(flag_error(format!("invalid value for {key}: {}", v.unwrap_or_default()))),
+            Some(_) => {
+                Err(flag_error(format!("invalid value for {key}: {}", v.unwrap_or_default())))
+            }
         };
         match key.as_str() {
             "type" => kind_name = needs_value()?.to_ascii_lowercase(),
-            "source" | "src" => spec.source = Some(needs_value()?.to_string()).filter(|s| !s.is_empty()),
+            "source" | "src" => {
+                spec.source = Some(needs_value()?.to_string()).filter(|s| !s.is_empty())
+            }
             "target" | "destination" | "dst" => spec.target = needs_value()?.to_string(),
             "readonly" | "ro" => spec.read_only = boolean(value)?,
             "volume-nocopy" => {
@@ -225,7 +239,9 @@ pub fn parse_mount_flag(raw: &str) -> Result<MountSpec, SpecError> {
             "volume-driver" => {
                 let driver = needs_value()?;
                 if driver != "local" {
-                    return Err(flag_error(format!("volume driver {driver:?} is not supported: only \"local\" is")));
+                    return Err(flag_error(format!(
+                        "volume driver {driver:?} is not supported: only \"local\" is"
+                    )));
                 }
                 volume_options = true;
             }
@@ -238,14 +254,17 @@ pub fn parse_mount_flag(raw: &str) -> Result<MountSpec, SpecError> {
             }
             "tmpfs-size" => {
                 let size = needs_value()?;
-                let bytes = ch02_cgroups::limits::parse_size(size, "tmpfs-size").map_err(|_| flag_error(format!("invalid value for {key}: {size}")))?;
+                let bytes = ch02_cgroups::limits::parse_size(size, "tmpfs-size")
+                    .map_err(|_| flag_error(format!("invalid value for {key}: {size}")))?;
                 spec.tmpfs.size = Some(bytes);
                 tmpfs_options = true;
             }
             "tmpfs-mode" => {
                 let mode = needs_value()?;
                 let bits = u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o7777);
-                spec.tmpfs.mode = Some(bits.ok_or_else(|| flag_error(format!("invalid value for {key}: {mode}")))?);
+                spec.tmpfs.mode = Some(
+                    bits.ok_or_else(|| flag_error(format!("invalid value for {key}: {mode}")))?,
+                );
                 tmpfs_options = true;
             }
             "consistency" => {
@@ -258,13 +277,24 @@ pub fn parse_mount_flag(raw: &str) -> Result<MountSpec, SpecError> {
         "bind" => MountType::Bind,
         "volume" => MountType::Volume,
         "tmpfs" => MountType::Tmpfs,
-        other => return Err(SpecError::MountConfig { kind: other.to_string(), message: "mount type unknown".to_string() }),
+        other => {
+            return Err(SpecError::MountConfig {
+                kind: other.to_string(),
+                message: "mount type unknown".to_string(),
+            })
+        }
     };
-    let mixed = [(volume_options, MountType::Volume, "volume"), (tmpfs_options, MountType::Tmpfs, "tmpfs"), (bind_options, MountType::Bind, "bind")]
-        .into_iter()
-        .find(|(used, kind, _)| *used && spec.kind != *kind);
+    let mixed = [
+        (volume_options, MountType::Volume, "volume"),
+        (tmpfs_options, MountType::Tmpfs, "tmpfs"),
+        (bind_options, MountType::Bind, "bind"),
+    ]
+    .into_iter()
+    .find(|(used, kind, _)| *used && spec.kind != *kind);
     if let Some((_, _, prefix)) = mixed {
-        return Err(flag_error(format!("cannot mix '{prefix}-*' options with mount type '{kind_name}'")));
+        return Err(flag_error(format!(
+            "cannot mix '{prefix}-*' options with mount type '{kind_name}'"
+        )));
     }
     if spec.target.is_empty() {
         return Err(flag_error("target is required".to_string()));
@@ -288,12 +318,22 @@ pub fn parse_tmpfs_flag(raw: &str) -> Result<MountSpec, SpecError> {
             // Docker always adds nosuid and nodev; these are accepted and kept.
             ("nosuid" | "nodev" | "suid" | "dev", "") => {}
             ("size", size) => {
-                spec.tmpfs.size = Some(ch02_cgroups::limits::parse_size(size, "size").map_err(|_| SpecError::TmpfsOption(option.to_string()))?)
+                spec.tmpfs.size = Some(
+                    ch02_cgroups::limits::parse_size(size, "size")
+                        .map_err(|_| SpecError::TmpfsOption(option.to_string()))?,
+                )
             }
             ("mode", mode) => {
-                spec.tmpfs.mode = Some(u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o7777).ok_or_else(|| SpecError::TmpfsOption(option.to_string()))?)
+                spec.tmpfs.mode = Some(
+                    u32::from_str_radix(mode, 8)
+                        .ok()
+                        .filter(|m| *m <= 0o7777)
+                        .ok_or_else(|| SpecError::TmpfsOption(option.to_string()))?,
+                )
             }
-            ("uid" | "gid" | "nr_inodes" | "nr_blocks", n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            ("uid" | "gid" | "nr_inodes" | "nr_blocks", n)
+                if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
                 spec.tmpfs.extra.push(option.to_string())
             }
             _ => return Err(SpecError::TmpfsOption(option.to_string())),
@@ -314,20 +354,30 @@ fn validate(mut spec: MountSpec) -> Result<MountSpec, SpecError> {
         return Err(config_error(kind, "field Target must not be empty"));
     }
     if !spec.target.starts_with('/') {
-        return Err(config_error(kind, &format!("invalid mount path: '{}' mount path must be absolute", spec.target)));
+        return Err(config_error(
+            kind,
+            &format!("invalid mount path: '{}' mount path must be absolute", spec.target),
+        ));
     }
     spec.target = clean(&spec.target);
     if spec.target == "/" {
         return Err(config_error(kind, "invalid specification: destination can't be '/'"));
     }
     match (kind, spec.source.as_deref()) {
-        (MountType::Bind, None) => return Err(config_error(kind, "field Source must not be empty")),
+        (MountType::Bind, None) => {
+            return Err(config_error(kind, "field Source must not be empty"))
+        }
         (MountType::Bind, Some(source)) if !source.starts_with('/') => {
-            return Err(config_error(kind, &format!("invalid mount path: '{source}' mount path must be absolute")))
+            return Err(config_error(
+                kind,
+                &format!("invalid mount path: '{source}' mount path must be absolute"),
+            ))
         }
         (MountType::Bind, Some(source)) => spec.source = Some(clean(source)),
         (MountType::Volume, Some(name)) => validate_volume_name(name)?,
-        (MountType::Tmpfs, Some(_)) => return Err(config_error(kind, "field Source must not be specified")),
+        (MountType::Tmpfs, Some(_)) => {
+            return Err(config_error(kind, "field Source must not be specified"))
+        }
         _ => {}
     }
     Ok(spec)
@@ -380,12 +430,21 @@ mod tests {
     #[test]
     fn dash_v_bind_named_and_anonymous() {
         let bind = v("/a:/b");
-        assert_eq!((bind.kind, bind.source.as_deref(), bind.target.as_str(), bind.read_only), (MountType::Bind, Some("/a"), "/b", false));
+        assert_eq!(
+            (bind.kind, bind.source.as_deref(), bind.target.as_str(), bind.read_only),
+            (MountType::Bind, Some("/a"), "/b", false)
+        );
         assert!(bind.create_missing_source);
         let named = v("name:/b:ro");
-        assert_eq!((named.kind, named.source.as_deref(), named.read_only), (MountType::Volume, Some("name"), true));
+        assert_eq!(
+            (named.kind, named.source.as_deref(), named.read_only),
+            (MountType::Volume, Some("name"), true)
+        );
         let anonymous = v("/b");
-        assert_eq!((anonymous.kind, anonymous.source, anonymous.target.as_str()), (MountType::Volume, None, "/b"));
+        assert_eq!(
+            (anonymous.kind, anonymous.source, anonymous.target.as_str()),
+            (MountType::Volume, None, "/b")
+        );
         let nocopy = v("data:/b:ro,nocopy");
         assert!(nocopy.read_only && nocopy.no_copy);
         assert_eq!(v("/a/./x/:/b//c/").source.as_deref(), Some("/a/x"));
@@ -405,7 +464,13 @@ mod tests {
         assert_eq!(err("/a:b"), "invalid mount config for type \"bind\": invalid mount path: 'b' mount path must be absolute");
         assert_eq!(err("data:relative"), "invalid mount config for type \"volume\": invalid mount path: 'relative' mount path must be absolute");
         assert_eq!(err("/a:/"), "invalid mount config for type \"bind\": invalid specification: destination can't be '/'");
-        assert!(err("./data:/b").starts_with("create ./data: \"./data\" includes invalid characters for a local volume name"), "{}", err("./data:/b"));
+        assert!(
+            err("./data:/b").starts_with(
+                "create ./data: \"./data\" includes invalid characters for a local volume name"
+            ),
+            "{}",
+            err("./data:/b")
+        );
         assert!(err("/a:/b:shared").contains("not supported"));
         assert!(err("/a:/b:nocopy").contains("only valid for volumes"));
     }
@@ -413,14 +478,26 @@ mod tests {
     #[test]
     fn dash_dash_mount_long_form() {
         let bind = m("type=bind,source=/a,target=/b,readonly");
-        assert_eq!((bind.kind, bind.source.as_deref(), bind.target.as_str(), bind.read_only), (MountType::Bind, Some("/a"), "/b", true));
+        assert_eq!(
+            (bind.kind, bind.source.as_deref(), bind.target.as_str(), bind.read_only),
+            (MountType::Bind, Some("/a"), "/b", true)
+        );
         assert!(!bind.create_missing_source, "--mount refuses a missing source, as Docker does");
         let volume = m("type=volume,src=name,dst=/b,volume-nocopy");
-        assert_eq!((volume.kind, volume.source.as_deref(), volume.no_copy), (MountType::Volume, Some("name"), true));
+        assert_eq!(
+            (volume.kind, volume.source.as_deref(), volume.no_copy),
+            (MountType::Volume, Some("name"), true)
+        );
         let tmpfs = m("type=tmpfs,dst=/t,tmpfs-size=64m,tmpfs-mode=1770");
-        assert_eq!((tmpfs.kind, tmpfs.tmpfs.size, tmpfs.tmpfs.mode), (MountType::Tmpfs, Some(64 << 20), Some(0o1770)));
+        assert_eq!(
+            (tmpfs.kind, tmpfs.tmpfs.size, tmpfs.tmpfs.mode),
+            (MountType::Tmpfs, Some(64 << 20), Some(0o1770))
+        );
         let default_type = m("target=/data,volume-label=a=b,ro=false");
-        assert_eq!((default_type.kind, default_type.source, default_type.read_only), (MountType::Volume, None, false));
+        assert_eq!(
+            (default_type.kind, default_type.source, default_type.read_only),
+            (MountType::Volume, None, false)
+        );
         assert_eq!(default_type.labels, [("a".to_string(), "b".to_string())]);
         assert_eq!(m("type=bind,src=/a,destination=/b,bind-propagation=rprivate").target, "/b");
     }
@@ -429,24 +506,50 @@ mod tests {
     fn dash_dash_mount_errors_are_dockers() {
         let err = |raw: &str| parse_mount_flag(raw).unwrap_err().to_string();
         assert_eq!(err("type=bind,src=/a,target=/b,colour=red"), "invalid argument \"type=bind,src=/a,target=/b,colour=red\" for \"--mount\" flag: unexpected key 'colour' in 'colour=red'");
-        assert_eq!(err("type=bind,src=/a"), "invalid argument \"type=bind,src=/a\" for \"--mount\" flag: target is required");
-        assert_eq!(err("type=nfs,target=/b"), "invalid mount config for type \"nfs\": mount type unknown");
-        assert_eq!(err("type=bind,target=/b"), "invalid mount config for type \"bind\": field Source must not be empty");
-        assert_eq!(err("type=tmpfs,src=x,target=/b"), "invalid mount config for type \"tmpfs\": field Source must not be specified");
-        assert!(err("type=bind,src=/a,target=/b,tmpfs-size=1m").ends_with("cannot mix 'tmpfs-*' options with mount type 'bind'"));
-        assert!(err("type=tmpfs,target=/b,tmpfs-mode=9").ends_with("invalid value for tmpfs-mode: 9"));
-        assert!(err("type=bind,src=/a,target=/b,readonly=maybe").ends_with("invalid value for readonly: maybe"));
-        assert!(err("type=bind,src,target=/b").ends_with("invalid field 'src' must be a key=value pair"));
+        assert_eq!(
+            err("type=bind,src=/a"),
+            "invalid argument \"type=bind,src=/a\" for \"--mount\" flag: target is required"
+        );
+        assert_eq!(
+            err("type=nfs,target=/b"),
+            "invalid mount config for type \"nfs\": mount type unknown"
+        );
+        assert_eq!(
+            err("type=bind,target=/b"),
+            "invalid mount config for type \"bind\": field Source must not be empty"
+        );
+        assert_eq!(
+            err("type=tmpfs,src=x,target=/b"),
+            "invalid mount config for type \"tmpfs\": field Source must not be specified"
+        );
+        assert!(err("type=bind,src=/a,target=/b,tmpfs-size=1m")
+            .ends_with("cannot mix 'tmpfs-*' options with mount type 'bind'"));
+        assert!(
+            err("type=tmpfs,target=/b,tmpfs-mode=9").ends_with("invalid value for tmpfs-mode: 9")
+        );
+        assert!(err("type=bind,src=/a,target=/b,readonly=maybe")
+            .ends_with("invalid value for readonly: maybe"));
+        assert!(err("type=bind,src,target=/b")
+            .ends_with("invalid field 'src' must be a key=value pair"));
     }
 
     #[test]
     fn dash_dash_tmpfs() {
         let t = parse_tmpfs_flag("/run:size=1m,mode=700,exec,uid=1000").unwrap();
-        assert_eq!((t.kind, t.target.as_str(), t.tmpfs.size, t.tmpfs.mode, t.tmpfs.exec), (MountType::Tmpfs, "/run", Some(1 << 20), Some(0o700), true));
+        assert_eq!(
+            (t.kind, t.target.as_str(), t.tmpfs.size, t.tmpfs.mode, t.tmpfs.exec),
+            (MountType::Tmpfs, "/run", Some(1 << 20), Some(0o700), true)
+        );
         assert_eq!(t.tmpfs.extra, ["uid=1000"]);
         assert!(!parse_tmpfs_flag("/run").unwrap().tmpfs.exec);
-        assert_eq!(parse_tmpfs_flag("/run:bogus").unwrap_err().to_string(), "invalid tmpfs option \"bogus\"");
-        assert_eq!(parse_tmpfs_flag("/run:uid=1,o=x").unwrap_err(), SpecError::TmpfsOption("o=x".into()));
+        assert_eq!(
+            parse_tmpfs_flag("/run:bogus").unwrap_err().to_string(),
+            "invalid tmpfs option \"bogus\""
+        );
+        assert_eq!(
+            parse_tmpfs_flag("/run:uid=1,o=x").unwrap_err(),
+            SpecError::TmpfsOption("o=x".into())
+        );
         assert!(parse_tmpfs_flag("run").unwrap_err().to_string().contains("must be absolute"));
     }
 

@@ -86,15 +86,24 @@ impl VolumeStore {
     pub fn lock(&self) -> Result<VolumeLock, VolumeError> {
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let path = self.dir.join(".lock");
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io(&path))?;
-        Flock::lock(file, FlockArg::LockExclusive).map(VolumeLock).map_err(|(_, errno)| VolumeError::Io { path, error: errno.into() })
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map(VolumeLock)
+            .map_err(|(_, errno)| VolumeError::Io { path, error: errno.into() })
     }
 
     pub fn get(&self, name: &str) -> Result<Volume, VolumeError> {
         let path = self.record_path(name);
         let text = match fs::read(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(VolumeError::NotFound(name.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(VolumeError::NotFound(name.to_string()))
+            }
             Err(e) => return Err(io(&path)(e)),
         };
         serde_json::from_slice(&text).map_err(|error| VolumeError::Json { path, error })
@@ -108,7 +117,12 @@ impl VolumeStore {
     /// Create volume `name` (a random 64-hex name when `None`), or return
     /// the existing one, as `docker volume create` does. The caller holds
     /// [`VolumeStore::lock`]. The bool says whether it was made now.
-    pub fn create(&self, name: Option<&str>, labels: BTreeMap<String, String>, anonymous: bool) -> Result<(Volume, bool), VolumeError> {
+    pub fn create(
+        &self,
+        name: Option<&str>,
+        labels: BTreeMap<String, String>,
+        anonymous: bool,
+    ) -> Result<(Volume, bool), VolumeError> {
         let name = match name {
             Some(name) => {
                 validate_volume_name(name)?;
@@ -238,7 +252,10 @@ mod tests {
         assert!(store.data_dir("data").join("f").exists());
         store.remove("data", Vec::new()).unwrap();
         assert!(!root.path().join("volumes/data").exists());
-        assert_eq!(store.remove("data", Vec::new()).unwrap_err().to_string(), "get data: no such volume");
+        assert_eq!(
+            store.remove("data", Vec::new()).unwrap_err().to_string(),
+            "get data: no such volume"
+        );
     }
 
     #[test]
@@ -259,7 +276,10 @@ mod tests {
     fn bad_names_make_nothing() {
         let root = testkit::temp_dir();
         let store = VolumeStore::new(root.path());
-        assert!(matches!(store.create(Some("../x"), BTreeMap::new(), false), Err(VolumeError::Spec(_))));
+        assert!(matches!(
+            store.create(Some("../x"), BTreeMap::new(), false),
+            Err(VolumeError::Spec(_))
+        ));
         assert!(store.list().unwrap().is_empty());
     }
 }

@@ -18,21 +18,40 @@ fn busybox_rootfs() -> tempfile::TempDir {
 
 #[test]
 fn the_counter_survives_three_containers_and_ro_holds() {
-    if !require_root("the_counter_survives_three_containers_and_ro_holds") || !testkit::busybox::require_busybox("the_counter_survives_three_containers_and_ro_holds") {
+    if !require_root("the_counter_survives_three_containers_and_ro_holds")
+        || !testkit::busybox::require_busybox("the_counter_survives_three_containers_and_ro_holds")
+    {
         return;
     }
     let (state, rootfs, host) = (testkit::temp_dir(), busybox_rootfs(), testkit::temp_dir());
     let rootfs_arg = rootfs.path().to_str().unwrap();
     for expected in ["1", "2", "3"] {
-        let out = demo(state.path(), &["run", "--rootfs", rootfs_arg, "-v", "counter:/srv", "--", "sh", "-c", "echo x >> /srv/n; wc -l < /srv/n"]);
+        let out = demo(
+            state.path(),
+            &[
+                "run",
+                "--rootfs",
+                rootfs_arg,
+                "-v",
+                "counter:/srv",
+                "--",
+                "sh",
+                "-c",
+                "echo x >> /srv/n; wc -l < /srv/n",
+            ],
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         assert_eq!(stdout(&out), expected);
     }
-    let seeded = std::fs::read_to_string(state.path().join("volumes/counter/_data/seed.txt")).unwrap();
+    let seeded =
+        std::fs::read_to_string(state.path().join("volumes/counter/_data/seed.txt")).unwrap();
     assert_eq!(seeded, "from the image\n", "the volume was not seeded from the image");
 
     let bind = format!("{}:/host:ro", host.path().display());
-    let out = demo(state.path(), &["run", "--rootfs", rootfs_arg, "-v", &bind, "--", "sh", "-c", "touch /host/x"]);
+    let out = demo(
+        state.path(),
+        &["run", "--rootfs", rootfs_arg, "-v", &bind, "--", "sh", "-c", "touch /host/x"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
 
@@ -45,14 +64,36 @@ fn the_counter_survives_three_containers_and_ro_holds() {
 
 #[test]
 fn explain_narrates_the_volume_mounts() {
-    if !require_root("explain_narrates_the_volume_mounts") || !testkit::busybox::require_busybox("explain_narrates_the_volume_mounts") {
+    if !require_root("explain_narrates_the_volume_mounts")
+        || !testkit::busybox::require_busybox("explain_narrates_the_volume_mounts")
+    {
         return;
     }
     let (state, rootfs) = (testkit::temp_dir(), busybox_rootfs());
-    let out = demo(state.path(), &["--explain", "run", "--rootfs", rootfs.path().to_str().unwrap(), "-v", "data:/srv:ro", "--tmpfs", "/t", "--", "true"]);
+    let out = demo(
+        state.path(),
+        &[
+            "--explain",
+            "run",
+            "--rootfs",
+            rootfs.path().to_str().unwrap(),
+            "-v",
+            "data:/srv:ro",
+            "--tmpfs",
+            "/t",
+            "--",
+            "true",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stderr(&out);
-    for expected in ["seed the new volume", "bind volume data on /srv", "remount /srv read-only", "mount a tmpfs on /t", "book:    ch07-volumes.md#"] {
+    for expected in [
+        "seed the new volume",
+        "bind volume data on /srv",
+        "remount /srv read-only",
+        "mount a tmpfs on /t",
+        "book:    ch07-volumes.md#",
+    ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
     // The volume steps come before pivot_root.
@@ -63,10 +104,16 @@ fn explain_narrates_the_volume_mounts() {
 fn bad_input_is_one_line() {
     let state = testkit::temp_dir();
     let cases: &[(&[&str], &str)] = &[
-        (&["run", "-v", "./rel:/x", "--", "true"], "includes invalid characters for a local volume name"),
+        (
+            &["run", "-v", "./rel:/x", "--", "true"],
+            "includes invalid characters for a local volume name",
+        ),
         (&["run", "-v", "/a:x", "--", "true"], "mount path must be absolute"),
         (&["run", "-v", "/a:/x:wat", "--", "true"], "invalid mode: wat"),
-        (&["run", "--mount", "type=bind,src=/a,dst=/x,wat=1", "--", "true"], "unexpected key 'wat'"),
+        (
+            &["run", "--mount", "type=bind,src=/a,dst=/x,wat=1", "--", "true"],
+            "unexpected key 'wat'",
+        ),
     ];
     for (args, message) in cases {
         let out = demo(state.path(), args);
@@ -75,5 +122,8 @@ fn bad_input_is_one_line() {
         assert!(stderr(&out).contains(message), "{}", stderr(&out));
     }
     let missing = demo(state.path(), &["volume", "rm", "nope"]);
-    assert_eq!((missing.status.code(), stderr(&missing)), (Some(1), "ch07-volumes: get nope: no such volume".to_string()));
+    assert_eq!(
+        (missing.status.code(), stderr(&missing)),
+        (Some(1), "ch07-volumes: get nope: no such volume".to_string())
+    );
 }

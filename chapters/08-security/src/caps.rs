@@ -18,18 +18,65 @@ pub const BOOK_CAPS: &str = "ch08-security.md#capabilities";
 // ANCHOR: names
 /// Every capability the kernel knows, by number (`linux/capability.h`).
 pub const ALL_NAMES: [&str; 41] = [
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
 ];
 
 /// Docker's default set for a container (moby `oci/caps/defaults.go`).
 pub const DOCKER_DEFAULTS: [&str; 14] = [
-    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
-    "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FSETID",
+    "FOWNER",
+    "MKNOD",
+    "NET_RAW",
+    "SETGID",
+    "SETUID",
+    "SETFCAP",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+    "KILL",
+    "AUDIT_WRITE",
 ];
 // ANCHOR_END: names
 
@@ -88,7 +135,11 @@ impl CapSet {
     }
 
     pub fn names(self) -> Vec<String> {
-        self.caps().into_iter().filter(|c| (c.0 as usize) < ALL_NAMES.len()).map(|c| c.to_string()).collect()
+        self.caps()
+            .into_iter()
+            .filter(|c| (c.0 as usize) < ALL_NAMES.len())
+            .map(|c| c.to_string())
+            .collect()
     }
 }
 
@@ -144,7 +195,11 @@ pub fn last_cap() -> u8 {
 pub fn drop_bounding(keep: CapSet, last: u8) -> Result<(), CapError> {
     let dropped: Vec<String> = CapSet(CapSet::all(last).0 & !keep.0).names();
     explain::step(Step {
-        what: &format!("lower the bounding set: drop {} capabilities, keep {}", dropped.len(), keep.caps().len()),
+        what: &format!(
+            "lower the bounding set: drop {} capabilities, keep {}",
+            dropped.len(),
+            keep.caps().len()
+        ),
         syscall: "prctl(PR_CAPBSET_DROP, cap) for each dropped cap",
         shell: &format!("capsh --drop={}", dropped.join(",").to_lowercase()),
         book: BOOK_CAPS,
@@ -152,7 +207,8 @@ pub fn drop_bounding(keep: CapSet, last: u8) -> Result<(), CapError> {
     for cap in (0..=last).map(Cap).filter(|c| !keep.contains(*c)) {
         // SAFETY: prctl with integer arguments only.
         let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap.0 as libc::c_ulong, 0, 0, 0) };
-        Errno::result(rc).map_err(|errno| CapError::Syscall { what: "prctl(PR_CAPBSET_DROP)", errno })?;
+        Errno::result(rc)
+            .map_err(|errno| CapError::Syscall { what: "prctl(PR_CAPBSET_DROP)", errno })?;
     }
     Ok(())
 }
@@ -187,7 +243,8 @@ pub fn set_sets(effective: CapSet, permitted: CapSet, inheritable: CapSet) -> Re
         inheritable: word(inheritable, i),
     });
     // SAFETY: header and two data structs, as capset(2) version 3 expects.
-    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) };
+    let rc =
+        unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) };
     Errno::result(rc).map(drop).map_err(|errno| CapError::Syscall { what: "capset", errno })
 }
 
@@ -196,9 +253,12 @@ pub fn current_sets() -> Result<(CapSet, CapSet), CapError> {
     let mut header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
     let mut data = [CapData::default(); 2];
     // SAFETY: as above; the kernel fills the two data structs.
-    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header as *mut CapHeader, data.as_mut_ptr()) };
+    let rc = unsafe {
+        libc::syscall(libc::SYS_capget, &mut header as *mut CapHeader, data.as_mut_ptr())
+    };
     Errno::result(rc).map_err(|errno| CapError::Syscall { what: "capget", errno })?;
-    let join = |f: fn(&CapData) -> u32| CapSet(u64::from(f(&data[0])) | u64::from(f(&data[1])) << 32);
+    let join =
+        |f: fn(&CapData) -> u32| CapSet(u64::from(f(&data[0])) | u64::from(f(&data[1])) << 32);
     Ok((join(|d| d.effective), join(|d| d.permitted)))
 }
 // ANCHOR_END: capset
@@ -206,8 +266,12 @@ pub fn current_sets() -> Result<(CapSet, CapSet), CapError> {
 /// Empty the ambient set: no capability is handed to a non-root exec.
 pub fn clear_ambient() -> Result<(), CapError> {
     // SAFETY: prctl with integer arguments only.
-    let rc = unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0) };
-    Errno::result(rc).map(drop).map_err(|errno| CapError::Syscall { what: "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", errno })
+    let rc = unsafe {
+        libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0)
+    };
+    Errno::result(rc)
+        .map(drop)
+        .map_err(|errno| CapError::Syscall { what: "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", errno })
 }
 
 /// Keep the permitted set across `setuid` from root to another user (the
@@ -215,7 +279,9 @@ pub fn clear_ambient() -> Result<(), CapError> {
 pub fn keep_caps_across_setuid(on: bool) -> Result<(), CapError> {
     // SAFETY: prctl with integer arguments only.
     let rc = unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, libc::c_ulong::from(on), 0, 0, 0) };
-    Errno::result(rc).map(drop).map_err(|errno| CapError::Syscall { what: "prctl(PR_SET_KEEPCAPS)", errno })
+    Errno::result(rc)
+        .map(drop)
+        .map_err(|errno| CapError::Syscall { what: "prctl(PR_SET_KEEPCAPS)", errno })
 }
 
 #[cfg(test)]
@@ -245,7 +311,8 @@ mod tests {
 
     #[test]
     fn add_and_drop() {
-        let set = final_set(&["SYS_ADMIN".into()], &["net_raw".into(), "CAP_MKNOD".into()], 40).unwrap();
+        let set =
+            final_set(&["SYS_ADMIN".into()], &["net_raw".into(), "CAP_MKNOD".into()], 40).unwrap();
         assert!(set.contains(Cap(21)));
         assert!(!set.contains(Cap::by_name("NET_RAW").unwrap()));
         assert!(!set.contains(Cap::by_name("MKNOD").unwrap()));
@@ -255,7 +322,10 @@ mod tests {
     #[test]
     fn all_rules() {
         assert_eq!(final_set(&[], &["ALL".into()], 40).unwrap(), CapSet(0));
-        assert_eq!(names(final_set(&["chown".into()], &["ALL".into()], 40).unwrap()), ["CAP_CHOWN"]);
+        assert_eq!(
+            names(final_set(&["chown".into()], &["ALL".into()], 40).unwrap()),
+            ["CAP_CHOWN"]
+        );
         let everything_but_admin = final_set(&["ALL".into()], &["SYS_ADMIN".into()], 40).unwrap();
         assert_eq!(everything_but_admin.caps().len(), 40);
         assert!(!everything_but_admin.contains(Cap(21)));
@@ -267,6 +337,8 @@ mod tests {
     fn comma_lists_and_unknown_names() {
         let set = final_set(&["NET_ADMIN,SYS_TIME".into()], &[], 40).unwrap();
         assert_eq!(set.caps().len(), 16);
-        assert!(matches!(final_set(&["NET_ADMINN".into()], &[], 40), Err(CapError::Unknown(n)) if n == "NET_ADMINN"));
+        assert!(
+            matches!(final_set(&["NET_ADMINN".into()], &[], 40), Err(CapError::Unknown(n)) if n == "NET_ADMINN")
+        );
     }
 }

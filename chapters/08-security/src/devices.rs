@@ -17,7 +17,7 @@ pub const BOOK_DEVICES: &str = "ch08-security.md#the-device-cgroup";
 /// Docker's rules (moby `oci/defaults.go`, runc's `AllowedDevices`):
 /// `type major:minor access`, with r = read, w = write, m = mknod.
 pub const ALLOWED: [&str; 11] = [
-    "c *:* m",     // make any node: harmless while it cannot be opened
+    "c *:* m", // make any node: harmless while it cannot be opened
     "b *:* m",
     "c 1:3 rwm",   // null
     "c 1:5 rwm",   // zero
@@ -50,12 +50,16 @@ pub fn apply_rules(dir: &Path) -> anyhow::Result<()> {
 fn write(dir: &Path, file: &str, value: &str) -> anyhow::Result<()> {
     let path = dir.join(file);
     explain::step(Step {
-        what: &format!("device cgroup: {} {value}", if file.ends_with("deny") { "deny" } else { "allow" }),
+        what: &format!(
+            "device cgroup: {} {value}",
+            if file.ends_with("deny") { "deny" } else { "allow" }
+        ),
         syscall: &format!("write(\"{}\", \"{value}\")", path.display()),
         shell: &format!("echo '{value}' > {}", path.display()),
         book: BOOK_DEVICES,
     });
-    std::fs::write(&path, value).map_err(|e| anyhow::anyhow!("writing {value:?} to {}: {e}", path.display()))
+    std::fs::write(&path, value)
+        .map_err(|e| anyhow::anyhow!("writing {value:?} to {}: {e}", path.display()))
 }
 // ANCHOR_END: apply
 

@@ -58,7 +58,8 @@ fn main() {
     // ANCHOR: demo_userns
     if let Some(user) = &args.userns_remap {
         let (subuid, subgid) = userns::subid_files();
-        let remap = userns::lookup(user, &subuid, &subgid).unwrap_or_else(|e| fail(&e.to_string(), 125));
+        let remap =
+            userns::lookup(user, &subuid, &subgid).unwrap_or_else(|e| fail(&e.to_string(), 125));
         spawn.namespaces.user = true;
         spawn.parent_hook(userns::map_range_hook(&remap));
         spawn.child_hook(userns::become_namespace_root_hook());
@@ -87,9 +88,16 @@ fn print_profile(profile: &ch08_security::Profile) {
         return;
     }
     let denied = seccomp::denied_for(profile.caps);
-    println!("seccomp: {} calls refused: {}", denied.len(), denied.iter().map(|d| d.name).collect::<Vec<_>>().join(" "));
+    println!(
+        "seccomp: {} calls refused: {}",
+        denied.len(),
+        denied.iter().map(|d| d.name).collect::<Vec<_>>().join(" ")
+    );
     for (i, ins) in seccomp::filter_for(profile.caps).iter().enumerate() {
-        println!("{i:4}: code={:#06x} jt={:<2} jf={:<2} k={:#010x}", ins.code, ins.jt, ins.jf, ins.k);
+        println!(
+            "{i:4}: code={:#06x} jt={:<2} jf={:<2} k={:#010x}",
+            ins.code, ins.jt, ins.jf, ins.k
+        );
     }
 }
 

@@ -77,7 +77,9 @@ pub struct Profile {
 pub enum OptionError {
     #[error(transparent)]
     Cap(#[from] CapError),
-    #[error("invalid --security-opt {0:?}: use seccomp=unconfined or no-new-privileges[:true|false]")]
+    #[error(
+        "invalid --security-opt {0:?}: use seccomp=unconfined or no-new-privileges[:true|false]"
+    )]
     Malformed(String),
     #[error("--security-opt seccomp={0}: loading a JSON profile is not supported; use seccomp=unconfined or leave the default filter")]
     SeccompProfileFile(String),
@@ -147,7 +149,13 @@ impl SecurityOptions {
         if self.privileged {
             // --privileged: every wall down, as in Docker (no_new_privs and
             // --read-only are still honoured when asked for explicitly).
-            profile = Profile { caps: CapSet::all(last_cap), seccomp: false, masks: false, device_rules: false, ..profile };
+            profile = Profile {
+                caps: CapSet::all(last_cap),
+                seccomp: false,
+                masks: false,
+                device_rules: false,
+                ..profile
+            };
         } else if !device_cgroup {
             // Without a device cgroup nothing stops `mknod` + `open` of the
             // host's disk: take CAP_MKNOD away instead (Docker keeps it).
@@ -183,7 +191,10 @@ mod tests {
     use super::*;
 
     fn opts(security_opt: &[&str]) -> SecurityOptions {
-        SecurityOptions { security_opt: security_opt.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+        SecurityOptions {
+            security_opt: security_opt.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -201,7 +212,12 @@ mod tests {
         for nnp in ["no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"] {
             assert!(opts(&[nnp]).profile(40, true).unwrap().no_new_privs, "{nnp}");
         }
-        assert!(!opts(&["no-new-privileges", "no-new-privileges:false"]).profile(40, true).unwrap().no_new_privs);
+        assert!(
+            !opts(&["no-new-privileges", "no-new-privileges:false"])
+                .profile(40, true)
+                .unwrap()
+                .no_new_privs
+        );
     }
 
     #[test]
@@ -210,8 +226,14 @@ mod tests {
             let err = opts(&[bad]).check().unwrap_err();
             assert_eq!(err, OptionError::Malformed(bad.to_string()), "{bad}");
         }
-        assert_eq!(opts(&["seccomp=/tmp/p.json"]).check().unwrap_err(), OptionError::SeccompProfileFile("/tmp/p.json".into()));
-        assert!(matches!(opts(&["apparmor=unconfined"]).check(), Err(OptionError::Unsupported(_, "AppArmor"))));
+        assert_eq!(
+            opts(&["seccomp=/tmp/p.json"]).check().unwrap_err(),
+            OptionError::SeccompProfileFile("/tmp/p.json".into())
+        );
+        assert!(matches!(
+            opts(&["apparmor=unconfined"]).check(),
+            Err(OptionError::Unsupported(_, "AppArmor"))
+        ));
     }
 
     #[test]
@@ -230,7 +252,11 @@ mod tests {
             uids: crate::userns::IdRange { start: 100000, count: 65536 },
             gids: crate::userns::IdRange { start: 100000, count: 65536 },
         };
-        let options = SecurityOptions { privileged: true, userns_remap: Some(remap.clone()), ..Default::default() };
+        let options = SecurityOptions {
+            privileged: true,
+            userns_remap: Some(remap.clone()),
+            ..Default::default()
+        };
         assert_eq!(options.check(), Err(OptionError::PrivilegedRemapped));
         let remapped = SecurityOptions { userns_remap: Some(remap), ..Default::default() };
         assert_eq!(remapped.check(), Ok(()));

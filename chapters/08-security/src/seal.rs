@@ -32,7 +32,9 @@ pub enum SealError {
 
 /// True when this process already runs from a sealed copy.
 pub fn running_sealed() -> bool {
-    std::fs::read_link("/proc/self/exe").map(|p| p.to_string_lossy().starts_with(&format!("/memfd:{MEMFD_NAME}"))).unwrap_or(false)
+    std::fs::read_link("/proc/self/exe")
+        .map(|p| p.to_string_lossy().starts_with(&format!("/memfd:{MEMFD_NAME}")))
+        .unwrap_or(false)
 }
 
 // ANCHOR: sealed_copy
@@ -42,7 +44,8 @@ pub fn sealed_copy(source: &std::path::Path) -> Result<OwnedFd, SealError> {
     let copy_err = |what| move |source| SealError::Copy { what, source };
     let name = CString::new(MEMFD_NAME).expect("no NUL");
     // SAFETY: memfd_create with a valid C string; we own the returned fd.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let fd =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
     if fd < 0 {
         return Err(copy_err("memfd_create")(std::io::Error::last_os_error()));
     }
@@ -77,7 +80,8 @@ pub fn reexec_sealed() -> Result<(), SealError> {
     });
     let to_c = |s: String| CString::new(s).map_err(|_| SealError::Exec(Errno::EINVAL));
     let argv: Vec<CString> = std::env::args().map(to_c).collect::<Result<_, _>>()?;
-    let env: Vec<CString> = std::env::vars().map(|(k, v)| to_c(format!("{k}={v}"))).collect::<Result<_, _>>()?;
+    let env: Vec<CString> =
+        std::env::vars().map(|(k, v)| to_c(format!("{k}={v}"))).collect::<Result<_, _>>()?;
     let errno = nix::unistd::fexecve(&copy, &argv, &env).unwrap_err();
     Err(SealError::Exec(errno))
 }
@@ -99,8 +103,14 @@ mod tests {
         let mut writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         let err = writer.write_all(b"#!/bin/sh\necho evil\n").unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
-        assert!(std::fs::OpenOptions::new().write(true).truncate(true).open(&path).is_err(), "no shrinking either");
-        assert!(std::fs::read_link(&path).unwrap().to_string_lossy().starts_with(&format!("/memfd:{MEMFD_NAME}")));
+        assert!(
+            std::fs::OpenOptions::new().write(true).truncate(true).open(&path).is_err(),
+            "no shrinking either"
+        );
+        assert!(std::fs::read_link(&path)
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(&format!("/memfd:{MEMFD_NAME}")));
     }
 
     #[test]

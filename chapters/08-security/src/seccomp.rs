@@ -231,7 +231,10 @@ pub fn filter_for(caps: CapSet) -> Vec<Instruction> {
 /// kept across execve, and it can never be removed.
 pub fn install(filter: &[Instruction], denied: usize) -> Result<(), SeccompError> {
     explain::step(Step {
-        what: &format!("install the seccomp filter: {} BPF instructions, {denied} system calls refused", filter.len()),
+        what: &format!(
+            "install the seccomp filter: {} BPF instructions, {denied} system calls refused",
+            filter.len()
+        ),
         syscall: "seccomp(SECCOMP_SET_MODE_FILTER, 0, &(struct sock_fprog){len, filter})",
         shell: "docker run --security-opt seccomp=profile.json (no shell command loads a filter)",
         book: BOOK_SECCOMP,
@@ -243,7 +246,14 @@ pub fn install(filter: &[Instruction], denied: usize) -> Result<(), SeccompError
     }
     let prog = SockFprog { len: filter.len() as u16, filter: filter.as_ptr() };
     // SAFETY: prog points at `filter`, which outlives the call; the kernel copies it.
-    let rc = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0u32, &prog as *const SockFprog) };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0u32,
+            &prog as *const SockFprog,
+        )
+    };
     Errno::result(rc).map(drop).map_err(SeccompError::Install)
 }
 // ANCHOR_END: install
@@ -295,10 +305,25 @@ mod tests {
     #[test]
     fn denies_the_dangerous_and_allows_the_rest() {
         let f = default_filter();
-        for nr in [libc::SYS_mount, libc::SYS_umount2, libc::SYS_finit_module, libc::SYS_kexec_load, libc::SYS_bpf, libc::SYS_keyctl, libc::SYS_unshare] {
+        for nr in [
+            libc::SYS_mount,
+            libc::SYS_umount2,
+            libc::SYS_finit_module,
+            libc::SYS_kexec_load,
+            libc::SYS_bpf,
+            libc::SYS_keyctl,
+            libc::SYS_unshare,
+        ] {
             assert_eq!(verdict(&f, nr, 0), EPERM, "syscall {nr}");
         }
-        for nr in [libc::SYS_read, libc::SYS_write, libc::SYS_execve, libc::SYS_chdir, libc::SYS_capset, libc::SYS_getcwd] {
+        for nr in [
+            libc::SYS_read,
+            libc::SYS_write,
+            libc::SYS_execve,
+            libc::SYS_chdir,
+            libc::SYS_capset,
+            libc::SYS_getcwd,
+        ] {
             assert_eq!(verdict(&f, nr, 0), RET_ALLOW, "syscall {nr}");
         }
         assert_eq!(verdict(&f, libc::SYS_clone3, 0), RET_ERRNO | libc::ENOSYS as u32);
@@ -307,7 +332,8 @@ mod tests {
     #[test]
     fn clone_is_checked_by_its_flags() {
         let f = default_filter();
-        let fork_flags = (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD) as u64;
+        let fork_flags =
+            (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD) as u64;
         assert_eq!(verdict(&f, libc::SYS_clone, fork_flags), RET_ALLOW);
         assert_eq!(verdict(&f, libc::SYS_clone, fork_flags | libc::CLONE_NEWUSER as u64), EPERM);
         assert_eq!(verdict(&f, libc::SYS_clone, libc::CLONE_NEWNS as u64), EPERM);
@@ -315,7 +341,10 @@ mod tests {
 
     #[test]
     fn wrong_architecture_is_killed() {
-        assert_eq!(evaluate(&default_filter(), 0x4000_0003, libc::SYS_read as u32, 0), RET_KILL_PROCESS);
+        assert_eq!(
+            evaluate(&default_filter(), 0x4000_0003, libc::SYS_read as u32, 0),
+            RET_KILL_PROCESS
+        );
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -57,7 +57,12 @@ impl Remap {
 
     /// How chapter 3's vfs copy moves the image's owners into the range.
     pub fn shift(&self) -> IdShift {
-        IdShift { uid_start: self.uids.start, uid_count: self.uids.count, gid_start: self.gids.start, gid_count: self.gids.count }
+        IdShift {
+            uid_start: self.uids.start,
+            uid_count: self.uids.count,
+            gid_start: self.gids.start,
+            gid_count: self.gids.count,
+        }
     }
 
     /// `docker inspect`'s view: the two lines written to uid_map and gid_map.
@@ -83,20 +88,28 @@ pub fn parse_subid(text: &str, user: &str) -> Option<IdRange> {
 /// The files to read: `/etc/subuid` and `/etc/subgid`, or the ones named by
 /// `MINI_DOCKER_SUBUID` / `MINI_DOCKER_SUBGID` (tests use their own).
 pub fn subid_files() -> (PathBuf, PathBuf) {
-    let file = |var: &str, default: &str| std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(default));
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(default))
+    };
     (file("MINI_DOCKER_SUBUID", "/etc/subuid"), file("MINI_DOCKER_SUBGID", "/etc/subgid"))
 }
 
 /// Look `user` up in both files.
 pub fn lookup(user: &str, subuid: &Path, subgid: &Path) -> Result<Remap, UsernsError> {
     let user = if user == "default" { DEFAULT_REMAP_USER } else { user };
-    Ok(Remap { user: user.to_string(), uids: lookup_one(user, subuid)?, gids: lookup_one(user, subgid)? })
+    Ok(Remap {
+        user: user.to_string(),
+        uids: lookup_one(user, subuid)?,
+        gids: lookup_one(user, subgid)?,
+    })
 }
 
 fn lookup_one(user: &str, file: &Path) -> Result<IdRange, UsernsError> {
     let name = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|e| UsernsError::Unreadable { file: name.clone(), message: e.to_string() })?;
-    let range = parse_subid(&text, user).ok_or_else(|| UsernsError::NoEntry { user: user.to_string(), file: name.clone() })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| UsernsError::Unreadable { file: name.clone(), message: e.to_string() })?;
+    let range = parse_subid(&text, user)
+        .ok_or_else(|| UsernsError::NoEntry { user: user.to_string(), file: name.clone() })?;
     if range.start == 0 {
         return Err(UsernsError::MapsHostRoot { user: user.to_string(), file: name });
     }
@@ -113,7 +126,12 @@ pub fn map_range_hook(remap: &Remap) -> ParentHook {
             let path = format!("/proc/{child}/{file}");
             let line = id_map_line(0, range.start, range.count);
             explain::step(Step {
-                what: &format!("map the container's ids 0..{} to the host's {}..{}", range.count, range.start, range.start as u64 + range.count as u64),
+                what: &format!(
+                    "map the container's ids 0..{} to the host's {}..{}",
+                    range.count,
+                    range.start,
+                    range.start as u64 + range.count as u64
+                ),
                 syscall: &format!("write(open(\"{path}\"), {line:?})"),
                 shell: &format!("echo '{}' > {path}", line.trim_end()),
                 book: BOOK_USERNS,
@@ -161,7 +179,12 @@ pub fn make_reachable(path: &Path, owned: &Path, remap: &Remap) -> Result<(), Us
             continue;
         }
         if !dir.starts_with(owned) {
-            return Err(UsernsError::Unreachable { uid, path: path.to_path_buf(), blocking: dir.to_path_buf(), mode });
+            return Err(UsernsError::Unreachable {
+                uid,
+                path: path.to_path_buf(),
+                blocking: dir.to_path_buf(),
+                mode,
+            });
         }
         explain::step(Step {
             what: "let the remapped root walk through (search, not list)",
@@ -170,7 +193,8 @@ pub fn make_reachable(path: &Path, owned: &Path, remap: &Remap) -> Result<(), Us
             book: BOOK_USERNS,
         });
         let chmod = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o001));
-        chmod.map_err(|e| UsernsError::Chown { path: dir.to_path_buf(), message: e.to_string() })?;
+        chmod
+            .map_err(|e| UsernsError::Chown { path: dir.to_path_buf(), message: e.to_string() })?;
     }
     Ok(())
 }
@@ -186,7 +210,8 @@ pub fn give_to_container_root(path: &Path, remap: &Remap) -> Result<(), UsernsEr
         shell: &format!("chown -h {uid}:{gid} {}", path.display()),
         book: BOOK_USERNS,
     });
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(|e| UsernsError::Chown { path: path.to_path_buf(), message: e.to_string() })
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+        .map_err(|e| UsernsError::Chown { path: path.to_path_buf(), message: e.to_string() })
 }
 // ANCHOR_END: reachable
 
@@ -222,18 +247,29 @@ mod tests {
         let err = lookup("mini-docker", &subuid, &subuid).unwrap_err();
         assert!(matches!(&err, UsernsError::NoEntry { user, .. } if user == "mini-docker"));
         assert!(!err.to_string().contains('\n'));
-        assert!(matches!(lookup("x", &dir.path().join("nope"), &subuid), Err(UsernsError::Unreadable { .. })));
+        assert!(matches!(
+            lookup("x", &dir.path().join("nope"), &subuid),
+            Err(UsernsError::Unreadable { .. })
+        ));
         assert!(matches!(lookup("root0", &subuid, &subuid), Err(UsernsError::MapsHostRoot { .. })));
         std::fs::write(&subuid, "mini-docker:100000:65536\n").unwrap();
         let remap = lookup("mini-docker", &subuid, &subuid).unwrap();
         assert_eq!(remap.uids, IdRange { start: 100000, count: 65536 });
-        assert_eq!(lookup("default", &subuid, &subuid).unwrap(), remap, "default is our own user, as dockremap is Docker's");
+        assert_eq!(
+            lookup("default", &subuid, &subuid).unwrap(),
+            remap,
+            "default is our own user, as dockremap is Docker's"
+        );
         assert_eq!(remap.shift().host_ids(1000, 0).unwrap(), (101000, 100000));
         assert_eq!(remap.inspect_json()["UidMap"], "0 100000 65536");
     }
 
     fn remap(start: u32) -> Remap {
-        Remap { user: "mini-docker".into(), uids: IdRange { start, count: 65536 }, gids: IdRange { start, count: 65536 } }
+        Remap {
+            user: "mini-docker".into(),
+            uids: IdRange { start, count: 65536 },
+            gids: IdRange { start, count: 65536 },
+        }
     }
 
     #[test]
@@ -247,11 +283,22 @@ mod tests {
         }
         std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         make_reachable(&state.join("containers/abc/rootfs"), &state, &remap(100000)).unwrap();
-        assert_eq!(std::fs::metadata(&state).unwrap().mode() & 0o777, 0o701, "search only, no listing");
+        assert_eq!(
+            std::fs::metadata(&state).unwrap().mode() & 0o777,
+            0o701,
+            "search only, no listing"
+        );
 
         let err = make_reachable(&blocked.join("data/file"), &state, &remap(100000)).unwrap_err();
-        assert!(matches!(&err, UsernsError::Unreachable { blocking, mode: 0o700, .. } if *blocking == blocked), "{err}");
-        assert_eq!(std::fs::metadata(&blocked).unwrap().mode() & 0o777, 0o700, "not ours: left alone");
+        assert!(
+            matches!(&err, UsernsError::Unreachable { blocking, mode: 0o700, .. } if *blocking == blocked),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::metadata(&blocked).unwrap().mode() & 0o777,
+            0o700,
+            "not ours: left alone"
+        );
         assert!(err.to_string().contains("chmod o+x"));
     }
 }

@@ -40,8 +40,12 @@ pub struct WallHooks {
 pub fn hooks(profile: Profile) -> WallHooks {
     let last = caps::last_cap();
     WallHooks {
-        before_user: ChildHook::new("lowering the capability bounding set", move || before_user(profile, last)),
-        after_user: ChildHook::new("dropping capabilities and installing seccomp", move || after_user(profile)),
+        before_user: ChildHook::new("lowering the capability bounding set", move || {
+            before_user(profile, last)
+        }),
+        after_user: ChildHook::new("dropping capabilities and installing seccomp", move || {
+            after_user(profile)
+        }),
     }
 }
 
@@ -79,7 +83,8 @@ fn after_user(profile: Profile) -> anyhow::Result<()> {
 // ANCHOR_END: hooks
 
 fn short_list(set: CapSet) -> String {
-    let names: Vec<String> = set.names().iter().map(|n| n.trim_start_matches("CAP_").to_lowercase()).collect();
+    let names: Vec<String> =
+        set.names().iter().map(|n| n.trim_start_matches("CAP_").to_lowercase()).collect();
     if names.len() > 16 {
         format!("all {}", names.len())
     } else {

@@ -28,7 +28,8 @@ Exercises marked (root) use the real kernel: run them with sudo.";
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let reference = args.iter().any(|a| a == "--reference");
-    let words: Vec<&str> = args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
+    let words: Vec<&str> =
+        args.iter().filter(|a| !a.starts_with("--")).map(String::as_str).collect();
     let result = match words.as_slice() {
         [] | ["next"] => next(reference),
         ["list"] => list(reference),
@@ -76,7 +77,10 @@ fn is_root() -> bool {
 fn run_tests(filter: &str, reference: bool) -> Result<Outcomes, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
-    cmd.arg("test").arg("--manifest-path").arg(crate_dir().join("Cargo.toml")).args(["--lib", "--color", "never"]);
+    cmd.arg("test")
+        .arg("--manifest-path")
+        .arg(crate_dir().join("Cargo.toml"))
+        .args(["--lib", "--color", "never"]);
     if reference {
         cmd.args(["--features", "reference"]);
     }
@@ -85,7 +89,13 @@ fn run_tests(filter: &str, reference: bool) -> Result<Outcomes, String> {
     // holds the output lock — as a panicking stub does — deadlocks in its
     // own panic message.
     cmd.arg("--").arg(filter).arg("--test-threads=1").env("RUST_BACKTRACE", "0");
-    eprintln!("{}", dim(&format!("(running the tests{}...)", if reference { " against the chapter code" } else { "" })));
+    eprintln!(
+        "{}",
+        dim(&format!(
+            "(running the tests{}...)",
+            if reference { " against the chapter code" } else { "" }
+        ))
+    );
     let out = cmd.output().map_err(|e| format!("running cargo: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !stdout.contains("running ") {
@@ -96,9 +106,25 @@ fn run_tests(filter: &str, reference: bool) -> Result<Outcomes, String> {
 
 /// The compiler's messages without cargo's progress lines.
 fn compile_errors(stderr: &str) -> String {
-    let progress = ["Compiling", "Finished", "Running", "Blocking", "Checking", "Updating", "Downloaded", "Downloading", "Locking"];
-    let lines: Vec<&str> = stderr.lines().filter(|l| !progress.iter().any(|p| l.trim_start().starts_with(p))).collect();
-    format!("the exercises do not compile: fix this first (every exercise is built together)\n\n{}", lines.join("\n"))
+    let progress = [
+        "Compiling",
+        "Finished",
+        "Running",
+        "Blocking",
+        "Checking",
+        "Updating",
+        "Downloaded",
+        "Downloading",
+        "Locking",
+    ];
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !progress.iter().any(|p| l.trim_start().starts_with(p)))
+        .collect();
+    format!(
+        "the exercises do not compile: fix this first (every exercise is built together)\n\n{}",
+        lines.join("\n")
+    )
 }
 
 /// Read libtest's human output: `test NAME ... ok|FAILED` lines, then a
@@ -108,13 +134,17 @@ fn parse_libtest(stdout: &str) -> Outcomes {
     for line in stdout.lines() {
         if let Some(rest) = line.strip_prefix("test ") {
             if let Some((name, result)) = rest.rsplit_once(" ... ") {
-                outcomes.insert(name.to_string(), TestOutcome { passed: result.trim() == "ok", output: Vec::new() });
+                outcomes.insert(
+                    name.to_string(),
+                    TestOutcome { passed: result.trim() == "ok", output: Vec::new() },
+                );
             }
         }
     }
     let mut current: Option<String> = None;
     for line in stdout.lines() {
-        if let Some(name) = line.strip_prefix("---- ").and_then(|l| l.strip_suffix(" stdout ----")) {
+        if let Some(name) = line.strip_prefix("---- ").and_then(|l| l.strip_suffix(" stdout ----"))
+        {
             current = Some(name.to_string());
         } else if line == "failures:" || line.starts_with("test result:") {
             current = None;
@@ -128,7 +158,11 @@ fn parse_libtest(stdout: &str) -> Outcomes {
 /// The outcomes of one exercise's tests.
 fn tests_of<'a>(outcomes: &'a Outcomes, exercise: &Exercise) -> Vec<(&'a str, &'a TestOutcome)> {
     let prefix = exercise.test_prefix();
-    outcomes.iter().filter(|(name, _)| name.starts_with(&prefix)).map(|(n, o)| (n.as_str(), o)).collect()
+    outcomes
+        .iter()
+        .filter(|(name, _)| name.starts_with(&prefix))
+        .map(|(n, o)| (n.as_str(), o))
+        .collect()
 }
 
 fn is_done(outcomes: &Outcomes, exercise: &Exercise) -> bool {
@@ -186,10 +220,14 @@ fn why_it_failed(outcome: &TestOutcome) -> Vec<String> {
     let mut location = None;
     for line in &outcome.output {
         if let Some(rest) = line.strip_prefix("thread '") {
-            location = rest.split(" panicked at ").nth(1).map(|l| l.trim_end_matches(':').to_string());
+            location =
+                rest.split(" panicked at ").nth(1).map(|l| l.trim_end_matches(':').to_string());
             continue;
         }
-        if line.starts_with("note: ") || line.starts_with("stack backtrace") || line.trim().is_empty() {
+        if line.starts_with("note: ")
+            || line.starts_with("stack backtrace")
+            || line.trim().is_empty()
+        {
             continue;
         }
         lines.push(line.to_string());
@@ -212,8 +250,11 @@ fn why_it_failed(outcome: &TestOutcome) -> Vec<String> {
 }
 
 fn show_failures(outcomes: &Outcomes, exercise: &Exercise) {
-    let failing: Vec<_> = tests_of(outcomes, exercise).into_iter().filter(|(_, o)| !o.passed).collect();
-    let all_todo = failing.iter().all(|(_, o)| why_it_failed(o).first().is_some_and(|l| l.starts_with("not done yet")));
+    let failing: Vec<_> =
+        tests_of(outcomes, exercise).into_iter().filter(|(_, o)| !o.passed).collect();
+    let all_todo = failing
+        .iter()
+        .all(|(_, o)| why_it_failed(o).first().is_some_and(|l| l.starts_with("not done yet")));
     if all_todo {
         if let Some((_, outcome)) = failing.first() {
             for line in why_it_failed(outcome) {
@@ -283,7 +324,13 @@ fn list(reference: bool) -> Result<bool, String> {
         println!("{chapter}: {title}");
         for e in exercises.iter() {
             let root = if e.root { " (root)" } else { "" };
-            println!("  {} {:<20} {:<7}{root:<8} {}", mark(is_done(&outcomes, e)), e.name, e.level.name(), e.task);
+            println!(
+                "  {} {:<20} {:<7}{root:<8} {}",
+                mark(is_done(&outcomes, e)),
+                e.name,
+                e.level.name(),
+                e.task
+            );
         }
     }
     println!();
@@ -307,7 +354,11 @@ fn next(reference: bool) -> Result<bool, String> {
 fn check(target: &str, reference: bool) -> Result<bool, String> {
     if let Some(exercise) = catalog::find(target) {
         if exercise.root && !is_root() {
-            println!("{} needs root: run with sudo:\n  {}", label(&exercise), root_command(exercise.name));
+            println!(
+                "{} needs root: run with sudo:\n  {}",
+                label(&exercise),
+                root_command(exercise.name)
+            );
             return Ok(false);
         }
         let outcomes = run_tests(&exercise.test_prefix(), reference)?;
@@ -337,16 +388,21 @@ fn check(target: &str, reference: bool) -> Result<bool, String> {
             Ok(false)
         }
         None => {
-            println!("\n{}", green(&format!("All {} exercises of {target} are done.", chosen.len())));
+            println!(
+                "\n{}",
+                green(&format!("All {} exercises of {target} are done.", chosen.len()))
+            );
             Ok(true)
         }
     }
 }
 
 fn hint(name: &str) -> Result<bool, String> {
-    let exercise = catalog::find(name).ok_or_else(|| format!("no exercise called {name:?}: see `cargo exercise list`"))?;
+    let exercise = catalog::find(name)
+        .ok_or_else(|| format!("no exercise called {name:?}: see `cargo exercise list`"))?;
     let path = crate_dir().join(exercise.hint_file());
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     println!("Hint for {}\n", label(&exercise));
     println!("{}", text.trim_end());
     println!("\nBook: book/src/{}", exercise.book);
@@ -362,7 +418,11 @@ fn verify() -> Result<bool, String> {
     for e in &all {
         let stub = std::fs::read_to_string(crate_dir().join(e.file())).unwrap_or_default();
         if !stub.contains("todo!(") {
-            problems.push(format!("{}: the stub in {} has no todo!() (it must be untouched in the repository)", e.name, e.file()));
+            problems.push(format!(
+                "{}: the stub in {} has no todo!() (it must be untouched in the repository)",
+                e.name,
+                e.file()
+            ));
         }
         if e.root && !is_root() {
             problems.push(format!("{}: needs root, and verify is not running as root", e.name));
@@ -372,7 +432,10 @@ fn verify() -> Result<bool, String> {
     let reference = run_tests("", true)?;
     for (name, outcome) in &reference {
         if !outcome.passed {
-            problems.push(format!("against the chapter code, {name} fails: {}", why_it_failed(outcome).join(" / ")));
+            problems.push(format!(
+                "against the chapter code, {name} fails: {}",
+                why_it_failed(outcome).join(" / ")
+            ));
         }
     }
     let stubs = run_tests("", false)?;
@@ -384,10 +447,13 @@ fn verify() -> Result<bool, String> {
         }
         for (name, outcome) in &with_stub {
             if outcome.passed {
-                problems.push(format!("against the untouched stub, {name} passes: it tests nothing"));
+                problems
+                    .push(format!("against the untouched stub, {name} passes: it tests nothing"));
             }
         }
-        let fine = !with_reference.is_empty() && with_reference.iter().all(|(_, o)| o.passed) && with_stub.iter().all(|(_, o)| !o.passed);
+        let fine = !with_reference.is_empty()
+            && with_reference.iter().all(|(_, o)| o.passed)
+            && with_stub.iter().all(|(_, o)| !o.passed);
         println!(
             "{} {:<20} {} tests: pass against {}, fail against the stub",
             mark(fine),
@@ -396,9 +462,13 @@ fn verify() -> Result<bool, String> {
             e.reference
         );
     }
-    let known = |name: &str| name.starts_with("catalog::") || all.iter().any(|e| name.starts_with(&e.test_prefix()));
+    let known = |name: &str| {
+        name.starts_with("catalog::") || all.iter().any(|e| name.starts_with(&e.test_prefix()))
+    };
     for name in reference.keys().filter(|n| !known(n)) {
-        problems.push(format!("{name} belongs to no exercise in the catalog (add it to its chapter's EXERCISES)"));
+        problems.push(format!(
+            "{name} belongs to no exercise in the catalog (add it to its chapter's EXERCISES)"
+        ));
     }
     if problems.is_empty() {
         println!("{}", green(&format!("All {} exercises are sound.", all.len())));

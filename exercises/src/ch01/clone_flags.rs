@@ -18,22 +18,34 @@ mod tests {
     // ANCHOR: solution
     // The same tests run against the chapter's real function (`--features
     // reference`, what CI does) or against the stub above (what you do).
-    #[cfg(feature = "reference")]
-    use ch01_namespaces::namespaces as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch01_namespaces::namespaces as solution;
     // ANCHOR_END: solution
 
     use ch01_namespaces::Namespaces;
     use nix::sched::CloneFlags;
 
-    const NONE: Namespaces = Namespaces { uts: false, pid: false, mount: false, ipc: false, net: false, user: false, cgroup: false };
+    const NONE: Namespaces = Namespaces {
+        uts: false,
+        pid: false,
+        mount: false,
+        ipc: false,
+        net: false,
+        user: false,
+        cgroup: false,
+    };
 
     #[test]
     fn defaults_are_dockers_five() {
         assert_eq!(
             solution::clone_flags(&Namespaces::default()),
-            CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWNET
+            CloneFlags::CLONE_NEWUTS
+                | CloneFlags::CLONE_NEWPID
+                | CloneFlags::CLONE_NEWNS
+                | CloneFlags::CLONE_NEWIPC
+                | CloneFlags::CLONE_NEWNET
         );
     }
 

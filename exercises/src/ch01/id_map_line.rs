@@ -10,10 +10,10 @@ pub fn id_map_line(inside: u32, outside: u32, count: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch01_namespaces::userns as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch01_namespaces::userns as solution;
 
     #[test]
     fn root_inside_is_me_outside() {

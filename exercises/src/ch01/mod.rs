@@ -4,9 +4,9 @@ use crate::catalog::{Exercise, Level};
 
 pub mod clone_flags;
 pub mod id_map_line;
-pub mod validate_hostname;
 pub mod resolve;
 pub mod supervise;
+pub mod validate_hostname;
 
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
@@ -52,6 +52,7 @@ pub const EXERCISES: &[Exercise] = &[
         level: Level::Hard,
         root: false,
         book: "ch01-namespaces.md#pid-1-and-orphans",
-        task: "the init loop: reap every child, return the command's exit code (128+N for a signal)",
+        task:
+            "the init loop: reap every child, return the command's exit code (128+N for a signal)",
     },
 ];

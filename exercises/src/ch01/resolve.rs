@@ -19,10 +19,10 @@ pub fn resolve(program: &str, path_var: &str) -> Result<PathBuf, ExecFailure> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch01_namespaces::exec as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch01_namespaces::exec as solution;
 
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
@@ -53,7 +53,10 @@ mod tests {
     fn missing_program_is_127_with_dockers_words() {
         let err = solution::resolve("no-such-program-xyz", DEFAULT_PATH).unwrap_err();
         assert_eq!(err.exit_code(), 127);
-        assert_eq!(err.message(), "exec \"no-such-program-xyz\": executable file not found in $PATH");
+        assert_eq!(
+            err.message(),
+            "exec \"no-such-program-xyz\": executable file not found in $PATH"
+        );
     }
 
     #[test]
@@ -63,7 +66,10 @@ mod tests {
         let full = dir.path().join("x");
         assert_eq!(solution::resolve(full.to_str().unwrap(), "/bin").unwrap(), full);
         assert_eq!(solution::resolve("/no/such/file", DEFAULT_PATH).unwrap_err().exit_code(), 127);
-        assert!(matches!(solution::resolve("/no/such/file", DEFAULT_PATH), Err(ExecFailure::NotFound(_))));
+        assert!(matches!(
+            solution::resolve("/no/such/file", DEFAULT_PATH),
+            Err(ExecFailure::NotFound(_))
+        ));
     }
 
     #[test]

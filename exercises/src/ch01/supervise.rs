@@ -17,10 +17,10 @@ pub fn supervise(command: Pid) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch01_namespaces::init as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch01_namespaces::init as solution;
 
     use std::time::Duration;
 
@@ -35,7 +35,8 @@ mod tests {
         // returns into the test harness (every path ends in _exit).
         match unsafe { fork() }.expect("fork") {
             ForkResult::Child => {
-                let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(99);
+                let code =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(99);
                 unsafe { libc::_exit(code) }
             }
             ForkResult::Parent { child } => child,
@@ -89,7 +90,10 @@ mod tests {
             }
         });
         assert_ne!(code, 3, "supervise returned the exit code of a child that is not the command");
-        assert_ne!(code, 42, "supervise left the other child as a zombie: wait for any child, not only the command");
+        assert_ne!(
+            code, 42,
+            "supervise left the other child as a zombie: wait for any child, not only the command"
+        );
         assert_eq!(code, 5, "99 means supervise panicked");
     }
 }

@@ -13,10 +13,10 @@ pub fn validate_hostname(name: &str) -> Result<(), HostnameError> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch01_namespaces::hostname as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch01_namespaces::hostname as solution;
 
     use ch01_namespaces::hostname::HostnameError;
 
@@ -36,8 +36,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_labels() {
-        for bad in ["-box", "box-", "has space", "under_score", "a..b", "dot.", "é", &"a".repeat(64)[..64]] {
-            let expected = if bad.len() > 64 { HostnameError::TooLong(bad.into()) } else { HostnameError::BadLabel(bad.into()) };
+        for bad in
+            ["-box", "box-", "has space", "under_score", "a..b", "dot.", "é", &"a".repeat(64)[..64]]
+        {
+            let expected = if bad.len() > 64 {
+                HostnameError::TooLong(bad.into())
+            } else {
+                HostnameError::BadLabel(bad.into())
+            };
             assert_eq!(solution::validate_hostname(bad), Err(expected), "{bad}");
         }
     }

@@ -2,10 +2,10 @@
 
 use crate::catalog::{Exercise, Level};
 
-pub mod parse_size;
 pub mod parse_cpus;
-pub mod shares_to_weight;
 pub mod parse_mountinfo;
+pub mod parse_size;
+pub mod shares_to_weight;
 pub mod v2_knobs;
 
 pub const EXERCISES: &[Exercise] = &[

@@ -15,10 +15,10 @@ pub fn parse_cpus(text: &str, host_cpus: usize) -> Result<u64, LimitError> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch02_cgroups::limits as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch02_cgroups::limits as solution;
 
     use ch02_cgroups::LimitError;
 
@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn out_of_range_is_refused_with_dockers_message() {
         for bad in ["0", "0.001", "-1", "1000", "2.5"] {
-            assert!(matches!(solution::parse_cpus(bad, 2), Err(LimitError::CpusOutOfRange { .. })), "{bad}");
+            assert!(
+                matches!(solution::parse_cpus(bad, 2), Err(LimitError::CpusOutOfRange { .. })),
+                "{bad}"
+            );
         }
         assert_eq!(
             solution::parse_cpus("1000", 2).unwrap_err().to_string(),

@@ -20,10 +20,10 @@ pub fn parse_mountinfo(text: &str) -> Layout {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch02_cgroups::detect as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch02_cgroups::detect as solution;
 
     use std::path::{Path, PathBuf};
 
@@ -54,7 +54,11 @@ mod tests {
     fn hybrid_host_has_v1_controllers_and_a_v2_tree() {
         let layout = solution::parse_mountinfo(HYBRID);
         assert_eq!(layout.kind(), Kind::Hybrid);
-        assert_eq!(layout.v1.keys().collect::<Vec<_>>(), ["cpu", "cpuacct", "memory", "pids"], "name=systemd is not a controller");
+        assert_eq!(
+            layout.v1.keys().collect::<Vec<_>>(),
+            ["cpu", "cpuacct", "memory", "pids"],
+            "name=systemd is not a controller"
+        );
         assert_eq!(layout.v1_root("cpuacct"), Some(Path::new("/sys/fs/cgroup/cpuacct")));
         assert_eq!(layout.v2.unwrap().mount_point, PathBuf::from("/sys/fs/cgroup/unified"));
     }
@@ -83,8 +87,13 @@ mod tests {
 
     #[test]
     fn no_cgroups_and_escaped_mount_points() {
-        assert_eq!(solution::parse_mountinfo("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n").kind(), Kind::None);
-        let layout = solution::parse_mountinfo("30 25 0:27 / /mnt/my\\040cgroups rw - cgroup cgroup rw,pids\n");
+        assert_eq!(
+            solution::parse_mountinfo("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n").kind(),
+            Kind::None
+        );
+        let layout = solution::parse_mountinfo(
+            "30 25 0:27 / /mnt/my\\040cgroups rw - cgroup cgroup rw,pids\n",
+        );
         assert_eq!(layout.v1_root("pids"), Some(Path::new("/mnt/my cgroups")));
     }
 }

@@ -14,10 +14,10 @@ pub fn parse_size(text: &str, flag: &'static str) -> Result<u64, LimitError> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch02_cgroups::limits as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch02_cgroups::limits as solution;
 
     use ch02_cgroups::LimitError;
 
@@ -40,8 +40,15 @@ mod tests {
     #[test]
     fn malformed_sizes_are_refused() {
         for bad in ["12x", "-1", "", "m", "1..5g", ".5g", "5.g", "64mm", "1e3", "64 m b", "nan"] {
-            assert_eq!(solution::parse_size(bad, "--memory"), Err(LimitError::Size(bad.to_string(), "--memory")), "{bad:?}");
+            assert_eq!(
+                solution::parse_size(bad, "--memory"),
+                Err(LimitError::Size(bad.to_string(), "--memory")),
+                "{bad:?}"
+            );
         }
-        assert_eq!(solution::parse_size("x", "--memory-swap"), Err(LimitError::Size("x".into(), "--memory-swap")));
+        assert_eq!(
+            solution::parse_size("x", "--memory-swap"),
+            Err(LimitError::Size("x".into(), "--memory-swap"))
+        );
     }
 }

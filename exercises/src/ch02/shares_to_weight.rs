@@ -12,10 +12,10 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch02_cgroups::limits as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch02_cgroups::limits as solution;
 
     #[test]
     fn the_ends_and_the_default_line_up() {

@@ -22,10 +22,10 @@ pub fn v2(limits: &Limits) -> Vec<Knob> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch02_cgroups::knobs as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch02_cgroups::knobs as solution;
 
     use ch02_cgroups::knobs::{Knob, WhenMissing};
     use ch02_cgroups::{Limits, Swap};
@@ -62,7 +62,10 @@ mod tests {
     fn implicit_swap_is_skipped_when_missing_explicit_is_refused() {
         let only_memory = Limits { memory: Some(64 << 20), ..Limits::default() };
         let knobs = solution::v2(&only_memory);
-        assert_eq!(writes(&knobs), ["memory/memory.max = 67108864", "memory/memory.swap.max = 67108864"]);
+        assert_eq!(
+            writes(&knobs),
+            ["memory/memory.max = 67108864", "memory/memory.swap.max = 67108864"]
+        );
         assert_eq!(knobs[0].when_missing, WhenMissing::Write);
         assert_eq!(knobs[1].when_missing, WhenMissing::Skip);
         let unlimited = Limits { memory_swap: Some(Swap::Unlimited), ..only_memory };

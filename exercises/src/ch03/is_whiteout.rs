@@ -16,10 +16,10 @@ pub fn is_whiteout(metadata: &Metadata) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch03_union_fs::layer as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch03_union_fs::layer as solution;
 
     use std::fs::symlink_metadata;
 
@@ -51,7 +51,11 @@ mod tests {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&whiteout, &link).unwrap();
         for path in [&null_like, &block, &fifo, &file, &link, &dir.path().to_path_buf()] {
-            assert!(!solution::is_whiteout(&symlink_metadata(path).unwrap()), "{} is not a whiteout", path.display());
+            assert!(
+                !solution::is_whiteout(&symlink_metadata(path).unwrap()),
+                "{} is not a whiteout",
+                path.display()
+            );
         }
     }
 }

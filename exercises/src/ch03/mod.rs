@@ -2,8 +2,8 @@
 
 use crate::catalog::{Exercise, Level};
 
-pub mod mount_data;
 pub mod is_whiteout;
+pub mod mount_data;
 pub mod pivot_into;
 
 pub const EXERCISES: &[Exercise] = &[

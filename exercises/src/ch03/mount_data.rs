@@ -20,10 +20,10 @@ pub fn mount_data(layers: &[PathBuf], upper: &Path, work: &Path) -> Result<Strin
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch03_union_fs::overlay as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch03_union_fs::overlay as solution;
 
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
@@ -37,27 +37,40 @@ mod tests {
 
     #[test]
     fn top_most_layer_comes_first() {
-        let data = solution::mount_data(&paths(&["/l/base", "/l/mid", "/l/top"]), Path::new("/c/upper"), Path::new("/c/work")).unwrap();
+        let data = solution::mount_data(
+            &paths(&["/l/base", "/l/mid", "/l/top"]),
+            Path::new("/c/upper"),
+            Path::new("/c/work"),
+        )
+        .unwrap();
         assert_eq!(data, "lowerdir=/l/top:/l/mid:/l/base,upperdir=/c/upper,workdir=/c/work");
     }
 
     #[test]
     fn a_single_layer() {
-        let data = solution::mount_data(&paths(&["/rootfs"]), Path::new("/u"), Path::new("/w")).unwrap();
+        let data =
+            solution::mount_data(&paths(&["/rootfs"]), Path::new("/u"), Path::new("/w")).unwrap();
         assert_eq!(data, "lowerdir=/rootfs,upperdir=/u,workdir=/w");
     }
 
     #[test]
     fn separators_in_paths_are_escaped() {
-        let data = solution::mount_data(&paths(&["/a:b", "/c,d"]), Path::new("/u\\x"), Path::new("/w")).unwrap();
+        let data =
+            solution::mount_data(&paths(&["/a:b", "/c,d"]), Path::new("/u\\x"), Path::new("/w"))
+                .unwrap();
         assert_eq!(data, "lowerdir=/c\\,d:/a\\:b,upperdir=/u\\\\x,workdir=/w");
     }
 
     #[test]
     fn not_utf8_and_too_long_are_errors() {
         let bad = PathBuf::from(OsStr::from_bytes(b"/l/\xff"));
-        assert_eq!(solution::mount_data(std::slice::from_ref(&bad), Path::new("/u"), Path::new("/w")), Err(OverlayError::NotUtf8(bad)));
-        let layers: Vec<PathBuf> = (0..100).map(|i| PathBuf::from(format!("/var/lib/mini-docker/layers/sha256-{i:064}"))).collect();
+        assert_eq!(
+            solution::mount_data(std::slice::from_ref(&bad), Path::new("/u"), Path::new("/w")),
+            Err(OverlayError::NotUtf8(bad))
+        );
+        let layers: Vec<PathBuf> = (0..100)
+            .map(|i| PathBuf::from(format!("/var/lib/mini-docker/layers/sha256-{i:064}")))
+            .collect();
         let err = solution::mount_data(&layers, Path::new("/u"), Path::new("/w")).unwrap_err();
         assert!(matches!(err, OverlayError::TooLong(n) if n > MOUNT_DATA_MAX), "{err:?}");
         let fits: Vec<PathBuf> = (0..50).map(|i| PathBuf::from(format!("/l/{i:070}"))).collect();

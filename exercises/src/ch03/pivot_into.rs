@@ -27,10 +27,10 @@ pub fn pivot_into(new_root: &Path) -> nix::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch03_union_fs::pivot as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch03_union_fs::pivot as solution;
 
     use std::path::Path;
 
@@ -47,12 +47,22 @@ mod tests {
 
     fn run_in_new_root(root: &Path) -> Result<ExitStatus, String> {
         let new_root = root.to_path_buf();
-        let process = Process { argv: vec!["/bin/sh".into(), "-c".into(), CHECK.into()], env: vec!["PATH=/bin".into()], cwd: None };
+        let process = Process {
+            argv: vec!["/bin/sh".into(), "-c".into(), CHECK.into()],
+            env: vec!["PATH=/bin".into()],
+            cwd: None,
+        };
         let mut spawn = Spawn::new(process);
         spawn.child_hook(ChildHook::new("entering the new root", move || {
             make_mounts_private()?;
             // pivot_root needs a mount point: bind the directory onto itself.
-            mount(Some(&new_root), &new_root, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)?;
+            mount(
+                Some(&new_root),
+                &new_root,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )?;
             match std::panic::catch_unwind(|| solution::pivot_into(&new_root)) {
                 Ok(result) => Ok(result?),
                 Err(_) => anyhow::bail!("pivot_into panicked (is the todo!() still there?)"),
@@ -65,7 +75,10 @@ mod tests {
     #[test]
     fn the_new_root_is_all_that_is_left() {
         crate::needs_root();
-        assert!(testkit::busybox::require_busybox("pivot_into"), "needs /bin/busybox (apt-get install busybox-static)");
+        assert!(
+            testkit::busybox::require_busybox("pivot_into"),
+            "needs /bin/busybox (apt-get install busybox-static)"
+        );
         let root = testkit::temp_dir();
         testkit::busybox::make_busybox_rootfs(root.path());
         std::fs::write(root.path().join("marker"), "the new root").unwrap();

@@ -15,10 +15,10 @@ pub fn chain_id(diff_ids: &[String]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch04_image_pull::digest as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch04_image_pull::digest as solution;
 
     use ch04_image_pull::digest::sha256_of;
 

@@ -19,20 +19,31 @@ pub fn choose<'a>(index: &'a Index, want: &Platform) -> Option<&'a Descriptor> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch04_image_pull::platform as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch04_image_pull::platform as solution;
 
     use ch04_image_pull::oci::{self, Descriptor, Index, PlatformSpec};
     use ch04_image_pull::platform::Platform;
 
-    fn entry(media_type: &str, os: &str, arch: &str, variant: Option<&str>, digest: &str) -> Descriptor {
+    fn entry(
+        media_type: &str,
+        os: &str,
+        arch: &str,
+        variant: Option<&str>,
+        digest: &str,
+    ) -> Descriptor {
         Descriptor {
             media_type: media_type.into(),
             digest: digest.into(),
             size: 1,
-            platform: Some(PlatformSpec { os: os.into(), architecture: arch.into(), variant: variant.map(Into::into), os_version: None }),
+            platform: Some(PlatformSpec {
+                os: os.into(),
+                architecture: arch.into(),
+                variant: variant.map(Into::into),
+                os_version: None,
+            }),
             urls: None,
             annotations: Default::default(),
         }
@@ -65,7 +76,10 @@ mod tests {
     #[test]
     fn compares_normalised_names() {
         assert_eq!(chosen(Platform::new("linux", "x86_64", None)).as_deref(), Some("sha256:amd64"));
-        assert_eq!(chosen(Platform::new("linux", "aarch64", None)).as_deref(), Some("sha256:arm64"));
+        assert_eq!(
+            chosen(Platform::new("linux", "aarch64", None)).as_deref(),
+            Some("sha256:arm64")
+        );
         assert_eq!(chosen(Platform::new("linux", "armhf", None)).as_deref(), Some("sha256:armv7"));
     }
 

@@ -18,10 +18,10 @@ pub fn clean_path(raw: &str) -> Result<Vec<OsString>, UnpackError> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch04_image_pull::unpack as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch04_image_pull::unpack as solution;
 
     use ch04_image_pull::unpack::UnpackError;
 

@@ -3,9 +3,9 @@
 use crate::catalog::{Exercise, Level};
 
 pub mod chain_id;
+pub mod choose_platform;
 pub mod clean_path;
 pub mod parse_challenge;
-pub mod choose_platform;
 pub mod parse_reference;
 
 pub const EXERCISES: &[Exercise] = &[

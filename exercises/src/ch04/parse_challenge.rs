@@ -18,10 +18,10 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch04_image_pull::auth as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch04_image_pull::auth as solution;
 
     #[test]
     fn docker_hubs_challenge_with_commas_inside_quotes() {
@@ -38,7 +38,8 @@ mod tests {
 
     #[test]
     fn basic_unquoted_and_escaped_values() {
-        let c = solution::parse_challenge(r#"Basic realm="Registry \"realm\"", Charset=UTF-8"#).unwrap();
+        let c = solution::parse_challenge(r#"Basic realm="Registry \"realm\"", Charset=UTF-8"#)
+            .unwrap();
         assert_eq!(c.scheme, "basic");
         assert_eq!(c.params["realm"], r#"Registry "realm""#);
         assert_eq!(c.params["charset"], "UTF-8");

@@ -66,7 +66,11 @@ mod tests {
         assert_eq!(full("myreg:5000/app"), "myreg:5000/app:latest");
         assert_eq!(full("Registry/app"), "Registry/app:latest");
         let r = solution::parse_reference("example.com/app").unwrap();
-        assert_eq!((r.domain.as_str(), r.path.as_str()), ("example.com", "app"), "no library/ outside docker.io");
+        assert_eq!(
+            (r.domain.as_str(), r.path.as_str()),
+            ("example.com", "app"),
+            "no library/ outside docker.io"
+        );
     }
 
     #[test]
@@ -82,17 +86,41 @@ mod tests {
         for ok in ["a.b", "a_b", "a__b", "a-b", "a---b", "a0/b1/c2"] {
             assert!(solution::parse_reference(ok).is_ok(), "{ok} should parse");
         }
-        for bad in ["a..b", "a___b", "-a", "a-", "_a", "a/", "/a", "a//b", "a:", ":tag", "a:-x", "a@sha256:12", "a@md5:0123", "a b"] {
+        for bad in [
+            "a..b",
+            "a___b",
+            "-a",
+            "a-",
+            "_a",
+            "a/",
+            "/a",
+            "a//b",
+            "a:",
+            ":tag",
+            "a:-x",
+            "a@sha256:12",
+            "a@md5:0123",
+            "a b",
+        ] {
             assert!(solution::parse_reference(bad).is_err(), "{bad} should be rejected");
         }
     }
 
     #[test]
     fn bad_references_say_why() {
-        assert_eq!(solution::parse_reference("").unwrap_err(), ReferenceError::Empty(String::new()));
-        assert!(matches!(solution::parse_reference("example.com/Foo"), Err(ReferenceError::Uppercase(_))));
+        assert_eq!(
+            solution::parse_reference("").unwrap_err(),
+            ReferenceError::Empty(String::new())
+        );
+        assert!(matches!(
+            solution::parse_reference("example.com/Foo"),
+            Err(ReferenceError::Uppercase(_))
+        ));
         assert!(matches!(solution::parse_reference(HEX), Err(ReferenceError::BareDigest(_))));
-        assert!(matches!(solution::parse_reference(&"a".repeat(256)), Err(ReferenceError::TooLong(_))));
+        assert!(matches!(
+            solution::parse_reference(&"a".repeat(256)),
+            Err(ReferenceError::TooLong(_))
+        ));
         assert!(solution::parse_reference(&format!("a:{}", "t".repeat(129))).is_err());
         assert!(solution::parse_reference(&format!("a:{}", "t".repeat(128))).is_ok());
     }

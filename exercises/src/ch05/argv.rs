@@ -17,10 +17,10 @@ pub fn argv(image: &ImageDefaults, user: &UserOverrides) -> Result<Vec<String>, 
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch05_run::merge as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch05_run::merge as solution;
 
     use ch05_run::merge::{ImageDefaults, MergeError, UserOverrides};
 
@@ -29,25 +29,42 @@ mod tests {
     }
 
     fn image(entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> ImageDefaults {
-        ImageDefaults { entrypoint: entrypoint.map(strings), cmd: cmd.map(strings), ..Default::default() }
+        ImageDefaults {
+            entrypoint: entrypoint.map(strings),
+            cmd: cmd.map(strings),
+            ..Default::default()
+        }
     }
 
     fn user(entrypoint: Option<&str>, cmd: &[&str]) -> UserOverrides {
-        UserOverrides { entrypoint: entrypoint.map(str::to_string), cmd: strings(cmd), ..Default::default() }
+        UserOverrides {
+            entrypoint: entrypoint.map(str::to_string),
+            cmd: strings(cmd),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn image_cmd_runs_when_nothing_is_given() {
         assert_eq!(solution::argv(&image(None, Some(&["sh"])), &user(None, &[])).unwrap(), ["sh"]);
-        assert_eq!(solution::argv(&image(None, Some(&["sh"])), &user(None, &["ls", "/"])).unwrap(), ["ls", "/"]);
+        assert_eq!(
+            solution::argv(&image(None, Some(&["sh"])), &user(None, &["ls", "/"])).unwrap(),
+            ["ls", "/"]
+        );
     }
 
     #[test]
     fn arguments_replace_cmd_and_keep_entrypoint() {
         let img = image(Some(&["/entry.sh"]), Some(&["serve"]));
         assert_eq!(solution::argv(&img, &user(None, &[])).unwrap(), ["/entry.sh", "serve"]);
-        assert_eq!(solution::argv(&img, &user(None, &["debug", "-v"])).unwrap(), ["/entry.sh", "debug", "-v"]);
-        assert_eq!(solution::argv(&image(Some(&["/entry.sh"]), None), &user(None, &[])).unwrap(), ["/entry.sh"]);
+        assert_eq!(
+            solution::argv(&img, &user(None, &["debug", "-v"])).unwrap(),
+            ["/entry.sh", "debug", "-v"]
+        );
+        assert_eq!(
+            solution::argv(&image(Some(&["/entry.sh"]), None), &user(None, &[])).unwrap(),
+            ["/entry.sh"]
+        );
     }
 
     #[test]
@@ -66,7 +83,13 @@ mod tests {
 
     #[test]
     fn no_command_at_all_is_an_error() {
-        assert_eq!(solution::argv(&image(None, None), &user(None, &[])), Err(MergeError::NoCommand));
-        assert_eq!(solution::argv(&image(Some(&[]), Some(&[])), &user(None, &[])), Err(MergeError::NoCommand));
+        assert_eq!(
+            solution::argv(&image(None, None), &user(None, &[])),
+            Err(MergeError::NoCommand)
+        );
+        assert_eq!(
+            solution::argv(&image(Some(&[]), Some(&[])), &user(None, &[])),
+            Err(MergeError::NoCommand)
+        );
     }
 }

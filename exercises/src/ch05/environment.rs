@@ -11,16 +11,21 @@ use ch01_namespaces::exec::DEFAULT_PATH;
 use ch05_run::merge::{ImageDefaults, UserOverrides};
 
 /// The environment the container's process gets.
-pub fn environment(image: &ImageDefaults, user: &UserOverrides, hostname: &str, tty: bool) -> Vec<String> {
+pub fn environment(
+    image: &ImageDefaults,
+    user: &UserOverrides,
+    hostname: &str,
+    tty: bool,
+) -> Vec<String> {
     todo!("start from the defaults, then replace or append each KEY=VALUE")
 }
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch05_run::merge as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch05_run::merge as solution;
 
     use ch01_namespaces::exec::DEFAULT_PATH;
     use ch05_run::merge::{ImageDefaults, UserOverrides};
@@ -31,24 +36,45 @@ mod tests {
 
     #[test]
     fn dockers_defaults() {
-        let env = solution::environment(&ImageDefaults::default(), &UserOverrides::default(), "abc123", false);
+        let env = solution::environment(
+            &ImageDefaults::default(),
+            &UserOverrides::default(),
+            "abc123",
+            false,
+        );
         assert_eq!(env, [format!("PATH={DEFAULT_PATH}"), "HOSTNAME=abc123".to_string()]);
-        let env = solution::environment(&ImageDefaults::default(), &UserOverrides::default(), "h", true);
+        let env =
+            solution::environment(&ImageDefaults::default(), &UserOverrides::default(), "h", true);
         assert_eq!(env[2], "TERM=xterm");
     }
 
     #[test]
     fn defaults_then_image_then_user_replacing_in_place() {
-        let img = ImageDefaults { env: strings(&["PATH=/opt/bin:/bin", "LANG=C"]), ..Default::default() };
-        let usr = UserOverrides { env: strings(&["LANG=fr_FR", "X=1", "TERM=dumb"]), ..Default::default() };
+        let img =
+            ImageDefaults { env: strings(&["PATH=/opt/bin:/bin", "LANG=C"]), ..Default::default() };
+        let usr = UserOverrides {
+            env: strings(&["LANG=fr_FR", "X=1", "TERM=dumb"]),
+            ..Default::default()
+        };
         let env = solution::environment(&img, &usr, "abc123", true);
-        assert_eq!(env, ["PATH=/opt/bin:/bin", "HOSTNAME=abc123", "TERM=dumb", "LANG=fr_FR", "X=1"]);
+        assert_eq!(
+            env,
+            ["PATH=/opt/bin:/bin", "HOSTNAME=abc123", "TERM=dumb", "LANG=fr_FR", "X=1"]
+        );
     }
 
     #[test]
     fn keys_are_compared_whole() {
         let img = ImageDefaults { env: strings(&["PATHS=x", "HOST=y"]), ..Default::default() };
         let env = solution::environment(&img, &UserOverrides::default(), "h", false);
-        assert_eq!(env, [format!("PATH={DEFAULT_PATH}"), "HOSTNAME=h".into(), "PATHS=x".into(), "HOST=y".into()]);
+        assert_eq!(
+            env,
+            [
+                format!("PATH={DEFAULT_PATH}"),
+                "HOSTNAME=h".into(),
+                "PATHS=x".into(),
+                "HOST=y".into()
+            ]
+        );
     }
 }

@@ -2,12 +2,12 @@
 
 use crate::catalog::{Exercise, Level};
 
-pub mod validate_name;
-pub mod parse_env;
 pub mod argv;
 pub mod environment;
-pub mod resolve_user;
+pub mod parse_env;
 pub mod read_through_layers;
+pub mod resolve_user;
+pub mod validate_name;
 
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
@@ -62,6 +62,7 @@ pub const EXERCISES: &[Exercise] = &[
         level: Level::Hard,
         root: true,
         book: "ch03-union-fs.md#our-layer-format",
-        task: "read a file of an image through its layers, whiteouts and opaque directories included",
+        task:
+            "read a file of an image through its layers, whiteouts and opaque directories included",
     },
 ];

@@ -11,16 +11,19 @@
 use ch05_run::env::EnvError;
 
 /// Parse one `-e` value.
-pub fn parse_env(item: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Option<String>, EnvError> {
+pub fn parse_env(
+    item: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, EnvError> {
     todo!("find the name, check it, then KEY=VALUE or a lookup")
 }
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch05_run::env as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch05_run::env as solution;
 
     use ch05_run::env::EnvError;
 

@@ -23,10 +23,10 @@ pub fn read_through_layers(layers: &[PathBuf], relative: &str) -> Option<String>
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch05_run::layers as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch05_run::layers as solution;
 
     use std::path::PathBuf;
 

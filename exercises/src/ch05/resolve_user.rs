@@ -22,24 +22,34 @@ pub fn resolve_user(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, U
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch05_run::user as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch05_run::user as solution;
 
     use ch05_run::user::{ExecUser, UserError};
 
-    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\nbad line\n";
+    const PASSWD: &str =
+        "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\nbad line\n";
     const GROUP: &str = "root:x:0:\nwww:x:33:\nstaff:x:50:www,other\nlate:x:60:other,www\n";
 
     #[test]
     fn names_and_numbers() {
-        assert_eq!(solution::resolve_user("root", PASSWD, GROUP).unwrap(), ExecUser { uid: 0, gid: 0, supplementary_gids: vec![], home: "/root".into() });
+        assert_eq!(
+            solution::resolve_user("root", PASSWD, GROUP).unwrap(),
+            ExecUser { uid: 0, gid: 0, supplementary_gids: vec![], home: "/root".into() }
+        );
         let www = solution::resolve_user("www", PASSWD, GROUP).unwrap();
-        assert_eq!((www.uid, www.gid, www.supplementary_gids, www.home.as_str()), (33, 33, vec![50, 60], "/var/www"));
+        assert_eq!(
+            (www.uid, www.gid, www.supplementary_gids, www.home.as_str()),
+            (33, 33, vec![50, 60], "/var/www")
+        );
         assert_eq!(solution::resolve_user("33", PASSWD, GROUP).unwrap().home, "/var/www");
         let unknown_uid = solution::resolve_user("1234", PASSWD, GROUP).unwrap();
-        assert_eq!((unknown_uid.uid, unknown_uid.gid, unknown_uid.home.as_str()), (1234, 1234, "/"));
+        assert_eq!(
+            (unknown_uid.uid, unknown_uid.gid, unknown_uid.home.as_str()),
+            (1234, 1234, "/")
+        );
     }
 
     #[test]
@@ -48,14 +58,29 @@ mod tests {
         assert_eq!((www_staff.uid, www_staff.gid, www_staff.supplementary_gids), (33, 50, vec![]));
         assert_eq!(solution::resolve_user("1000:1000", PASSWD, GROUP).unwrap().gid, 1000);
         assert_eq!(solution::resolve_user("www:7", PASSWD, GROUP).unwrap().gid, 7);
-        assert_eq!(solution::resolve_user("0:0", PASSWD, GROUP).unwrap(), solution::resolve_user("root", PASSWD, GROUP).unwrap());
+        assert_eq!(
+            solution::resolve_user("0:0", PASSWD, GROUP).unwrap(),
+            solution::resolve_user("root", PASSWD, GROUP).unwrap()
+        );
     }
 
     #[test]
     fn errors_say_what_was_not_found() {
-        assert_eq!(solution::resolve_user("nobody", PASSWD, GROUP), Err(UserError::NoUser("nobody".into())));
-        assert_eq!(solution::resolve_user("www:nogroup", PASSWD, GROUP), Err(UserError::NoGroup("nogroup".into())));
-        assert_eq!(solution::resolve_user(":0", PASSWD, GROUP), Err(UserError::Invalid(":0".into())));
-        assert_eq!(solution::resolve_user("www:", PASSWD, GROUP), Err(UserError::Invalid("www:".into())));
+        assert_eq!(
+            solution::resolve_user("nobody", PASSWD, GROUP),
+            Err(UserError::NoUser("nobody".into()))
+        );
+        assert_eq!(
+            solution::resolve_user("www:nogroup", PASSWD, GROUP),
+            Err(UserError::NoGroup("nogroup".into()))
+        );
+        assert_eq!(
+            solution::resolve_user(":0", PASSWD, GROUP),
+            Err(UserError::Invalid(":0".into()))
+        );
+        assert_eq!(
+            solution::resolve_user("www:", PASSWD, GROUP),
+            Err(UserError::Invalid("www:".into()))
+        );
     }
 }

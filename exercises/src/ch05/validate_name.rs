@@ -13,10 +13,10 @@ pub fn validate_name(name: &str) -> Result<(), NameError> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch05_run::ids as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch05_run::ids as solution;
 
     use ch05_run::ids::NameError;
 

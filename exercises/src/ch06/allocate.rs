@@ -23,16 +23,21 @@ use ch06_networking::Subnet;
 
 /// Take the lowest free address of `subnet` (never `reserved`) and write
 /// `record(address)` into its lease.
-pub fn allocate(dir: &Path, subnet: &Subnet, reserved: Ipv4Addr, record: impl Fn(Ipv4Addr) -> Vec<u8>) -> io::Result<Option<Ipv4Addr>> {
+pub fn allocate(
+    dir: &Path,
+    subnet: &Subnet,
+    reserved: Ipv4Addr,
+    record: impl Fn(Ipv4Addr) -> Vec<u8>,
+) -> io::Result<Option<Ipv4Addr>> {
     todo!("create_new each candidate's lease until one succeeds")
 }
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch06_networking::ipam as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch06_networking::ipam as solution;
 
     use std::collections::HashSet;
     use std::net::Ipv4Addr;
@@ -57,15 +62,27 @@ mod tests {
         let dir = testkit::temp_dir();
         let leases = dir.path().join("net/leases");
         let net = subnet("10.9.0.0/29");
-        assert_eq!(solution::allocate(&leases, &net, ip("10.9.0.1"), tagged).unwrap(), Some(ip("10.9.0.2")));
-        assert_eq!(solution::allocate(&leases, &net, ip("10.9.0.1"), tagged).unwrap(), Some(ip("10.9.0.3")));
+        assert_eq!(
+            solution::allocate(&leases, &net, ip("10.9.0.1"), tagged).unwrap(),
+            Some(ip("10.9.0.2"))
+        );
+        assert_eq!(
+            solution::allocate(&leases, &net, ip("10.9.0.1"), tagged).unwrap(),
+            Some(ip("10.9.0.3"))
+        );
         assert_eq!(std::fs::read_to_string(leases.join("10.9.0.2")).unwrap(), "lease of 10.9.0.2");
         assert_eq!(std::fs::read_to_string(leases.join("10.9.0.3")).unwrap(), "lease of 10.9.0.3");
         assert!(!leases.join("10.9.0.1").exists(), "the reserved address gets no lease");
 
         let other = dir.path().join("other");
-        assert_eq!(solution::allocate(&other, &net, ip("10.9.0.2"), tagged).unwrap(), Some(ip("10.9.0.1")));
-        assert_eq!(solution::allocate(&other, &net, ip("10.9.0.2"), tagged).unwrap(), Some(ip("10.9.0.3")));
+        assert_eq!(
+            solution::allocate(&other, &net, ip("10.9.0.2"), tagged).unwrap(),
+            Some(ip("10.9.0.1"))
+        );
+        assert_eq!(
+            solution::allocate(&other, &net, ip("10.9.0.2"), tagged).unwrap(),
+            Some(ip("10.9.0.3"))
+        );
     }
 
     #[test]
@@ -73,17 +90,30 @@ mod tests {
         let dir = testkit::temp_dir();
         let net = subnet("10.9.0.0/29");
         std::fs::write(dir.path().join("10.9.0.2"), "someone else").unwrap();
-        assert_eq!(solution::allocate(dir.path(), &net, ip("10.9.0.1"), tagged).unwrap(), Some(ip("10.9.0.3")));
-        assert_eq!(std::fs::read_to_string(dir.path().join("10.9.0.2")).unwrap(), "someone else", "another's lease is never overwritten");
+        assert_eq!(
+            solution::allocate(dir.path(), &net, ip("10.9.0.1"), tagged).unwrap(),
+            Some(ip("10.9.0.3"))
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("10.9.0.2")).unwrap(),
+            "someone else",
+            "another's lease is never overwritten"
+        );
         std::fs::remove_file(dir.path().join("10.9.0.2")).unwrap();
-        assert_eq!(solution::allocate(dir.path(), &net, ip("10.9.0.1"), tagged).unwrap(), Some(ip("10.9.0.2")));
+        assert_eq!(
+            solution::allocate(dir.path(), &net, ip("10.9.0.1"), tagged).unwrap(),
+            Some(ip("10.9.0.2"))
+        );
     }
 
     #[test]
     fn a_full_subnet_gives_none() {
         let dir = testkit::temp_dir();
         let net = subnet("10.9.0.0/30"); // hosts: .1 (reserved) and .2
-        assert_eq!(solution::allocate(dir.path(), &net, ip("10.9.0.1"), tagged).unwrap(), Some(ip("10.9.0.2")));
+        assert_eq!(
+            solution::allocate(dir.path(), &net, ip("10.9.0.1"), tagged).unwrap(),
+            Some(ip("10.9.0.2"))
+        );
         assert_eq!(solution::allocate(dir.path(), &net, ip("10.9.0.1"), tagged).unwrap(), None);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -93,7 +123,13 @@ mod tests {
         let dir = testkit::temp_dir();
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, "").unwrap();
-        assert!(solution::allocate(&file.join("leases"), &subnet("10.9.0.0/29"), ip("10.9.0.1"), tagged).is_err());
+        assert!(solution::allocate(
+            &file.join("leases"),
+            &subnet("10.9.0.0/29"),
+            ip("10.9.0.1"),
+            tagged
+        )
+        .is_err());
     }
 
     #[test]
@@ -105,15 +141,28 @@ mod tests {
                 let dir = dir.clone();
                 std::thread::spawn(move || {
                     let record = move |ip: Ipv4Addr| format!("{ip} for thread {t}").into_bytes();
-                    (0..8).map(|_| (t, solution::allocate(dir.path(), &net, ip("10.9.0.1"), record).unwrap().unwrap())).collect::<Vec<_>>()
+                    (0..8)
+                        .map(|_| {
+                            (
+                                t,
+                                solution::allocate(dir.path(), &net, ip("10.9.0.1"), record)
+                                    .unwrap()
+                                    .unwrap(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        let all: Vec<(i32, Ipv4Addr)> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+        let all: Vec<(i32, Ipv4Addr)> =
+            threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
         let distinct: HashSet<Ipv4Addr> = all.iter().map(|(_, ip)| *ip).collect();
         assert_eq!((all.len(), distinct.len()), (128, 128), "an address was handed out twice");
         for (t, ip) in all {
-            assert_eq!(std::fs::read_to_string(dir.path().join(ip.to_string())).unwrap(), format!("{ip} for thread {t}"));
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join(ip.to_string())).unwrap(),
+                format!("{ip} for thread {t}")
+            );
         }
         let expected: HashSet<Ipv4Addr> = (2..130).map(|n| Ipv4Addr::new(10, 9, 0, n)).collect();
         assert_eq!(distinct, expected, "the 128 lowest addresses after the reserved one");

@@ -2,12 +2,12 @@
 
 use crate::catalog::{Exercise, Level};
 
-pub mod with_members;
-pub mod parse_subnet;
-pub mod parse_port;
 pub mod allocate;
-pub mod port_rules;
+pub mod parse_port;
+pub mod parse_subnet;
 pub mod plug_veth;
+pub mod port_rules;
+pub mod with_members;
 
 pub const EXERCISES: &[Exercise] = &[
     Exercise {

@@ -45,7 +45,12 @@ mod tests {
     }
 
     fn mapping(host_ip: &str, host_port: u16, container_port: u16, proto: Proto) -> PortMapping {
-        PortMapping { host_ip: host_ip.parse::<Ipv4Addr>().unwrap(), host_port, container_port, proto }
+        PortMapping {
+            host_ip: host_ip.parse::<Ipv4Addr>().unwrap(),
+            host_port,
+            container_port,
+            proto,
+        }
     }
 
     #[test]
@@ -68,13 +73,29 @@ mod tests {
     #[test]
     fn bad_specs_are_invalid_port_with_the_whole_spec() {
         let bad = [
-            "", "0", "0:80", "8080:0", "70000:80", "80:65536", "80/sctp", "80/", "a:80", "80:b", "1.2.3:80:80",
-            "1:2:3:4", "-1:80", "+80", " 80", "127.0.0.1:80",
+            "",
+            "0",
+            "0:80",
+            "8080:0",
+            "70000:80",
+            "80:65536",
+            "80/sctp",
+            "80/",
+            "a:80",
+            "80:b",
+            "1.2.3:80:80",
+            "1:2:3:4",
+            "-1:80",
+            "+80",
+            " 80",
+            "127.0.0.1:80",
         ];
         for spec in bad {
             match solution::from_str(spec) {
                 Err(NetError::InvalidPort(given)) => assert_eq!(given, spec),
-                other => panic!("{spec:?} gave {other:?}, want Err(NetError::InvalidPort({spec:?}))"),
+                other => {
+                    panic!("{spec:?} gave {other:?}, want Err(NetError::InvalidPort({spec:?}))")
+                }
             }
         }
     }

@@ -42,17 +42,34 @@ mod tests {
 
     #[test]
     fn subnets_parse_and_print_back() {
-        for text in ["10.77.0.0/16", "192.168.5.0/30", "10.0.0.1/32", "0.0.0.0/0", "172.16.0.0/12"] {
+        for text in ["10.77.0.0/16", "192.168.5.0/30", "10.0.0.1/32", "0.0.0.0/0", "172.16.0.0/12"]
+        {
             let subnet = solution::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(subnet.to_string(), text);
         }
         let subnet = solution::from_str("10.77.0.0/16").unwrap();
-        assert_eq!((subnet.network(), subnet.prefix()), ("10.77.0.0".parse::<Ipv4Addr>().unwrap(), 16));
+        assert_eq!(
+            (subnet.network(), subnet.prefix()),
+            ("10.77.0.0".parse::<Ipv4Addr>().unwrap(), 16)
+        );
     }
 
     #[test]
     fn bad_text_is_refused_as_given() {
-        for bad in ["", "10.77.0.0", "10.77.0.0/", "/16", "10.77.0.0/33", "10.77.0/16", "300.1.1.0/24", "x/8", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/ 8", "10.0.0.0/8/8"] {
+        for bad in [
+            "",
+            "10.77.0.0",
+            "10.77.0.0/",
+            "/16",
+            "10.77.0.0/33",
+            "10.77.0/16",
+            "300.1.1.0/24",
+            "x/8",
+            "10.0.0.0/-1",
+            "10.0.0.0/+8",
+            "10.0.0.0/ 8",
+            "10.0.0.0/8/8",
+        ] {
             assert_eq!(solution::from_str(bad), Err(CidrError(bad.to_string())), "{bad:?}");
         }
     }
@@ -61,11 +78,16 @@ mod tests {
     fn host_bits_must_be_zero() {
         assert_eq!(
             solution::from_str("10.77.0.5/16"),
-            Err(CidrError("10.77.0.5/16: the host part must be zero, did you mean 10.77.0.0/16?".to_string()))
+            Err(CidrError(
+                "10.77.0.5/16: the host part must be zero, did you mean 10.77.0.0/16?".to_string()
+            ))
         );
         assert_eq!(
             solution::from_str("192.168.1.130/25"),
-            Err(CidrError("192.168.1.130/25: the host part must be zero, did you mean 192.168.1.128/25?".to_string()))
+            Err(CidrError(
+                "192.168.1.130/25: the host part must be zero, did you mean 192.168.1.128/25?"
+                    .to_string()
+            ))
         );
         assert!(solution::from_str("192.168.1.128/25").is_ok());
     }

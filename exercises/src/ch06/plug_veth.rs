@@ -29,10 +29,10 @@ pub fn plug_veth(host_end: &str, bridge: &str, child: Pid) -> Result<(), NetErro
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch06_networking::link as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch06_networking::link as solution;
 
     use std::process::Command;
     use std::sync::mpsc::{channel, Receiver, Sender};
@@ -43,7 +43,10 @@ mod tests {
     /// `ip ARGS`, run in the calling thread's network namespace: its
     /// stdout, or its stderr as the error.
     fn ip(args: &[&str]) -> Result<String, String> {
-        let out = Command::new("ip").args(args).output().map_err(|e| format!("running ip: {e} (apt-get install iproute2)"))?;
+        let out = Command::new("ip")
+            .args(args)
+            .output()
+            .map_err(|e| format!("running ip: {e} (apt-get install iproute2)"))?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
@@ -53,7 +56,11 @@ mod tests {
 
     /// The flags of a link as `ip -o link` prints them: `<BROADCAST,UP,...>`.
     fn flags(line: &str) -> Vec<&str> {
-        let inside = line.split_once('<').and_then(|(_, rest)| rest.split_once('>')).map(|(flags, _)| flags).unwrap_or("");
+        let inside = line
+            .split_once('<')
+            .and_then(|(_, rest)| rest.split_once('>'))
+            .map(|(flags, _)| flags)
+            .unwrap_or("");
         inside.split(',').collect()
     }
 
@@ -71,12 +78,19 @@ mod tests {
                 let _ = answer_tx.send(ip(&["-o", "-d", "link", "show", "dev", "eth0"]));
             }
         });
-        (pid_rx.recv().expect("the container thread could not make its network namespace"), ask_tx, answer_rx)
+        (
+            pid_rx.recv().expect("the container thread could not make its network namespace"),
+            ask_tx,
+            answer_rx,
+        )
     }
 
     /// Run `work` on a thread in a new network namespace with a bridge
     /// called `bridge`: the test's host. Its panics become the test's.
-    fn on_a_host_of_its_own<T: Send + 'static>(bridge: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
+    fn on_a_host_of_its_own<T: Send + 'static>(
+        bridge: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
         let bridge = bridge.to_string();
         let host = std::thread::spawn(move || {
             unshare(CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET) for the host");
@@ -95,14 +109,24 @@ mod tests {
         on_a_host_of_its_own(&bridge, move || {
             solution::plug_veth(&h, &b, pid).unwrap_or_else(|e| panic!("plug_veth failed: {e}"));
 
-            let host_side = ip(&["-o", "-d", "link", "show", "dev", &h]).unwrap_or_else(|e| panic!("no link {h} on the host: {e}"));
+            let host_side = ip(&["-o", "-d", "link", "show", "dev", &h])
+                .unwrap_or_else(|e| panic!("no link {h} on the host: {e}"));
             assert!(host_side.contains(" veth "), "{h} is not a veth: {host_side}");
-            assert!(host_side.contains(&format!(" master {b} ")), "{h} is not plugged into the bridge {b}: {host_side}");
+            assert!(
+                host_side.contains(&format!(" master {b} ")),
+                "{h} is not plugged into the bridge {b}: {host_side}"
+            );
             assert!(flags(&host_side).contains(&"UP"), "{h} is not up: {host_side}");
-            assert!(ip(&["-o", "link", "show", "dev", "eth0"]).is_err(), "eth0 belongs in the container, not on the host");
+            assert!(
+                ip(&["-o", "link", "show", "dev", "eth0"]).is_err(),
+                "eth0 belongs in the container, not on the host"
+            );
 
             ask.send(()).unwrap();
-            let inside = answer.recv().unwrap().unwrap_or_else(|e| panic!("no eth0 in the container's network namespace: {e}"));
+            let inside = answer
+                .recv()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("no eth0 in the container's network namespace: {e}"));
             assert!(inside.contains(" veth "), "the container's eth0 is not a veth: {inside}");
         });
         testkit::assert_no_leftovers(&bridge);
@@ -116,11 +140,19 @@ mod tests {
         let (pid, _ask, _answer) = container();
         let (missing, h) = (format!("{bridge}x"), host_end.clone());
         on_a_host_of_its_own(&bridge, move || {
-            let error = solution::plug_veth(&h, &missing, pid).expect_err("plugging into a bridge that does not exist must fail");
-            assert!(error.to_string().contains(&missing), "the error should say what failed: {error}");
+            let error = solution::plug_veth(&h, &missing, pid)
+                .expect_err("plugging into a bridge that does not exist must fail");
+            assert!(
+                error.to_string().contains(&missing),
+                "the error should say what failed: {error}"
+            );
             let too_long = "mdtest-0123456789abcdef";
-            let error = solution::plug_veth(too_long, &missing, pid).expect_err("a 23-character interface name must fail");
-            assert!(error.to_string().contains(too_long), "the error should say what failed: {error}");
+            let error = solution::plug_veth(too_long, &missing, pid)
+                .expect_err("a 23-character interface name must fail");
+            assert!(
+                error.to_string().contains(too_long),
+                "the error should say what failed: {error}"
+            );
         });
         testkit::assert_no_leftovers(&bridge);
         testkit::assert_no_leftovers(&host_end);

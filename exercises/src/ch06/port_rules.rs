@@ -25,16 +25,21 @@ use ch06_networking::nat::{container_tag, Rule, DNAT_CHAIN, FORWARD_CHAIN};
 use ch06_networking::{Network, PortMapping};
 
 /// A published port: DNAT the host port to the container, and let it through.
-pub fn port_rules(network: &Network, container_id: &str, ip: Ipv4Addr, port: &PortMapping) -> Vec<Rule> {
+pub fn port_rules(
+    network: &Network,
+    container_id: &str,
+    ip: Ipv4Addr,
+    port: &PortMapping,
+) -> Vec<Rule> {
     todo!("build the two specs with argv(&[..]), then the two Rules")
 }
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch06_networking::nat as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch06_networking::nat as solution;
 
     use ch06_networking::command::shell_line;
     use ch06_networking::{Network, PortMapping};
@@ -52,8 +57,12 @@ mod tests {
 
     fn commands(bridge: &str, container_id: &str, ip: &str, spec: &str) -> Vec<String> {
         let port: PortMapping = spec.parse().unwrap();
-        let rules = solution::port_rules(&network(bridge), container_id, ip.parse().unwrap(), &port);
-        assert!(rules.iter().all(|r| !r.first && !r.why.is_empty()), "appended (-A), each with a reason: {rules:?}");
+        let rules =
+            solution::port_rules(&network(bridge), container_id, ip.parse().unwrap(), &port);
+        assert!(
+            rules.iter().all(|r| !r.first && !r.why.is_empty()),
+            "appended (-A), each with a reason: {rules:?}"
+        );
         rules.iter().map(|r| shell_line(&r.command("-A"))).collect()
     }
 
@@ -84,8 +93,16 @@ mod tests {
     fn each_container_and_port_gets_its_own_rules() {
         let a = commands("mdbr0", &"a".repeat(64), "10.5.0.2", "8080:80");
         let b = commands("mdbr0", &"b".repeat(64), "10.5.0.3", "8081:80");
-        assert!(a[0].contains("--dport 8080") && a[0].contains("10.5.0.2:80") && a[0].ends_with("mdbr0/aaaaaaaaaaaa"));
-        assert!(b[0].contains("--dport 8081") && b[0].contains("10.5.0.3:80") && b[0].ends_with("mdbr0/bbbbbbbbbbbb"));
+        assert!(
+            a[0].contains("--dport 8080")
+                && a[0].contains("10.5.0.2:80")
+                && a[0].ends_with("mdbr0/aaaaaaaaaaaa")
+        );
+        assert!(
+            b[0].contains("--dport 8081")
+                && b[0].contains("10.5.0.3:80")
+                && b[0].ends_with("mdbr0/bbbbbbbbbbbb")
+        );
         assert!(b[1].starts_with("iptables -w -t filter -A MINI-DOCKER-FORWARD -d 10.5.0.3/32"));
     }
 }

@@ -25,10 +25,10 @@ pub fn with_members(hosts: &str, network: &str, members: &[(Ipv4Addr, Vec<String
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch06_networking::hosts as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch06_networking::hosts as solution;
 
     use std::net::Ipv4Addr;
 
@@ -52,7 +52,11 @@ mod tests {
         let old = format!("{BASE}{MARKER} lab\n10.99.0.2\tweb\n10.99.0.4\tgone\n");
         let hosts = solution::with_members(&old, "lab", &[member("10.99.0.5", &["db"])]);
         assert_eq!(hosts, format!("{BASE}{MARKER} lab\n10.99.0.5\tdb\n"));
-        assert_eq!(solution::with_members(&hosts, "lab", &[member("10.99.0.5", &["db"])]), hosts, "the same members give the same file");
+        assert_eq!(
+            solution::with_members(&hosts, "lab", &[member("10.99.0.5", &["db"])]),
+            hosts,
+            "the same members give the same file"
+        );
     }
 
     #[test]
@@ -64,7 +68,8 @@ mod tests {
 
     #[test]
     fn a_last_line_without_newline_gets_one() {
-        let hosts = solution::with_members("127.0.0.1\tlocalhost", "n", &[member("10.1.0.2", &["a"])]);
+        let hosts =
+            solution::with_members("127.0.0.1\tlocalhost", "n", &[member("10.1.0.2", &["a"])]);
         assert_eq!(hosts, format!("127.0.0.1\tlocalhost\n{MARKER} n\n10.1.0.2\ta\n"));
     }
 }

@@ -34,10 +34,10 @@ pub fn bind(root: &Path, m: &ContainerMount, source: &Path) -> anyhow::Result<()
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch07_volumes::mount as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch07_volumes::mount as solution;
 
     use std::path::{Path, PathBuf};
 
@@ -52,7 +52,14 @@ mod tests {
     fn in_own_mount_namespace(work: impl FnOnce() + Send + 'static) {
         let thread = std::thread::spawn(move || {
             unshare(CloneFlags::CLONE_NEWNS).expect("unshare(CLONE_NEWNS)");
-            mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).expect("mount --make-rprivate /");
+            mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+                None::<&str>,
+            )
+            .expect("mount --make-rprivate /");
             work()
         });
         thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -95,19 +102,31 @@ mod tests {
             let (source, root) = (source_path, root_path);
             // The volume lives on a nosuid, nodev, noexec filesystem.
             let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-            mount(Some("tmpfs"), &source, Some("tmpfs"), flags, Some("size=1m")).expect("mounting the test's tmpfs");
+            mount(Some("tmpfs"), &source, Some("tmpfs"), flags, Some("size=1m"))
+                .expect("mounting the test's tmpfs");
             std::fs::write(source.join("hello"), "from the volume").unwrap();
 
-            solution::bind(&root, &volume("/data", &source, true), &source).unwrap_or_else(|e| panic!("bind failed: {e:#}"));
+            solution::bind(&root, &volume("/data", &source, true), &source)
+                .unwrap_or_else(|e| panic!("bind failed: {e:#}"));
 
             let target = root.join("data");
             assert_eq!(std::fs::read_to_string(target.join("hello")).unwrap(), "from the volume");
-            assert_eq!(write_error(&target.join("new")), Some(libc::EROFS), "writing through a :ro mount must fail with EROFS");
+            assert_eq!(
+                write_error(&target.join("new")),
+                Some(libc::EROFS),
+                "writing through a :ro mount must fail with EROFS"
+            );
             let kept = statvfs(&target).unwrap().flags();
-            for (flag, name) in [(FsFlags::ST_RDONLY, "ro"), (FsFlags::ST_NOSUID, "nosuid"), (FsFlags::ST_NODEV, "nodev"), (FsFlags::ST_NOEXEC, "noexec")] {
+            for (flag, name) in [
+                (FsFlags::ST_RDONLY, "ro"),
+                (FsFlags::ST_NOSUID, "nosuid"),
+                (FsFlags::ST_NODEV, "nodev"),
+                (FsFlags::ST_NOEXEC, "noexec"),
+            ] {
                 assert!(kept.contains(flag), "the :ro mount lost {name} (flags now {kept:?})");
             }
-            std::fs::write(source.join("later"), "still writable").expect("the source itself stays writable");
+            std::fs::write(source.join("later"), "still writable")
+                .expect("the source itself stays writable");
             assert_eq!(std::fs::read_to_string(target.join("later")).unwrap(), "still writable");
         });
         nothing_mounted_on_the_host(&[&source, &root]);
@@ -121,11 +140,16 @@ mod tests {
         in_own_mount_namespace(move || {
             let (source, root) = (source_path, root_path);
             std::fs::write(source.join("index.html"), "hello").unwrap();
-            solution::bind(&root, &volume("/srv/www/html", &source, false), &source).unwrap_or_else(|e| panic!("bind failed: {e:#}"));
+            solution::bind(&root, &volume("/srv/www/html", &source, false), &source)
+                .unwrap_or_else(|e| panic!("bind failed: {e:#}"));
             let target = root.join("srv/www/html");
             assert_eq!(std::fs::read_to_string(target.join("index.html")).unwrap(), "hello");
-            std::fs::write(target.join("upload"), "from the container").expect("a mount without :ro is writable");
-            assert_eq!(std::fs::read_to_string(source.join("upload")).unwrap(), "from the container");
+            std::fs::write(target.join("upload"), "from the container")
+                .expect("a mount without :ro is writable");
+            assert_eq!(
+                std::fs::read_to_string(source.join("upload")).unwrap(),
+                "from the container"
+            );
             assert!(!statvfs(&target).unwrap().flags().contains(FsFlags::ST_RDONLY));
         });
         assert!(source.path().join("upload").exists(), "the file is in the source, on the host");
@@ -156,8 +180,10 @@ mod tests {
     #[test]
     fn a_symlink_in_the_image_is_refused() {
         crate::needs_root();
-        let (source, root, elsewhere) = (testkit::temp_dir(), testkit::temp_dir(), testkit::temp_dir());
-        let (source_path, root_path, elsewhere_path) = (path(&source), path(&root), path(&elsewhere));
+        let (source, root, elsewhere) =
+            (testkit::temp_dir(), testkit::temp_dir(), testkit::temp_dir());
+        let (source_path, root_path, elsewhere_path) =
+            (path(&source), path(&root), path(&elsewhere));
         in_own_mount_namespace(move || {
             let (source, root, elsewhere) = (source_path, root_path, elsewhere_path);
             std::fs::write(source.join("marker"), "volume").unwrap();

@@ -19,10 +19,10 @@ pub fn clean(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch07_volumes::spec as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch07_volumes::spec as solution;
 
     #[test]
     fn already_clean_paths_stay_as_they_are() {

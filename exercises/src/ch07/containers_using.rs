@@ -26,10 +26,10 @@ pub fn containers_using(state_root: &Path, name: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch07_volumes::in_use as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch07_volumes::in_use as solution;
 
     use std::path::Path;
 
@@ -45,7 +45,12 @@ mod tests {
     fn finds_every_container_that_mounts_the_volume_sorted() {
         let root = testkit::temp_dir();
         let r = root.path();
-        container(r, "c3", &json!({"mounts": [{"type": "volume", "name": "data", "destination": "/data"}]}).to_string());
+        container(
+            r,
+            "c3",
+            &json!({"mounts": [{"type": "volume", "name": "data", "destination": "/data"}]})
+                .to_string(),
+        );
         container(r, "a1", &json!({"mounts": [{"type": "bind", "name": null}, {"type": "volume", "name": "data"}]}).to_string());
         container(r, "b2", &json!({"mounts": [{"type": "volume", "name": "other"}]}).to_string());
         container(r, "d4", &json!({"image": "busybox", "mounts": [{"type": "volume", "name": "data"}, {"type": "volume", "name": "other"}]}).to_string());
@@ -60,9 +65,21 @@ mod tests {
         let r = root.path();
         container(r, "bind", &json!({"mounts": [{"type": "bind", "name": "data"}]}).to_string());
         container(r, "tmpfs", &json!({"mounts": [{"type": "tmpfs", "name": "data"}]}).to_string());
-        container(r, "longer", &json!({"mounts": [{"type": "volume", "name": "data2"}]}).to_string());
-        container(r, "elsewhere", &json!({"volumes": [{"type": "volume", "name": "data"}]}).to_string());
-        assert!(solution::containers_using(r, "data").is_empty(), "{:?}", solution::containers_using(r, "data"));
+        container(
+            r,
+            "longer",
+            &json!({"mounts": [{"type": "volume", "name": "data2"}]}).to_string(),
+        );
+        container(
+            r,
+            "elsewhere",
+            &json!({"volumes": [{"type": "volume", "name": "data"}]}).to_string(),
+        );
+        assert!(
+            solution::containers_using(r, "data").is_empty(),
+            "{:?}",
+            solution::containers_using(r, "data")
+        );
         assert_eq!(solution::containers_using(r, "data2"), ["longer"]);
     }
 

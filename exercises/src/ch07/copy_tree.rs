@@ -33,10 +33,10 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<(), SeedError> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch07_volumes::seed as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch07_volumes::seed as solution;
 
     use std::fs;
     use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -47,7 +47,14 @@ mod tests {
 
     fn set(path: &Path, mode: u32, uid: u32, gid: u32) {
         let owner = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
-        fchownat(nix::fcntl::AT_FDCWD, path, owner.0, owner.1, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).unwrap();
+        fchownat(
+            nix::fcntl::AT_FDCWD,
+            path,
+            owner.0,
+            owner.1,
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        )
+        .unwrap();
         if !path.symlink_metadata().unwrap().file_type().is_symlink() {
             fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
         }
@@ -70,7 +77,11 @@ mod tests {
         } else {
             format!("other {:?}", kind)
         };
-        let mode = if kind.is_symlink() { String::new() } else { format!(" mode {:o}", meta.mode() & 0o7777) };
+        let mode = if kind.is_symlink() {
+            String::new()
+        } else {
+            format!(" mode {:o}", meta.mode() & 0o7777)
+        };
         format!("{what}{mode} owner {}:{}", meta.uid(), meta.gid())
     }
 
@@ -109,7 +120,8 @@ mod tests {
         std::os::unix::fs::symlink("no/such/file", src.join("dangling")).unwrap();
         mkfifo(&src.join("pipe"), Mode::from_bits_truncate(0o600)).unwrap();
         set(&src.join("pipe"), 0o620, 7, 8);
-        mknod(&src.join("null"), SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), makedev(1, 3)).unwrap();
+        mknod(&src.join("null"), SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), makedev(1, 3))
+            .unwrap();
         set(&src.join("null"), 0o666, 0, 0);
     }
 
@@ -118,12 +130,16 @@ mod tests {
         crate::needs_root();
         let (src, dst) = (testkit::temp_dir(), testkit::temp_dir());
         image_dir(src.path());
-        solution::copy_tree(src.path(), dst.path()).unwrap_or_else(|e| panic!("copy_tree failed: {e}"));
+        solution::copy_tree(src.path(), dst.path())
+            .unwrap_or_else(|e| panic!("copy_tree failed: {e}"));
         let (want, got) = (listing(src.path()), listing(dst.path()));
         for ((path, a), (_, b)) in want.iter().zip(&got) {
             assert_eq!(a, b, "{} differs", path.display());
         }
-        assert_eq!(want.iter().map(|(p, _)| p).collect::<Vec<_>>(), got.iter().map(|(p, _)| p).collect::<Vec<_>>());
+        assert_eq!(
+            want.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            got.iter().map(|(p, _)| p).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -131,9 +147,14 @@ mod tests {
         crate::needs_root();
         let (src, dst) = (testkit::temp_dir(), testkit::temp_dir());
         image_dir(src.path());
-        solution::copy_tree(src.path(), dst.path()).unwrap_or_else(|e| panic!("copy_tree failed: {e}"));
+        solution::copy_tree(src.path(), dst.path())
+            .unwrap_or_else(|e| panic!("copy_tree failed: {e}"));
         for link in ["secret", "conf-link", "dangling"] {
-            let meta = dst.path().join(link).symlink_metadata().unwrap_or_else(|e| panic!("{link} was not copied: {e}"));
+            let meta = dst
+                .path()
+                .join(link)
+                .symlink_metadata()
+                .unwrap_or_else(|e| panic!("{link} was not copied: {e}"));
             assert!(meta.file_type().is_symlink(), "{link} should be a symlink");
         }
         assert_eq!(fs::read_link(dst.path().join("secret")).unwrap(), Path::new("/etc/shadow"));
@@ -146,7 +167,8 @@ mod tests {
         let (src, dst) = (testkit::temp_dir(), testkit::temp_dir());
         fs::write(src.path().join("file"), "x").unwrap();
         let _listener = std::os::unix::net::UnixListener::bind(src.path().join("sock")).unwrap();
-        solution::copy_tree(src.path(), dst.path()).unwrap_or_else(|e| panic!("copy_tree failed: {e}"));
+        solution::copy_tree(src.path(), dst.path())
+            .unwrap_or_else(|e| panic!("copy_tree failed: {e}"));
         assert!(dst.path().join("sock").symlink_metadata().is_err(), "a socket is not copied");
         assert_eq!(fs::read_to_string(dst.path().join("file")).unwrap(), "x");
     }
@@ -155,10 +177,14 @@ mod tests {
     fn failures_are_errors() {
         crate::needs_root();
         let (src, dst) = (testkit::temp_dir(), testkit::temp_dir());
-        assert!(solution::copy_tree(&src.path().join("missing"), dst.path()).is_err(), "a missing source is an error");
+        assert!(
+            solution::copy_tree(&src.path().join("missing"), dst.path()).is_err(),
+            "a missing source is an error"
+        );
         fs::create_dir(src.path().join("dir")).unwrap();
         fs::write(dst.path().join("dir"), "in the way").unwrap();
-        let error = solution::copy_tree(src.path(), dst.path()).expect_err("a file in the way of a directory is an error");
+        let error = solution::copy_tree(src.path(), dst.path())
+            .expect_err("a file in the way of a directory is an error");
         assert!(error.to_string().contains("dir"), "the error names the path: {error}");
     }
 }

@@ -2,11 +2,11 @@
 
 use crate::catalog::{Exercise, Level};
 
+pub mod bind_mount;
 pub mod clean_target;
 pub mod containers_using;
 pub mod copy_tree;
 pub mod parse_volume_flag;
-pub mod bind_mount;
 
 pub const EXERCISES: &[Exercise] = &[
     Exercise {

@@ -26,7 +26,9 @@
 //! `-v` always creates a missing host directory: `create_missing_source:
 //! true`. No labels, default tmpfs options.
 
-use ch07_volumes::spec::{clean, validate_volume_name, MountSpec, MountType, SpecError, TmpfsOptions};
+use ch07_volumes::spec::{
+    clean, validate_volume_name, MountSpec, MountType, SpecError, TmpfsOptions,
+};
 
 /// Parse one `-v` value.
 pub fn parse_volume_flag(raw: &str) -> Result<MountSpec, SpecError> {
@@ -35,10 +37,10 @@ pub fn parse_volume_flag(raw: &str) -> Result<MountSpec, SpecError> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch07_volumes::spec as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch07_volumes::spec as solution;
 
     use ch07_volumes::spec::{MountSpec, MountType, SpecError, TmpfsOptions};
 
@@ -46,7 +48,13 @@ mod tests {
         solution::parse_volume_flag(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
     }
 
-    fn spec(kind: MountType, source: Option<&str>, target: &str, read_only: bool, no_copy: bool) -> MountSpec {
+    fn spec(
+        kind: MountType,
+        source: Option<&str>,
+        target: &str,
+        read_only: bool,
+        no_copy: bool,
+    ) -> MountSpec {
         MountSpec {
             kind,
             source: source.map(str::to_string),
@@ -65,10 +73,22 @@ mod tests {
 
     #[test]
     fn bind_named_and_anonymous() {
-        assert_eq!(v("/srv/www:/usr/share/nginx/html"), spec(MountType::Bind, Some("/srv/www"), "/usr/share/nginx/html", false, false));
-        assert_eq!(v("/etc/hosts:/etc/hosts:ro"), spec(MountType::Bind, Some("/etc/hosts"), "/etc/hosts", true, false));
-        assert_eq!(v("data:/var/lib/db"), spec(MountType::Volume, Some("data"), "/var/lib/db", false, false));
-        assert_eq!(v("data:/var/lib/db:ro,nocopy"), spec(MountType::Volume, Some("data"), "/var/lib/db", true, true));
+        assert_eq!(
+            v("/srv/www:/usr/share/nginx/html"),
+            spec(MountType::Bind, Some("/srv/www"), "/usr/share/nginx/html", false, false)
+        );
+        assert_eq!(
+            v("/etc/hosts:/etc/hosts:ro"),
+            spec(MountType::Bind, Some("/etc/hosts"), "/etc/hosts", true, false)
+        );
+        assert_eq!(
+            v("data:/var/lib/db"),
+            spec(MountType::Volume, Some("data"), "/var/lib/db", false, false)
+        );
+        assert_eq!(
+            v("data:/var/lib/db:ro,nocopy"),
+            spec(MountType::Volume, Some("data"), "/var/lib/db", true, true)
+        );
         assert_eq!(v("/scratch"), spec(MountType::Volume, None, "/scratch", false, false));
     }
 
@@ -84,13 +104,34 @@ mod tests {
         assert!(v("/a:/b:rprivate,ro").read_only);
         assert!(v("vol:/b:Z,private,nocopy,delegated,ro").no_copy);
         assert!(v("/a:/b:cached").create_missing_source);
-        assert_eq!(solution::parse_volume_flag("/a:/b:rx"), Err(SpecError::InvalidMode("rx".into())));
-        assert_eq!(solution::parse_volume_flag("/a:/b:ro,ro"), Err(SpecError::InvalidMode("ro,ro".into())));
-        assert_eq!(solution::parse_volume_flag("/a:/b:ro,rw"), Err(SpecError::InvalidMode("ro,rw".into())));
-        assert_eq!(solution::parse_volume_flag("/a:/b:z,Z"), Err(SpecError::InvalidMode("z,Z".into())));
-        assert_eq!(solution::parse_volume_flag("/a:/b:cached,consistent"), Err(SpecError::InvalidMode("cached,consistent".into())));
-        assert_eq!(solution::parse_volume_flag("/a:/b:ro,shared"), Err(SpecError::Propagation("shared".into())));
-        assert_eq!(solution::parse_volume_flag("/a:/b:rslave"), Err(SpecError::Propagation("rslave".into())));
+        assert_eq!(
+            solution::parse_volume_flag("/a:/b:rx"),
+            Err(SpecError::InvalidMode("rx".into()))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("/a:/b:ro,ro"),
+            Err(SpecError::InvalidMode("ro,ro".into()))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("/a:/b:ro,rw"),
+            Err(SpecError::InvalidMode("ro,rw".into()))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("/a:/b:z,Z"),
+            Err(SpecError::InvalidMode("z,Z".into()))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("/a:/b:cached,consistent"),
+            Err(SpecError::InvalidMode("cached,consistent".into()))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("/a:/b:ro,shared"),
+            Err(SpecError::Propagation("shared".into()))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("/a:/b:rslave"),
+            Err(SpecError::Propagation("rslave".into()))
+        );
     }
 
     #[test]
@@ -110,13 +151,34 @@ mod tests {
 
     #[test]
     fn the_daemons_checks() {
-        assert_eq!(solution::parse_volume_flag("/a:/b:nocopy"), Err(config("bind", "nocopy is only valid for volumes")));
-        assert_eq!(solution::parse_volume_flag("/a:b"), Err(config("bind", "invalid mount path: 'b' mount path must be absolute")));
-        assert_eq!(solution::parse_volume_flag("data:relative"), Err(config("volume", "invalid mount path: 'relative' mount path must be absolute")));
-        assert_eq!(solution::parse_volume_flag("relative"), Err(config("volume", "invalid mount path: 'relative' mount path must be absolute")));
-        assert_eq!(solution::parse_volume_flag("/a:/"), Err(config("bind", "invalid specification: destination can't be '/'")));
-        assert_eq!(solution::parse_volume_flag("vol:/x/.."), Err(config("volume", "invalid specification: destination can't be '/'")));
-        assert_eq!(solution::parse_volume_flag("./data:/b"), Err(SpecError::VolumeName("./data".into())));
+        assert_eq!(
+            solution::parse_volume_flag("/a:/b:nocopy"),
+            Err(config("bind", "nocopy is only valid for volumes"))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("/a:b"),
+            Err(config("bind", "invalid mount path: 'b' mount path must be absolute"))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("data:relative"),
+            Err(config("volume", "invalid mount path: 'relative' mount path must be absolute"))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("relative"),
+            Err(config("volume", "invalid mount path: 'relative' mount path must be absolute"))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("/a:/"),
+            Err(config("bind", "invalid specification: destination can't be '/'"))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("vol:/x/.."),
+            Err(config("volume", "invalid specification: destination can't be '/'"))
+        );
+        assert_eq!(
+            solution::parse_volume_flag("./data:/b"),
+            Err(SpecError::VolumeName("./data".into()))
+        );
         assert_eq!(solution::parse_volume_flag("d:/b"), Err(SpecError::VolumeName("d".into())));
     }
 }

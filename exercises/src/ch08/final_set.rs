@@ -22,10 +22,10 @@ pub fn final_set(cap_add: &[String], cap_drop: &[String], last: u8) -> Result<Ca
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch08_security::caps as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch08_security::caps as solution;
 
     use ch08_security::caps::{Cap, CapError, CapSet};
 
@@ -34,7 +34,8 @@ mod tests {
     }
 
     fn set(add: &[&str], drop: &[&str], last: u8) -> CapSet {
-        solution::final_set(&strings(add), &strings(drop), last).unwrap_or_else(|e| panic!("add {add:?} drop {drop:?}: {e}"))
+        solution::final_set(&strings(add), &strings(drop), last)
+            .unwrap_or_else(|e| panic!("add {add:?} drop {drop:?}: {e}"))
     }
 
     fn cap(name: &str) -> Cap {
@@ -55,8 +56,15 @@ mod tests {
         assert!(s.contains(cap("SYS_ADMIN")));
         assert!(!s.contains(cap("NET_RAW")) && !s.contains(cap("MKNOD")));
         assert_eq!(s.caps().len(), 13);
-        assert!(set(&["NET_RAW"], &["NET_RAW"], 40).contains(cap("NET_RAW")), "an add wins over a drop");
-        assert_eq!(set(&["CHOWN"], &[], 40), CapSet::docker_defaults(), "adding a default changes nothing");
+        assert!(
+            set(&["NET_RAW"], &["NET_RAW"], 40).contains(cap("NET_RAW")),
+            "an add wins over a drop"
+        );
+        assert_eq!(
+            set(&["CHOWN"], &[], 40),
+            CapSet::docker_defaults(),
+            "adding a default changes nothing"
+        );
     }
 
     #[test]
@@ -82,7 +90,13 @@ mod tests {
         assert!(s.contains(cap("NET_ADMIN")) && s.contains(cap("SYS_TIME")));
         assert!(!s.contains(cap("KILL")) && !s.contains(cap("CHOWN")));
         assert_eq!(s.caps().len(), 14);
-        assert_eq!(solution::final_set(&strings(&["NET_ADMINN"]), &[], 40), Err(CapError::Unknown("NET_ADMINN".into())));
-        assert_eq!(solution::final_set(&[], &strings(&["KILL,FLY"]), 40), Err(CapError::Unknown("FLY".into())));
+        assert_eq!(
+            solution::final_set(&strings(&["NET_ADMINN"]), &[], 40),
+            Err(CapError::Unknown("NET_ADMINN".into()))
+        );
+        assert_eq!(
+            solution::final_set(&[], &strings(&["KILL,FLY"]), 40),
+            Err(CapError::Unknown("FLY".into()))
+        );
     }
 }

@@ -2,10 +2,10 @@
 
 use crate::catalog::{Exercise, Level};
 
-pub mod parse_name;
-pub mod parse_subid;
-pub mod parse_security_opt;
 pub mod final_set;
+pub mod parse_name;
+pub mod parse_security_opt;
+pub mod parse_subid;
 pub mod program;
 pub mod set_sets;
 

@@ -16,10 +16,10 @@ pub fn parse_name(text: &str) -> Result<Option<Cap>, CapError> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch08_security::caps as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch08_security::caps as solution;
 
     use ch08_security::caps::{Cap, CapError, ALL_NAMES};
 
@@ -45,7 +45,11 @@ mod tests {
     #[test]
     fn unknown_names_are_kept_as_typed() {
         for bad in ["CAP_FLY", "net-admin", "NET_ADMINN", "21", "CAP_", "", "CAP_CAP_CHOWN"] {
-            assert_eq!(solution::parse_name(bad), Err(CapError::Unknown(bad.to_string())), "{bad:?}");
+            assert_eq!(
+                solution::parse_name(bad),
+                Err(CapError::Unknown(bad.to_string())),
+                "{bad:?}"
+            );
         }
     }
 }

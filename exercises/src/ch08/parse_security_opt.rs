@@ -21,42 +21,84 @@ pub fn parse_security_opt(text: &str) -> Result<SecurityOpt, OptionError> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch08_security::options as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch08_security::options as solution;
 
     use ch08_security::options::{OptionError, SecurityOpt};
 
     #[test]
     fn no_new_privileges_in_every_spelling() {
         for on in ["no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"] {
-            assert_eq!(solution::parse_security_opt(on), Ok(SecurityOpt::NoNewPrivileges(true)), "{on}");
+            assert_eq!(
+                solution::parse_security_opt(on),
+                Ok(SecurityOpt::NoNewPrivileges(true)),
+                "{on}"
+            );
         }
         for off in ["no-new-privileges:false", "no-new-privileges=false"] {
-            assert_eq!(solution::parse_security_opt(off), Ok(SecurityOpt::NoNewPrivileges(false)), "{off}");
+            assert_eq!(
+                solution::parse_security_opt(off),
+                Ok(SecurityOpt::NoNewPrivileges(false)),
+                "{off}"
+            );
         }
     }
 
     #[test]
     fn seccomp_unconfined_or_a_profile_we_cannot_load() {
-        assert_eq!(solution::parse_security_opt("seccomp=unconfined"), Ok(SecurityOpt::SeccompUnconfined));
-        assert_eq!(solution::parse_security_opt("seccomp:unconfined"), Ok(SecurityOpt::SeccompUnconfined));
-        assert_eq!(solution::parse_security_opt("seccomp=/etc/p.json"), Err(OptionError::SeccompProfileFile("/etc/p.json".into())));
-        assert_eq!(solution::parse_security_opt("seccomp:default.json"), Err(OptionError::SeccompProfileFile("default.json".into())));
+        assert_eq!(
+            solution::parse_security_opt("seccomp=unconfined"),
+            Ok(SecurityOpt::SeccompUnconfined)
+        );
+        assert_eq!(
+            solution::parse_security_opt("seccomp:unconfined"),
+            Ok(SecurityOpt::SeccompUnconfined)
+        );
+        assert_eq!(
+            solution::parse_security_opt("seccomp=/etc/p.json"),
+            Err(OptionError::SeccompProfileFile("/etc/p.json".into()))
+        );
+        assert_eq!(
+            solution::parse_security_opt("seccomp:default.json"),
+            Err(OptionError::SeccompProfileFile("default.json".into()))
+        );
     }
 
     #[test]
     fn lsm_options_are_unsupported() {
-        assert_eq!(solution::parse_security_opt("apparmor=unconfined"), Err(OptionError::Unsupported("apparmor=unconfined".into(), "AppArmor")));
-        assert_eq!(solution::parse_security_opt("label=disable"), Err(OptionError::Unsupported("label=disable".into(), "SELinux")));
-        assert_eq!(solution::parse_security_opt("label:user:USER"), Err(OptionError::Unsupported("label:user:USER".into(), "SELinux")));
+        assert_eq!(
+            solution::parse_security_opt("apparmor=unconfined"),
+            Err(OptionError::Unsupported("apparmor=unconfined".into(), "AppArmor"))
+        );
+        assert_eq!(
+            solution::parse_security_opt("label=disable"),
+            Err(OptionError::Unsupported("label=disable".into(), "SELinux"))
+        );
+        assert_eq!(
+            solution::parse_security_opt("label:user:USER"),
+            Err(OptionError::Unsupported("label:user:USER".into(), "SELinux"))
+        );
     }
 
     #[test]
     fn anything_else_is_malformed() {
-        for bad in ["", "seccomp", "seccomp=", "no-new-privileges:maybe", "no-new-privileges=", "selinux", "nonsense=1", "unconfined"] {
-            assert_eq!(solution::parse_security_opt(bad), Err(OptionError::Malformed(bad.to_string())), "{bad:?}");
+        for bad in [
+            "",
+            "seccomp",
+            "seccomp=",
+            "no-new-privileges:maybe",
+            "no-new-privileges=",
+            "selinux",
+            "nonsense=1",
+            "unconfined",
+        ] {
+            assert_eq!(
+                solution::parse_security_opt(bad),
+                Err(OptionError::Malformed(bad.to_string())),
+                "{bad:?}"
+            );
         }
     }
 }

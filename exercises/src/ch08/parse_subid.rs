@@ -17,10 +17,10 @@ pub fn parse_subid(text: &str, user: &str) -> Option<IdRange> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch08_security::userns as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch08_security::userns as solution;
 
     use ch08_security::userns::IdRange;
 
@@ -34,9 +34,18 @@ mini-docker:300000:65536
 
     #[test]
     fn the_users_first_range() {
-        assert_eq!(solution::parse_subid(FILE, "mini-docker"), Some(IdRange { start: 100000, count: 65536 }));
-        assert_eq!(solution::parse_subid(FILE, "root"), Some(IdRange { start: 10000, count: 5000 }));
-        assert_eq!(solution::parse_subid(FILE, "dockremap"), Some(IdRange { start: 165536, count: 65536 }));
+        assert_eq!(
+            solution::parse_subid(FILE, "mini-docker"),
+            Some(IdRange { start: 100000, count: 65536 })
+        );
+        assert_eq!(
+            solution::parse_subid(FILE, "root"),
+            Some(IdRange { start: 10000, count: 5000 })
+        );
+        assert_eq!(
+            solution::parse_subid(FILE, "dockremap"),
+            Some(IdRange { start: 165536, count: 65536 })
+        );
     }
 
     #[test]
@@ -50,7 +59,10 @@ mini-docker:300000:65536
     #[test]
     fn malformed_lines_are_skipped() {
         let text = "app:abc:65536\napp:100000\n  # app:1:1\napp:-5:10\napp:99999999999:1\napp:200000:1000\n";
-        assert_eq!(solution::parse_subid(text, "app"), Some(IdRange { start: 200000, count: 1000 }));
+        assert_eq!(
+            solution::parse_subid(text, "app"),
+            Some(IdRange { start: 200000, count: 1000 })
+        );
         assert_eq!(solution::parse_subid("app:1:x\n", "app"), None);
     }
 }

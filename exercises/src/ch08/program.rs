@@ -19,7 +19,9 @@
 //! instructions below, as the kernel would run them), and one test installs
 //! it on the real kernel in a forked child.
 
-use ch08_security::seccomp::{Denied, Instruction, AUDIT_ARCH, CLONE_NAMESPACE_FLAGS, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS};
+use ch08_security::seccomp::{
+    Denied, Instruction, AUDIT_ARCH, CLONE_NAMESPACE_FLAGS, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS,
+};
 
 // Given: the only instructions `evaluate` knows (linux/bpf_common.h).
 /// `A = seccomp_data[k]`: a 32-bit load at offset `k`.
@@ -45,12 +47,15 @@ pub fn program(denied: &[Denied], check_clone_flags: bool) -> Vec<Instruction> {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch08_security::seccomp as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch08_security::seccomp as solution;
 
-    use ch08_security::seccomp::{self, deny_list, evaluate, Denied, Instruction, AUDIT_ARCH, CLONE_NAMESPACE_FLAGS, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS};
+    use ch08_security::seccomp::{
+        self, deny_list, evaluate, Denied, Instruction, AUDIT_ARCH, CLONE_NAMESPACE_FLAGS,
+        RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS,
+    };
     use nix::sys::wait::{waitpid, WaitStatus};
     use nix::unistd::{fork, ForkResult};
 
@@ -78,19 +83,33 @@ mod tests {
         let f = solution::program(&small_list(), false);
         assert_eq!(verdict(&f, libc::SYS_mount, 0), EPERM, "mount");
         assert_eq!(verdict(&f, libc::SYS_unshare, 0), EPERM, "unshare");
-        assert_eq!(verdict(&f, libc::SYS_clone3, 0), RET_ERRNO | libc::ENOSYS as u32, "clone3 fails with its own errno");
-        for nr in [libc::SYS_read, libc::SYS_write, libc::SYS_execve, libc::SYS_umount2, libc::SYS_clone] {
+        assert_eq!(
+            verdict(&f, libc::SYS_clone3, 0),
+            RET_ERRNO | libc::ENOSYS as u32,
+            "clone3 fails with its own errno"
+        );
+        for nr in
+            [libc::SYS_read, libc::SYS_write, libc::SYS_execve, libc::SYS_umount2, libc::SYS_clone]
+        {
             assert_eq!(verdict(&f, nr, 0), RET_ALLOW, "syscall {nr} is not in the list");
         }
         let open = solution::program(&[], false);
-        assert_eq!(verdict(&open, libc::SYS_mount, 0), RET_ALLOW, "an empty list allows every call");
+        assert_eq!(
+            verdict(&open, libc::SYS_mount, 0),
+            RET_ALLOW,
+            "an empty list allows every call"
+        );
     }
 
     #[test]
     fn another_architecture_is_killed_first() {
         for f in [solution::program(&[], false), solution::program(&small_list(), true)] {
             assert_eq!(evaluate(&f, AUDIT_ARCH_I386, libc::SYS_read as u32, 0), RET_KILL_PROCESS);
-            assert_eq!(evaluate(&f, AUDIT_ARCH_I386, libc::SYS_mount as u32, 0), RET_KILL_PROCESS, "check the arch before the number");
+            assert_eq!(
+                evaluate(&f, AUDIT_ARCH_I386, libc::SYS_mount as u32, 0),
+                RET_KILL_PROCESS,
+                "check the arch before the number"
+            );
             assert_eq!(evaluate(&f, AUDIT_ARCH_I386, 11, 0), RET_KILL_PROCESS);
         }
     }
@@ -101,18 +120,31 @@ mod tests {
         let f = solution::program(&small_list(), false);
         assert_eq!(verdict(&f, 0x4000_0000 | libc::SYS_read, 0), EPERM);
         assert_eq!(verdict(&f, 0x4000_0000 | libc::SYS_mount, 0), EPERM);
-        assert_eq!(verdict(&f, 0x3fff_ffff, 0), RET_ALLOW, "bit 30 clear: an ordinary (unknown) number");
+        assert_eq!(
+            verdict(&f, 0x3fff_ffff, 0),
+            RET_ALLOW,
+            "bit 30 clear: an ordinary (unknown) number"
+        );
     }
 
     #[test]
     fn clone_is_judged_by_its_flags_when_asked() {
-        let fork_flags = (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD) as u64;
+        let fork_flags =
+            (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD) as u64;
         let checked = solution::program(&small_list(), true);
         assert_eq!(verdict(&checked, libc::SYS_clone, fork_flags), RET_ALLOW, "a plain fork");
         for bit in (0..32).map(|i| 1u32 << i).filter(|b| CLONE_NAMESPACE_FLAGS & b != 0) {
-            assert_eq!(verdict(&checked, libc::SYS_clone, fork_flags | u64::from(bit)), EPERM, "clone with flag {bit:#x}");
+            assert_eq!(
+                verdict(&checked, libc::SYS_clone, fork_flags | u64::from(bit)),
+                EPERM,
+                "clone with flag {bit:#x}"
+            );
         }
-        assert_eq!(verdict(&checked, libc::SYS_read, libc::CLONE_NEWNS as u64), RET_ALLOW, "only clone's flags are checked");
+        assert_eq!(
+            verdict(&checked, libc::SYS_read, libc::CLONE_NEWNS as u64),
+            RET_ALLOW,
+            "only clone's flags are checked"
+        );
         assert_eq!(verdict(&checked, libc::SYS_mount, 0), EPERM, "the list still applies");
         let unchecked = solution::program(&small_list(), false);
         assert_eq!(verdict(&unchecked, libc::SYS_clone, libc::CLONE_NEWUSER as u64), RET_ALLOW);

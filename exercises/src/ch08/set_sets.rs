@@ -24,10 +24,10 @@ pub fn set_sets(effective: CapSet, permitted: CapSet, inheritable: CapSet) -> Re
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "reference")]
-    use ch08_security::caps as solution;
     #[cfg(not(feature = "reference"))]
     use super as solution;
+    #[cfg(feature = "reference")]
+    use ch08_security::caps as solution;
 
     use ch08_security::caps::{Cap, CapError, CapSet};
     use nix::errno::Errno;
@@ -108,7 +108,9 @@ mod tests {
     fn capabilities_above_31_are_in_the_second_struct() {
         crate::needs_root();
         // SYS_ADMIN (21) in the first word; SYSLOG (34) and AUDIT_READ (37) in the second.
-        let set = CapSet::from_caps(["SYS_ADMIN", "SYSLOG", "AUDIT_READ", "CHOWN"].map(|n| Cap::by_name(n).expect("known")));
+        let set = CapSet::from_caps(
+            ["SYS_ADMIN", "SYSLOG", "AUDIT_READ", "CHOWN"].map(|n| Cap::by_name(n).expect("known")),
+        );
         let permitted = CapSet(set.0 | 1 << Cap::by_name("BPF").expect("known").0);
         in_child(|| set_and_check(set, permitted, set));
     }
@@ -124,7 +126,9 @@ mod tests {
             }
             let eperm = Err(CapError::Syscall { what: "capset", errno: Errno::EPERM });
             // Raising SYS_ADMIN again, or making effective what is not permitted: both refused.
-            if solution::set_sets(admin, admin, CapSet(0)) != eperm || solution::set_sets(admin, defaults, CapSet(0)) != eperm {
+            if solution::set_sets(admin, admin, CapSet(0)) != eperm
+                || solution::set_sets(admin, defaults, CapSet(0)) != eperm
+            {
                 return NOT_REFUSED;
             }
             set_and_check(defaults, defaults, CapSet(0))

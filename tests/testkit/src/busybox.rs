@@ -29,7 +29,8 @@ pub fn require_busybox(test: &str) -> bool {
 pub fn make_busybox_rootfs(dir: &Path) {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).expect("creating bin/");
-    std::fs::copy(BUSYBOX, bin.join("busybox")).expect("copying /bin/busybox (apt-get install busybox-static)");
+    std::fs::copy(BUSYBOX, bin.join("busybox"))
+        .expect("copying /bin/busybox (apt-get install busybox-static)");
     for applet in busybox_applets() {
         // `busybox --list` names busybox itself too: keep the binary.
         if applet != "busybox" && !applet.contains('/') {
@@ -39,16 +40,25 @@ pub fn make_busybox_rootfs(dir: &Path) {
     for empty in ["etc", "root", "tmp", "proc", "sys", "dev", "usr/bin", "var"] {
         std::fs::create_dir_all(dir.join(empty)).expect("creating a directory");
     }
-    std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777)).expect("chmod tmp");
-    std::fs::write(dir.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
-        .expect("writing etc/passwd");
-    std::fs::write(dir.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").expect("writing etc/group");
+    std::fs::set_permissions(dir.join("tmp"), std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod tmp");
+    std::fs::write(
+        dir.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+    )
+    .expect("writing etc/passwd");
+    std::fs::write(dir.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")
+        .expect("writing etc/group");
 }
 // ANCHOR_END: make_busybox_rootfs
 
 fn busybox_applets() -> Vec<String> {
     let out = Command::new(BUSYBOX).arg("--list").output().expect("running busybox --list");
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// Write `content` to `layer/path`, making the directories on the way.
@@ -72,8 +82,22 @@ pub fn make_opaque_dir(layer: &Path, path: &str) {
     std::fs::create_dir_all(&dir).expect("creating an opaque directory");
     let c_dir = CString::new(dir.as_os_str().as_bytes()).unwrap();
     // SAFETY: valid NUL-terminated strings and a 1-byte value.
-    let rc = unsafe { libc::lsetxattr(c_dir.as_ptr(), c"trusted.overlay.opaque".as_ptr(), b"y".as_ptr().cast(), 1, 0) };
-    assert_eq!(rc, 0, "setting trusted.overlay.opaque on {}: {}", dir.display(), std::io::Error::last_os_error());
+    let rc = unsafe {
+        libc::lsetxattr(
+            c_dir.as_ptr(),
+            c"trusted.overlay.opaque".as_ptr(),
+            b"y".as_ptr().cast(),
+            1,
+            0,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "setting trusted.overlay.opaque on {}: {}",
+        dir.display(),
+        std::io::Error::last_os_error()
+    );
 }
 
 // ANCHOR: make_upper_layer

@@ -21,8 +21,9 @@ use crate::registry::Registry;
 
 /// The busybox applets every test image links.
 pub const APPLETS: &[&str] = &[
-    "sh", "ls", "cat", "echo", "true", "false", "mkdir", "rm", "id", "env", "sleep", "ps", "hostname", "test", "grep", "wc",
-    "touch", "stat", "readlink", "mount", "umount", "ip", "ping", "wget", "nc", "ifconfig", "route", "kill", "pwd", "uname",
+    "sh", "ls", "cat", "echo", "true", "false", "mkdir", "rm", "id", "env", "sleep", "ps",
+    "hostname", "test", "grep", "wc", "touch", "stat", "readlink", "mount", "umount", "ip", "ping",
+    "wget", "nc", "ifconfig", "route", "kill", "pwd", "uname",
 ];
 
 /// The text of /etc/motd in the base layer (deleted again by `layered`).
@@ -32,7 +33,11 @@ pub const MOTD: &str = "mini-docker test image\n";
 pub fn tools_available(test: &str) -> bool {
     crate::require_program(test, "umoci", "umoci")
         && crate::require_program(test, "skopeo", "skopeo")
-        && (Path::new("/bin/busybox").is_file() || crate::precondition_missing(test, "needs /bin/busybox (apt-get install busybox-static)"))
+        && (Path::new("/bin/busybox").is_file()
+            || crate::precondition_missing(
+                test,
+                "needs /bin/busybox (apt-get install busybox-static)",
+            ))
 }
 
 static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
@@ -41,7 +46,11 @@ static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
 /// umoci unpack keeps owners).
 pub fn layout() -> &'static Path {
     LAYOUT.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("{}-images-{}", crate::TEST_PREFIX, std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "{}-images-{}",
+            crate::TEST_PREFIX,
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("creating the image work dir");
         crate::remove_at_exit(&dir);
@@ -59,7 +68,19 @@ fn build_layout(work: &Path) {
     umoci(&["unpack", "--image", &image("busybox"), &bundle.display().to_string()]);
     populate_busybox(&bundle.join("rootfs"));
     umoci(&["repack", "--image", &image("busybox"), &bundle.display().to_string()]);
-    umoci(&["config", "--image", &image("busybox"), "--config.cmd", "/bin/sh", "--config.env", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "--architecture", "amd64", "--os", "linux"]);
+    umoci(&[
+        "config",
+        "--image",
+        &image("busybox"),
+        "--config.cmd",
+        "/bin/sh",
+        "--config.env",
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        "--architecture",
+        "amd64",
+        "--os",
+        "linux",
+    ]);
 
     // Layer 2 by umoci: a deleted file becomes a `.wh.motd` whiteout.
     let bundle = work.join("bundle-layered");
@@ -77,12 +98,39 @@ fn build_layout(work: &Path) {
     std::fs::create_dir_all(layer3.join("data")).expect("layer3/data");
     std::fs::write(layer3.join("data/.wh..wh..opq"), "").expect("opaque marker");
     std::fs::write(layer3.join("data/new"), "layer 3\n").expect("data/new");
-    run(Command::new("tar").args(["--owner=0", "--group=0", "-C"]).arg(&layer3).args(["-cf"]).arg(work.join("layer3.tar")).arg("data"));
-    umoci(&["raw", "add-layer", "--image", &image("layered"), &work.join("layer3.tar").display().to_string()]);
+    run(Command::new("tar")
+        .args(["--owner=0", "--group=0", "-C"])
+        .arg(&layer3)
+        .args(["-cf"])
+        .arg(work.join("layer3.tar"))
+        .arg("data"));
+    umoci(&[
+        "raw",
+        "add-layer",
+        "--image",
+        &image("layered"),
+        &work.join("layer3.tar").display().to_string(),
+    ]);
 
     // `layered` plus a `VOLUME /data` entry: a volume seeded with /data/new.
-    umoci(&["config", "--image", &image("layered"), "--tag", "volumed", "--config.volume", "/data"]);
-    umoci(&["config", "--image", &image("busybox"), "--tag", "busybox-arm64", "--architecture", "arm64"]);
+    umoci(&[
+        "config",
+        "--image",
+        &image("layered"),
+        "--tag",
+        "volumed",
+        "--config.volume",
+        "/data",
+    ]);
+    umoci(&[
+        "config",
+        "--image",
+        &image("busybox"),
+        "--tag",
+        "busybox-arm64",
+        "--architecture",
+        "arm64",
+    ]);
     add_index(&oci, "multi", &[("busybox-arm64", "arm64"), ("busybox", "amd64")]);
 }
 
@@ -92,19 +140,26 @@ fn populate_busybox(rootfs: &Path) {
     }
     std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("copying /bin/busybox");
     for applet in APPLETS {
-        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).expect("applet symlink");
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet))
+            .expect("applet symlink");
     }
-    std::fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n").expect("passwd");
+    std::fs::write(
+        rootfs.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+    )
+    .expect("passwd");
     std::fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").expect("group");
     std::fs::write(rootfs.join("etc/motd"), MOTD).expect("motd");
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(rootfs.join("tmp"), std::fs::Permissions::from_mode(0o1777)).expect("chmod tmp");
+    std::fs::set_permissions(rootfs.join("tmp"), std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod tmp");
 }
 
 /// Write an image index over existing tags, and tag it `name`.
 fn add_index(oci: &Path, name: &str, entries: &[(&str, &str)]) {
     let index_path = oci.join("index.json");
-    let mut index: Value = serde_json::from_slice(&std::fs::read(&index_path).expect("index.json")).expect("index.json JSON");
+    let mut index: Value = serde_json::from_slice(&std::fs::read(&index_path).expect("index.json"))
+        .expect("index.json JSON");
     let manifests: Vec<Value> = entries
         .iter()
         .map(|(tag, arch)| {
@@ -122,7 +177,8 @@ fn add_index(oci: &Path, name: &str, entries: &[(&str, &str)]) {
         "size": body.len(),
         "annotations": { "org.opencontainers.image.ref.name": name }
     }));
-    std::fs::write(&index_path, serde_json::to_vec(&index).expect("index.json")).expect("writing index.json");
+    std::fs::write(&index_path, serde_json::to_vec(&index).expect("index.json"))
+        .expect("writing index.json");
 }
 
 /// The descriptor of `tag` in the layout's index.json.
@@ -146,22 +202,36 @@ pub struct LayoutImage {
 
 pub fn describe(tag: &str) -> LayoutImage {
     let oci = layout();
-    let index: Value = serde_json::from_slice(&std::fs::read(oci.join("index.json")).expect("index.json")).expect("JSON");
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(oci.join("index.json")).expect("index.json"))
+            .expect("JSON");
     let manifest_digest = tagged(&index, tag)["digest"].as_str().expect("digest").to_string();
-    let manifest: Value = serde_json::from_slice(&read_blob(oci, &manifest_digest)).expect("manifest JSON");
+    let manifest: Value =
+        serde_json::from_slice(&read_blob(oci, &manifest_digest)).expect("manifest JSON");
     let config_digest = manifest["config"]["digest"].as_str().expect("config digest").to_string();
-    let config: Value = serde_json::from_slice(&read_blob(oci, &config_digest)).expect("config JSON");
-    let strings = |v: &Value| v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let config: Value =
+        serde_json::from_slice(&read_blob(oci, &config_digest)).expect("config JSON");
+    let strings = |v: &Value| {
+        v.as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
     LayoutImage {
         manifest_digest,
         config_digest,
-        layer_digests: manifest["layers"].as_array().expect("layers").iter().map(|l| l["digest"].as_str().expect("digest").to_string()).collect(),
+        layer_digests: manifest["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .map(|l| l["digest"].as_str().expect("digest").to_string())
+            .collect(),
         diff_ids: strings(&config["rootfs"]["diff_ids"]),
     }
 }
 
 fn read_blob(oci: &Path, digest: &str) -> Vec<u8> {
-    std::fs::read(oci.join("blobs/sha256").join(digest.trim_start_matches("sha256:"))).expect("reading a layout blob")
+    std::fs::read(oci.join("blobs/sha256").join(digest.trim_start_matches("sha256:")))
+        .expect("reading a layout blob")
 }
 
 fn write_blob(oci: &Path, body: &[u8]) -> String {
@@ -178,7 +248,8 @@ pub fn push(registry: &Registry, tag: &str, name: &str) {
     if let Some(creds) = registry.creds_arg() {
         cmd.args(["--dest-creds", &creds]);
     }
-    cmd.arg(format!("oci:{}:{tag}", layout().display())).arg(format!("docker://{}/{name}", registry.host()));
+    cmd.arg(format!("oci:{}:{tag}", layout().display()))
+        .arg(format!("docker://{}/{name}", registry.host()));
     run(&mut cmd);
 }
 

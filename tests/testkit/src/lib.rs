@@ -98,7 +98,11 @@ pub fn leftovers(marker: &str) -> Vec<String> {
     for line in mountinfo.lines().filter(|l| l.contains(marker)) {
         found.push(format!("mount: {line}"));
     }
-    found.extend(cgroup_dirs_containing(Path::new("/sys/fs/cgroup"), marker, 3).into_iter().map(|d| format!("cgroup: {}", d.display())));
+    found.extend(
+        cgroup_dirs_containing(Path::new("/sys/fs/cgroup"), marker, 3)
+            .into_iter()
+            .map(|d| format!("cgroup: {}", d.display())),
+    );
     if let Ok(links) = std::fs::read_dir("/sys/class/net") {
         for link in links.flatten() {
             let name = link.file_name().to_string_lossy().to_string();
@@ -107,7 +111,9 @@ pub fn leftovers(marker: &str) -> Vec<String> {
             }
         }
     }
-    found.extend(network::iptables_rules_mentioning(marker).into_iter().map(|r| format!("iptables: {r}")));
+    found.extend(
+        network::iptables_rules_mentioning(marker).into_iter().map(|r| format!("iptables: {r}")),
+    );
     found.extend(processes_mentioning(marker).into_iter().map(|p| format!("process: {p}")));
     found
 }
@@ -140,7 +146,9 @@ fn processes_mentioning(marker: &str) -> Vec<String> {
         .filter_map(|p| {
             let cmdline = std::fs::read(p.path().join("cmdline")).ok()?;
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            cmdline.contains(marker).then(|| format!("{} {}", p.file_name().to_string_lossy(), cmdline.trim()))
+            cmdline
+                .contains(marker)
+                .then(|| format!("{} {}", p.file_name().to_string_lossy(), cmdline.trim()))
         })
         .collect()
 }

@@ -24,7 +24,10 @@ pub fn available(test: &str) -> bool {
     if Path::new(REGISTRY_BINARY).is_file() {
         return true;
     }
-    crate::precondition_missing(test, "needs /usr/bin/docker-registry (apt-get install docker-registry)")
+    crate::precondition_missing(
+        test,
+        "needs /usr/bin/docker-registry (apt-get install docker-registry)",
+    )
 }
 
 impl Registry {
@@ -43,8 +46,12 @@ impl Registry {
         let auth = match &credentials {
             Some((user, password)) => {
                 let hash = bcrypt::hash(password, 5).expect("bcrypt hash");
-                std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n")).expect("writing htpasswd");
-                format!("auth:\n  htpasswd:\n    realm: mdtest-realm\n    path: {}\n", dir.path().join("htpasswd").display())
+                std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n"))
+                    .expect("writing htpasswd");
+                format!(
+                    "auth:\n  htpasswd:\n    realm: mdtest-realm\n    path: {}\n",
+                    dir.path().join("htpasswd").display()
+                )
             }
             None => String::new(),
         };
@@ -61,7 +68,8 @@ impl Registry {
                 ),
             )
             .expect("writing the registry config");
-            let log = std::fs::File::create(dir.path().join("registry.log")).expect("creating the registry log");
+            let log = std::fs::File::create(dir.path().join("registry.log"))
+                .expect("creating the registry log");
             let child = Command::new(REGISTRY_BINARY)
                 .arg("serve")
                 .arg(&config)
@@ -118,31 +126,60 @@ impl Registry {
     /// API: POST an upload, PUT its bytes). Returns its digest.
     pub fn upload_blob(&self, name: &str, body: &[u8]) -> String {
         use sha2::Digest as _;
-        let digest = format!("sha256:{}", sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let digest = format!(
+            "sha256:{}",
+            sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
         let auth = self.basic_header();
-        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-        let started = self.request("POST", &format!("/v2/{name}/blobs/uploads/"), &headers, &[]).expect("POST upload");
-        assert_eq!(started.status, 202, "starting an upload: {}", String::from_utf8_lossy(&started.body));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        let started = self
+            .request("POST", &format!("/v2/{name}/blobs/uploads/"), &headers, &[])
+            .expect("POST upload");
+        assert_eq!(
+            started.status,
+            202,
+            "starting an upload: {}",
+            String::from_utf8_lossy(&started.body)
+        );
         let location = started.header("location").expect("upload Location").to_string();
         let path = location.find("/v2/").map(|i| &location[i..]).unwrap_or(&location);
         let separator = if path.contains('?') { '&' } else { '?' };
-        let done = self.request("PUT", &format!("{path}{separator}digest={digest}"), &headers, body).expect("PUT upload");
-        assert_eq!(done.status, 201, "finishing an upload: {}", String::from_utf8_lossy(&done.body));
+        let done = self
+            .request("PUT", &format!("{path}{separator}digest={digest}"), &headers, body)
+            .expect("PUT upload");
+        assert_eq!(
+            done.status,
+            201,
+            "finishing an upload: {}",
+            String::from_utf8_lossy(&done.body)
+        );
         digest
     }
 
     /// PUT a manifest (or index) under `name:reference` with `media_type`.
-    pub fn put_manifest(&self, name: &str, reference: &str, media_type: &str, body: &[u8]) -> HttpResponse {
+    pub fn put_manifest(
+        &self,
+        name: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> HttpResponse {
         let auth = self.basic_header();
         let mut headers: Vec<(&str, &str)> = vec![("Content-Type", media_type)];
         headers.extend(auth.iter().map(|a| ("Authorization", a.as_str())));
-        self.request("PUT", &format!("/v2/{name}/manifests/{reference}"), &headers, body).expect("PUT manifest")
+        self.request("PUT", &format!("/v2/{name}/manifests/{reference}"), &headers, body)
+            .expect("PUT manifest")
     }
 
     /// The path of blob `digest`'s bytes in the registry's storage.
     pub fn blob_data(&self, digest: &str) -> PathBuf {
         let hex = digest.trim_start_matches("sha256:");
-        self.storage().join("docker/registry/v2/blobs/sha256").join(&hex[..2]).join(hex).join("data")
+        self.storage()
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
     }
 
     fn basic_header(&self) -> Option<String> {
@@ -159,14 +196,18 @@ impl Registry {
 
     /// How many `GET .../blobs/...` requests the registry has answered.
     pub fn blob_gets(&self) -> usize {
-        self.log().lines().filter(|l| l.contains("\"GET /v2/") && l.contains("/blobs/sha256:")).count()
+        self.log()
+            .lines()
+            .filter(|l| l.contains("\"GET /v2/") && l.contains("/blobs/sha256:"))
+            .count()
     }
 
     /// Replace the stored bytes of blob `digest` (same length, different
     /// content), so the registry serves a corrupted blob.
     pub fn corrupt_blob(&self, digest: &str) {
         let data = self.blob_data(digest);
-        let mut bytes = std::fs::read(&data).unwrap_or_else(|e| panic!("reading {}: {e}", data.display()));
+        let mut bytes =
+            std::fs::read(&data).unwrap_or_else(|e| panic!("reading {}: {e}", data.display()));
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0xff;
         std::fs::write(&data, bytes).expect("corrupting the blob");
@@ -178,10 +219,20 @@ impl Registry {
     }
 
     /// A minimal HTTP/1.1 request to the registry (readiness checks, fixtures).
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<HttpResponse> {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<HttpResponse> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.host(), body.len());
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.host(),
+            body.len()
+        );
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -190,7 +241,9 @@ impl Registry {
         stream.write_all(body)?;
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw)?;
-        HttpResponse::parse(&raw).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad HTTP response"))
+        HttpResponse::parse(&raw).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "bad HTTP response")
+        })
     }
 }
 
@@ -215,7 +268,10 @@ impl HttpResponse {
         let head = std::str::from_utf8(&raw[..split]).ok()?;
         let mut lines = head.split("\r\n");
         let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-        let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
         Some(HttpResponse { status, headers, body: raw[split + 4..].to_vec() })
     }
 
@@ -232,7 +288,8 @@ fn free_port() -> u16 {
 /// Just enough base64 for a Basic header.
 mod base64_lite {
     pub fn encode(input: &[u8]) -> String {
-        const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const TABLE: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut out = String::new();
         for chunk in input.chunks(3) {
             let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];

@@ -65,7 +65,9 @@ impl World {
 
     /// How many container directories the state root holds.
     pub fn containers(&self) -> usize {
-        std::fs::read_dir(self.root.path().join("containers")).map(|d| d.flatten().filter(|e| e.path().is_dir()).count()).unwrap_or(0)
+        std::fs::read_dir(self.root.path().join("containers"))
+            .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
+            .unwrap_or(0)
     }
 }
 

@@ -75,7 +75,10 @@ impl Sandbox {
 
     /// Nothing but `layer/` and an unchanged `secret` around the layer.
     fn assert_outside_untouched(&self) {
-        let mut names: Vec<String> = fs::read_dir(&self.outer).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = fs::read_dir(&self.outer)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         assert_eq!(names, ["layer", "secret"], "something was written beside the layer");
         let secret = fs::symlink_metadata(self.outer.join("secret")).unwrap();
@@ -112,7 +115,10 @@ fn absolute_names_are_contained_in_the_layer() {
     let marker = host_marker();
     sandbox.unpack(Layer::new().file(&marker, "contained")).unwrap();
     assert!(!Path::new(&marker).exists(), "wrote {marker} on the host");
-    assert_eq!(fs::read_to_string(sandbox.in_layer(marker.trim_start_matches('/'))).unwrap(), "contained");
+    assert_eq!(
+        fs::read_to_string(sandbox.in_layer(marker.trim_start_matches('/'))).unwrap(),
+        "contained"
+    );
     sandbox.assert_outside_untouched();
 }
 
@@ -123,8 +129,15 @@ fn writing_through_an_absolute_symlink_stays_in_the_layer() {
     let through = format!("l{marker}");
     sandbox.unpack(Layer::new().symlink("l", "/").file(&through, "contained")).unwrap();
     assert!(!Path::new(&marker).exists(), "wrote {marker} on the host through l -> /");
-    assert_eq!(fs::read_to_string(sandbox.in_layer(marker.trim_start_matches('/'))).unwrap(), "contained");
-    assert_eq!(fs::read_link(sandbox.in_layer("l")).unwrap(), Path::new("/"), "the symlink is stored verbatim");
+    assert_eq!(
+        fs::read_to_string(sandbox.in_layer(marker.trim_start_matches('/'))).unwrap(),
+        "contained"
+    );
+    assert_eq!(
+        fs::read_link(sandbox.in_layer("l")).unwrap(),
+        Path::new("/"),
+        "the symlink is stored verbatim"
+    );
     sandbox.assert_outside_untouched();
 }
 
@@ -151,7 +164,13 @@ fn a_symlink_to_the_outside_is_replaced_not_written_through() {
     let sandbox = Sandbox::new();
     let secret = sandbox.outer.join("secret").display().to_string();
     // A file entry, then a directory entry (chmod 0777), over symlinks to the secret.
-    let layer = Layer::new().symlink("f", &secret).file("f", "new").symlink("d", &secret).entry("d", EntryType::Directory, "", 0o777, b"");
+    let layer = Layer::new().symlink("f", &secret).file("f", "new").symlink("d", &secret).entry(
+        "d",
+        EntryType::Directory,
+        "",
+        0o777,
+        b"",
+    );
     sandbox.unpack(layer).unwrap();
     assert_eq!(fs::read_to_string(sandbox.in_layer("f")).unwrap(), "new");
     assert!(fs::symlink_metadata(sandbox.in_layer("d")).unwrap().is_dir());
@@ -173,11 +192,14 @@ fn hardlinks_through_symlinks_resolve_inside_the_layer() {
     let sandbox = Sandbox::new();
     let outer = sandbox.outer.display().to_string();
     // s -> the real directory holding `secret`; a link to s/secret must not reach it.
-    let err = sandbox.unpack(Layer::new().symlink("s", &outer).hardlink("h", "s/secret")).unwrap_err();
+    let err =
+        sandbox.unpack(Layer::new().symlink("s", &outer).hardlink("h", "s/secret")).unwrap_err();
     assert!(matches!(err, UnpackError::HardlinkMissing { .. }), "{err}");
     sandbox.assert_outside_untouched();
     let sandbox = Sandbox::new();
-    let err = sandbox.unpack(Layer::new().symlink("etc", "/etc").hardlink("h", "etc/passwd")).unwrap_err();
+    let err = sandbox
+        .unpack(Layer::new().symlink("etc", "/etc").hardlink("h", "etc/passwd"))
+        .unwrap_err();
     assert!(matches!(err, UnpackError::HardlinkMissing { .. }), "{err}");
     sandbox.assert_outside_untouched();
 }
@@ -230,14 +252,22 @@ fn modes_times_symlinks_hardlinks_and_fifos_are_preserved() {
     assert_eq!(fifo.permissions().mode() & 0o777, 0o640);
     let tmp = fs::metadata(sandbox.in_layer("tmp")).unwrap();
     assert_eq!(tmp.permissions().mode() & 0o7777, 0o1777);
-    assert_eq!(fs::metadata(sandbox.in_layer("bin")).unwrap().mtime(), 1_000_000_000, "directory times are set last");
+    assert_eq!(
+        fs::metadata(sandbox.in_layer("bin")).unwrap().mtime(),
+        1_000_000_000,
+        "directory times are set last"
+    );
     sandbox.assert_outside_untouched();
 }
 
 #[test]
 fn aufs_metadata_is_skipped() {
     let sandbox = Sandbox::new();
-    sandbox.unpack(Layer::new().dir(".wh..wh.plnk").file(".wh..wh.plnk/123.456", "x").file("kept", "y")).unwrap();
+    sandbox
+        .unpack(
+            Layer::new().dir(".wh..wh.plnk").file(".wh..wh.plnk/123.456", "x").file("kept", "y"),
+        )
+        .unwrap();
     assert!(!sandbox.in_layer(".wh..wh.plnk").exists());
     assert!(sandbox.in_layer("kept").exists());
 }
@@ -266,21 +296,38 @@ fn owners_devices_xattrs_and_whiteouts_need_root() {
     dev.set_device_minor(3).unwrap();
     dev.set_size(0);
     builder.append_data(&mut dev, "dev/null", &b""[..]).unwrap();
-    let mut layer = Layer(builder).dir("etc").file("etc/.wh.passwd", "").dir("opaque").file("opaque/.wh..wh..opq", "").file("opaque/new", "n");
+    let mut layer = Layer(builder)
+        .dir("etc")
+        .file("etc/.wh.passwd", "")
+        .dir("opaque")
+        .file("opaque/.wh..wh..opq", "")
+        .file("opaque/new", "n");
     layer = layer.entry("gone/.wh.file", EntryType::Regular, "", 0o644, b"");
     let stats = sandbox.unpack(layer).unwrap();
     assert_eq!(stats.whiteouts, 3);
     let owned = fs::metadata(sandbox.in_layer("owned")).unwrap();
-    assert_eq!((owned.uid(), owned.gid(), owned.mode() & 0o7777, owned.mtime()), (1234, 5678, 0o640, 42));
+    assert_eq!(
+        (owned.uid(), owned.gid(), owned.mode() & 0o7777, owned.mtime()),
+        (1234, 5678, 0o640, 42)
+    );
     assert_eq!(xattr(&sandbox.in_layer("owned"), "user.mdtest").as_deref(), Some(&b"hello"[..]));
     let null = fs::symlink_metadata(sandbox.in_layer("dev/null")).unwrap();
     assert!(null.file_type().is_char_device());
     assert_eq!(null.rdev(), nix::sys::stat::makedev(1, 3));
     let whiteout = fs::symlink_metadata(sandbox.in_layer("etc/passwd")).unwrap();
-    assert!(whiteout.file_type().is_char_device() && whiteout.rdev() == 0, "a whiteout is a 0:0 char device");
+    assert!(
+        whiteout.file_type().is_char_device() && whiteout.rdev() == 0,
+        "a whiteout is a 0:0 char device"
+    );
     assert!(!sandbox.in_layer("etc/.wh.passwd").exists(), "the .wh. file itself is never written");
-    assert!(fs::symlink_metadata(sandbox.in_layer("gone/file")).unwrap().file_type().is_char_device());
-    assert_eq!(xattr(&sandbox.in_layer("opaque"), OVERLAY_OPAQUE_XATTR).as_deref(), Some(&b"y"[..]));
+    assert!(fs::symlink_metadata(sandbox.in_layer("gone/file"))
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    assert_eq!(
+        xattr(&sandbox.in_layer("opaque"), OVERLAY_OPAQUE_XATTR).as_deref(),
+        Some(&b"y"[..])
+    );
     assert!(!sandbox.in_layer("opaque/.wh..wh..opq").exists());
     assert!(sandbox.in_layer("opaque/new").is_file());
     sandbox.assert_outside_untouched();
@@ -291,6 +338,7 @@ fn xattr(path: &Path, key: &str) -> Option<Vec<u8>> {
     let key = CString::new(key).unwrap();
     let mut buf = vec![0u8; 256];
     // SAFETY: valid C strings and a buffer of the length given.
-    let n = unsafe { libc::lgetxattr(path.as_ptr(), key.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n =
+        unsafe { libc::lgetxattr(path.as_ptr(), key.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     (n >= 0).then(|| buf[..n as usize].to_vec())
 }
