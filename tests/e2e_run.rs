@@ -368,3 +368,35 @@ fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<i32>
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn options_end_at_the_image_as_in_docker() {
+    if !require_root("options_end_at_the_image_as_in_docker") {
+        return;
+    }
+    let w = World::new(BIN);
+    let run = |args: &[&str]| ok(&w.md(&[&["run", "--rm", "--network", "none"], args].concat()));
+    // `-c` after the image is sh's, not --cpu-shares; `-e`, `-m`, `--` are the command's.
+    assert_eq!(run(&["--entrypoint", "sh", "busybox", "-c", "echo hi"]), "hi");
+    assert_eq!(
+        run(&["busybox", "echo", "X", "-e", "A=1", "-m", "4m", "--", "-c"]),
+        "X -e A=1 -m 4m -- -c"
+    );
+    assert_eq!(run(&["-e", "A=1", "-m", "64m", "busybox", "sh", "-c", "echo $A"]), "1");
+    assert_eq!(run(&["--", "busybox", "echo", "after", "--"]), "after --");
+    let id = ok(&w.md(&[
+        "create",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo created; sleep 100",
+    ]));
+    ok(&w.md(&["start", &id]));
+    assert_eq!(ok(&w.md(&["exec", &id, "echo", "X", "-e", "-i", "-t", "--"])), "X -e -i -t --");
+    assert_eq!(ok(&w.md(&["exec", "-e", "B=2", &id, "sh", "-c", "echo $B"])), "2");
+    let bogus = w.md(&["run", "--bogus", "busybox"]);
+    assert!(stderr(&bogus).contains("unexpected argument '--bogus'"), "{}", stderr(&bogus));
+    ok(&w.md(&["rm", "-f", &id]));
+}

@@ -3,6 +3,7 @@
 //! This crate is glue only: parsing the command line and calling the
 //! chapters. No container mechanism lives here.
 
+mod compose;
 mod containers;
 mod doctor;
 mod images;
@@ -12,6 +13,7 @@ mod volumes;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ch05_run::cli;
 use clap::{Parser, Subcommand};
 
 /// An educational container engine: every step is a chapter of the book.
@@ -53,23 +55,23 @@ enum Command {
     /// Create a container without starting it.
     Create(containers::CreateArgs),
     /// Start stopped containers.
-    Start(containers::StartArgs),
+    Start(cli::StartArgs),
     /// Stop running containers: SIGTERM, then SIGKILL after a grace period.
-    Stop(containers::StopArgs),
+    Stop(cli::StopArgs),
     /// Stop, then start containers.
-    Restart(containers::StopArgs),
+    Restart(cli::StopArgs),
     /// Send a signal to running containers.
-    Kill(containers::KillArgs),
+    Kill(cli::KillArgs),
     /// Remove containers.
-    Rm(containers::RmArgs),
+    Rm(cli::RmArgs),
     /// List containers.
-    Ps(containers::PsArgs),
+    Ps(cli::PsArgs),
     /// Show a container's output.
-    Logs(containers::LogsArgs),
+    Logs(cli::LogsArgs),
     /// Run a command in a running container.
-    Exec(containers::ExecArgs),
+    Exec(cli::ExecArgs),
     /// Block until containers stop, then print their exit codes.
-    Wait(containers::ContainersArgs),
+    Wait(cli::ContainersArgs),
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
@@ -88,8 +90,8 @@ fn needs_sealed_copy(root: &std::path::Path, command: &Command) -> bool {
     match command {
         Command::Exec(_) => true,
         Command::Run(args) => args.uses_init(),
-        Command::Start(args) => containers::any_uses_init(root, args.names()),
-        Command::Restart(args) => containers::any_uses_init(root, args.names()),
+        Command::Start(args) => containers::any_uses_init(root, &args.containers),
+        Command::Restart(args) => containers::any_uses_init(root, &args.containers),
         _ => false,
     }
 }
@@ -121,12 +123,13 @@ fn main() -> ExitCode {
     // Docker's CLI: 125 when `run`/`create` fail themselves, 1 for other commands.
     let default_code =
         if matches!(cli.command, Command::Run(_) | Command::Create(_)) { 125 } else { 1 };
+    let engine = || compose::engine(&cli.root);
     let result = match cli.command {
         Command::Doctor => doctor::run(),
         Command::Pull(args) => images::pull(&cli.root, args),
         Command::Images => images::images(&cli.root),
         Command::Rmi(args) => images::rmi(&cli.root, args),
-        Command::Inspect(args) => match containers::inspect_containers(&cli.root, args.names()) {
+        Command::Inspect(args) => match cli::inspect(&engine(), args.names()) {
             Ok(Some(code)) => Ok(code),
             Ok(None) => images::inspect(&cli.root, args),
             Err(e) => Err(e),
@@ -136,15 +139,15 @@ fn main() -> ExitCode {
         Command::Login(args) => images::login(&cli.root, args),
         Command::Run(args) => containers::run(&cli.root, args),
         Command::Create(args) => containers::create(&cli.root, args),
-        Command::Start(args) => containers::start(&cli.root, args),
-        Command::Stop(args) => containers::stop(&cli.root, args),
-        Command::Restart(args) => containers::restart(&cli.root, args),
-        Command::Kill(args) => containers::kill(&cli.root, args),
-        Command::Rm(args) => containers::rm(&cli.root, args),
-        Command::Ps(args) => containers::ps(&cli.root, args),
-        Command::Logs(args) => containers::logs(&cli.root, args),
-        Command::Exec(args) => containers::exec(&cli.root, args),
-        Command::Wait(args) => containers::wait(&cli.root, args),
+        Command::Start(args) => cli::start(&engine(), &args),
+        Command::Stop(args) => cli::stop(&engine(), &args),
+        Command::Restart(args) => cli::restart(&engine(), &args),
+        Command::Kill(args) => cli::kill(&engine(), &args),
+        Command::Rm(args) => cli::rm(&engine(), &args),
+        Command::Ps(args) => cli::ps(&engine(), &args),
+        Command::Logs(args) => cli::logs(&engine(), &args),
+        Command::Exec(args) => cli::exec(&engine(), args),
+        Command::Wait(args) => cli::wait(&engine(), &args),
         Command::Volume(command) => volumes::run(&cli.root, command),
         Command::Network(command) => networks::run(&cli.root, command),
     };
@@ -152,7 +155,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("mini-docker: {error:#}");
-            ExitCode::from(containers::exit_code_of(&error).unwrap_or(default_code) as u8)
+            ExitCode::from(cli::exit_code_of(&error).unwrap_or(default_code) as u8)
         }
     }
 }

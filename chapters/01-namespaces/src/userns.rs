@@ -11,7 +11,7 @@ use anyhow::Context;
 use nix::unistd::{getegid, geteuid, Pid};
 
 use crate::explain::{self, Step};
-use crate::spawn::ParentHook;
+use crate::spawn::{ChildHook, ParentHook};
 
 // ANCHOR: id_map
 /// One line of `/proc/PID/uid_map`: `inside outside count`.
@@ -47,6 +47,29 @@ fn write_step(path: &str, content: &str) -> anyhow::Result<()> {
 pub fn map_root_hook() -> ParentHook {
     ParentHook::new("mapping the user namespace's ids", map_root_to_self)
 }
+
+// ANCHOR: become_root
+/// The child hook that becomes root *of the user namespace* it is in. A
+/// process that entered a namespace whose map does not contain its uid —
+/// the host's root, in a namespace that maps a range of ordinary ids —
+/// shows as 65534 there, and an exec would drop every capability. After
+/// setuid(0) its uid is the one the map gives 0: root inside.
+pub fn become_root_hook() -> ChildHook {
+    ChildHook::new("becoming root of the user namespace", || {
+        explain::step(Step {
+            what: "take the namespace's uid and gid 0 (the range's first ids on the host)",
+            syscall: "setgroups(0, NULL); setresgid(0, 0, 0); setresuid(0, 0, 0)",
+            shell: "unshare --map-user=0 (done by the runtime, as runc does)",
+            book: "ch01-namespaces.md#user-root-inside-nobody-outside",
+        });
+        let (root_gid, root_uid) = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
+        nix::unistd::setgroups(&[])?;
+        nix::unistd::setresgid(root_gid, root_gid, root_gid)?;
+        nix::unistd::setresuid(root_uid, root_uid, root_uid)?;
+        Ok(())
+    })
+}
+// ANCHOR_END: become_root
 
 #[cfg(test)]
 mod tests {

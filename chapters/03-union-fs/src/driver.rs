@@ -16,7 +16,7 @@ use thiserror::Error;
 
 use crate::layer::{check_layers, LayerError};
 use crate::overlay::{self, OverlayError};
-use crate::vfs::{self, IdShift, VfsError};
+use crate::vfs::{self, Owners, SameOwners, VfsError};
 
 // ANCHOR: driver
 /// The two ways to build a container's root from layers.
@@ -136,27 +136,20 @@ pub fn prepare(
     let layers = check_layers(layers)?;
     let made = match driver {
         Driver::Overlay => prepare_overlay(&layers, container_dir),
-        Driver::Vfs => prepare_vfs(&layers, container_dir, IdShift::NONE),
+        Driver::Vfs => prepare_vfs(&layers, container_dir, &SameOwners),
     };
     finish(made, container_dir)
 }
 
-/// The root of a container whose root is an unprivileged uid on the host
-/// (chapter 8's `--userns-remap`): a vfs copy whose owners are `shift`ed, so
-/// that the container's root owns its files. The layers stay root's.
-pub fn prepare_shifted(
+/// A vfs root whose files' owners `owners` chooses (chapter 8 gives a
+/// user namespace's range its own copy this way). The layers stay as they are.
+pub fn prepare_vfs_owned_by(
     layers: &[PathBuf],
     container_dir: &Path,
-    shift: IdShift,
+    owners: &dyn Owners,
 ) -> Result<Rootfs, PrepareError> {
     let layers = check_layers(layers)?;
-    ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
-        what: &format!("copy the layers with every owner moved into the range: uid N becomes {}+N", shift.uid_start),
-        syscall: "for each file: copy; lchown(path, uid_start + uid, gid_start + gid); chmod(path, mode) again (chown cleared set-uid)",
-        shell: &format!("cp -a LAYER/. {}/rootfs/, then chown each file by +{} (no one-line command does the shift)", container_dir.display(), shift.uid_start),
-        book: "ch08-security.md#in-the-engine-run---userns-remap",
-    });
-    finish(prepare_vfs(&layers, container_dir, shift), container_dir)
+    finish(prepare_vfs(&layers, container_dir, owners), container_dir)
 }
 
 /// On failure, remove whatever was made in `container_dir`.
@@ -170,9 +163,11 @@ fn finish(made: Result<Union, PrepareError>, container_dir: &Path) -> Result<Roo
 }
 
 // ANCHOR: reopen
-/// The root of a container prepared earlier (`start` after `create`, or a
-/// restart): the same layers and the same writable directory, so whatever
-/// the container wrote before is still there. Nothing is copied again.
+/// The root that [`prepare`] made earlier in `container_dir`: the same
+/// layers and the same writable directory, so whatever was written there
+/// is still there. Nothing is copied again. A root is prepared once and
+/// opened every time it is used — Docker's storage drivers have the same
+/// pair of calls, `Create` and `Get`.
 pub fn reopen(
     driver: Driver,
     layers: &[PathBuf],
@@ -222,11 +217,11 @@ fn prepare_overlay(layers: &[PathBuf], container_dir: &Path) -> Result<Union, Pr
 fn prepare_vfs(
     layers: &[PathBuf],
     container_dir: &Path,
-    shift: IdShift,
+    owners: &dyn Owners,
 ) -> Result<Union, PrepareError> {
     let dir = container_dir.join("rootfs");
     create_dir(&dir)?;
-    vfs::flatten_shifted(layers, &dir, shift)?;
+    vfs::flatten_owned_by(layers, &dir, owners)?;
     Ok(Union::Vfs { dir })
 }
 // ANCHOR_END: prepare

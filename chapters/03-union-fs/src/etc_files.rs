@@ -25,6 +25,15 @@ pub struct EtcFiles {
 }
 
 impl EtcFiles {
+    /// Where the three files of the container whose directory is `dir` are.
+    pub fn in_dir(dir: &Path) -> EtcFiles {
+        EtcFiles {
+            hostname: dir.join("hostname"),
+            hosts: dir.join("hosts"),
+            resolv_conf: dir.join("resolv.conf"),
+        }
+    }
+
     /// Each host file with the path it is mounted on inside the container.
     pub fn mounts(&self) -> [(&Path, &'static str); 3] {
         [
@@ -103,11 +112,7 @@ pub fn host_resolv_conf() -> String {
 
 /// Write the three files into `dir` (the container's directory).
 pub fn write_etc_files(dir: &Path, hostname: &str, ip: Option<IpAddr>) -> io::Result<EtcFiles> {
-    let files = EtcFiles {
-        hostname: dir.join("hostname"),
-        hosts: dir.join("hosts"),
-        resolv_conf: dir.join("resolv.conf"),
-    };
+    let files = EtcFiles::in_dir(dir);
     std::fs::write(&files.hostname, format!("{hostname}\n"))?;
     std::fs::write(&files.hosts, hosts_file(hostname, ip))?;
     std::fs::write(&files.resolv_conf, resolv_conf_from(&host_resolv_conf()))?;

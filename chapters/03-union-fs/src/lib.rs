@@ -23,7 +23,7 @@ pub mod rootfs;
 pub mod vfs;
 pub mod xattr;
 
-pub use driver::{prepare, prepare_shifted, reopen, Driver, PrepareError, Rootfs, Union};
+pub use driver::{prepare, prepare_vfs_owned_by, reopen, Driver, PrepareError, Rootfs, Union};
 pub use layer::{is_whiteout, OPAQUE_XATTR, OPAQUE_XATTR_VALUE};
 pub use rootfs::{rootfs_hook, BeforePivot, RootfsSetup};
-pub use vfs::IdShift;
+pub use vfs::{Owners, SameOwners};

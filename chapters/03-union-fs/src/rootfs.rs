@@ -8,7 +8,7 @@
 //! mount proc, sys (ro), dev + nodes, pts, shm, mqueue   inside merged/
 //! bind /etc/hostname, hosts, resolv.conf from the container dir
 //! mask and freeze the sensitive /proc and /sys paths
-//! run the "before pivot" hooks       (chapter 7 mounts volumes here)
+//! run the "before pivot" steps       (chapter 7 mounts volumes here)
 //! pivot_root into merged/, detach the old root
 //! ```
 
@@ -39,22 +39,14 @@ pub struct RootfsSetup {
     /// Work to do inside the new root once it is complete, just before
     /// pivot_root (chapter 7 mounts the container's volumes here).
     pub before_pivot: Vec<BeforePivot>,
-    /// `--read-only`: remount the root read-only just before pivot_root (chapter 8).
-    pub read_only_root: bool,
-    /// `--privileged`: no masked or read-only `/proc` and `/sys` paths (chapter 8).
+    /// No masked or read-only `/proc` and `/sys` paths (chapter 8's `--privileged`).
     pub skip_masks: bool,
 }
 
 impl RootfsSetup {
     /// A setup with nothing to do before the pivot.
     pub fn new(rootfs: Rootfs, etc: Option<EtcFiles>) -> RootfsSetup {
-        RootfsSetup {
-            rootfs,
-            etc,
-            before_pivot: Vec::new(),
-            read_only_root: false,
-            skip_masks: false,
-        }
+        RootfsSetup { rootfs, etc, before_pivot: Vec::new(), skip_masks: false }
     }
 }
 
@@ -113,31 +105,10 @@ pub fn setup_rootfs(setup: &RootfsSetup) -> anyhow::Result<()> {
     for step in &setup.before_pivot {
         (step.run)(root).with_context(|| step.name.clone())?;
     }
-    // Last, so that volumes could still make their mount points above.
-    if setup.read_only_root {
-        remount_readonly(root)?;
-    }
     pivot_into(root).with_context(|| format!("pivot_root into {}", root.display()))?;
     Ok(())
 }
 // ANCHOR_END: setup_rootfs
-
-// ANCHOR: read_only_root
-/// `--read-only`: the root mount itself becomes read-only. Only this one
-/// mount: `/proc`, `/dev`, `/dev/shm` and the `/etc` files mounted on it
-/// keep their own flags, so the container can still write where it must.
-pub fn remount_readonly(root: &Path) -> Result<(), MountError> {
-    let remount = Mount {
-        what: "remount the container's root read-only (--read-only)",
-        source: None,
-        fstype: None,
-        flags: MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-        data: None,
-        book: "ch08-security.md#a-read-only-root",
-    };
-    mount(&remount, root)
-}
-// ANCHOR_END: read_only_root
 
 // ANCHOR: mount_union
 /// The container's writable root, mounted on the directory that becomes `/`.

@@ -30,60 +30,46 @@ pub struct VfsError {
 // ANCHOR: flatten
 /// Copy `layers` (bottom to top) into the empty directory `dest`.
 pub fn flatten(layers: &[PathBuf], dest: &Path) -> Result<(), VfsError> {
-    flatten_shifted(layers, dest, IdShift::NONE)
+    flatten_owned_by(layers, dest, &SameOwners)
 }
 
-/// The same copy, with every owner moved by `shift`: for a container whose
-/// root is an unprivileged uid on the host (chapter 8's `--userns-remap`).
-pub fn flatten_shifted(layers: &[PathBuf], dest: &Path, shift: IdShift) -> Result<(), VfsError> {
+/// The same copy, with each file's owner chosen by `owners` (chapter 8
+/// moves every owner into a user namespace's range this way).
+pub fn flatten_owned_by(
+    layers: &[PathBuf],
+    dest: &Path,
+    owners: &dyn Owners,
+) -> Result<(), VfsError> {
     for layer in layers {
-        let mut copier = LayerCopier { layer, shift, hardlinks: HashMap::new() };
+        let mut copier = LayerCopier { layer, owners, hardlinks: HashMap::new() };
         copier.apply_dir(layer, dest)?;
     }
     Ok(())
 }
 // ANCHOR_END: flatten
 
-// ANCHOR: id_shift
-/// Where the copy's owners go: a file owned by uid N in the layers is owned
-/// by `uid_start + N` in the copy (gids alike). Inside a user namespace
-/// that maps `0..count` to `start..start+count`, it shows as N again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdShift {
-    pub uid_start: u32,
-    pub uid_count: u32,
-    pub gid_start: u32,
-    pub gid_count: u32,
+// ANCHOR: owners
+/// Who owns a file of the copy, given its owner in the layers. An error
+/// refuses the whole copy (an owner that has no place on the host).
+pub trait Owners {
+    fn host_ids(&self, uid: u32, gid: u32) -> io::Result<(u32, u32)>;
 }
 
-impl IdShift {
-    /// No shift: owners are copied as they are.
-    pub const NONE: IdShift =
-        IdShift { uid_start: 0, uid_count: u32::MAX, gid_start: 0, gid_count: u32::MAX };
+/// The plain copy: owners stay as they are in the layers.
+pub struct SameOwners;
 
-    /// The host's ids for a file owned by `uid`:`gid` in the layers; an
-    /// owner past the range has no host id (Docker: "cannot be mapped").
-    pub fn host_ids(&self, uid: u32, gid: u32) -> io::Result<(u32, u32)> {
-        let shift = |id: u32, start: u32, count: u32, kind: &str| {
-            (id < count).then(|| start + id).ok_or_else(|| {
-                io::Error::other(format!(
-                    "owned by {kind} {id}, which the user namespace's {count} ids do not cover"
-                ))
-            })
-        };
-        Ok((
-            shift(uid, self.uid_start, self.uid_count, "uid")?,
-            shift(gid, self.gid_start, self.gid_count, "gid")?,
-        ))
+impl Owners for SameOwners {
+    fn host_ids(&self, uid: u32, gid: u32) -> io::Result<(u32, u32)> {
+        Ok((uid, gid))
     }
 }
-// ANCHOR_END: id_shift
+// ANCHOR_END: owners
 
 /// Copies one layer; remembers the files with several names, so that the
 /// copy has hard links where the layer has them.
 struct LayerCopier<'a> {
     layer: &'a Path,
-    shift: IdShift,
+    owners: &'a dyn Owners,
     hardlinks: HashMap<(u64, u64), PathBuf>,
 }
 
@@ -121,7 +107,7 @@ impl LayerCopier<'_> {
         }
         // Last, so copying the children does not change the directory's mtime again.
         let meta = fs::symlink_metadata(src).map_err(self.fail(src))?;
-        copy_metadata(src, dest, &meta, self.shift).map_err(self.fail(dest))
+        copy_metadata(src, dest, &meta, self.owners).map_err(self.fail(dest))
     }
     // ANCHOR_END: apply_dir
 
@@ -151,7 +137,7 @@ impl LayerCopier<'_> {
             // A socket belongs to a running program; image layers have none.
             return Ok(());
         }
-        copy_metadata(from, to, meta, self.shift)
+        copy_metadata(from, to, meta, self.owners)
     }
 }
 
@@ -179,11 +165,11 @@ fn empty_dir(dir: &Path) -> io::Result<()> {
 }
 
 // ANCHOR: copy_metadata
-/// Give `to` the owner (shifted), mode, extended attributes and times of
+/// Give `to` the owner (as `owners` says), mode, extended attributes and times of
 /// `from`. The order matters: chown clears the set-uid bits and file
 /// capabilities, so the mode and the xattrs come after it.
-fn copy_metadata(from: &Path, to: &Path, meta: &Metadata, shift: IdShift) -> io::Result<()> {
-    let (uid, gid) = shift.host_ids(meta.uid(), meta.gid())?;
+fn copy_metadata(from: &Path, to: &Path, meta: &Metadata, owners: &dyn Owners) -> io::Result<()> {
+    let (uid, gid) = owners.host_ids(meta.uid(), meta.gid())?;
     std::os::unix::fs::lchown(to, Some(uid), Some(gid))?;
     if !meta.file_type().is_symlink() {
         fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
@@ -278,31 +264,28 @@ mod tests {
         assert_eq!(a.ino(), b.ino());
     }
 
-    #[test]
-    fn ids_shift_into_the_range_or_fail_past_it() {
-        let shift =
-            IdShift { uid_start: 100000, uid_count: 65536, gid_start: 200000, gid_count: 1000 };
-        assert_eq!(shift.host_ids(0, 0).unwrap(), (100000, 200000));
-        assert_eq!(shift.host_ids(65535, 999).unwrap(), (165535, 200999));
-        let err = shift.host_ids(0, 1000).unwrap_err().to_string();
-        assert!(err.contains("gid 1000") && err.contains("1000 ids"), "{err}");
-        assert!(shift.host_ids(65536, 0).is_err());
-        assert_eq!(IdShift::NONE.host_ids(1234, 5678).unwrap(), (1234, 5678));
+    /// Every owner plus 100000, and no owner past 65535: a range's shape.
+    struct PlusRange;
+    impl Owners for PlusRange {
+        fn host_ids(&self, uid: u32, gid: u32) -> io::Result<(u32, u32)> {
+            match (uid, gid) {
+                (0..=65535, 0..=65535) => Ok((100000 + uid, 100000 + gid)),
+                _ => Err(io::Error::other(format!("uid {uid} is past the range"))),
+            }
+        }
     }
 
     #[test]
-    fn a_shifted_copy_moves_owners_and_keeps_setuid_bits_as_root() {
-        if !testkit::require_root("a_shifted_copy_moves_owners_and_keeps_setuid_bits_as_root") {
+    fn a_copy_owned_by_a_range_keeps_setuid_bits_as_root() {
+        if !testkit::require_root("a_copy_owned_by_a_range_keeps_setuid_bits_as_root") {
             return;
         }
         let lower = tree(&[("bin/su", "#!/bin/sh\n"), ("home/user/notes", "mine")]);
         fs::set_permissions(lower.path().join("bin/su"), fs::Permissions::from_mode(0o4755))
             .unwrap();
         std::os::unix::fs::lchown(lower.path().join("home/user"), Some(1000), Some(1000)).unwrap();
-        let shift =
-            IdShift { uid_start: 100000, uid_count: 65536, gid_start: 100000, gid_count: 65536 };
         let dest = testkit::temp_dir();
-        flatten_shifted(&[lower.path().into()], dest.path(), shift).unwrap();
+        flatten_owned_by(&[lower.path().into()], dest.path(), &PlusRange).unwrap();
         let owner = |p: &str| {
             fs::symlink_metadata(dest.path().join(p)).map(|m| (m.uid(), m.gid())).unwrap()
         };
@@ -318,8 +301,9 @@ mod tests {
 
         std::os::unix::fs::lchown(lower.path().join("home/user"), Some(70000), None).unwrap();
         let again = testkit::temp_dir();
-        let err =
-            flatten_shifted(&[lower.path().into()], again.path(), shift).unwrap_err().to_string();
+        let err = flatten_owned_by(&[lower.path().into()], again.path(), &PlusRange)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("uid 70000"), "{err}");
     }
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::settings::Extensions;
 use crate::user::ExecUser;
 
 // ANCHOR: config
@@ -33,18 +34,10 @@ pub struct ContainerConfig {
     pub cgroup_parent: String,
     /// `overlay` or `vfs` (chapter 3).
     pub driver: String,
-    /// Bind mounts, volumes and tmpfs (chapter 7), resolved at create.
-    #[serde(default)]
-    pub mounts: Vec<ch07_volumes::ContainerMount>,
-    /// `--network` (chapter 6): bridge, none, host or a network's name.
-    #[serde(default)]
-    pub network: ch06_networking::NetworkMode,
-    /// `-p` (chapter 6): the ports to publish.
-    #[serde(default)]
-    pub ports: Vec<ch06_networking::PortMapping>,
-    /// `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt`, `--read-only` (chapter 8).
-    #[serde(default)]
-    pub security: ch08_security::SecurityOptions,
+    /// The settings of later chapters (networks, mounts, walls), each
+    /// under its own key, next to chapter 5's fields in `config.json`.
+    #[serde(flatten)]
+    pub extensions: Extensions,
 }
 // ANCHOR_END: config
 

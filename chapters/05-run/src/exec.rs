@@ -17,6 +17,10 @@ use ch01_namespaces::{ChildHook, Namespaces, ParentHook, Process, Spawn};
 use nix::sched::{setns, CloneFlags};
 use nix::unistd::Pid;
 
+use crate::container::ContainerConfig;
+use crate::extension::{ChildSteps, Execing};
+use crate::lifecycle::Engine;
+
 /// The namespaces `exec` joins in the child, in this order (mnt last: after
 /// it, `/proc/<pid>` of the host is no longer reachable).
 const JOINED_IN_CHILD: [(&str, CloneFlags); 4] = [
@@ -44,33 +48,51 @@ pub fn join_pid_namespace(target: Pid) -> anyhow::Result<()> {
 // ANCHOR: join_namespaces_hook
 /// The child hook that joins the container's other namespaces. The files
 /// are opened now, in the parent, while `/proc/<pid>` is still the host's.
-/// A remapped container's user namespace comes first: the others belong
-/// to it, and joining it gives the capabilities needed to enter them.
-pub fn join_namespaces_hook(target: Pid, user_namespace: bool) -> anyhow::Result<ChildHook> {
-    let user = user_namespace.then_some(("user", CloneFlags::CLONE_NEWUSER));
+/// A container in a user namespace of its own (chapter 8's remapping)
+/// has it joined first: the others belong to it, and joining it gives the
+/// capabilities needed to enter them — as the namespace's root.
+pub fn join_namespaces_hook(target: Pid) -> anyhow::Result<ChildHook> {
+    let user = in_own_user_namespace(target).then_some(("user", CloneFlags::CLONE_NEWUSER));
     let mut namespaces = Vec::new();
     for (name, flag) in user.into_iter().chain(JOINED_IN_CHILD) {
         let path = format!("/proc/{target}/ns/{name}");
         let file = File::open(&path).with_context(|| format!("opening {path}"))?;
         namespaces.push((name, flag, file));
     }
+    let mut become_root = user.map(|_| ch01_namespaces::userns::become_root_hook());
     Ok(ChildHook::new("joining the container's namespaces", move || {
         for (name, flag, file) in &namespaces {
-            explain::step(Step {
-                what: &format!("join the container's {name} namespace"),
-                syscall: &format!("setns(fd, {})", ch01_namespaces::namespaces::flag_names(*flag)),
-                shell: &format!(
-                    "nsenter --target {target} --{}",
-                    if *name == "mnt" { "mount" } else { name }
-                ),
-                book: "ch05-run.md#exec-joining-a-running-container",
-            });
-            setns(file.as_fd(), *flag).with_context(|| format!("setns({name})"))?;
+            join(target, name, *flag, file)?;
         }
-        Ok(())
+        become_root.as_mut().map_or(Ok(()), |hook| (hook.run)())
     }))
 }
+
 // ANCHOR_END: join_namespaces_hook
+
+fn join(target: Pid, name: &str, flag: CloneFlags, file: &File) -> anyhow::Result<()> {
+    explain::step(Step {
+        what: &format!("join the container's {name} namespace"),
+        syscall: &format!("setns(fd, {})", ch01_namespaces::namespaces::flag_names(flag)),
+        shell: &format!("nsenter --target {target} --{}", nsenter_flag(name)),
+        book: "ch05-run.md#exec-joining-a-running-container",
+    });
+    setns(file.as_fd(), flag).with_context(|| format!("setns({name})"))
+}
+
+/// Is `target` in another user namespace than ours? (Same inode, same namespace.)
+fn in_own_user_namespace(target: Pid) -> bool {
+    let ours = std::fs::read_link("/proc/self/ns/user").ok();
+    ours.is_some() && ours != std::fs::read_link(format!("/proc/{target}/ns/user")).ok()
+}
+
+fn nsenter_flag(name: &str) -> &str {
+    if name == "mnt" {
+        "mount"
+    } else {
+        name
+    }
+}
 
 // ANCHOR: join_cgroups_hook
 /// The parent hook that puts the new process into every cgroup the
@@ -120,15 +142,8 @@ pub fn cgroup_dirs(membership: &str) -> Vec<std::path::PathBuf> {
 }
 
 /// Build the spawn for `exec`: no new namespaces, the parent already joined
-/// the PID namespace, the child joins the rest (the user namespace too,
-/// when `user_namespace`: the container was started with `--userns-remap`;
-/// then it takes that namespace's root, as the container's PID 1 did).
-pub fn exec_spawn(
-    target: Pid,
-    process: Process,
-    user_namespace: bool,
-    extra_child_hooks: Vec<ChildHook>,
-) -> anyhow::Result<Spawn> {
+/// the PID namespace, the child joins the rest, then runs `steps`.
+pub fn exec_spawn(target: Pid, process: Process, steps: Vec<ChildHook>) -> anyhow::Result<Spawn> {
     join_pid_namespace(target)?;
     let mut spawn = Spawn::new(process);
     spawn.namespaces = Namespaces {
@@ -141,11 +156,8 @@ pub fn exec_spawn(
         cgroup: false,
     };
     spawn.parent_hook(join_cgroups_hook(target));
-    spawn.child_hook(join_namespaces_hook(target, user_namespace)?);
-    if user_namespace {
-        spawn.child_hook(ch08_security::userns::become_namespace_root_hook());
-    }
-    for hook in extra_child_hooks {
+    spawn.child_hook(join_namespaces_hook(target)?);
+    for hook in steps {
         spawn.child_hook(hook);
     }
     Ok(spawn)
@@ -185,34 +197,15 @@ pub struct ExecRequest {
 /// Run `request` inside the running container, attached to our terminal,
 /// and return its exit code. Output is not logged: like Docker, only the
 /// container's main process goes to the log.
-pub fn run(
-    config: &crate::container::ContainerConfig,
-    request: ExecRequest,
-) -> anyhow::Result<i32> {
+pub fn run(engine: &Engine, config: &ContainerConfig, request: ExecRequest) -> anyhow::Result<i32> {
     let mut env = config.env.clone();
-    for kv in &request.env {
-        let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
-        env.retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
-        env.push(kv.clone());
-    }
+    request.env.iter().for_each(|kv| crate::merge::replace_or_append(&mut env, kv));
     let cwd = request.workdir.clone().unwrap_or_else(|| config.working_dir.clone());
     let process = Process { argv: request.argv.clone(), env, cwd: Some(cwd.into()) };
-    let (stdio_hook, mut side) = crate::stdio::prepare(crate::stdio::StdioMode {
-        tty: request.tty,
-        interactive: request.interactive,
-    })?;
-    // The same walls as the container's PID 1 (docker exec does the same).
-    let device_cgroup = ch08_security::devices::host_has_device_cgroup();
-    let walls = ch08_security::hooks(
-        config.security.profile(ch08_security::caps::last_cap(), device_cgroup)?,
-    );
-    let mut hooks = vec![stdio_hook, walls.before_user];
-    if !config.user.is_root() {
-        hooks.push(crate::user::switch_user_hook(config.user.to_exec_user()));
-    }
-    hooks.push(walls.after_user);
-    let spawn = exec_spawn(request.target, process, config.security.userns_remap.is_some(), hooks)?;
-    let child = spawn.spawn()?;
+    let mode = crate::stdio::StdioMode { tty: request.tty, interactive: request.interactive };
+    let (stdio_hook, mut side) = crate::stdio::prepare(mode)?;
+    let steps = exec_steps(engine, config, stdio_hook)?;
+    let child = exec_spawn(request.target, process, steps)?.spawn()?;
     side.receive_terminal()?;
     let _raw = request.tty.then(crate::stdio::RawMode::enable).flatten();
     side.forward_window_size();
@@ -224,4 +217,30 @@ pub fn run(
     ch01_namespaces::signals::stop_forwarding();
     Ok(status.code())
 }
+
 // ANCHOR_END: exec_run
+
+// ANCHOR: exec_steps
+/// The child's steps after joining: the same order as the container's own
+/// (stdio, the user switch), with each extension's steps around them —
+/// the same walls as the container's PID 1 (docker exec does the same).
+fn exec_steps(
+    engine: &Engine,
+    config: &ContainerConfig,
+    stdio_hook: ChildHook,
+) -> anyhow::Result<Vec<ChildHook>> {
+    let mut steps = ChildSteps::default();
+    let mut execing = Execing { root: &engine.root, config, steps: &mut steps };
+    for extension in engine.extensions() {
+        extension.exec(&mut execing)?;
+    }
+    let mut hooks = steps.first;
+    hooks.push(stdio_hook);
+    hooks.extend(steps.before_user);
+    if !config.user.is_root() {
+        hooks.push(crate::user::switch_user_hook(config.user.to_exec_user()));
+    }
+    hooks.extend(steps.last);
+    Ok(hooks)
+}
+// ANCHOR_END: exec_steps

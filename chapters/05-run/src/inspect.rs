@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::container::ContainerConfig;
 use crate::lifecycle::Engine;
 use crate::state::{State, Status};
+use crate::summary::status_name;
 
 /// One container's `inspect` object.
 pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Value {
@@ -51,10 +52,10 @@ pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Val
             "CpuQuota": config.limits.cpu_quota_us.unwrap_or(0),
             "CpuShares": config.limits.cpu_shares.unwrap_or(0),
             "PidsLimit": config.limits.pids,
-            "NetworkMode": config.network.to_string(),
-            "PortBindings": ch06_networking::inspect::port_map(&config.ports),
+            // Until chapter 6: a network namespace of its own with only `lo`.
+            "NetworkMode": "none",
         },
-        "NetworkSettings": ch06_networking::inspect::network_settings(&engine.root, &config.id, &config.network),
+        "NetworkSettings": { "Networks": {} },
         "GraphDriver": {
             "Name": config.driver,
             "Data": {
@@ -64,24 +65,14 @@ pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Val
                 "MergedDir": dir.join("merged"),
             },
         },
-        "Mounts": config.mounts.iter().map(|m| m.inspect()).collect::<Vec<_>>(),
+        "Mounts": [],
         "CgroupPaths": pid.map(cgroup_paths).unwrap_or_default(),
         "Namespaces": pid.map(namespaces).unwrap_or(Value::Null),
     });
-    if let (Some(host), Value::Object(security)) =
-        (described["HostConfig"].as_object_mut(), config.security.inspect_json())
-    {
-        host.extend(security);
+    for extension in engine.extensions() {
+        extension.inspect(&engine.root, config, state, &mut described);
     }
     described
-}
-
-fn status_name(status: Status) -> &'static str {
-    match status {
-        Status::Created => "created",
-        Status::Running => "running",
-        Status::Exited => "exited",
-    }
 }
 
 /// The cgroup directories the container's PID 1 is in, on the host.

@@ -92,7 +92,9 @@ pub fn environment(
     env
 }
 
-fn replace_or_append(env: &mut Vec<String>, kv: &str) {
+/// Docker's `ReplaceOrAppendEnvValues`: a variable already set keeps its
+/// place with the new value; a new one goes at the end.
+pub fn replace_or_append(env: &mut Vec<String>, kv: &str) {
     let key = kv.split_once('=').map_or(kv, |(k, _)| k);
     match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key) {
         Some(existing) => *existing = kv.to_string(),

@@ -227,6 +227,19 @@ impl Attachment {
         Ok(())
     }
 
+    /// [`Attachment::announce`] as a parent hook: it runs once chapter 3
+    /// wrote this container's /etc/hosts, while the child waits.
+    pub fn announce_hook(&self) -> Option<ParentHook> {
+        let (network, _) = self.joined.as_ref()?;
+        let (root, network) = (self.root.clone(), network.clone());
+        Some(ParentHook::new("announcing the container's name on its network", move |_| {
+            let networks = Networks::new(&root);
+            let _lock = networks.lock()?;
+            update_members_hosts(&networks, &network);
+            Ok(())
+        }))
+    }
+
     /// Start relaying the published ports (threads: only after the spawn,
     /// which must happen while the supervisor has one thread).
     pub fn start_proxies(&mut self) {

@@ -10,12 +10,14 @@
 //! - [`nat`]: ip_forward, masquerade, DNAT per published port, isolation (with `iptables`).
 //! - [`proxy`]: the userland proxy for connections to 127.0.0.1.
 //! - [`hosts`]: the other containers' names in /etc/hosts.
-//! - [`attach`]: the seam chapter 5 calls: prepare, parent hook, release.
+//! - [`attach`]: a container on a network: prepare, parent hook, release.
+//! - [`extension`]: how all this plugs into chapter 5's engine.
 
 pub mod attach;
 pub mod cidr;
 pub mod command;
 pub mod error;
+pub mod extension;
 pub mod hosts;
 pub mod inspect;
 pub mod ipam;
@@ -31,5 +33,6 @@ pub use attach::{
 };
 pub use cidr::Subnet;
 pub use error::NetError;
+pub use extension::{NetworkSettings, Networking};
 pub use network::{DefaultNetwork, Network, Networks};
 pub use ports::{PortMapping, Proto};

@@ -14,7 +14,9 @@
 //!   (through chapter 3's [`BeforePivot`](ch03_union_fs::BeforePivot) seam).
 //! - [`in_use`]: which containers refer to a volume.
 //! - [`prune`]: remove the volumes no container uses.
+//! - [`extension`]: how all this plugs into chapter 5's engine.
 
+pub mod extension;
 pub mod in_use;
 pub mod mount;
 pub mod prune;
@@ -23,6 +25,7 @@ pub mod seed;
 pub mod spec;
 pub mod store;
 
+pub use extension::{MountRequest, Mounts, Volumes};
 pub use in_use::containers_using;
 pub use mount::mount_hook;
 pub use resolve::{remove_anonymous_volumes, resolve, undo, ContainerMount, Made, Resolved};

@@ -52,7 +52,7 @@ pub struct TmpfsOptions {
 
 // ANCHOR: mount_spec
 /// One mount as the user asked for it, before any volume exists.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountSpec {
     pub kind: MountType,
     /// Bind: an absolute host path. Volume: a name, or `None` for an

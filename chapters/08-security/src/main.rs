@@ -62,7 +62,7 @@ fn main() {
             userns::lookup(user, &subuid, &subgid).unwrap_or_else(|e| fail(&e.to_string(), 125));
         spawn.namespaces.user = true;
         spawn.parent_hook(userns::map_range_hook(&remap));
-        spawn.child_hook(userns::become_namespace_root_hook());
+        spawn.child_hook(ch01_namespaces::userns::become_root_hook());
     } else if !nix::unistd::geteuid().is_root() {
         // Rootless: chapter 1's mapping of root inside to ourselves outside.
         spawn.namespaces.user = true;

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use ch01_namespaces::explain::{self, Step};
 use ch01_namespaces::userns::id_map_line;
-use ch01_namespaces::{ChildHook, ParentHook};
-use ch03_union_fs::IdShift;
+use ch01_namespaces::ParentHook;
+use ch03_union_fs::Owners;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -55,22 +55,32 @@ impl Remap {
         (self.uids.start, self.gids.start)
     }
 
-    /// How chapter 3's vfs copy moves the image's owners into the range.
-    pub fn shift(&self) -> IdShift {
-        IdShift {
-            uid_start: self.uids.start,
-            uid_count: self.uids.count,
-            gid_start: self.gids.start,
-            gid_count: self.gids.count,
-        }
-    }
-
     /// `docker inspect`'s view: the two lines written to uid_map and gid_map.
     pub fn inspect_json(&self) -> serde_json::Value {
         let line = |r: IdRange| id_map_line(0, r.start, r.count).trim_end().to_string();
         serde_json::json!({ "User": self.user, "UidMap": line(self.uids), "GidMap": line(self.gids) })
     }
 }
+
+// ANCHOR: owners
+/// How chapter 3's vfs copy moves the image's owners into the range: a
+/// file owned by uid N in the layers is owned by `start + N` in the copy
+/// (gids alike). Inside the namespace, which maps `0..count` to
+/// `start..start+count`, it shows as N again.
+impl Owners for Remap {
+    fn host_ids(&self, uid: u32, gid: u32) -> std::io::Result<(u32, u32)> {
+        let shift = |id: u32, range: IdRange, kind: &str| {
+            (id < range.count).then(|| range.start + id).ok_or_else(|| {
+                let count = range.count;
+                std::io::Error::other(format!(
+                    "owned by {kind} {id}, which the user namespace's {count} ids do not cover"
+                ))
+            })
+        };
+        Ok((shift(uid, self.uids, "uid")?, shift(gid, self.gids, "gid")?))
+    }
+}
+// ANCHOR_END: owners
 
 // ANCHOR: parse_subid
 /// The first range of `user` in the text of a subuid/subgid file
@@ -142,26 +152,6 @@ pub fn map_range_hook(remap: &Remap) -> ParentHook {
     })
 }
 
-/// The child hook that becomes root *of the namespace*. Until it runs, the
-/// child still carries the host's uid 0, which the map does not contain:
-/// inside it shows as 65534, and an exec would drop every capability.
-/// After setuid(0) its uid is the range's first id, 0 inside.
-pub fn become_namespace_root_hook() -> ChildHook {
-    ChildHook::new("becoming root of the user namespace", || {
-        explain::step(Step {
-            what: "take the namespace's uid and gid 0 (the range's first ids on the host)",
-            syscall: "setgroups(0, NULL); setresgid(0, 0, 0); setresuid(0, 0, 0)",
-            shell: "unshare --map-user=0 (done by the runtime, as runc does)",
-            book: BOOK_USERNS,
-        });
-        let root_gid = nix::unistd::Gid::from_raw(0);
-        let root_uid = nix::unistd::Uid::from_raw(0);
-        nix::unistd::setgroups(&[])?;
-        nix::unistd::setresgid(root_gid, root_gid, root_gid)?;
-        nix::unistd::setresuid(root_uid, root_uid, root_uid)?;
-        Ok(())
-    })
-}
 // ANCHOR_END: map_hook
 
 // ANCHOR: reachable
@@ -215,6 +205,23 @@ pub fn give_to_container_root(path: &Path, remap: &Remap) -> Result<(), UsernsEr
 }
 // ANCHOR_END: reachable
 
+// ANCHOR: prepare_root
+/// The root of a remapped container: a vfs copy (chapter 3) whose owners
+/// are moved into the range, so that the container's root owns its files.
+/// The layers stay root's, shared with every other container.
+pub fn prepare_root(layers: &[PathBuf], dir: &Path, remap: &Remap) -> anyhow::Result<()> {
+    let start = remap.uids.start;
+    explain::step(Step {
+        what: &format!("copy the layers with every owner moved into the range: uid N becomes {start}+N"),
+        syscall: "for each file: copy; lchown(path, start + uid, start + gid); chmod(path, mode) again (chown cleared set-uid)",
+        shell: &format!("cp -a LAYER/. {}/rootfs/, then chown each file by +{start} (no one-line command does the shift)", dir.display()),
+        book: BOOK_USERNS,
+    });
+    ch03_union_fs::prepare_vfs_owned_by(layers, dir, remap)?;
+    Ok(())
+}
+// ANCHOR_END: prepare_root
+
 // ANCHOR: rootless
 /// What a normal user can and cannot have, in one line for `mini-docker`.
 pub fn rootless_refusal(uid: u32) -> String {
@@ -260,7 +267,11 @@ mod tests {
             remap,
             "default is our own user, as dockremap is Docker's"
         );
-        assert_eq!(remap.shift().host_ids(1000, 0).unwrap(), (101000, 100000));
+        assert_eq!(remap.host_ids(1000, 0).unwrap(), (101000, 100000));
+        assert_eq!(remap.host_ids(65535, 65535).unwrap(), (165535, 165535));
+        let err = remap.host_ids(0, 65536).unwrap_err().to_string();
+        assert!(err.contains("gid 65536") && err.contains("65536 ids"), "{err}");
+        assert!(remap.host_ids(65536, 0).is_err());
         assert_eq!(remap.inspect_json()["UidMap"], "0 100000 65536");
     }
 

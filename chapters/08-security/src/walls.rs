@@ -18,7 +18,10 @@
 
 use ch01_namespaces::explain::{self, Step};
 use ch01_namespaces::ChildHook;
+use ch03_union_fs::mounts::{mount, Mount};
+use ch03_union_fs::BeforePivot;
 use nix::errno::Errno;
+use nix::mount::MsFlags;
 
 use crate::caps::{self, CapSet};
 use crate::options::Profile;
@@ -123,3 +126,24 @@ pub fn set_not_dumpable() -> Result<(), Errno> {
     Errno::result(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) }).map(drop)
 }
 // ANCHOR_END: dumpable
+
+// ANCHOR: read_only_root
+/// `--read-only`: the root mount itself becomes read-only, as the last
+/// step before pivot_root (volumes could still make their mount points).
+/// Only this one mount: `/proc`, `/dev`, `/dev/shm` and the `/etc` files
+/// mounted on it keep their own flags, so the container can still write
+/// where it must.
+pub fn read_only_root_step() -> BeforePivot {
+    BeforePivot::new("making the root read-only", |root| {
+        let remount = Mount {
+            what: "remount the container's root read-only (--read-only)",
+            source: None,
+            fstype: None,
+            flags: MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            data: None,
+            book: "ch08-security.md#a-read-only-root",
+        };
+        Ok(mount(&remount, root)?)
+    })
+}
+// ANCHOR_END: read_only_root

@@ -1,0 +1,313 @@
+//! The supervisor (our conmon / containerd-shim): it starts the container
+//! through chapter 1's spawn protocol, copies its output into the log,
+//! waits for it, records how it ended and releases what it held. With
+//! `run -d` it is a process of its own; without `-d`, the command you typed
+//! is the supervisor.
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use ch01_namespaces::{Child, Namespaces, Process, Spawn, SpawnError};
+use ch02_cgroups::{join_hook, Cgroup};
+use ch03_union_fs::{etc_files, Driver, RootfsSetup};
+use nix::sys::signal::{kill, Signal};
+
+use crate::container::ContainerConfig;
+use crate::extension::{ChildSteps, Running, Starting};
+use crate::ids::short_id;
+use crate::lifecycle::{Engine, StartFailed};
+use crate::logs::LogWriter;
+use crate::state::{now, State, Status};
+use crate::stdio::{self, RawMode, StdioMode};
+use crate::user::switch_user_hook;
+
+/// A container that runs: its process, our side of its stdio, and what
+/// each extension holds until it exits.
+struct Started {
+    child: Child,
+    stdio: stdio::ParentSide,
+    held: Vec<Box<dyn Running>>,
+}
+
+impl Engine {
+    // ANCHOR: start_detached
+    /// Start the container with a supervisor of its own, and return once it
+    /// runs (or failed to start). The double fork makes the supervisor a
+    /// child of init, in a session of its own: it outlives this command and
+    /// no terminal's hang-up reaches it.
+    pub fn start_detached(&self, id: &str) -> anyhow::Result<()> {
+        if self.state(id)?.is_running() {
+            return Ok(());
+        }
+        self.update_state(id, |s| *s = State { status: Status::Created, ..State::created() })?;
+        // SAFETY: we are single-threaded here; the first child only forks
+        // and exits, the second is a whole copy of us and runs on.
+        match unsafe { nix::unistd::fork() }? {
+            nix::unistd::ForkResult::Child => {
+                let _ = nix::unistd::setsid();
+                if let Ok(nix::unistd::ForkResult::Child) = unsafe { nix::unistd::fork() } {
+                    detach_stdio();
+                    let _ = self.supervise(id, false);
+                }
+                unsafe { libc::_exit(0) };
+            }
+            nix::unistd::ForkResult::Parent { child } => {
+                nix::sys::wait::waitpid(child, None)?;
+            }
+        }
+        self.wait_until_started(id)
+    }
+    // ANCHOR_END: start_detached
+
+    fn wait_until_started(&self, id: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let state = match self.state(id) {
+                Ok(state) => state,
+                Err(_) => return Ok(()), // --rm and already gone: it ran
+            };
+            match state.status {
+                Status::Running => return Ok(()),
+                Status::Exited => return start_failure(state),
+                Status::Created if Instant::now() > deadline => {
+                    bail!("the container did not start within 30 seconds")
+                }
+                Status::Created => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// Start the container with this process as its supervisor, attached to
+    /// our terminal, and return its exit code (`run` without `-d`, `start -a`).
+    pub fn start_attached(&self, id: &str) -> anyhow::Result<i32> {
+        if self.state(id)?.is_running() {
+            bail!("container {} is already running", short_id(id));
+        }
+        self.update_state(id, |s| *s = State { status: Status::Created, ..State::created() })?;
+        self.supervise(id, true)
+    }
+
+    // ANCHOR: supervise
+    /// The supervisor: cgroup, spawn, then relay output, wait, record, release.
+    pub fn supervise(&self, id: &str, attached: bool) -> anyhow::Result<i32> {
+        let config = self.config(id)?;
+        let cgroup = match create_cgroup(&config) {
+            Ok(cgroup) => cgroup,
+            Err(error) => return self.failed_to_start(&config, format!("{error:#}"), 125),
+        };
+        let started = match self.spawn_container(&config, &cgroup, attached) {
+            Ok(started) => started,
+            Err(error) => {
+                let _ = cgroup.remove();
+                let code = error.downcast_ref::<SpawnError>().map_or(125, |e| e.exit_code());
+                return self.failed_to_start(&config, format!("{error:#}"), code);
+            }
+        };
+        let (pid, supervisor) = (started.child.pid().as_raw(), std::process::id() as i32);
+        self.update_state(id, |s| {
+            *s = State {
+                status: Status::Running,
+                pid: Some(pid),
+                supervisor_pid: Some(supervisor),
+                started_at: Some(now()),
+                ..State::created()
+            }
+        })?;
+        let exit = self.relay_and_wait(&config, started, attached);
+        let oom_killed = cgroup.oom_kills() > 0 && exit == 137;
+        let _ = cgroup.remove();
+        self.record_exit(&config, exit, oom_killed)?;
+        Ok(exit)
+    }
+    // ANCHOR_END: supervise
+
+    fn record_exit(&self, config: &ContainerConfig, exit: i32, oom: bool) -> anyhow::Result<()> {
+        self.update_state(&config.id, |s| {
+            s.status = Status::Exited;
+            s.exit_code = Some(exit);
+            s.oom_killed = oom;
+            s.pid = None;
+            s.supervisor_pid = None;
+            s.finished_at = Some(now());
+        })?;
+        if config.auto_remove {
+            self.remove_files(&config.id, true)?;
+        }
+        Ok(())
+    }
+
+    fn failed_to_start(
+        &self,
+        config: &ContainerConfig,
+        message: String,
+        exit_code: i32,
+    ) -> anyhow::Result<i32> {
+        self.update_state(&config.id, |s| {
+            s.status = Status::Exited;
+            s.exit_code = Some(exit_code);
+            s.error = Some(message.clone());
+            s.finished_at = Some(now());
+        })?;
+        if config.auto_remove {
+            self.remove_files(&config.id, true)?;
+        }
+        Err(StartFailed { message, exit_code }.into())
+    }
+
+    // ANCHOR: spawn_container
+    /// Put the spawn together: chapter 5's own steps, each extension's,
+    /// then start it. What the extensions took is given back on failure.
+    fn spawn_container(
+        &self,
+        config: &ContainerConfig,
+        cgroup: &Cgroup,
+        attached: bool,
+    ) -> anyhow::Result<Started> {
+        let dir = self.store.container_dir(&config.id);
+        let driver: Driver = config.driver.parse().map_err(anyhow::Error::msg)?;
+        let mut rootfs =
+            RootfsSetup::new(ch03_union_fs::reopen(driver, &config.layers, &dir)?, None);
+        let mut spawn = spawn_of(config, cgroup);
+        let mut steps = ChildSteps::default();
+        let mut starting = Starting {
+            root: &self.root,
+            dir: &dir,
+            config,
+            cgroup,
+            spawn: &mut spawn,
+            rootfs: &mut rootfs,
+            address: None,
+            steps: &mut steps,
+        };
+        let mut held = Vec::new();
+        let prepared = self.start_extensions(&mut starting, &mut held);
+        let address = starting.address;
+        let spawned = prepared.and_then(|()| {
+            rootfs.etc = Some(etc_files::write_etc_files(&dir, &config.hostname, address)?);
+            spawn_with_steps(spawn, rootfs, steps, config, attached)
+        });
+        tell_extensions(spawned, held)
+    }
+    // ANCHOR_END: spawn_container
+
+    fn start_extensions(
+        &self,
+        starting: &mut Starting,
+        held: &mut Vec<Box<dyn Running>>,
+    ) -> anyhow::Result<()> {
+        for extension in self.extensions() {
+            held.push(extension.start(starting)?);
+        }
+        Ok(())
+    }
+
+    fn relay_and_wait(&self, config: &ContainerConfig, started: Started, attached: bool) -> i32 {
+        let Started { child, stdio: mut side, held } = started;
+        let log_path = self.store.container_dir(&config.id).join("container.log");
+        let _raw = (attached && config.tty).then(RawMode::enable).flatten();
+        if attached {
+            side.forward_window_size();
+            side.feed_stdin();
+            ch01_namespaces::signals::forward_signals_to(child.pid());
+        }
+        if let Ok(mut log) = LogWriter::open(&log_path) {
+            let _ = side.relay(&mut log, attached);
+        }
+        let status = child.wait().map(|s| s.code()).unwrap_or(125);
+        ch01_namespaces::signals::stop_forwarding();
+        held.into_iter().for_each(|h| h.stopped());
+        status
+    }
+}
+
+// ANCHOR: spawn_with_steps
+/// The child's steps in their order: the extensions' first ones, chapter
+/// 3's root, stdio, the extensions' before-user ones, the user switch, the
+/// extensions' last ones. Then clone, and wait for the exec.
+fn spawn_with_steps(
+    mut spawn: Spawn,
+    rootfs: RootfsSetup,
+    steps: ChildSteps,
+    config: &ContainerConfig,
+    attached: bool,
+) -> anyhow::Result<(Child, stdio::ParentSide)> {
+    let interactive = config.interactive && attached;
+    let (stdio_hook, mut side) = stdio::prepare(StdioMode { tty: config.tty, interactive })?;
+    add_steps(&mut spawn, steps.first);
+    spawn.child_hook(ch03_union_fs::rootfs_hook(rootfs));
+    spawn.child_hook(stdio_hook);
+    add_steps(&mut spawn, steps.before_user);
+    if !config.user.is_root() {
+        spawn.child_hook(switch_user_hook(config.user.to_exec_user()));
+    }
+    add_steps(&mut spawn, steps.last);
+    let child = spawn.spawn()?;
+    if let Err(error) = side.receive_terminal() {
+        let _ = kill(child.pid(), Signal::SIGKILL);
+        let _ = child.wait();
+        return Err(error);
+    }
+    Ok((child, side))
+}
+// ANCHOR_END: spawn_with_steps
+
+/// Tell what each extension holds that the container runs, or that its
+/// start failed (so that it gives back what it took).
+fn tell_extensions(
+    spawned: anyhow::Result<(Child, stdio::ParentSide)>,
+    mut held: Vec<Box<dyn Running>>,
+) -> anyhow::Result<Started> {
+    match spawned {
+        Ok((child, stdio)) => {
+            held.iter_mut().for_each(|h| h.started(child.pid()));
+            Ok(Started { child, stdio, held })
+        }
+        Err(error) => {
+            held.into_iter().for_each(|h| h.stopped());
+            Err(error)
+        }
+    }
+}
+
+fn add_steps(spawn: &mut Spawn, hooks: Vec<ch01_namespaces::ChildHook>) {
+    for hook in hooks {
+        spawn.child_hook(hook);
+    }
+}
+
+/// Chapter 5's own spawn: every namespace new, the hostname, `--init`,
+/// and chapter 2's cgroup join as the first parent hook.
+fn spawn_of(config: &ContainerConfig, cgroup: &Cgroup) -> Spawn {
+    let cwd = Some(config.working_dir.clone().into());
+    let mut spawn = Spawn::new(Process { argv: config.argv.clone(), env: config.env.clone(), cwd });
+    spawn.namespaces = Namespaces::default();
+    spawn.hostname = Some(config.hostname.clone());
+    spawn.init = config.init;
+    spawn.parent_hook(join_hook(cgroup));
+    spawn
+}
+
+/// A start that ended before the container ran: its error and exit code.
+fn start_failure(state: State) -> anyhow::Result<()> {
+    match state.error {
+        Some(message) if state.started_at.is_none() => {
+            Err(StartFailed { message, exit_code: state.exit_code.unwrap_or(125) }.into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn create_cgroup(config: &ContainerConfig) -> anyhow::Result<Cgroup> {
+    let layout = ch02_cgroups::detect()?;
+    let limits = config.limits.to_limits();
+    Ok(Cgroup::create(&layout, &config.cgroup_parent, &config.id, &limits)?)
+}
+
+/// The supervisor's stdio: /dev/null, so no terminal is held open.
+fn detach_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        let _ = nix::unistd::dup2_stdin(&null);
+        let _ = nix::unistd::dup2_stdout(&null);
+        let _ = nix::unistd::dup2_stderr(&null);
+    }
+}
