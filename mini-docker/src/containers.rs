@@ -1,34 +1,36 @@
-//! The container commands: chapter 5's verbs (`ch05_run::cli`) over the
-//! composed engine, and `run`/`create` with the flags of chapters 6–8.
+//! The container commands, written once against the Engine API's
+//! interface ([`Api`]): in-process or through a daemon, the same code.
 //! Argument parsing and output only; the work is the chapters'.
 
-use std::path::Path;
+use std::io::Write;
+use std::time::SystemTime;
 
 use anyhow::{anyhow, bail, Result};
-use ch05_run::cli::{self, with_code, ContainerFlags, ImageAndCommand};
-use ch05_run::image::{local_image, ImageInfo};
-use ch05_run::CreateRequest;
+use ch05_run::cli::{ContainerFlags, ImageAndCommand};
+use ch09_engine::types::{ContainerCreateBody, ExecCreateBody, Filters};
+use ch09_engine::{Api, ApiError, LogsOptions, Output, WaitCondition};
 use clap::Args;
 
-use crate::compose;
-use crate::images;
+use crate::run_flags::{create_body, DaemonFlags, Extra};
+use crate::{images, Coded};
 
 /// Options shared by `run` and `create`.
 #[derive(Args, Debug)]
 pub struct CreateArgs {
     #[command(flatten)]
-    flags: ContainerFlags,
+    pub flags: ContainerFlags,
     #[command(flatten)]
     walls: ch08_security::WallFlags,
     /// Mount the container's root filesystem read-only.
     #[arg(long = "read-only")]
     read_only: bool,
     /// Run in a user namespace whose root is USER's unprivileged range from
-    /// /etc/subuid and /etc/subgid ("default": the user mini-docker). Like
-    /// dockerd's --userns-remap, also set for every container by the variable.
+    /// /etc/subuid and /etc/subgid ("default": the user mini-docker). A
+    /// daemon setting in dockerd; without a daemon, this run's (or
+    /// every run's, by the variable).
     #[arg(long = "userns-remap", value_name = "USER", num_args = 0..=1, require_equals = true,
           default_missing_value = "default", env = "MINI_DOCKER_USERNS_REMAP")]
-    userns_remap: Option<String>,
+    pub userns_remap: Option<String>,
     /// "host": no user namespace for this container, whatever --userns-remap says.
     #[arg(long, value_name = "MODE")]
     userns: Option<String>,
@@ -41,6 +43,8 @@ pub struct CreateArgs {
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
     #[command(flatten)]
+    daemon: DaemonFlags,
+    #[command(flatten)]
     target: ImageAndCommand,
 }
 
@@ -50,7 +54,7 @@ pub struct RunArgs {
     #[arg(short, long)]
     detach: bool,
     #[command(flatten)]
-    create: CreateArgs,
+    pub create: CreateArgs,
 }
 
 impl RunArgs {
@@ -59,80 +63,267 @@ impl RunArgs {
     }
 }
 
-/// Does any of the named containers run our `--init` as its PID 1?
-pub fn any_uses_init(root: &Path, names: &[String]) -> bool {
-    let engine = compose::engine(root);
-    names
-        .iter()
-        .any(|name| engine.find(name).and_then(|id| engine.config(&id)).is_ok_and(|c| c.init))
+impl CreateArgs {
+    /// `--userns`: only `host` exists.
+    pub fn userns_host(&self) -> Result<bool> {
+        match self.userns.as_deref() {
+            None => Ok(false),
+            Some("host") => Ok(true),
+            Some(other) => bail!("invalid --userns {other:?}: the only mode is \"host\" (no user namespace for this container)"),
+        }
+    }
+
+    fn body(&self) -> Result<ContainerCreateBody> {
+        self.flags.check()?;
+        let extra = Extra {
+            walls: &self.walls,
+            read_only: self.read_only,
+            userns_host: self.userns_host()?,
+            mounts: &self.mounts,
+            network: &self.network,
+            publish: &self.publish,
+            daemon: &self.daemon,
+        };
+        create_body(&self.flags, &self.target, &extra)
+    }
 }
 
-/// `run`: create, then start attached (or detached with `-d`). Returns the
-/// container's exit code, or Docker's 125/126/127 for our own failures.
-pub fn run(root: &Path, args: RunArgs) -> Result<u8> {
-    let engine = compose::engine(root);
-    let id = create_container(&engine, &args.create)?;
-    cli::run_created(&engine, &id, args.detach)
+/// An API error with the exit code `run` gives it (125 unless it has its own).
+fn coded(error: ApiError, default: i32) -> anyhow::Error {
+    let code = error.exit_code.unwrap_or(default);
+    Coded { code, error: anyhow!("{}", error.message) }.into()
 }
 
-pub fn create(root: &Path, args: CreateArgs) -> Result<u8> {
-    let id = create_container(&compose::engine(root), &args)?;
-    println!("{id}");
+// ANCHOR: run
+/// `run`: create (pulling the image on a 404, as `docker run` does), then
+/// start attached — or detached with `-d` — and exit with the container's code.
+pub fn run(api: &dyn Api, args: RunArgs) -> Result<u8> {
+    let id = create_container(api, &args.create)?;
+    if args.detach {
+        api.container_start(&id).map_err(|e| coded(e, 125))?;
+        println!("{id}");
+        return Ok(0);
+    }
+    let code = api.container_start_attached(&id).map_err(|e| coded(e, 125))?;
+    Ok(code as u8)
+}
+// ANCHOR_END: run
+
+pub fn create(api: &dyn Api, args: CreateArgs) -> Result<u8> {
+    println!("{}", create_container(api, &args)?);
     Ok(0)
 }
 
-fn create_container(engine: &ch05_run::Engine, args: &CreateArgs) -> Result<String> {
-    let request = create_request(&engine.root, args).map_err(|e| with_code(e, 125))?;
-    cli::create(engine, &request)
-}
-
-// ANCHOR: create_request
-/// Chapter 5's request from its flags, plus the settings of chapters 6–8,
-/// each under its own key.
-fn create_request(root: &Path, args: &CreateArgs) -> Result<CreateRequest> {
-    let mounts = ch07_volumes::MountRequest(args.mounts.specs()?);
-    let network = ch06_networking::NetworkSettings {
-        mode: args.network.parse()?,
-        ports: args.publish.iter().map(|p| p.parse()).collect::<Result<_, _>>()?,
+fn create_container(api: &dyn Api, args: &CreateArgs) -> Result<String> {
+    let body = args.body().map_err(|e| Coded { code: 125, error: e })?;
+    let name = args.flags.name.as_deref();
+    let created = match api.container_create(name, &body) {
+        Err(error) if error.status == 404 && error.message.starts_with("No such image") => {
+            let image = args.target.image();
+            eprintln!("Unable to find image '{}' locally", images::familiar(image));
+            images::pull_to(api, image, &mut std::io::stderr())
+                .map_err(|e| Coded { code: 125, error: e })?;
+            api.container_create(name, &body)
+        }
+        other => other,
     };
-    let security = ch08_security::SecurityOptions {
-        read_only: args.read_only,
-        userns_remap: userns_remap(args)?,
-        ..args.walls.options()
-    };
-    args.flags.check()?;
-    let image = find_or_pull(root, args.target.image())?;
-    let mut request = args.flags.request(&args.target, image)?;
-    request.extensions.set(&network);
-    request.extensions.set(&mounts);
-    request.extensions.set(&security);
-    Ok(request)
-}
-// ANCHOR_END: create_request
-
-/// `--userns-remap[=USER]` looked up in the subordinate id files, unless
-/// `--userns=host` (Docker's only value for it) turns it off.
-fn userns_remap(args: &CreateArgs) -> Result<Option<ch08_security::userns::Remap>> {
-    match args.userns.as_deref() {
-        None => {}
-        Some("host") => return Ok(None),
-        Some(other) => bail!("invalid --userns {other:?}: the only mode is \"host\" (no user namespace for this container)"),
+    let created = created.map_err(|e| coded(e, 125))?;
+    for warning in created.warnings {
+        eprintln!("WARNING: {warning}");
     }
-    let Some(user) = args.userns_remap.as_deref().filter(|u| !u.is_empty()) else {
-        return Ok(None);
-    };
-    let (subuid, subgid) = ch08_security::userns::subid_files();
-    Ok(Some(ch08_security::userns::lookup(user, &subuid, &subgid)?))
+    Ok(created.id)
 }
 
-/// The image, from the store or — like `docker run` — pulled first.
-fn find_or_pull(root: &Path, name: &str) -> Result<ImageInfo> {
-    if let Some(image) = local_image(root, name)? {
-        return Ok(image);
+/// Do `action` for each named container, print each name as Docker does,
+/// and report errors one line each; exit 1 if any failed.
+fn for_each(wanted: &[String], action: impl Fn(&str) -> Result<(), ApiError>) -> Result<u8> {
+    let mut failed = false;
+    for name in wanted {
+        match action(name) {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("mini-docker: {}", e.message);
+                failed = true;
+            }
+        }
     }
-    let reference = ch04_image_pull::Reference::parse(name)?;
-    eprintln!("Unable to find image '{}' locally", reference.familiar());
-    images::pull_reporting_to(root, &images::PullArgs::for_image(name), &mut std::io::stderr())?;
-    local_image(root, name)?
-        .ok_or_else(|| anyhow!("the image {name} was pulled but cannot be found in the store"))
+    Ok(u8::from(failed))
+}
+
+pub fn start(api: &dyn Api, args: ch05_run::cli::StartArgs) -> Result<u8> {
+    if args.attach {
+        let [one] = args.containers.as_slice() else {
+            bail!("you cannot start and attach multiple containers at once")
+        };
+        return Ok(api.container_start_attached(one).map_err(|e| coded(e, 1))? as u8);
+    }
+    for_each(&args.containers, |id| api.container_start(id))
+}
+
+pub fn stop(api: &dyn Api, args: ch05_run::cli::StopArgs) -> Result<u8> {
+    for_each(&args.containers, |id| api.container_stop(id, Some(args.time)))
+}
+
+pub fn restart(api: &dyn Api, args: ch05_run::cli::StopArgs) -> Result<u8> {
+    for_each(&args.containers, |id| api.container_restart(id, Some(args.time)))
+}
+
+pub fn kill(api: &dyn Api, args: ch05_run::cli::KillArgs) -> Result<u8> {
+    ch05_run::cli::parse_signal(&args.signal)?;
+    for_each(&args.containers, |id| api.container_kill(id, &args.signal))
+}
+
+pub fn rm(api: &dyn Api, args: ch05_run::cli::RmArgs) -> Result<u8> {
+    for_each(&args.containers, |id| api.container_remove(id, args.force, args.volumes))
+}
+
+pub fn wait(api: &dyn Api, args: ch05_run::cli::ContainersArgs) -> Result<u8> {
+    let mut failed = false;
+    for wanted in &args.containers {
+        match api.container_wait(wanted, WaitCondition::NotRunning) {
+            Ok(code) => println!("{code}"),
+            Err(e) => {
+                eprintln!("mini-docker: {}", e.message);
+                failed = true;
+            }
+        }
+    }
+    Ok(u8::from(failed))
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Show all containers (default: running only).
+    #[arg(short, long)]
+    all: bool,
+    /// Only print ids.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Filter: name=, status=, label=, ancestor=, id=, network=.
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Don't truncate the ids.
+    #[arg(long = "no-trunc")]
+    no_trunc: bool,
+}
+
+/// `KEY=VALUE` filters into the API's map.
+pub fn parse_filter_flags(flags: &[String]) -> Result<Filters> {
+    let mut filters = Filters::new();
+    for flag in flags {
+        let Some((key, value)) = flag.split_once('=') else {
+            bail!("bad format of filter (expected name=value): {flag}");
+        };
+        filters.entry(key.to_string()).or_default().push(value.to_string());
+    }
+    Ok(filters)
+}
+
+pub fn ps(api: &dyn Api, args: PsArgs) -> Result<u8> {
+    let filters = parse_filter_flags(&args.filter)?;
+    let summaries = api.container_list(args.all, &filters).map_err(|e| anyhow!(e.message))?;
+    if args.quiet {
+        for summary in &summaries {
+            let id = summary["Id"].as_str().unwrap_or_default();
+            println!("{}", if args.no_trunc { id } else { &id[..id.len().min(12)] });
+        }
+        return Ok(0);
+    }
+    print!("{}", ch05_run::ps::table(&summaries, SystemTime::now()));
+    Ok(0)
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Follow the output.
+    #[arg(short, long)]
+    follow: bool,
+    /// Number of lines from the end ("all" for every line).
+    #[arg(short = 'n', long, default_value = "all")]
+    tail: String,
+    /// Show timestamps.
+    #[arg(short, long)]
+    timestamps: bool,
+    /// Show logs since a time: RFC 3339, unix seconds, or a duration like 10m.
+    #[arg(long)]
+    since: Option<String>,
+    container: String,
+}
+
+pub fn logs(api: &dyn Api, args: LogsArgs) -> Result<u8> {
+    let tail = match args.tail.as_str() {
+        "all" => None,
+        n => Some(
+            n.parse::<usize>()
+                .map_err(|_| anyhow!("invalid --tail {n:?}: give a number or \"all\""))?,
+        ),
+    };
+    let options = LogsOptions {
+        follow: args.follow,
+        tail,
+        since: args.since.as_deref().map(since_seconds).transpose()?,
+        timestamps: args.timestamps,
+        stdout: true,
+        stderr: true,
+    };
+    let mut print = |stream: Output, bytes: &[u8]| {
+        let _ = match stream {
+            Output::Stdout => {
+                std::io::stdout().write_all(bytes).and_then(|()| std::io::stdout().flush())
+            }
+            Output::Stderr => std::io::stderr().write_all(bytes),
+        };
+    };
+    api.container_logs(&args.container, &options, &mut print).map_err(|e| anyhow!(e.message))?;
+    Ok(0)
+}
+
+/// `--since`: unix seconds, RFC 3339, or a duration before now (`10m`).
+fn since_seconds(text: &str) -> Result<i64> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(seconds);
+    }
+    let now = SystemTime::now();
+    let at = match humantime::parse_rfc3339_weak(text) {
+        Ok(at) => at,
+        Err(_) => {
+            now - humantime::parse_duration(text)
+                .map_err(|e| anyhow!("invalid --since {text:?}: {e}"))?
+        }
+    };
+    Ok(at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))
+}
+
+/// `inspect`: every name as a container; `None` if one is not (then the
+/// caller looks for images of those names).
+pub fn inspect(api: &dyn Api, names: &[String]) -> Result<Option<u8>> {
+    let mut all = Vec::new();
+    for name in names {
+        match api.container_inspect(name) {
+            Ok(described) => all.push(described),
+            Err(error) if error.status == 404 => return Ok(None),
+            Err(error) => bail!("{}", error.message),
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&all)?);
+    Ok(Some(0))
+}
+
+pub fn exec(api: &dyn Api, args: ch05_run::cli::ExecArgs) -> Result<u8> {
+    let body = ExecCreateBody {
+        attach_stdin: args.interactive,
+        attach_stdout: true,
+        attach_stderr: true,
+        tty: args.tty,
+        env: Some(ch05_run::env::collect(&[] as &[&std::path::Path], &args.env)?),
+        working_dir: args.workdir.clone().unwrap_or_default(),
+        cmd: Some(args.target[1..].to_vec()),
+        ..ExecCreateBody::default()
+    };
+    let code = api.container_exec(&args.target[0], &body).map_err(|e| coded(e, 1))?;
+    Ok(code as u8)
+}
+
+pub fn attach(api: &dyn Api, container: &str) -> Result<u8> {
+    Ok(api.container_attach(container).map_err(|e| coded(e, 1))? as u8)
 }

@@ -12,7 +12,8 @@ use ch04_image_pull::platform::Platform;
 use ch04_image_pull::progress::Display;
 use ch04_image_pull::registry::{Registry, RegistryOptions};
 use ch04_image_pull::store::{ImageRecord, Store};
-use ch04_image_pull::{load, pull, Reference};
+use ch04_image_pull::{load, Reference};
+use ch09_engine::Api;
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -82,44 +83,111 @@ pub struct LoginArgs {
     insecure: bool,
 }
 
-pub fn pull(root: &Path, args: PullArgs) -> Result<u8> {
-    pull_reporting_to(root, &args, &mut std::io::stdout())?;
+// ANCHOR: pull
+/// `pull`: the registry's answer as Docker prints it — the status lines on
+/// stdout, each layer's progress on stderr (bars on a terminal).
+pub fn pull(api: &dyn Api, args: &PullArgs) -> Result<u8> {
+    if args.platform.is_some() || !args.insecure.is_empty() {
+        bail!("--platform and --insecure-registry are not supported by this pull: the engine pulls for its own platform, and loopback registries may always speak plain HTTP");
+    }
+    pull_to(api, &args.image, &mut std::io::stdout())?;
     Ok(0)
 }
 
-impl PullArgs {
-    /// A pull of `image` with the defaults (what `run` does for a missing image).
-    pub fn for_image(image: &str) -> PullArgs {
-        let registry_mirror = std::env::var("MINI_DOCKER_REGISTRY_MIRROR").ok();
-        PullArgs { image: image.to_string(), platform: None, insecure: Vec::new(), registry_mirror }
-    }
-}
-
-/// Pull, writing Docker's status lines to `out` (stdout for `pull`,
+/// Pull `image`, writing Docker's status lines to `out` (stdout for `pull`,
 /// stderr for `run`, whose stdout belongs to the container).
-pub fn pull_reporting_to(root: &Path, args: &PullArgs, out: &mut dyn std::io::Write) -> Result<()> {
-    let reference = Reference::parse(&args.image)?;
-    let platform = match &args.platform {
-        Some(p) => Platform::parse(p).ok_or_else(|| {
-            anyhow!("invalid platform {p:?}: write os/arch[/variant], e.g. linux/amd64")
-        })?,
-        None => Platform::host(),
-    };
-    let store = Store::open(root)?;
-    let options = RegistryOptions {
-        insecure: args.insecure.clone(),
-        mirror: args.registry_mirror.clone(),
-        credential_files: auth::credential_files(root),
-    };
-    writeln!(out, "{}: Pulling from {}", reference.tag_or_digest(), reference.familiar_name())?;
+pub fn pull_to(api: &dyn Api, image: &str, out: &mut dyn std::io::Write) -> Result<()> {
+    let reference = Reference::parse(image)?;
     let mut display = Display::for_stderr();
-    let pulled = pull::pull(&store, &reference, &options, &platform, &mut |p| display.show(p))?;
-    writeln!(out, "Digest: {}", pulled.digest)?;
-    let status =
-        if pulled.changed { "Downloaded newer image for" } else { "Image is up to date for" };
-    writeln!(out, "Status: {status} {}", reference.familiar())?;
+    let mut failed = None;
+    let pulled = api.image_pull(&reference.to_string(), &mut |message| {
+        match ch09_engine::local::progress::from_json(message) {
+            Some(event) => display.show(&event),
+            None => {
+                if let Some(line) = ch09_engine::local::progress::status_line(message) {
+                    failed = writeln!(out, "{line}").err();
+                }
+            }
+        }
+    });
+    pulled.map_err(|e| anyhow!("{}", e.message))?;
+    if let Some(error) = failed {
+        return Err(error.into());
+    }
     writeln!(out, "{reference}")?;
     Ok(())
+}
+// ANCHOR_END: pull
+
+/// `busybox` → `busybox:latest`, as Docker names an image in its messages.
+pub fn familiar(name: &str) -> String {
+    Reference::parse(name).map(|r| r.familiar()).unwrap_or(name.to_string())
+}
+
+/// `version`: the engine's (or the daemon's) `GET /version`.
+pub fn version(api: &dyn Api) -> Result<u8> {
+    let server = api.version().map_err(|e| anyhow!("{}", e.message))?;
+    println!(
+        "Client:\n Version:           {}\n API version:       {}",
+        env!("CARGO_PKG_VERSION"),
+        ch09_engine::system::API_VERSION
+    );
+    println!("\nServer: {}", server["Platform"]["Name"].as_str().unwrap_or("mini-docker"));
+    for (label, key) in [
+        ("Version", "Version"),
+        ("API version", "ApiVersion"),
+        ("OS/Arch", "Os"),
+        ("Kernel Version", "KernelVersion"),
+    ] {
+        let value = match key {
+            "Os" => format!(
+                "{}/{}",
+                server["Os"].as_str().unwrap_or(""),
+                server["Arch"].as_str().unwrap_or("")
+            ),
+            key => server[key].as_str().unwrap_or("").to_string(),
+        };
+        println!(" {:<18} {value}", format!("{label}:"));
+    }
+    Ok(0)
+}
+
+/// `info`: the daemon's `GET /info`, a line per field as `docker info` prints them.
+pub fn info(api: &dyn Api) -> Result<u8> {
+    let info = api.info().map_err(|e| anyhow!("{}", e.message))?;
+    let text = |key: &str| match &info[key] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    println!("Server:");
+    println!(" Containers: {}", text("Containers"));
+    println!(
+        "  Running: {}\n  Paused: {}\n  Stopped: {}",
+        text("ContainersRunning"),
+        text("ContainersPaused"),
+        text("ContainersStopped")
+    );
+    println!(" Images: {}", text("Images"));
+    for (label, key) in [
+        ("Server Version", "ServerVersion"),
+        ("Storage Driver", "Driver"),
+        ("Logging Driver", "LoggingDriver"),
+        ("Cgroup Driver", "CgroupDriver"),
+        ("Cgroup Version", "CgroupVersion"),
+        ("Kernel Version", "KernelVersion"),
+        ("Operating System", "OperatingSystem"),
+        ("OSType", "OSType"),
+        ("Architecture", "Architecture"),
+        ("CPUs", "NCPU"),
+        ("Total Memory", "MemTotal"),
+        ("Name", "Name"),
+        ("Docker Root Dir", "DockerRootDir"),
+    ] {
+        println!(" {label}: {}", text(key));
+    }
+    println!(" Swarm: {}", info["Swarm"]["LocalNodeState"].as_str().unwrap_or("inactive"));
+    Ok(0)
 }
 
 /// `images`: REPOSITORY TAG IMAGE ID CREATED SIZE, newest first.

@@ -1,20 +1,24 @@
 //! mini-docker: the Docker CLI's verbs, made of the book's chapters.
 //!
 //! This crate is glue only: parsing the command line and calling the
-//! chapters. No container mechanism lives here.
+//! chapters — in this process, or through a daemon (`-H`, `DOCKER_HOST`,
+//! `MINI_DOCKER_HOST`), with the same code for both.
 
-mod compose;
 mod containers;
 mod doctor;
 mod images;
 mod networks;
+mod run_flags;
 mod volumes;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use ch05_run::cli;
+use ch09_engine::local::Settings;
+use ch09_engine::Api;
 use clap::{Parser, Subcommand};
+use mini_docker::compose;
 
 /// An educational container engine: every step is a chapter of the book.
 #[derive(Parser)]
@@ -23,6 +27,10 @@ struct Cli {
     /// Where images, containers and volumes are kept.
     #[arg(long, global = true, env = "MINI_DOCKER_ROOT", default_value = "/var/lib/mini-docker")]
     root: PathBuf,
+    /// The daemon to talk to (unix:///run/mini-docker.sock, tcp://127.0.0.1:2375);
+    /// without one, the engine runs in this process.
+    #[arg(short = 'H', long = "host", global = true, env = "MINI_DOCKER_HOST")]
+    host: Option<String>,
     /// Print every privileged step with the equivalent shell command and the
     /// book section that explains it (also: MINI_DOCKER_EXPLAIN=1).
     #[arg(long, global = true)]
@@ -36,6 +44,10 @@ enum Command {
     /// Check what this host offers for containers, and what to do where
     /// something is missing.
     Doctor,
+    /// Show the version of the engine (and of the daemon, with -H).
+    Version,
+    /// Show what the engine holds and how it is set up.
+    Info,
     /// Download an image from a registry.
     Pull(images::PullArgs),
     /// List images.
@@ -65,11 +77,13 @@ enum Command {
     /// Remove containers.
     Rm(cli::RmArgs),
     /// List containers.
-    Ps(cli::PsArgs),
+    Ps(containers::PsArgs),
     /// Show a container's output.
-    Logs(cli::LogsArgs),
+    Logs(containers::LogsArgs),
     /// Run a command in a running container.
     Exec(cli::ExecArgs),
+    /// Attach this terminal to a running container.
+    Attach { container: String },
     /// Block until containers stop, then print their exit codes.
     Wait(cli::ContainersArgs),
     /// Manage volumes.
@@ -78,7 +92,30 @@ enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(networks::NetworkCommand),
+    /// What a daemon runs to start a container (not for people).
+    #[command(hide = true)]
+    InternalStart {
+        #[arg(long)]
+        wait_for_attach: bool,
+        id: String,
+    },
 }
+
+/// An error that carries the exit code `main` should use; it prints as
+/// the error it wraps.
+#[derive(Debug)]
+pub struct Coded {
+    pub code: i32,
+    pub error: anyhow::Error,
+}
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for Coded {}
 
 // ANCHOR: needs_sealed_copy
 /// CVE-2019-5736 needs a process inside the container that can reach our
@@ -86,35 +123,74 @@ enum Command {
 /// already populated, and `--init` keeps our binary as the container's
 /// PID 1: those run from a sealed copy. A plain `run` needs none: its child
 /// is alone in a new PID namespace until it execs the container's program.
-fn needs_sealed_copy(root: &std::path::Path, command: &Command) -> bool {
-    match command {
+fn needs_sealed_copy(cli: &Cli) -> bool {
+    if cli.host.is_some() {
+        return false; // the daemon starts the containers
+    }
+    let uses_init = |names: &[String]| {
+        let engine = compose::engine(&cli.root);
+        names.iter().any(|n| engine.find(n).and_then(|id| engine.config(&id)).is_ok_and(|c| c.init))
+    };
+    match &cli.command {
         Command::Exec(_) => true,
         Command::Run(args) => args.uses_init(),
-        Command::Start(args) => containers::any_uses_init(root, &args.containers),
-        Command::Restart(args) => containers::any_uses_init(root, &args.containers),
+        Command::Start(args) => uses_init(&args.containers),
+        Command::Restart(args) => uses_init(&args.containers),
         _ => false,
     }
 }
 // ANCHOR_END: needs_sealed_copy
 
+// ANCHOR: client
+/// The engine to talk to: a daemon when one is named, this process otherwise.
+fn client(root: &Path, host: Option<&str>, remap: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
+    let host = host.map(str::to_string).or_else(|| std::env::var("DOCKER_HOST").ok());
+    let host = host.filter(|h| !h.is_empty());
+    if let Some(host) = host {
+        return remote(&host, remap);
+    }
+    let mut settings = Settings::defaults();
+    settings.driver = match std::env::var("MINI_DOCKER_STORAGE_DRIVER") {
+        Ok(name) => name.parse().map_err(anyhow::Error::msg)?,
+        Err(_) => settings.driver,
+    };
+    settings.registry_mirror = std::env::var("MINI_DOCKER_REGISTRY_MIRROR").ok();
+    settings.userns_remap = remap.map(compose::lookup_remap).transpose()?;
+    Ok(Box::new(compose::local(root, settings)))
+}
+
+#[cfg(feature = "api")]
+fn remote(host: &str, remap: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
+    if remap.is_some() {
+        anyhow::bail!("--userns-remap is a daemon setting: start mini-dockerd with --userns-remap");
+    }
+    let host = ch09_engine::server::Host::parse(host)?;
+    Ok(Box::new(ch09_engine::Remote::new(host)?))
+}
+
+#[cfg(not(feature = "api"))]
+fn remote(_: &str, _: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
+    anyhow::bail!("this mini-docker was built without the API client (feature \"api\"): build it with `cargo build -p mini-docker`")
+}
+// ANCHOR_END: client
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     ch01_namespaces::explain::init(cli.explain);
+    let starts = matches!(
+        cli.command,
+        Command::Run(_)
+            | Command::Create(_)
+            | Command::Start(_)
+            | Command::Restart(_)
+            | Command::Exec(_)
+    );
     let uid = nix::unistd::geteuid();
-    if !uid.is_root()
-        && matches!(
-            cli.command,
-            Command::Run(_)
-                | Command::Create(_)
-                | Command::Start(_)
-                | Command::Restart(_)
-                | Command::Exec(_)
-        )
-    {
+    if !uid.is_root() && starts && cli.host.is_none() {
         eprintln!("mini-docker: {}", ch08_security::userns::rootless_refusal(uid.as_raw()));
         return ExitCode::from(125);
     }
-    if needs_sealed_copy(&cli.root, &cli.command) {
+    if needs_sealed_copy(&cli) {
         if let Err(error) = ch08_security::seal::reexec_sealed() {
             eprintln!("mini-docker: {error}");
             return ExitCode::from(125);
@@ -123,39 +199,56 @@ fn main() -> ExitCode {
     // Docker's CLI: 125 when `run`/`create` fail themselves, 1 for other commands.
     let default_code =
         if matches!(cli.command, Command::Run(_) | Command::Create(_)) { 125 } else { 1 };
-    let engine = || compose::engine(&cli.root);
-    let result = match cli.command {
-        Command::Doctor => doctor::run(),
-        Command::Pull(args) => images::pull(&cli.root, args),
-        Command::Images => images::images(&cli.root),
-        Command::Rmi(args) => images::rmi(&cli.root, args),
-        Command::Inspect(args) => match cli::inspect(&engine(), args.names()) {
-            Ok(Some(code)) => Ok(code),
-            Ok(None) => images::inspect(&cli.root, args),
-            Err(e) => Err(e),
-        },
-        Command::Load(args) => images::load(&cli.root, args),
-        Command::Tag(args) => images::tag(&cli.root, args),
-        Command::Login(args) => images::login(&cli.root, args),
-        Command::Run(args) => containers::run(&cli.root, args),
-        Command::Create(args) => containers::create(&cli.root, args),
-        Command::Start(args) => cli::start(&engine(), &args),
-        Command::Stop(args) => cli::stop(&engine(), &args),
-        Command::Restart(args) => cli::restart(&engine(), &args),
-        Command::Kill(args) => cli::kill(&engine(), &args),
-        Command::Rm(args) => cli::rm(&engine(), &args),
-        Command::Ps(args) => cli::ps(&engine(), &args),
-        Command::Logs(args) => cli::logs(&engine(), &args),
-        Command::Exec(args) => cli::exec(&engine(), args),
-        Command::Wait(args) => cli::wait(&engine(), &args),
-        Command::Volume(command) => volumes::run(&cli.root, command),
-        Command::Network(command) => networks::run(&cli.root, command),
-    };
-    match result {
+    match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("mini-docker: {error:#}");
-            ExitCode::from(cli::exit_code_of(&error).unwrap_or(default_code) as u8)
+            let code =
+                error.downcast_ref::<Coded>().map(|c| c.code).or_else(|| cli::exit_code_of(&error));
+            ExitCode::from(code.unwrap_or(default_code) as u8)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let Cli { root, host, command, .. } = cli;
+    let remap = match &command {
+        Command::Run(args) if !args.create.userns_host()? => args.create.userns_remap.clone(),
+        Command::Create(args) if !args.userns_host()? => args.userns_remap.clone(),
+        _ => None,
+    };
+    let remap = remap.filter(|r| !r.is_empty());
+    let api = || client(&root, host.as_deref(), remap.as_deref());
+    match command {
+        Command::Doctor => doctor::run(),
+        Command::Version => images::version(api()?.as_ref()),
+        Command::Info => images::info(api()?.as_ref()),
+        Command::Pull(args) => images::pull(api()?.as_ref(), &args),
+        Command::Images => images::images(&root),
+        Command::Rmi(args) => images::rmi(&root, args),
+        Command::Inspect(args) => match containers::inspect(api()?.as_ref(), args.names())? {
+            Some(code) => Ok(code),
+            None => images::inspect(&root, args),
+        },
+        Command::Load(args) => images::load(&root, args),
+        Command::Tag(args) => images::tag(&root, args),
+        Command::Login(args) => images::login(&root, args),
+        Command::Run(args) => containers::run(api()?.as_ref(), args),
+        Command::Create(args) => containers::create(api()?.as_ref(), args),
+        Command::Start(args) => containers::start(api()?.as_ref(), args),
+        Command::Stop(args) => containers::stop(api()?.as_ref(), args),
+        Command::Restart(args) => containers::restart(api()?.as_ref(), args),
+        Command::Kill(args) => containers::kill(api()?.as_ref(), args),
+        Command::Rm(args) => containers::rm(api()?.as_ref(), args),
+        Command::Ps(args) => containers::ps(api()?.as_ref(), args),
+        Command::Logs(args) => containers::logs(api()?.as_ref(), args),
+        Command::Exec(args) => containers::exec(api()?.as_ref(), args),
+        Command::Attach { container } => containers::attach(api()?.as_ref(), &container),
+        Command::Wait(args) => containers::wait(api()?.as_ref(), args),
+        Command::Volume(command) => volumes::run(&root, command),
+        Command::Network(command) => networks::run(&root, command),
+        Command::InternalStart { wait_for_attach, id } => {
+            compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }
     }
 }

@@ -83,6 +83,7 @@ fn run(args: Args) -> Result<(), String> {
                 insecure,
                 mirror: registry_mirror,
                 credential_files: auth::credential_files(&args.root),
+                credentials: None,
             };
             println!("{}: Pulling from {}", reference.tag_or_digest(), reference.familiar_name());
             let mut display = Display::for_stderr();

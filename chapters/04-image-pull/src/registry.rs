@@ -44,6 +44,9 @@ pub struct RegistryOptions {
     pub mirror: Option<String>,
     /// Files searched for credentials (see [`auth::credential_files`]).
     pub credential_files: Vec<PathBuf>,
+    /// Credentials given with the request (a daemon's `X-Registry-Auth`),
+    /// used before any file is searched.
+    pub credentials: Option<auth::Credentials>,
 }
 
 /// A manifest or index as received: exact bytes, media type, digest.
@@ -85,7 +88,10 @@ impl Registry {
             domain: reference.domain.clone(),
             repository: reference.path.clone(),
             familiar: reference.familiar_name(),
-            credentials: auth::lookup(&options.credential_files, &reference.domain),
+            credentials: options
+                .credentials
+                .clone()
+                .or_else(|| auth::lookup(&options.credential_files, &reference.domain)),
             authorization: None,
         }
     }

@@ -212,7 +212,7 @@ pub fn run(engine: &Engine, config: &ContainerConfig, request: ExecRequest) -> a
     side.feed_stdin();
     ch01_namespaces::signals::forward_signals_to(child.pid());
     let mut discard = crate::logs::LogWriter::discarding();
-    let _ = side.relay(&mut discard, true);
+    let _ = side.relay(&mut discard, true, None);
     let status = child.wait()?;
     ch01_namespaces::signals::stop_forwarding();
     Ok(status.code())

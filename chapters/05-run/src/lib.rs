@@ -9,6 +9,7 @@
 //! - [`extension`] and [`settings`]: what later chapters plug in, and where they keep it.
 //! - [`inspect`], [`summary`], [`ps`]: what `inspect` and `ps` show.
 
+pub mod attach;
 pub mod cli;
 pub mod container;
 pub mod create;
@@ -37,3 +38,4 @@ pub use extension::{ChildSteps, Creating, Execing, Extension, NothingHeld, Runni
 pub use lifecycle::{Engine, StartFailed};
 pub use settings::{Extensions, Settings};
 pub use state::State;
+pub use supervisor::StartOptions;

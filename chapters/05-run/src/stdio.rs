@@ -27,6 +27,7 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 use nix::sys::termios::{self, SetArg, Termios};
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, pipe2, setsid};
 
+use crate::attach::{AttachServer, ClientSaid};
 use crate::logs::{LogWriter, Stream};
 
 /// What the container's stdio should be.
@@ -249,36 +250,35 @@ impl ParentSide {
     }
 
     // ANCHOR: relay
-    /// Copy the container's output to the log (and to our stdout/stderr when
-    /// `attached`) until every output is closed — that is, until the
-    /// container and everything it started have exited or closed them.
-    pub fn relay(self, log: &mut LogWriter, attached: bool) -> std::io::Result<()> {
-        let mut open: Vec<(OwnedFd, Stream)> = self.outputs;
+    /// Copy the container's output to the log, to our stdout/stderr when
+    /// `terminal`, and to every attached client, until every output is
+    /// closed — that is, until the container and everything it started have
+    /// exited or closed them. Clients' input goes to the container.
+    pub fn relay(
+        self,
+        log: &mut LogWriter,
+        terminal: bool,
+        mut attach: Option<&mut AttachServer>,
+    ) -> std::io::Result<()> {
+        let ParentSide { outputs: mut open, mut input, .. } = self;
         let mut buf = [0u8; 16 * 1024];
         while !open.is_empty() {
-            let mut fds: Vec<PollFd> =
-                open.iter().map(|(fd, _)| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
-            poll(&mut fds, PollTimeout::NONE).or_else(|e| {
-                if e == nix::errno::Errno::EINTR {
-                    Ok(0)
-                } else {
-                    Err(e)
-                }
-            })?;
-            let ready: Vec<bool> =
-                fds.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty())).collect();
-            drop(fds);
+            let ready = wait_until_ready(&open, attach.as_deref())?;
             let mut closed = Vec::new();
-            for (i, (fd, stream)) in open.iter().enumerate().filter(|(i, _)| ready[*i]) {
+            for (i, (fd, stream)) in open.iter().enumerate().filter(|(i, _)| ready.outputs[*i]) {
                 match read_some(fd.as_fd(), &mut buf) {
                     0 => closed.push(i),
                     n => {
                         log.write(*stream, &buf[..n])?;
-                        if attached {
+                        if terminal {
                             write_to_terminal(*stream, &buf[..n]);
                         }
+                        attach.iter_mut().for_each(|a| a.broadcast(*stream, &buf[..n]));
                     }
                 }
+            }
+            if let Some(attach) = attach.as_mut() {
+                serve_clients(attach, &ready, &mut input, open.first().map(|(fd, _)| fd));
             }
             for i in closed.into_iter().rev() {
                 open.remove(i);
@@ -287,6 +287,61 @@ impl ParentSide {
         log.flush()
     }
     // ANCHOR_END: relay
+}
+
+/// Which of the relay's descriptors have something to read.
+struct Ready {
+    outputs: Vec<bool>,
+    listener: bool,
+    /// The indexes of the clients that said something.
+    clients: Vec<usize>,
+}
+
+/// poll(2) on the outputs, the attach socket and its clients at once.
+fn wait_until_ready(
+    open: &[(OwnedFd, Stream)],
+    attach: Option<&AttachServer>,
+) -> std::io::Result<Ready> {
+    let mut fds: Vec<BorrowedFd<'_>> = open.iter().map(|(fd, _)| fd.as_fd()).collect();
+    let mut client_index = Vec::new();
+    if let Some(attach) = attach {
+        fds.push(attach.listener_fd());
+        for (index, fd) in attach.client_fds() {
+            client_index.push(index);
+            fds.push(fd);
+        }
+    }
+    let mut polled: Vec<PollFd> =
+        fds.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
+    match poll(&mut polled, PollTimeout::NONE) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut ready = polled.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty()));
+    let outputs: Vec<bool> = ready.by_ref().take(open.len()).collect();
+    let listener = ready.next().unwrap_or(false);
+    let clients = ready.zip(client_index).filter(|(r, _)| *r).map(|(_, i)| i).collect();
+    Ok(Ready { outputs, listener, clients })
+}
+
+/// New clients, and what the ready ones say: input goes to the container,
+/// a resize to its terminal (`pty`, the first output when there is one).
+fn serve_clients(
+    attach: &mut AttachServer,
+    ready: &Ready,
+    input: &mut Option<OwnedFd>,
+    pty: Option<&OwnedFd>,
+) {
+    for &i in ready.clients.iter().rev() {
+        if let ClientSaid::Resize { rows, cols } = attach.serve(i, input) {
+            let size = Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+            // SAFETY: TIOCSWINSZ with a valid Winsize; on a pipe it just fails.
+            let _ = pty.map(|fd| unsafe { set_window_size(fd.as_raw_fd(), &size) });
+        }
+    }
+    if ready.listener {
+        attach.accept();
+    }
 }
 
 /// Read what is there; 0 means closed. A pty master reports EIO once the

@@ -4,7 +4,10 @@
 //! `run -d` it is a process of its own; without `-d`, the command you typed
 //! is the supervisor.
 
-use std::time::{Duration, Instant};
+use std::cell::RefCell;
+use std::io::{BufRead, Write};
+use std::rc::Rc;
+use std::time::Duration;
 
 use anyhow::bail;
 use ch01_namespaces::{Child, Namespaces, Process, Spawn, SpawnError};
@@ -12,6 +15,7 @@ use ch02_cgroups::{join_hook, Cgroup};
 use ch03_union_fs::{etc_files, Driver, RootfsSetup};
 use nix::sys::signal::{kill, Signal};
 
+use crate::attach::AttachServer;
 use crate::container::ContainerConfig;
 use crate::extension::{ChildSteps, Running, Starting};
 use crate::ids::short_id;
@@ -21,12 +25,22 @@ use crate::state::{now, State, Status};
 use crate::stdio::{self, RawMode, StdioMode};
 use crate::user::switch_user_hook;
 
-/// A container that runs: its process, our side of its stdio, and what
-/// each extension holds until it exits.
+/// A container that runs: its process, our side of its stdio, the attach
+/// socket, and what each extension holds until it exits.
 struct Started {
     child: Child,
     stdio: stdio::ParentSide,
+    attach: AttachServer,
     held: Vec<Box<dyn Running>>,
+}
+
+/// How to start a container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StartOptions {
+    /// Someone attached before the start (`docker run` through a daemon):
+    /// the container is released only once a first client is connected to
+    /// its attach socket, so that no byte of its output is missed.
+    pub wait_for_attach: bool,
 }
 
 impl Engine {
@@ -36,46 +50,39 @@ impl Engine {
     /// child of init, in a session of its own: it outlives this command and
     /// no terminal's hang-up reaches it.
     pub fn start_detached(&self, id: &str) -> anyhow::Result<()> {
+        self.start_detached_with(id, StartOptions::default())
+    }
+
+    /// [`Engine::start_detached`], with `options`. The supervisor tells us
+    /// how the start went on a pipe: no polling, and a failure is told even
+    /// when `--rm` removed the container at once.
+    pub fn start_detached_with(&self, id: &str, options: StartOptions) -> anyhow::Result<()> {
         if self.state(id)?.is_running() {
             return Ok(());
         }
         self.update_state(id, |s| *s = State { status: Status::Created, ..State::created() })?;
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         // SAFETY: we are single-threaded here; the first child only forks
         // and exits, the second is a whole copy of us and runs on.
         match unsafe { nix::unistd::fork() }? {
             nix::unistd::ForkResult::Child => {
+                drop(read_end);
                 let _ = nix::unistd::setsid();
                 if let Ok(nix::unistd::ForkResult::Child) = unsafe { nix::unistd::fork() } {
                     detach_stdio();
-                    let _ = self.supervise(id, false);
+                    let report = Report(Some(write_end.into()));
+                    let _ = self.supervise_reporting(id, false, options, report);
                 }
                 unsafe { libc::_exit(0) };
             }
             nix::unistd::ForkResult::Parent { child } => {
+                drop(write_end);
                 nix::sys::wait::waitpid(child, None)?;
             }
         }
-        self.wait_until_started(id)
+        read_report(read_end)
     }
     // ANCHOR_END: start_detached
-
-    fn wait_until_started(&self, id: &str) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let state = match self.state(id) {
-                Ok(state) => state,
-                Err(_) => return Ok(()), // --rm and already gone: it ran
-            };
-            match state.status {
-                Status::Running => return Ok(()),
-                Status::Exited => return start_failure(state),
-                Status::Created if Instant::now() > deadline => {
-                    bail!("the container did not start within 30 seconds")
-                }
-                Status::Created => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    }
 
     /// Start the container with this process as its supervisor, attached to
     /// our terminal, and return its exit code (`run` without `-d`, `start -a`).
@@ -84,23 +91,38 @@ impl Engine {
             bail!("container {} is already running", short_id(id));
         }
         self.update_state(id, |s| *s = State { status: Status::Created, ..State::created() })?;
-        self.supervise(id, true)
+        self.supervise(id, true, StartOptions::default())
+    }
+
+    pub fn supervise(
+        &self,
+        id: &str,
+        attached: bool,
+        options: StartOptions,
+    ) -> anyhow::Result<i32> {
+        self.supervise_reporting(id, attached, options, Report(None))
     }
 
     // ANCHOR: supervise
     /// The supervisor: cgroup, spawn, then relay output, wait, record, release.
-    pub fn supervise(&self, id: &str, attached: bool) -> anyhow::Result<i32> {
+    fn supervise_reporting(
+        &self,
+        id: &str,
+        attached: bool,
+        options: StartOptions,
+        mut report: Report,
+    ) -> anyhow::Result<i32> {
         let config = self.config(id)?;
         let cgroup = match create_cgroup(&config) {
             Ok(cgroup) => cgroup,
-            Err(error) => return self.failed_to_start(&config, format!("{error:#}"), 125),
+            Err(error) => return self.failed_to_start(&config, format!("{error:#}"), 125, report),
         };
-        let started = match self.spawn_container(&config, &cgroup, attached) {
+        let started = match self.spawn_container(&config, &cgroup, options) {
             Ok(started) => started,
             Err(error) => {
                 let _ = cgroup.remove();
                 let code = error.downcast_ref::<SpawnError>().map_or(125, |e| e.exit_code());
-                return self.failed_to_start(&config, format!("{error:#}"), code);
+                return self.failed_to_start(&config, format!("{error:#}"), code, report);
             }
         };
         let (pid, supervisor) = (started.child.pid().as_raw(), std::process::id() as i32);
@@ -113,10 +135,16 @@ impl Engine {
                 ..State::created()
             }
         })?;
-        let exit = self.relay_and_wait(&config, started, attached);
+        report.started();
+        let (exit, mut attach) = self.relay_and_wait(&config, started, attached);
         let oom_killed = cgroup.oom_kills() > 0 && exit == 137;
         let _ = cgroup.remove();
         self.record_exit(&config, exit, oom_killed)?;
+        attach.broadcast_exit(exit);
+        drop(attach); // the socket goes before the directory does
+        if config.auto_remove {
+            self.remove_files(&config.id, true)?;
+        }
         Ok(exit)
     }
     // ANCHOR_END: supervise
@@ -130,9 +158,6 @@ impl Engine {
             s.supervisor_pid = None;
             s.finished_at = Some(now());
         })?;
-        if config.auto_remove {
-            self.remove_files(&config.id, true)?;
-        }
         Ok(())
     }
 
@@ -141,7 +166,9 @@ impl Engine {
         config: &ContainerConfig,
         message: String,
         exit_code: i32,
+        mut report: Report,
     ) -> anyhow::Result<i32> {
+        report.failed(exit_code, &message);
         self.update_state(&config.id, |s| {
             s.status = Status::Exited;
             s.exit_code = Some(exit_code);
@@ -161,9 +188,10 @@ impl Engine {
         &self,
         config: &ContainerConfig,
         cgroup: &Cgroup,
-        attached: bool,
+        options: StartOptions,
     ) -> anyhow::Result<Started> {
         let dir = self.store.container_dir(&config.id);
+        let attach = Rc::new(RefCell::new(AttachServer::listen(&dir)?));
         let driver: Driver = config.driver.parse().map_err(anyhow::Error::msg)?;
         let mut rootfs =
             RootfsSetup::new(ch03_union_fs::reopen(driver, &config.layers, &dir)?, None);
@@ -184,9 +212,14 @@ impl Engine {
         let address = starting.address;
         let spawned = prepared.and_then(|()| {
             rootfs.etc = Some(etc_files::write_etc_files(&dir, &config.hostname, address)?);
-            spawn_with_steps(spawn, rootfs, steps, config, attached)
+            if options.wait_for_attach {
+                spawn.parent_hook(wait_for_attach_hook(&attach));
+            }
+            spawn_with_steps(spawn, rootfs, steps, config)
         });
-        tell_extensions(spawned, held)
+        let attach =
+            Rc::try_unwrap(attach).map_err(|_| anyhow::anyhow!("attach socket still shared"));
+        tell_extensions(spawned.and_then(|s| Ok((s, attach?.into_inner()))), held)
     }
     // ANCHOR_END: spawn_container
 
@@ -201,8 +234,13 @@ impl Engine {
         Ok(())
     }
 
-    fn relay_and_wait(&self, config: &ContainerConfig, started: Started, attached: bool) -> i32 {
-        let Started { child, stdio: mut side, held } = started;
+    fn relay_and_wait(
+        &self,
+        config: &ContainerConfig,
+        started: Started,
+        attached: bool,
+    ) -> (i32, AttachServer) {
+        let Started { child, stdio: mut side, mut attach, held } = started;
         let log_path = self.store.container_dir(&config.id).join("container.log");
         let _raw = (attached && config.tty).then(RawMode::enable).flatten();
         if attached {
@@ -211,12 +249,12 @@ impl Engine {
             ch01_namespaces::signals::forward_signals_to(child.pid());
         }
         if let Ok(mut log) = LogWriter::open(&log_path) {
-            let _ = side.relay(&mut log, attached);
+            let _ = side.relay(&mut log, attached, Some(&mut attach));
         }
         let status = child.wait().map(|s| s.code()).unwrap_or(125);
         ch01_namespaces::signals::stop_forwarding();
         held.into_iter().for_each(|h| h.stopped());
-        status
+        (status, attach)
     }
 }
 
@@ -229,9 +267,9 @@ fn spawn_with_steps(
     rootfs: RootfsSetup,
     steps: ChildSteps,
     config: &ContainerConfig,
-    attached: bool,
 ) -> anyhow::Result<(Child, stdio::ParentSide)> {
-    let interactive = config.interactive && attached;
+    // Attached, stdin is our terminal's; detached, it is the attach clients'.
+    let interactive = config.interactive;
     let (stdio_hook, mut side) = stdio::prepare(StdioMode { tty: config.tty, interactive })?;
     add_steps(&mut spawn, steps.first);
     spawn.child_hook(ch03_union_fs::rootfs_hook(rootfs));
@@ -251,16 +289,25 @@ fn spawn_with_steps(
 }
 // ANCHOR_END: spawn_with_steps
 
+/// The last parent hook, when a client attached before the start: the
+/// child waits (on the sync pipe) until that client is connected.
+fn wait_for_attach_hook(attach: &Rc<RefCell<AttachServer>>) -> ch01_namespaces::ParentHook {
+    let attach = Rc::clone(attach);
+    ch01_namespaces::ParentHook::new("waiting for the attached client", move |_| {
+        Ok(attach.borrow_mut().wait_for_client(Duration::from_secs(30))?)
+    })
+}
+
 /// Tell what each extension holds that the container runs, or that its
 /// start failed (so that it gives back what it took).
 fn tell_extensions(
-    spawned: anyhow::Result<(Child, stdio::ParentSide)>,
+    spawned: anyhow::Result<((Child, stdio::ParentSide), AttachServer)>,
     mut held: Vec<Box<dyn Running>>,
 ) -> anyhow::Result<Started> {
     match spawned {
-        Ok((child, stdio)) => {
+        Ok(((child, stdio), attach)) => {
             held.iter_mut().for_each(|h| h.started(child.pid()));
-            Ok(Started { child, stdio, held })
+            Ok(Started { child, stdio, attach, held })
         }
         Err(error) => {
             held.into_iter().for_each(|h| h.stopped());
@@ -287,13 +334,37 @@ fn spawn_of(config: &ContainerConfig, cgroup: &Cgroup) -> Spawn {
     spawn
 }
 
-/// A start that ended before the container ran: its error and exit code.
-fn start_failure(state: State) -> anyhow::Result<()> {
-    match state.error {
-        Some(message) if state.started_at.is_none() => {
-            Err(StartFailed { message, exit_code: state.exit_code.unwrap_or(125) }.into())
+/// How the supervisor tells the command that started it how the start
+/// went: one line on a pipe, `0` or `CODE MESSAGE`.
+struct Report(Option<std::fs::File>);
+
+impl Report {
+    fn started(&mut self) {
+        if let Some(mut pipe) = self.0.take() {
+            let _ = writeln!(pipe, "0");
         }
-        _ => Ok(()),
+    }
+
+    fn failed(&mut self, code: i32, message: &str) {
+        if let Some(mut pipe) = self.0.take() {
+            let _ = writeln!(pipe, "{code} {}", message.replace('\n', " "));
+        }
+    }
+}
+
+/// The starting command's side: the supervisor's one line, or its silence
+/// (it died before it could say).
+fn read_report(read_end: std::os::fd::OwnedFd) -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::BufReader::new(std::fs::File::from(read_end)).read_line(&mut line)?;
+    let line = line.trim_end();
+    match line.split_once(' ') {
+        _ if line == "0" => Ok(()),
+        Some((code, message)) => {
+            let exit_code = code.parse().unwrap_or(125);
+            Err(StartFailed { message: message.to_string(), exit_code }.into())
+        }
+        None => bail!("the container's supervisor died before the container started"),
     }
 }
 

@@ -72,9 +72,9 @@ pub struct ContainerFlags {
     /// Run a minimal init as PID 1 that forwards signals and reaps orphans.
     #[arg(long)]
     pub init: bool,
-    /// The cgroup parent for the container's cgroup.
-    #[arg(long = "cgroup-parent", env = "MINI_DOCKER_CGROUP_PARENT", default_value = ch02_cgroups::DEFAULT_PARENT)]
-    pub cgroup_parent: String,
+    /// The cgroup parent for the container's cgroup (default: mini-docker).
+    #[arg(long = "cgroup-parent", env = "MINI_DOCKER_CGROUP_PARENT")]
+    pub cgroup_parent: Option<String>,
     /// overlay or vfs (default: overlay where the kernel has it).
     #[arg(long = "storage-driver", env = "MINI_DOCKER_STORAGE_DRIVER")]
     pub storage_driver: Option<String>,
@@ -159,7 +159,10 @@ impl ContainerFlags {
             auto_remove: self.rm,
             init: self.init,
             limits: self.limits.limits()?,
-            cgroup_parent: self.cgroup_parent.clone(),
+            cgroup_parent: self
+                .cgroup_parent
+                .clone()
+                .unwrap_or_else(|| ch02_cgroups::DEFAULT_PARENT.to_string()),
             driver: self.driver()?,
             extensions: Extensions::default(),
         })

@@ -1,0 +1,133 @@
+//! The client's side of HTTP/1.1: one connection per request, to a unix
+//! socket or a loopback port, as the `docker` CLI does.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::error::{ApiError, ApiResult};
+use crate::server::listen::Host;
+use crate::system::API_VERSION;
+
+/// Either kind of connection, as one type.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// Open a connection to the daemon.
+pub async fn connect(host: &Host) -> ApiResult<Box<dyn Stream>> {
+    let unreachable = |e: std::io::Error| {
+        let at = match host {
+            Host::Unix(path) => format!("unix://{}", path.display()),
+            Host::Tcp(address) => format!("tcp://{address}"),
+        };
+        ApiError::new(
+            503,
+            format!(
+                "Cannot connect to the mini-docker daemon at {at}: {e}. Is mini-dockerd running?"
+            ),
+        )
+    };
+    Ok(match host {
+        Host::Unix(path) => {
+            Box::new(tokio::net::UnixStream::connect(path).await.map_err(unreachable)?)
+        }
+        Host::Tcp(address) => {
+            Box::new(tokio::net::TcpStream::connect(address).await.map_err(unreachable)?)
+        }
+    })
+}
+
+// ANCHOR: send
+/// Send one request and return the response (its body still to be read).
+/// `path` is the API path without version: `/containers/json?all=1`.
+pub async fn send(
+    host: &Host,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+    headers: &[(&str, &str)],
+) -> ApiResult<Response<Incoming>> {
+    let io = TokioIo::new(connect(host).await?);
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| ApiError::new(500, format!("HTTP handshake: {e}")))?;
+    tokio::spawn(async move {
+        let _ = connection.with_upgrades().await;
+    });
+    let mut request = Request::builder()
+        .method(method)
+        .uri(format!("/v{API_VERSION}{path}"))
+        .header("Host", "api.moby.localhost")
+        .header("User-Agent", concat!("mini-docker/", env!("CARGO_PKG_VERSION")));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let is_json = body.is_some();
+    if is_json {
+        request = request.header("Content-Type", "application/json");
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body.unwrap_or_default())))
+        .map_err(|e| ApiError::new(500, e.to_string()))?;
+    sender
+        .send_request(request)
+        .await
+        .map_err(|e| ApiError::new(500, format!("{method} {path}: {e}")))
+}
+// ANCHOR_END: send
+
+/// The whole body of a response.
+pub async fn bytes(response: Response<Incoming>) -> ApiResult<Bytes> {
+    let collected = response.into_body().collect().await;
+    Ok(collected.map_err(|e| ApiError::new(500, format!("reading the answer: {e}")))?.to_bytes())
+}
+
+/// A success's JSON, or the error the daemon answered: `{"message": …}`.
+pub async fn json(response: Response<Incoming>) -> ApiResult<Value> {
+    let status = response.status().as_u16();
+    let body = bytes(response).await?;
+    let value: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(500, format!("the daemon's answer is not JSON: {e}")))?
+    };
+    if status >= 400 {
+        let message = value["message"].as_str().unwrap_or("the daemon gave no reason");
+        return Err(ApiError::new(status, message));
+    }
+    Ok(value)
+}
+
+/// The next chunk of a streamed body; `None` at its end.
+pub async fn next_chunk(body: &mut Incoming) -> ApiResult<Option<Bytes>> {
+    loop {
+        match body.frame().await {
+            None => return Ok(None),
+            Some(Err(e)) => return Err(ApiError::new(500, format!("reading the stream: {e}"))),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+}
+
+/// Percent-encode a query value.
+pub fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}

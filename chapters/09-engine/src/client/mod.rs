@@ -1,0 +1,137 @@
+//! The [`Api`] over HTTP: what `mini-docker -H unix:///run/mini-docker.sock`
+//! uses — the same requests, in the same order, as the `docker` CLI sends.
+
+mod http;
+mod terminal;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::runtime::Runtime;
+
+use crate::api::{Api, LogsOptions, Output, WaitCondition};
+use crate::error::{ApiError, ApiResult};
+use crate::server::listen::Host;
+use crate::types::{filters_json, ContainerCreateBody, CreateResponse, ExecCreateBody, Filters};
+use http::{encode, json, send};
+
+/// A daemon, over its socket.
+pub struct Remote {
+    host: Host,
+    runtime: Runtime,
+}
+
+impl Remote {
+    pub fn new(host: Host) -> anyhow::Result<Remote> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Ok(Remote { host, runtime })
+    }
+
+    /// One request whose answer is JSON (or nothing).
+    fn call(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> ApiResult<Value> {
+        self.runtime
+            .block_on(async { json(send(&self.host, method, path, body, &[]).await?).await })
+    }
+
+    fn id_path(id: &str, rest: &str) -> String {
+        format!("/containers/{}{rest}", encode(id))
+    }
+}
+
+// ANCHOR: api_impl
+impl Api for Remote {
+    fn version(&self) -> ApiResult<Value> {
+        self.call("GET", "/version", None)
+    }
+
+    fn info(&self) -> ApiResult<Value> {
+        self.call("GET", "/info", None)
+    }
+
+    fn container_create(
+        &self,
+        name: Option<&str>,
+        body: &ContainerCreateBody,
+    ) -> ApiResult<CreateResponse> {
+        let query = name.map(|n| format!("?name={}", encode(n))).unwrap_or_default();
+        let body = serde_json::to_vec(body).expect("a create body serializes");
+        let created = self.call("POST", &format!("/containers/create{query}"), Some(body))?;
+        serde_json::from_value(created).map_err(|e| ApiError::new(500, e.to_string()))
+    }
+
+    fn container_list(&self, all: bool, filters: &Filters) -> ApiResult<Vec<Value>> {
+        let path = format!(
+            "/containers/json?all={}&filters={}",
+            u8::from(all),
+            encode(&filters_json(filters))
+        );
+        match self.call("GET", &path, None)? {
+            Value::Array(list) => Ok(list),
+            _ => Err(ApiError::new(500, "the container list is not a list")),
+        }
+    }
+
+    fn container_inspect(&self, id: &str) -> ApiResult<Value> {
+        self.call("GET", &Self::id_path(id, "/json"), None)
+    }
+
+    fn container_start(&self, id: &str) -> ApiResult<()> {
+        self.call("POST", &Self::id_path(id, "/start"), None).map(drop)
+    }
+
+    fn container_stop(&self, id: &str, timeout: Option<u64>) -> ApiResult<()> {
+        let query = timeout.map(|t| format!("?t={t}")).unwrap_or_default();
+        self.call("POST", &Self::id_path(id, &format!("/stop{query}")), None).map(drop)
+    }
+
+    fn container_restart(&self, id: &str, timeout: Option<u64>) -> ApiResult<()> {
+        let query = timeout.map(|t| format!("?t={t}")).unwrap_or_default();
+        self.call("POST", &Self::id_path(id, &format!("/restart{query}")), None).map(drop)
+    }
+
+    fn container_kill(&self, id: &str, signal: &str) -> ApiResult<()> {
+        let path = Self::id_path(id, &format!("/kill?signal={}", encode(signal)));
+        self.call("POST", &path, None).map(drop)
+    }
+
+    fn container_remove(&self, id: &str, force: bool, volumes: bool) -> ApiResult<()> {
+        let path =
+            Self::id_path(id, &format!("?force={}&v={}", u8::from(force), u8::from(volumes)));
+        self.call("DELETE", &path, None).map(drop)
+    }
+
+    fn container_wait(&self, id: &str, condition: WaitCondition) -> ApiResult<i64> {
+        let path = Self::id_path(id, &format!("/wait?condition={}", condition.name()));
+        let answer = self.call("POST", &path, None)?;
+        Ok(answer["StatusCode"].as_i64().unwrap_or(-1))
+    }
+
+    fn container_logs(
+        &self,
+        id: &str,
+        options: &LogsOptions,
+        out: &mut dyn FnMut(Output, &[u8]),
+    ) -> ApiResult<()> {
+        self.runtime.block_on(terminal::logs(&self.host, id, options, out))
+    }
+
+    fn container_start_attached(&self, id: &str) -> ApiResult<i64> {
+        self.runtime.block_on(terminal::run(&self.host, id, true))
+    }
+
+    fn container_attach(&self, id: &str) -> ApiResult<i64> {
+        self.runtime.block_on(terminal::run(&self.host, id, false))
+    }
+
+    fn container_exec(&self, id: &str, body: &ExecCreateBody) -> ApiResult<i64> {
+        self.runtime.block_on(terminal::exec(&self.host, id, body))
+    }
+
+    fn image_pull(&self, reference: &str, progress: &mut dyn FnMut(&Value)) -> ApiResult<()> {
+        self.runtime.block_on(terminal::pull(&self.host, reference, progress))
+    }
+}
+// ANCHOR_END: api_impl
+
+/// How long a client waits for a daemon that is not answering at all.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

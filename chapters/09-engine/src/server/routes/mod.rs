@@ -1,0 +1,53 @@
+//! Chapter 9's routes: the method and the path's segments, to a handler.
+
+mod attach;
+mod containers;
+mod images;
+mod logs;
+mod system;
+mod wait;
+
+use std::sync::Arc;
+
+use super::router::{Handled, Routed};
+use super::Daemon;
+
+// ANCHOR: table
+/// The route table. A request no route takes is handed back.
+pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
+    let Routed { method, segments, request } = routed;
+    let request = *request;
+    let path: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let d = daemon;
+    Ok(match (method.as_str(), path.as_slice()) {
+        ("GET" | "HEAD", ["_ping"]) => Box::pin(system::ping(method == "HEAD")),
+        ("GET", ["version"]) => Box::pin(system::version()),
+        ("GET", ["info"]) => Box::pin(system::info(d)),
+        ("GET", ["events"]) => Box::pin(system::events(d, request)),
+        ("POST", ["containers", "create"]) => Box::pin(containers::create(d, request)),
+        ("GET", ["containers", "json"]) => Box::pin(containers::list(d, request)),
+        ("GET", ["containers", id, "json"]) => Box::pin(containers::inspect(d, id.to_string())),
+        ("POST", ["containers", id, "start"]) => Box::pin(containers::start(d, id.to_string())),
+        ("POST", ["containers", id, "stop"]) => {
+            Box::pin(containers::stop(d, id.to_string(), request))
+        }
+        ("POST", ["containers", id, "restart"]) => {
+            Box::pin(containers::restart(d, id.to_string(), request))
+        }
+        ("POST", ["containers", id, "kill"]) => {
+            Box::pin(containers::kill(d, id.to_string(), request))
+        }
+        ("DELETE", ["containers", id]) => Box::pin(containers::remove(d, id.to_string(), request)),
+        ("POST", ["containers", id, "wait"]) => Box::pin(wait::wait(d, id.to_string(), request)),
+        ("GET", ["containers", id, "logs"]) => Box::pin(logs::logs(d, id.to_string(), request)),
+        ("POST", ["containers", id, "attach"]) => {
+            Box::pin(attach::attach(d, id.to_string(), request))
+        }
+        ("POST", ["containers", id, "resize"]) => {
+            Box::pin(attach::resize(d, id.to_string(), request))
+        }
+        ("POST", ["images", "create"]) => Box::pin(images::pull(d, request)),
+        _ => return Err(Routed { method, segments, request: Box::new(request) }),
+    })
+}
+// ANCHOR_END: table

@@ -1,0 +1,93 @@
+//! `POST /containers/{id}/wait?condition=`: the headers go out at once, the
+//! body — `{"StatusCode": N}` — when the condition is met. `docker run`
+//! sends it *before* the start, so that it cannot miss a quick exit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use serde_json::json;
+use tokio::sync::mpsc::Sender;
+
+use crate::api::WaitCondition;
+use crate::local::containers::{ended_since, first_is_final};
+use crate::server::http::{self, Body};
+use crate::server::{blocking, supervisor, Daemon};
+use crate::ApiError;
+
+pub async fn wait(
+    daemon: Arc<Daemon>,
+    wanted: String,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    let query = http::query(&request);
+    let asked = query.get("condition").map_or("", String::as_str);
+    let Some(condition) = WaitCondition::parse(asked) else {
+        let message =
+            format!("invalid condition: {asked:?}: use not-running, next-exit or removed");
+        return http::error(&ApiError::bad_request(message));
+    };
+    let local = daemon.local.clone();
+    let id = match blocking(move || local.find(&wanted)).await {
+        Ok(id) => id,
+        Err(error) => return http::error(&error),
+    };
+    let (tx, body) = http::channel();
+    tokio::spawn(async move {
+        if let Some(code) = wait_for(&daemon, &id, condition, &tx).await {
+            let answer = json!({ "StatusCode": code, "Error": null });
+            let _ = tx.send(Bytes::from(format!("{answer}\n"))).await;
+        }
+    });
+    http::response(200, Some("application/json"), body)
+}
+
+// ANCHOR: wait_for
+/// Wait for `condition` without holding a thread: a running container's
+/// supervisor says when it exits; the rest is a short sleep between looks.
+/// `None` when the client went away first.
+async fn wait_for(
+    daemon: &Daemon,
+    id: &str,
+    condition: WaitCondition,
+    tx: &Sender<Bytes>,
+) -> Option<i64> {
+    let dir = daemon.local.engine.store.container_dir(id);
+    let state = |id: String| {
+        let local = daemon.local.clone();
+        blocking(move || local.state_of(&id))
+    };
+    let first = state(id.to_string()).await.ok()?;
+    if condition == WaitCondition::NotRunning && !first.is_running() {
+        return Some(first.exit_code.unwrap_or(0) as i64);
+    }
+    let mut exit = first.exit_code.unwrap_or(0) as i64;
+    loop {
+        match state(id.to_string()).await {
+            Err(_) => return Some(exit), // removed
+            Ok(now) if now.is_running() => {
+                if let Ok(mut socket) = supervisor::connect(&dir, false, Duration::ZERO).await {
+                    tokio::select! {
+                        _ = tx.closed() => return None,
+                        told = supervisor::read_exit(&mut socket) => exit = told.unwrap_or(exit),
+                    }
+                    continue;
+                }
+            }
+            Ok(now) if ended_since(&first, &now) || first_is_final(&first, condition) => {
+                exit = now.exit_code.unwrap_or(exit as i32) as i64;
+                if condition != WaitCondition::Removed {
+                    return Some(exit);
+                }
+            }
+            Ok(_) => {}
+        }
+        tokio::select! {
+            _ = tx.closed() => return None,
+            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+    }
+}
+// ANCHOR_END: wait_for

@@ -1,0 +1,144 @@
+//! mini-dockerd: the engine as a daemon behind the Docker Engine API, as
+//! dockerd is — its flags are dockerd's where they exist.
+//!
+//! ```text
+//! sudo mini-dockerd --data-root /var/lib/mini-docker -H unix:///run/mini-docker.sock
+//! docker -H unix:///run/mini-docker.sock run --rm busybox echo hello
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ch09_engine::local::Settings;
+use ch09_engine::server::{self, Daemon, Host};
+use clap::{Parser, Subcommand};
+use mini_docker::compose;
+
+/// The mini-docker daemon: the Docker Engine API on a unix socket.
+#[derive(Parser)]
+#[command(name = "mini-dockerd", version)]
+struct Args {
+    /// Where to listen: unix:///PATH or tcp://127.0.0.1:PORT (repeatable).
+    #[arg(short = 'H', long = "host")]
+    hosts: Vec<String>,
+    /// Where images, containers, networks and volumes are kept.
+    #[arg(
+        long = "data-root",
+        alias = "root",
+        env = "MINI_DOCKER_ROOT",
+        default_value = "/var/lib/mini-docker"
+    )]
+    data_root: PathBuf,
+    /// The cgroup parent of containers that do not name one.
+    #[arg(long = "cgroup-parent", env = "MINI_DOCKER_CGROUP_PARENT")]
+    cgroup_parent: Option<String>,
+    /// A registry (host:port) that speaks plain HTTP (repeatable).
+    #[arg(long = "insecure-registry")]
+    insecure_registries: Vec<String>,
+    /// A mirror for Docker Hub (URL or host:port).
+    #[arg(long = "registry-mirror", env = "MINI_DOCKER_REGISTRY_MIRROR")]
+    registry_mirror: Option<String>,
+    /// Run every container in a user namespace of USER's subordinate ranges
+    /// ("default": the user mini-docker), as dockerd's --userns-remap.
+    #[arg(long = "userns-remap", value_name = "USER")]
+    userns_remap: Option<String>,
+    /// The group that may use the unix socket (default: root's own).
+    #[arg(short = 'G', long)]
+    group: Option<String>,
+    /// overlay or vfs (default: overlay where the kernel has it).
+    #[arg(long = "storage-driver", env = "MINI_DOCKER_STORAGE_DRIVER")]
+    storage_driver: Option<String>,
+    /// Print every privileged step, as mini-docker --explain does.
+    #[arg(long)]
+    explain: bool,
+    #[command(subcommand)]
+    internal: Option<Internal>,
+}
+
+#[derive(Subcommand)]
+enum Internal {
+    /// Start a container from a process of its own (the daemon has threads).
+    #[command(hide = true)]
+    InternalStart {
+        #[arg(long)]
+        wait_for_attach: bool,
+        id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    ch01_namespaces::explain::init(args.explain);
+    if let Some(Internal::InternalStart { wait_for_attach, ref id }) = args.internal {
+        // The daemon reads our stderr as the start's error and our exit code as its code.
+        return match compose::internal_start(&args.data_root, id, wait_for_attach) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("{}", ch05_run::cli::one_line(&error));
+                let code =
+                    error.downcast_ref::<ch05_run::StartFailed>().map_or(125, |f| f.exit_code);
+                ExitCode::from(code as u8)
+            }
+        };
+    }
+    let result = run(&args);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let code = ch05_run::cli::exit_code_of(&error)
+                .or_else(|| error.downcast_ref::<ch05_run::StartFailed>().map(|f| f.exit_code))
+                .unwrap_or(1);
+            eprintln!("mini-dockerd: {error:#}");
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+// ANCHOR: run
+fn run(args: &Args) -> anyhow::Result<()> {
+    if !nix::unistd::geteuid().is_root() {
+        anyhow::bail!("needs root: run with sudo");
+    }
+    let hosts = match args.hosts.is_empty() {
+        true => vec![Host::parse(server::listen::DEFAULT_HOST)?],
+        false => args.hosts.iter().map(|h| Host::parse(h)).collect::<Result<_, _>>()?,
+    };
+    for host in &hosts {
+        if let Host::Tcp(address) = host {
+            eprintln!("WARNING: listening on tcp://{address} without TLS: anyone who can reach it is root on this host");
+        }
+    }
+    let group = args.group.as_deref().map(server::listen::group_id).transpose()?;
+    std::fs::create_dir_all(&args.data_root)?;
+    let daemon = Daemon::new(compose::local(&args.data_root, settings(args)?));
+    eprintln!(
+        "mini-dockerd: serving the Engine API (version {}) on {}",
+        ch09_engine::system::API_VERSION,
+        describe(&hosts)
+    );
+    server::serve(daemon, &hosts, group)
+}
+// ANCHOR_END: run
+
+fn settings(args: &Args) -> anyhow::Result<Settings> {
+    let mut settings = Settings::defaults();
+    if let Some(parent) = &args.cgroup_parent {
+        settings.cgroup_parent = parent.clone();
+    }
+    if let Some(driver) = &args.storage_driver {
+        settings.driver = driver.parse().map_err(anyhow::Error::msg)?;
+    }
+    settings.insecure_registries = args.insecure_registries.clone();
+    settings.registry_mirror = args.registry_mirror.clone();
+    settings.userns_remap = args.userns_remap.as_deref().map(compose::lookup_remap).transpose()?;
+    settings.start_helper = Some(std::env::current_exe()?);
+    Ok(settings)
+}
+
+fn describe(hosts: &[Host]) -> String {
+    let each = hosts.iter().map(|host| match host {
+        Host::Unix(path) => format!("unix://{}", path.display()),
+        Host::Tcp(address) => format!("tcp://{address}"),
+    });
+    each.collect::<Vec<_>>().join(", ")
+}

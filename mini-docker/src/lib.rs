@@ -1,0 +1,4 @@
+//! The composition of the chapters, shared by the two binaries: the CLI
+//! `mini-docker` and the daemon `mini-dockerd`.
+
+pub mod compose;
