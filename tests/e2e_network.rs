@@ -427,8 +427,8 @@ fn a_second_state_root_adopts_the_default_bridge_left_by_the_first() {
     // A second root with the same default bridge and subnet (as the user's
     // /var/lib/mini-docker and a scratch root would have): the bridge and
     // its route already exist on the host, and are ours.
-    let mut base = testkit::world::World::empty(env!("CARGO_BIN_EXE_mini-docker"));
-    (base.bridge, base.subnet) = (first.bridge.clone(), first.subnet.clone());
+    let (bridge, subnet) = (first.bridge.clone(), first.subnet.clone());
+    let base = testkit::world::World::on_network(env!("CARGO_BIN_EXE_mini-docker"), bridge, subnet);
     base.load("busybox");
     let second = World::around(base);
     let address = ok(&second.md(&[

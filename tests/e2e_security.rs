@@ -315,13 +315,19 @@ fn a_leaked_directory_fd_as_workdir_is_refused() {
         let workdir = format!("/proc/self/fd/{n}");
         let out = w.sh(&["-w", &workdir], "cat marker; pwd");
         assert!(!stdout(&out).contains(&secret), "-w {workdir} reached the host: {}", both(&out));
-        if n == leaked.as_raw_fd() {
+        // Through a daemon the leaked fd stays in this test's process: the
+        // container is started by the daemon, which holds no such fd at all.
+        if n == leaked.as_raw_fd() && !w.through_daemon() {
             assert_eq!(out.status.code(), Some(126), "{}", both(&out));
             assert!(stderr(&out).contains("outside of the container's root"), "{}", both(&out));
             refused_leak = true;
         }
     }
-    assert!(refused_leak, "the leaked fd {} was not among 3..=20", leaked.as_raw_fd());
+    assert!(
+        refused_leak || w.through_daemon(),
+        "the leaked fd {} was not among 3..=20",
+        leaked.as_raw_fd()
+    );
     // The same through exec, into a running container.
     ok(&w.md(&["run", "-d", "--name", "box", "busybox", "sleep", "60"]));
     let workdir = format!("/proc/self/fd/{}", leaked.as_raw_fd());

@@ -47,3 +47,23 @@ pub fn lookup_remap(user: &str) -> anyhow::Result<ch08_security::userns::Remap> 
     let (subuid, subgid) = ch08_security::userns::subid_files();
     Ok(ch08_security::userns::lookup(user, &subuid, &subgid)?)
 }
+
+// ANCHOR: internal_exec
+/// `internal-exec`: what a daemon runs for `docker exec` — our stdio is the
+/// daemon's pipes, a terminal's sizes come on fd 3 as `ROWS COLS` lines.
+/// Joining a populated PID namespace, it runs from a sealed copy (CVE-2019-5736).
+pub fn internal_exec(root: &Path, id: &str, body: &str) -> anyhow::Result<i64> {
+    ch08_security::seal::reexec_sealed()?;
+    let body: ch09_engine::types::ExecCreateBody = serde_json::from_str(body)?;
+    // SAFETY: fcntl(F_GETFD) only asks whether fd 3 is open.
+    let sizes = (unsafe { libc::fcntl(3, libc::F_GETFD) } >= 0).then(|| {
+        // SAFETY: fd 3 is open and nothing else in this process owns it.
+        unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(3) }
+    });
+    let local = local(root, Settings::defaults());
+    local.exec_sized(id, &body, sizes).map_err(|e| {
+        let code = e.exit_code.unwrap_or(126);
+        anyhow::Error::from(ch05_run::StartFailed { message: e.message, exit_code: code })
+    })
+}
+// ANCHOR_END: internal_exec

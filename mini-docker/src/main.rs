@@ -161,12 +161,29 @@ fn client(root: &Path, host: Option<&str>, remap: Option<&str>) -> anyhow::Resul
 
 #[cfg(feature = "api")]
 fn remote(host: &str, remap: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
-    if remap.is_some() {
-        anyhow::bail!("--userns-remap is a daemon setting: start mini-dockerd with --userns-remap");
-    }
     let host = ch09_engine::server::Host::parse(host)?;
-    Ok(Box::new(ch09_engine::Remote::new(host)?))
+    let remote = ch09_engine::Remote::new(host)?;
+    if let Some(user) = remap {
+        daemon_remaps_as(&remote, user)?;
+    }
+    Ok(Box::new(remote))
 }
+
+// ANCHOR: daemon_remaps
+/// `--userns-remap` is a daemon setting, as in dockerd: asked of a daemon,
+/// it is a check that the daemon remaps its containers, to `user`'s range.
+#[cfg(feature = "api")]
+fn daemon_remaps_as(remote: &dyn Api, user: &str) -> anyhow::Result<()> {
+    let info = remote.info().map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let remapped = info["UsernsRemap"]["User"].as_str();
+    let wanted = if user == "default" { ch08_security::userns::DEFAULT_REMAP_USER } else { user };
+    match remapped {
+        Some(daemons) if daemons == wanted => Ok(()),
+        Some(daemons) => anyhow::bail!("--userns-remap {user}: the daemon remaps every container to {daemons}'s range, not {wanted}'s"),
+        None => anyhow::bail!("--userns-remap is a daemon setting: start mini-dockerd with --userns-remap"),
+    }
+}
+// ANCHOR_END: daemon_remaps
 
 #[cfg(not(feature = "api"))]
 fn remote(_: &str, _: Option<&str>) -> anyhow::Result<Box<dyn Api>> {

@@ -31,8 +31,11 @@ const JOINED_IN_CHILD: [(&str, CloneFlags); 4] = [
 ];
 
 // ANCHOR: join_pid_namespace
-/// Make our *future children* members of `target`'s PID namespace.
-pub fn join_pid_namespace(target: Pid) -> anyhow::Result<()> {
+/// Make our *future children* members of `target`'s PID namespace for the
+/// time of `clone_child`, then come back: while a process's children go
+/// elsewhere, the kernel refuses it new threads (`clone` says EINVAL).
+pub fn in_pid_namespace_of<T>(target: Pid, clone_child: impl FnOnce() -> T) -> anyhow::Result<T> {
+    let ours = File::open("/proc/self/ns/pid").context("opening /proc/self/ns/pid")?;
     let path = format!("/proc/{target}/ns/pid");
     explain::step(Step {
         what: "join the container's PID namespace (for our next child)",
@@ -40,8 +43,11 @@ pub fn join_pid_namespace(target: Pid) -> anyhow::Result<()> {
         shell: &format!("nsenter --target {target} --pid"),
         book: "ch05-run.md#exec-joining-a-running-container",
     });
-    let ns = File::open(&path).with_context(|| format!("opening {path}"))?;
-    setns(ns.as_fd(), CloneFlags::CLONE_NEWPID).context("setns(pid)")
+    let theirs = File::open(&path).with_context(|| format!("opening {path}"))?;
+    setns(theirs.as_fd(), CloneFlags::CLONE_NEWPID).context("setns(pid)")?;
+    let result = clone_child();
+    setns(ours.as_fd(), CloneFlags::CLONE_NEWPID).context("setns back to our PID namespace")?;
+    Ok(result)
 }
 // ANCHOR_END: join_pid_namespace
 
@@ -141,10 +147,10 @@ pub fn cgroup_dirs(membership: &str) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-/// Build the spawn for `exec`: no new namespaces, the parent already joined
-/// the PID namespace, the child joins the rest, then runs `steps`.
+/// Build the spawn for `exec`: no new namespaces; the child joins the
+/// container's (the PID namespace is joined around the clone, by
+/// [`in_pid_namespace_of`]), then runs `steps`.
 pub fn exec_spawn(target: Pid, process: Process, steps: Vec<ChildHook>) -> anyhow::Result<Spawn> {
-    join_pid_namespace(target)?;
     let mut spawn = Spawn::new(process);
     spawn.namespaces = Namespaces {
         uts: false,
@@ -182,7 +188,7 @@ mod tests {
 }
 
 /// What `exec` is asked to run.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ExecRequest {
     pub target: Pid,
     pub argv: Vec<String>,
@@ -191,13 +197,20 @@ pub struct ExecRequest {
     pub workdir: Option<String>,
     pub tty: bool,
     pub interactive: bool,
+    /// With `tty`: lines `ROWS COLS` to size the terminal by (a daemon
+    /// relays its clients' resizes this way).
+    pub sizes: Option<std::os::fd::OwnedFd>,
 }
 
 // ANCHOR: exec_run
 /// Run `request` inside the running container, attached to our terminal,
 /// and return its exit code. Output is not logged: like Docker, only the
 /// container's main process goes to the log.
-pub fn run(engine: &Engine, config: &ContainerConfig, request: ExecRequest) -> anyhow::Result<i32> {
+pub fn run(
+    engine: &Engine,
+    config: &ContainerConfig,
+    mut request: ExecRequest,
+) -> anyhow::Result<i32> {
     let mut env = config.env.clone();
     request.env.iter().for_each(|kv| crate::merge::replace_or_append(&mut env, kv));
     let cwd = request.workdir.clone().unwrap_or_else(|| config.working_dir.clone());
@@ -205,8 +218,12 @@ pub fn run(engine: &Engine, config: &ContainerConfig, request: ExecRequest) -> a
     let mode = crate::stdio::StdioMode { tty: request.tty, interactive: request.interactive };
     let (stdio_hook, mut side) = crate::stdio::prepare(mode)?;
     let steps = exec_steps(engine, config, stdio_hook)?;
-    let child = exec_spawn(request.target, process, steps)?.spawn()?;
+    let spawn = exec_spawn(request.target, process, steps)?;
+    let child = in_pid_namespace_of(request.target, || spawn.spawn())??;
     side.receive_terminal()?;
+    if let Some(sizes) = request.sizes.take() {
+        side.follow_sizes_from(sizes);
+    }
     let _raw = request.tty.then(crate::stdio::RawMode::enable).flatten();
     side.forward_window_size();
     side.feed_stdin();

@@ -178,9 +178,16 @@ impl Engine {
         if let Some(config) = &config {
             self.release(config);
         }
-        let dir = self.store.container_dir(id);
-        ch03_union_fs::cleanup::remove_container_dir(&dir)
-            .with_context(|| format!("removing {}", dir.display()))?;
+        if let Some(code) =
+            self.store.read::<State>(id, "state.json").ok().and_then(|s| s.exit_code)
+        {
+            self.store.keep_exit_code(id, code);
+        }
+        let retired = self.store.retire(id)?;
+        for dir in retired.into_iter().chain(self.store.retired()) {
+            ch03_union_fs::cleanup::remove_container_dir(&dir)
+                .with_context(|| format!("removing {}", dir.display()))?;
+        }
         for extension in self.extensions().iter().filter(|_| volumes) {
             if let Some(config) = &config {
                 extension.remove(&self.root, config)?;

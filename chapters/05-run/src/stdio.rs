@@ -213,6 +213,24 @@ impl ParentSide {
         Ok(())
     }
 
+    /// Set the container's terminal to `rows` × `cols` whenever a line
+    /// `ROWS COLS` arrives on `sizes` (a daemon's resize requests).
+    pub fn follow_sizes_from(&self, sizes: OwnedFd) {
+        let Some((master, Stream::Stdout)) = self.outputs.first() else { return };
+        let Ok(master) = master.try_clone() else { return };
+        std::thread::spawn(move || {
+            let lines = std::io::BufRead::lines(std::io::BufReader::new(File::from(sizes)));
+            for line in lines.map_while(Result::ok) {
+                let mut words = line.split_whitespace().map(|w| w.parse::<u16>());
+                if let (Some(Ok(rows)), Some(Ok(cols))) = (words.next(), words.next()) {
+                    let size = Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+                    // SAFETY: TIOCSWINSZ with a valid Winsize on our pty master.
+                    let _ = unsafe { set_window_size(master.as_raw_fd(), &size) };
+                }
+            }
+        });
+    }
+
     /// Follow terminal resizes (SIGWINCH) onto the container's pty.
     pub fn forward_window_size(&self) {
         if let Some((master, Stream::Stdout)) =

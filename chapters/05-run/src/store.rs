@@ -76,6 +76,7 @@ impl Store {
         let Ok(entries) = fs::read_dir(&self.dir) else { return Ok(Vec::new()) };
         let mut dirs: Vec<(std::time::SystemTime, String)> = entries
             .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .filter(|e| e.path().join("config.json").exists())
             .map(|e| {
                 (
@@ -87,6 +88,56 @@ impl Store {
         dirs.sort();
         Ok(dirs.into_iter().map(|(_, id)| id).collect())
     }
+
+    // ANCHOR: retire
+    /// Take a container out of the store at once, before its files are
+    /// deleted one by one: renamed to `.removing-<id>`, it is gone for every
+    /// reader (who would otherwise recreate its `lock` in a directory being
+    /// emptied). Returns where it went, if it was there.
+    pub fn retire(&self, id: &str) -> Result<Option<PathBuf>, StoreError> {
+        let (from, to) = (self.container_dir(id), self.dir.join(format!(".removing-{id}")));
+        match fs::rename(&from, &to) {
+            Ok(()) => Ok(Some(to)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&from)(e)),
+        }
+    }
+
+    /// Before a container goes, what its last exit was, kept a minute
+    /// beside the store: a `wait` that comes to read it after the
+    /// removal (`--rm` is quick) still learns the code.
+    pub fn keep_exit_code(&self, id: &str, code: i32) {
+        let _ = write_json_atomically(&self.dir.join(format!(".exit-{id}")), &code);
+        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        for entry in
+            entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".exit-"))
+        {
+            let old =
+                entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+            if old.is_some_and(|age| age > std::time::Duration::from_secs(60)) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    /// The exit code kept for a removed container, if it went recently.
+    pub fn kept_exit_code(&self, id: &str) -> Option<i32> {
+        read_json(&self.dir.join(format!(".exit-{id}"))).ok()
+    }
+
+    /// Is `id` still being deleted (retired, its files not all gone)?
+    pub fn is_retiring(&self, id: &str) -> bool {
+        self.dir.join(format!(".removing-{id}")).exists()
+    }
+
+    /// Containers retired but not deleted (their remover died): to delete.
+    pub fn retired(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return Vec::new() };
+        let retired =
+            entries.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".removing-"));
+        retired.map(|e| e.path()).collect()
+    }
+    // ANCHOR_END: retire
 
     // ANCHOR: find
     /// Find a container as Docker does: a full id, a name, or an id prefix

@@ -139,9 +139,12 @@ impl Engine {
         let (exit, mut attach) = self.relay_and_wait(&config, started, attached);
         let oom_killed = cgroup.oom_kills() > 0 && exit == 137;
         let _ = cgroup.remove();
-        self.record_exit(&config, exit, oom_killed)?;
+        // The exit is told, and the socket gone, before the state says
+        // "exited": whoever connects after that reads the state instead,
+        // and no one connects to an old supervisor meaning a new one.
         attach.broadcast_exit(exit);
-        drop(attach); // the socket goes before the directory does
+        drop(attach);
+        self.record_exit(&config, exit, oom_killed)?;
         if config.auto_remove {
             self.remove_files(&config.id, true)?;
         }

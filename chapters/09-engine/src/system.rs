@@ -89,7 +89,8 @@ pub fn info(local: &Local) -> Value {
             "IndexConfigs": {},
             "Mirrors": local.settings.registry_mirror.iter().collect::<Vec<_>>(),
         },
-        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "SecurityOptions": security_options(local),
+        "UsernsRemap": local.settings.userns_remap.as_ref().map(|r| r.inspect_json()),
         "Runtimes": { "mini-docker": { "path": "mini-docker" } },
         "DefaultRuntime": "mini-docker",
         "LiveRestoreEnabled": true,
@@ -105,4 +106,13 @@ fn mem_total() -> u64 {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let kib = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:"));
     kib.and_then(|k| k.trim().trim_end_matches("kB").trim().parse::<u64>().ok()).unwrap_or(0) * 1024
+}
+
+/// `docker info`'s security options: `name=userns` when every container is remapped.
+fn security_options(local: &Local) -> Vec<&'static str> {
+    let mut options = vec!["name=seccomp,profile=builtin"];
+    if local.settings.userns_remap.is_some() {
+        options.push("name=userns");
+    }
+    options
 }

@@ -64,6 +64,13 @@ enum Internal {
         wait_for_attach: bool,
         id: String,
     },
+    /// Run an exec of a container, its stdio the daemon's pipes.
+    #[command(hide = true)]
+    InternalExec {
+        #[arg(long)]
+        body: String,
+        id: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -77,6 +84,17 @@ fn main() -> ExitCode {
                 eprintln!("{}", ch05_run::cli::one_line(&error));
                 let code =
                     error.downcast_ref::<ch05_run::StartFailed>().map_or(125, |f| f.exit_code);
+                ExitCode::from(code as u8)
+            }
+        };
+    }
+    if let Some(Internal::InternalExec { ref body, ref id }) = args.internal {
+        return match compose::internal_exec(&args.data_root, id, body) {
+            Ok(code) => ExitCode::from(code as u8),
+            Err(error) => {
+                eprintln!("{}", ch05_run::cli::one_line(&error));
+                let code =
+                    error.downcast_ref::<ch05_run::StartFailed>().map_or(126, |f| f.exit_code);
                 ExitCode::from(code as u8)
             }
         };

@@ -2,6 +2,10 @@
 //! root, cgroup parent, default bridge and subnet, so tests run in
 //! parallel. On drop, every container is removed (`rm -f -v`), the
 //! networks are pruned, and nothing of the world may be left on the host.
+//!
+//! With `MINI_DOCKER_TEST_MODE=daemon`, each world starts its own
+//! `mini-dockerd` on a socket in its root, and every command goes through
+//! it (`-H`): the same tests, through the Engine API.
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -16,19 +20,113 @@ pub struct World {
     pub bridge: String,
     pub subnet: String,
     bin: PathBuf,
+    daemon: Option<Daemon>,
+}
+
+/// A world's own `mini-dockerd`.
+struct Daemon {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+/// Do the end-to-end tests go through a daemon (`MINI_DOCKER_TEST_MODE=daemon`)?
+pub fn daemon_mode() -> bool {
+    std::env::var("MINI_DOCKER_TEST_MODE").is_ok_and(|m| m == "daemon")
 }
 
 impl World {
     /// A world with nothing in it, for the binary at `bin`
     /// (`env!("CARGO_BIN_EXE_mini-docker")`, which only the test crate knows).
     pub fn empty(bin: &str) -> World {
+        World::on_network(bin, crate::unique("br"), crate::network::unique_subnet())
+    }
+
+    /// A world with busybox whose daemon, if there is one, is started with
+    /// `args` and `env` too (in-process, they are not used).
+    pub fn with_daemon_options(bin: &str, args: &[&str], env: &[(&str, &str)]) -> World {
+        let mut world = World::unstarted(bin, crate::unique("br"), crate::network::unique_subnet());
+        if daemon_mode() && world.bin.file_name().is_some_and(|n| n == "mini-docker") {
+            world.daemon = Some(world.start_daemon_with(args, env));
+        }
+        world.load("busybox");
+        world
+    }
+
+    /// An empty world whose default network is `bridge` and `subnet`.
+    pub fn on_network(bin: &str, bridge: String, subnet: String) -> World {
+        let mut world = World::unstarted(bin, bridge, subnet);
+        if daemon_mode() && world.bin.file_name().is_some_and(|n| n == "mini-docker") {
+            world.daemon = Some(world.start_daemon_with(&[], &[]));
+        }
+        world
+    }
+
+    fn unstarted(bin: &str, bridge: String, subnet: String) -> World {
         World {
             root: crate::temp_dir(),
             cgroup_parent: crate::unique("cg"),
-            bridge: crate::unique("br"),
-            subnet: crate::network::unique_subnet(),
+            bridge,
+            subnet,
             bin: PathBuf::from(bin),
+            daemon: None,
         }
+    }
+
+    /// Whether this world's commands go through a daemon.
+    pub fn through_daemon(&self) -> bool {
+        self.daemon.is_some()
+    }
+
+    /// The daemon's socket, for other clients (`docker -H`, docker-py).
+    pub fn socket(&self) -> Option<&std::path::Path> {
+        self.daemon.as_ref().map(|d| d.socket.as_path())
+    }
+
+    /// Start `mini-dockerd` (beside `mini-docker`) on a socket in our root,
+    /// with our cgroup parent, bridge and subnet, and wait until it answers.
+    fn start_daemon_with(&self, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let socket = self.root.path().join("mini-dockerd.sock");
+        let log =
+            std::fs::File::create(self.root.path().join("mini-dockerd.log")).expect("a log file");
+        let daemon_bin = self.bin.with_file_name("mini-dockerd");
+        let child = Command::new(&daemon_bin)
+            .arg("-H")
+            .arg(format!("unix://{}", socket.display()))
+            .arg("--data-root")
+            .arg(self.root.path())
+            .env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent)
+            .env("MINI_DOCKER_BRIDGE", &self.bridge)
+            .env("MINI_DOCKER_SUBNET", &self.subnet)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", daemon_bin.display()));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            assert!(std::time::Instant::now() < deadline, "mini-dockerd did not start listening");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Daemon { child, socket }
+    }
+
+    /// Stop the daemon as a service manager would (SIGTERM), and wait.
+    pub fn stop_daemon(&mut self) {
+        let Some(mut daemon) = self.daemon.take() else { return };
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(daemon.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while daemon.child.try_wait().ok().flatten().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = daemon.child.kill();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = daemon.child.wait();
     }
 
     /// A world with `busybox:latest` loaded.
@@ -46,7 +144,11 @@ impl World {
 
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
-        cmd.arg("--root").arg(self.root.path()).args(args);
+        cmd.arg("--root").arg(self.root.path());
+        if let Some(daemon) = &self.daemon {
+            cmd.arg("-H").arg(format!("unix://{}", daemon.socket.display()));
+        }
+        cmd.args(args);
         cmd.env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent);
         cmd.env("MINI_DOCKER_BRIDGE", &self.bridge);
         cmd.env("MINI_DOCKER_SUBNET", &self.subnet);
@@ -66,7 +168,7 @@ impl World {
     /// How many container directories the state root holds.
     pub fn containers(&self) -> usize {
         std::fs::read_dir(self.root.path().join("containers"))
-            .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
+            .map(|d| d.flatten().filter(|e| e.path().is_dir() && !hidden(e)).count())
             .unwrap_or(0)
     }
 }
@@ -92,7 +194,12 @@ impl World {
 
 impl Drop for World {
     fn drop(&mut self) {
+        if std::thread::panicking() && self.daemon.is_some() {
+            let log = std::fs::read_to_string(self.root.path().join("mini-dockerd.log"));
+            eprintln!("--- mini-dockerd's log:\n{}", log.unwrap_or_default());
+        }
         self.clean();
+        self.stop_daemon();
         if !std::thread::panicking() {
             assert_no_leftovers(&self.cgroup_parent);
             assert_no_leftovers(&self.bridge);
@@ -123,4 +230,9 @@ pub fn image_tar(tag: &'static str) -> PathBuf {
         crate::images::docker_archive(tag, &format!("{tag}:latest"), &tar);
     }
     tar
+}
+
+/// `.removing-<id>`: a container on its way out, no longer one.
+fn hidden(entry: &std::fs::DirEntry) -> bool {
+    entry.file_name().to_string_lossy().starts_with('.')
 }

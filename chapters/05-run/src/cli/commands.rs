@@ -197,6 +197,7 @@ pub fn exec(engine: &Engine, args: ExecArgs) -> Result<u8> {
         workdir: args.workdir,
         tty: args.tty,
         interactive: args.interactive,
+        sizes: None,
     };
     let code =
         crate::exec::run(engine, &config, request).map_err(|e| match e

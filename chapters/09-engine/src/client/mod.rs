@@ -18,19 +18,32 @@ use http::{encode, json, send};
 /// A daemon, over its socket.
 pub struct Remote {
     host: Host,
-    runtime: Runtime,
+    runtime: Option<Runtime>,
+}
+
+impl Drop for Remote {
+    /// Do not wait for a read of our stdin that will never return (the
+    /// container is gone; the keyboard may never be touched again).
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Remote {
     pub fn new(host: Host) -> anyhow::Result<Remote> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        Ok(Remote { host, runtime })
+        Ok(Remote { host, runtime: Some(runtime) })
+    }
+
+    fn block_on<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        self.runtime.as_ref().expect("the runtime lives as long as we do").block_on(work)
     }
 
     /// One request whose answer is JSON (or nothing).
     fn call(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> ApiResult<Value> {
-        self.runtime
-            .block_on(async { json(send(&self.host, method, path, body, &[]).await?).await })
+        self.block_on(async { json(send(&self.host, method, path, body, &[]).await?).await })
     }
 
     fn id_path(id: &str, rest: &str) -> String {
@@ -112,23 +125,23 @@ impl Api for Remote {
         options: &LogsOptions,
         out: &mut dyn FnMut(Output, &[u8]),
     ) -> ApiResult<()> {
-        self.runtime.block_on(terminal::logs(&self.host, id, options, out))
+        self.block_on(terminal::logs(&self.host, id, options, out))
     }
 
     fn container_start_attached(&self, id: &str) -> ApiResult<i64> {
-        self.runtime.block_on(terminal::run(&self.host, id, true))
+        self.block_on(terminal::run(&self.host, id, true))
     }
 
     fn container_attach(&self, id: &str) -> ApiResult<i64> {
-        self.runtime.block_on(terminal::run(&self.host, id, false))
+        self.block_on(terminal::run(&self.host, id, false))
     }
 
     fn container_exec(&self, id: &str, body: &ExecCreateBody) -> ApiResult<i64> {
-        self.runtime.block_on(terminal::exec(&self.host, id, body))
+        self.block_on(terminal::exec(&self.host, id, body))
     }
 
     fn image_pull(&self, reference: &str, progress: &mut dyn FnMut(&Value)) -> ApiResult<()> {
-        self.runtime.block_on(terminal::pull(&self.host, reference, progress))
+        self.block_on(terminal::pull(&self.host, reference, progress))
     }
 }
 // ANCHOR_END: api_impl

@@ -118,7 +118,7 @@ pub async fn run(host: &Host, id: &str, start: bool) -> ApiResult<i64> {
     if start {
         if let Err(error) = http::json(send(host, "POST", &path("/start"), None, &[]).await?).await
         {
-            return Err(failed_start(host, id, error).await);
+            return Err(failed_start(wait, error).await);
         }
     }
     let _raw =
@@ -135,16 +135,32 @@ pub async fn run(host: &Host, id: &str, start: bool) -> ApiResult<i64> {
 // ANCHOR_END: run
 
 /// A start that failed: its message, and the exit code the container
-/// recorded (127 for a command not found, 126 for one that cannot run).
-async fn failed_start(host: &Host, id: &str, error: ApiError) -> ApiError {
-    let inspect = send(host, "GET", &format!("/containers/{}/json", encode(id)), None, &[]).await;
-    let code = match inspect {
-        Ok(response) => {
-            http::json(response).await.ok().and_then(|i| i["State"]["ExitCode"].as_i64())
-        }
-        Err(_) => None,
+/// recorded (127 for a command not found, 126 for one that cannot run),
+/// which the wait sent before the start answers with — as `docker run`
+/// reads it. Without an answer, the code follows from the message, as the
+/// docker CLI's does.
+async fn failed_start(wait: Response<Incoming>, error: ApiError) -> ApiError {
+    let told = tokio::time::timeout(std::time::Duration::from_secs(5), http::json(wait)).await;
+    let code = match told {
+        Ok(Ok(answer)) => answer["StatusCode"].as_i64().map(|c| c as i32).filter(|c| *c > 0),
+        _ => None,
     };
-    ApiError { exit_code: code.map(|c| c as i32).filter(|c| *c != 0).or(Some(125)), ..error }
+    let code = code.unwrap_or_else(|| code_of_message(&error.message));
+    ApiError { exit_code: Some(code), ..error }
+}
+
+/// The docker CLI's `toStatusError`: 127 for a command not found, 126 for
+/// one that cannot run, 125 for anything else.
+pub fn code_of_message(message: &str) -> i32 {
+    let not_found = ["executable file not found", "no such file or directory"];
+    let cannot_run = ["permission denied", "is a directory"];
+    if not_found.iter().any(|m| message.contains(m)) {
+        127
+    } else if cannot_run.iter().any(|m| message.contains(m)) {
+        126
+    } else {
+        125
+    }
 }
 
 /// Take the connection over after `101 UPGRADED`.

@@ -130,7 +130,11 @@ impl Local {
         let mut exit = first.exit_code.unwrap_or(0);
         loop {
             match self.engine.state(&id) {
-                Err(_) => return Ok(exit as i64), // removed
+                Err(_) if !self.engine.store.is_retiring(&id) => {
+                    return Ok(self.engine.store.kept_exit_code(&id).unwrap_or(exit) as i64);
+                    // removed
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 Ok(state) if state.is_running() => {
                     match AttachClient::connect(&dir, false, Duration::ZERO) {
                         Ok(mut client) => {

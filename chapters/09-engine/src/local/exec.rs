@@ -10,6 +10,16 @@ use crate::types::ExecCreateBody;
 impl Local {
     /// Run `body.cmd` in the running container `wanted`; its exit code.
     pub fn exec_attached(&self, wanted: &str, body: &ExecCreateBody) -> ApiResult<i64> {
+        self.exec_sized(wanted, body, None)
+    }
+
+    /// [`Local::exec_attached`], its terminal sized by the lines on `sizes`.
+    pub fn exec_sized(
+        &self,
+        wanted: &str,
+        body: &ExecCreateBody,
+        sizes: Option<std::os::fd::OwnedFd>,
+    ) -> ApiResult<i64> {
         let id = self.find(wanted)?;
         let state = self.engine.state(&id)?;
         let Some(pid) = state.pid.filter(|_| state.status == Status::Running) else {
@@ -23,6 +33,7 @@ impl Local {
             workdir: (!body.working_dir.is_empty()).then(|| body.working_dir.clone()),
             tty: body.tty,
             interactive: body.attach_stdin,
+            sizes,
         };
         match ch05_run::exec::run(&self.engine, &config, request) {
             Ok(code) => Ok(code as i64),

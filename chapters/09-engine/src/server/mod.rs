@@ -8,6 +8,7 @@
 //! ```
 
 pub mod events;
+pub mod execs;
 pub mod http;
 pub mod listen;
 pub mod monitor;
@@ -37,6 +38,7 @@ pub use router::Routes;
 pub struct Daemon {
     pub local: Local,
     pub events: Events,
+    pub execs: execs::Execs,
     /// Routes of later chapters, tried after chapter 9's own.
     pub routes: Vec<Arc<dyn Routes>>,
     /// Containers someone attached to before they started (`docker run`):
@@ -50,6 +52,7 @@ impl Daemon {
         Daemon {
             local,
             events: Events::default(),
+            execs: execs::Execs::default(),
             routes: Vec::new(),
             pending_attach: Mutex::new(HashSet::new()),
         }

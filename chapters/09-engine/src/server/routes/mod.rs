@@ -2,6 +2,7 @@
 
 mod attach;
 mod containers;
+mod exec;
 mod images;
 mod logs;
 mod system;
@@ -46,6 +47,10 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("POST", ["containers", id, "resize"]) => {
             Box::pin(attach::resize(d, id.to_string(), request))
         }
+        ("POST", ["containers", id, "exec"]) => Box::pin(exec::create(d, id.to_string(), request)),
+        ("POST", ["exec", id, "start"]) => Box::pin(exec::start(d, id.to_string(), request)),
+        ("POST", ["exec", id, "resize"]) => Box::pin(exec::resize(d, id.to_string(), request)),
+        ("GET", ["exec", id, "json"]) => Box::pin(exec::inspect(d, id.to_string())),
         ("POST", ["images", "create"]) => Box::pin(images::pull(d, request)),
         _ => return Err(Routed { method, segments, request: Box::new(request) }),
     })

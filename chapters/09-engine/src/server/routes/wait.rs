@@ -66,7 +66,10 @@ async fn wait_for(
     let mut exit = first.exit_code.unwrap_or(0) as i64;
     loop {
         match state(id.to_string()).await {
-            Err(_) => return Some(exit), // removed
+            Err(_) if !daemon.local.engine.store.is_retiring(id) => {
+                let kept = daemon.local.engine.store.kept_exit_code(id);
+                return Some(kept.map_or(exit, |c| c as i64)); // removed
+            }
             Ok(now) if now.is_running() => {
                 if let Ok(mut socket) = supervisor::connect(&dir, false, Duration::ZERO).await {
                     tokio::select! {
@@ -82,7 +85,7 @@ async fn wait_for(
                     return Some(exit);
                 }
             }
-            Ok(_) => {}
+            Ok(_) | Err(_) => {}
         }
         tokio::select! {
             _ = tx.closed() => return None,
