@@ -4,10 +4,11 @@
 //! tests, on a layout it took a controller away from.
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use serde_json::Value;
 use testkit::world::{ok, World};
-use testkit::{require_root, stderr, stdout};
+use testkit::{require_root, run, stderr, stdout};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mini-docker");
 
@@ -113,4 +114,52 @@ fn without_the_pids_controller_pids_limit_is_one_line_and_the_rest_runs() {
     assert_eq!(w.containers(), 0, "a refused run left a container");
     let out = w.md(&["run", "--rm", "--network", "none", "-m", "64m", "busybox", "echo", "ran"]);
     assert_eq!(ok(&out), "ran");
+    let pids = doctor_line("--pids-limit: ");
+    assert!(pids.starts_with("warn ") && pids.contains(" -- "), "{pids}");
+    assert!(
+        text.ends_with(pids.split(" -- ").nth(1).unwrap()),
+        "doctor and run disagree:\n{pids}\n{text}"
+    );
+}
+
+/// The line of `mini-docker doctor` that contains `what`.
+fn doctor_line(what: &str) -> String {
+    let out = run(Command::new(BIN).arg("doctor"));
+    assert!(out.status.success(), "doctor found something essential missing:\n{}", stdout(&out));
+    let text = stdout(&out);
+    let line = text.lines().find(|l| l.contains(what));
+    line.unwrap_or_else(|| panic!("no {what:?} in:\n{text}")).to_string()
+}
+
+#[test]
+fn doctor_names_the_layout_and_what_each_feature_needs_there() {
+    if !require_root("doctor_names_the_layout_and_what_each_feature_needs_there") {
+        return;
+    }
+    let layout = ch02_cgroups::detect().unwrap();
+    let v2 = layout.uses_v2();
+    let kind = match layout.kind() {
+        ch02_cgroups::Kind::Unified => "cgroups v2 (unified): ",
+        ch02_cgroups::Kind::Hybrid => "cgroups hybrid: ",
+        _ => "cgroups v1: ",
+    };
+    assert!(doctor_line(kind).starts_with("ok "));
+    let expected = [
+        ("-m/--memory: ", if v2 { "(memory.max)" } else { "(memory.limit_in_bytes)" }),
+        ("--pids-limit: ", "(pids.max)"),
+        ("pause/unpause: ", if v2 { "cgroup.freeze" } else { "(freezer.state)" }),
+        (
+            "/sys/fs/cgroup in a container: ",
+            if v2 { "a private cgroup namespace" } else { "the host's cgroup namespace" },
+        ),
+        ("device rules: ", if v2 { "eBPF" } else { "(devices.deny, devices.allow)" }),
+    ];
+    for (feature, needs) in expected {
+        let line = doctor_line(feature);
+        assert!(line.contains(needs), "{line}");
+    }
+    // Each verdict follows what the host has: here, a pids controller.
+    let pids_ready = ch02_cgroups::require(&layout, "pids", "--pids-limit").is_ok();
+    assert_eq!(doctor_line("--pids-limit: ").starts_with("ok "), pids_ready);
+    assert_eq!(doctor_line("device rules: ").starts_with("warn "), v2);
 }

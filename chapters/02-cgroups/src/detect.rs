@@ -211,7 +211,9 @@ pub fn summary(layout: &Layout) -> String {
     });
     match (layout.kind(), v2) {
         (Kind::Unified, Some(v2)) => format!("v2 (unified): {v2}"),
-        (Kind::Hybrid, Some(v2)) => format!("hybrid: v1 controllers {}; {v2}", v1.join(",")),
+        (Kind::Hybrid, Some(v2)) => {
+            format!("hybrid: v1 controllers {}; {v2}; containers use the v1 ones", v1.join(","))
+        }
         (Kind::Legacy, _) => format!("v1: controllers {}", v1.join(",")),
         _ => "none: no cgroup filesystem mounted".to_string(),
     }

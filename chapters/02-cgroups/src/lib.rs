@@ -16,6 +16,7 @@ pub mod freezer;
 pub mod knobs;
 pub mod limits;
 pub mod missing;
+pub mod needs;
 pub mod usage;
 pub mod view;
 
