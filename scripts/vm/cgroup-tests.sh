@@ -72,12 +72,14 @@ if [ -z "$accel" ]; then
   fi
 fi
 
+# The plan the guests run: the tests, or (for the book) scripts/vm/book-sessions.sh.
+plan="$(realpath "${MINI_DOCKER_VM_PLAN:-scripts/vm/cgroup-plan.sh}")"
 export MINI_DOCKER_VM_KERNEL="$kver" MINI_DOCKER_VM_INITRAMFS="$out/initramfs-$kver.cpio"
 export MINI_DOCKER_VM_ACCEL="$accel"
 failed=""
 for layout in "${layouts[@]}"; do
   echo "== vm: cgroup $layout, kernel $kver ($accel)"
-  bash scripts/vm/boot.sh "$layout" "$PWD/scripts/vm/cgroup-plan.sh" "$out/cgroup-tests.env" \
+  bash scripts/vm/boot.sh "$layout" "$plan" "$out/cgroup-tests.env" \
     "$out/console-$layout.log" || failed="$failed $layout"
 done
 if [ -n "$failed" ]; then

@@ -138,7 +138,9 @@ impl Cgroup {
         }
         Ok(cgroup)
     }
+    // ANCHOR_END: create
 
+    // ANCHOR: make_dirs
     /// `mkdir` the parent (if needed) and the container's directory in each hierarchy.
     fn make_dirs(
         &mut self,
@@ -175,7 +177,9 @@ impl Cgroup {
         }
         Ok(())
     }
+    // ANCHOR_END: make_dirs
 
+    // ANCHOR: apply
     /// Write every limit into its file.
     fn apply(&self, knobs: &[Knob]) -> Result<(), CgroupError> {
         for knob in knobs {
@@ -194,8 +198,8 @@ impl Cgroup {
         }
         Ok(())
     }
+    // ANCHOR_END: apply
 }
-// ANCHOR_END: create
 
 /// A hierarchy's mount point and the controllers we use in it.
 type Hierarchy = (PathBuf, Vec<String>);

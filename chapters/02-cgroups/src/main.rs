@@ -18,12 +18,18 @@ use nix::sys::signal::Signal;
 /// Run a command in new namespaces and a new cgroup with Docker's limits.
 #[derive(Parser)]
 #[command(name = "ch02-cgroups", version)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(subcommand_negates_reqs = true, disable_help_subcommand = true)]
 struct Cli {
     #[command(subcommand)]
     action: Option<Action>,
     #[command(flatten)]
     run: RunArgs,
+    /// The parent cgroup of the containers' cgroups.
+    #[arg(long, global = true, default_value = DEFAULT_PARENT)]
+    cgroup_parent: String,
+    /// Print every privileged step with its shell equivalent.
+    #[arg(long, global = true)]
+    explain: bool,
 }
 
 #[derive(Subcommand)]
@@ -38,12 +44,6 @@ enum Action {
 struct Target {
     /// The container's name, as given to --name.
     name: String,
-    /// The parent cgroup it was started under.
-    #[arg(long, default_value = DEFAULT_PARENT)]
-    cgroup_parent: String,
-    /// Print every privileged step with its shell equivalent.
-    #[arg(long)]
-    explain: bool,
 }
 
 #[derive(Args)]
@@ -63,9 +63,6 @@ struct RunArgs {
     /// Most processes and threads at once (0 or -1: unlimited).
     #[arg(long, allow_hyphen_values = true, default_value_t = 0)]
     pids_limit: i64,
-    /// The parent cgroup of the container's cgroup.
-    #[arg(long, default_value = DEFAULT_PARENT)]
-    cgroup_parent: String,
     /// The container's cgroup name, for pause and unpause (default: a new id).
     #[arg(long)]
     name: Option<String>,
@@ -79,9 +76,6 @@ struct RunArgs {
     /// Print what the container used when it ends (stderr).
     #[arg(long)]
     stats: bool,
-    /// Print every privileged step with its shell equivalent.
-    #[arg(long)]
-    explain: bool,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -93,20 +87,18 @@ fn main() {
         let _ = e.print();
         std::process::exit(if e.use_stderr() { 125 } else { 0 })
     });
+    explain::init(cli.explain);
     let result = match &cli.action {
-        Some(Action::Pause(target)) => freeze(target, true),
-        Some(Action::Unpause(target)) => freeze(target, false),
-        None => {
-            explain::init(cli.run.explain);
-            run(&cli.run)
-        }
+        Some(Action::Pause(target)) => freeze(&cli.cgroup_parent, target, true),
+        Some(Action::Unpause(target)) => freeze(&cli.cgroup_parent, target, false),
+        None => run(&cli.cgroup_parent, &cli.run),
     };
     let code = result.unwrap_or_else(|message| fail(&message, 125));
     std::process::exit(code);
 }
 
 // ANCHOR: run
-fn run(args: &RunArgs) -> Result<i32, String> {
+fn run(cgroup_parent: &str, args: &RunArgs) -> Result<i32, String> {
     let limits = parse_limits(args).map_err(|e| e.to_string())?;
     let layout =
         ch02_cgroups::detect().map_err(|e| format!("reading /proc/self/mountinfo: {e}"))?;
@@ -116,7 +108,7 @@ fn run(args: &RunArgs) -> Result<i32, String> {
     };
     let name = args.name.clone().unwrap_or_else(new_id);
     let cgroup =
-        Cgroup::create(&layout, &args.cgroup_parent, &name, &limits).map_err(|e| e.to_string())?;
+        Cgroup::create(&layout, cgroup_parent, &name, &limits).map_err(|e| e.to_string())?;
     let view = View::plan(&layout, &cgroup, cgroupns, args.privileged);
     let status = run_in(&cgroup, cgroupns, view, args);
     let usage = cgroup.usage();
@@ -167,15 +159,13 @@ fn run_in(
 // ANCHOR: freeze
 /// `pause NAME` / `unpause NAME`: find the running container's cgroup and
 /// freeze or thaw it. Like `docker pause`, it prints the name.
-fn freeze(target: &Target, frozen: bool) -> Result<i32, String> {
-    explain::init(target.explain);
+fn freeze(cgroup_parent: &str, target: &Target, frozen: bool) -> Result<i32, String> {
     let layout =
         ch02_cgroups::detect().map_err(|e| format!("reading /proc/self/mountinfo: {e}"))?;
     if frozen {
         ch02_cgroups::freezer::require_freezer(&layout).map_err(|e| e.to_string())?;
     }
-    let cgroup =
-        Cgroup::open(&layout, &target.cgroup_parent, &target.name).map_err(|e| e.to_string())?;
+    let cgroup = Cgroup::open(&layout, cgroup_parent, &target.name).map_err(|e| e.to_string())?;
     let done = if frozen { cgroup.freeze() } else { cgroup.thaw() };
     done.map_err(|e| e.to_string())?;
     println!("{}", target.name);

@@ -304,13 +304,17 @@ type MountArgs<'a> = (Option<&'a str>, &'a Path, Option<&'a str>, MsFlags, Optio
 
 fn narrated_mount(what: &str, args: MountArgs<'_>, shell: &str) -> Result<(), ViewError> {
     let (source, target, fstype, flags, data) = args;
+    // As C would show the arguments: strings quoted, or NULL.
+    let c = |arg: Option<&str>| arg.map(|a| format!("{a:?}")).unwrap_or_else(|| "NULL".into());
+    let names: Vec<&str> = flags.iter_names().map(|(name, _)| name).collect();
     explain::step(Step {
         what,
         syscall: &format!(
-            "mount({source:?}, {target:?}, {fstype:?}, {flags:?}, {data:?})",
-            source = source.unwrap_or("NULL"),
-            fstype = fstype.unwrap_or("NULL"),
-            data = data.unwrap_or("NULL"),
+            "mount({}, {target:?}, {}, {}, {})",
+            c(source),
+            c(fstype),
+            names.join(" | "),
+            c(data)
         ),
         shell,
         book: BOOK_VIEW,
