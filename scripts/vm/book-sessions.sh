@@ -21,6 +21,7 @@ session "sudo ch02-cgroups -m 64m --cpus 0.5 --pids-limit 20 -- /bin/busybox sh 
 if [ "$layout" = v2 ]; then
   session "sudo ch02-cgroups -m 64m --cpus 0.5 --pids-limit 20 -- /bin/busybox sh -c 'cd /sys/fs/cgroup; cat memory.max cpu.max pids.max; echo 100 > pids.max'"
   session "sudo ch02-cgroups --cgroupns host --name web --pids-limit 20 -- /bin/busybox sh -c 'cat /proc/self/cgroup; cat /sys/fs/cgroup/mini-docker/web/pids.max'"
+  session "sudo ch02-cgroups --privileged --pids-limit 20 -- /bin/busybox sh -c 'echo 30 > /sys/fs/cgroup/pids.max; mkdir /sys/fs/cgroup/inner && echo 10 > /sys/fs/cgroup/inner/cgroup.max.depth && echo made inner'"
 else
   session "sudo ch02-cgroups -m 64m --cpus 0.5 --pids-limit 20 -- /bin/busybox sh -c 'cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes cpu/cpu.cfs_quota_us pids/pids.max; echo 100 > pids/pids.max'"
   session "sudo ch02-cgroups --cgroupns private --name web --pids-limit 20 -- /bin/busybox sh -c 'cat /proc/self/cgroup; cat /sys/fs/cgroup/pids/pids.max'"
@@ -28,7 +29,12 @@ fi
 session "sudo ch02-cgroups --name ticker -- /bin/busybox sh -c 'while :; do sleep 1; done' &"
 sleep 2
 session "sudo ch02-cgroups --explain pause ticker"
-session "sudo ch02-cgroups unpause ticker"
+if [ "$layout" = v2 ]; then
+  session "cat /sys/fs/cgroup/mini-docker/ticker/cgroup.events"
+else
+  session "cat /sys/fs/cgroup/freezer/mini-docker/ticker/freezer.state"
+fi
+session "sudo ch02-cgroups --explain unpause ticker"
 ticker="$(ls -d /sys/fs/cgroup/mini-docker/ticker /sys/fs/cgroup/memory/mini-docker/ticker 2>/dev/null | head -1)"
 kill -9 $(cat "$ticker/cgroup.procs")
 wait
