@@ -31,6 +31,27 @@ if [ -n "$missing" ]; then
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# The cgroup tests' virtual machines (scripts/vm): Debian's own kernel,
+# booted by qemu with a pure cgroup v2 or v1 layout. Debian names the
+# kernel package linux-image-amd64 (Ubuntu: linux-image-generic).
+VM_PACKAGES="qemu-system-x86 linux-image-amd64"
+case "$(dpkg --print-architecture 2>/dev/null)" in
+  amd64) ;;
+  *) VM_PACKAGES="" ;; # the VM tests boot an x86-64 kernel only
+esac
+missing=""
+for p in $VM_PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  need_root
+  echo "install-deps: installing$missing (the cgroup tests' VMs)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+    || echo "install-deps: could not install$missing: scripts/vm/cgroup-tests.sh will say so" >&2
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   need_root
   echo "install-deps: no Rust toolchain found; installing Debian's cargo"

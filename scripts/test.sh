@@ -16,6 +16,9 @@ echo "== unit and end-to-end tests"
 # The exercises are checked below: against the untouched stubs they fail on purpose.
 cargo test --workspace --exclude exercises --quiet
 
+echo "== chapter 2 on pure cgroup v2 and pure v1 kernels, booted by qemu"
+bash scripts/vm/cgroup-tests.sh
+
 echo "== every exercise is sound: its tests pass against the chapter code and fail against the stub"
 cargo run --quiet -p exercises --bin exercise -- verify
 

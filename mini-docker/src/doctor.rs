@@ -54,7 +54,7 @@ pub fn all_checks() -> Vec<Check> {
     let root = nix::unistd::geteuid().is_root();
     let mut checks = vec![check(root, "running as root", Verdict::Missing, "run with sudo")];
     checks.extend(namespace_checks(root));
-    checks.push(cgroup_check());
+    checks.extend(cgroup_checks());
     checks.push(overlay_check());
     checks.push(user_namespace_check());
     for (tool, package) in [("ip", "iproute2"), ("iptables", "iptables")] {
@@ -108,13 +108,23 @@ fn can_unshare(flag: CloneFlags) -> bool {
 }
 // ANCHOR_END: namespace_checks
 
-/// Chapter 2's detection, from /proc/self/mountinfo: v2, v1 or hybrid.
-fn cgroup_check() -> Check {
+// ANCHOR: cgroup_checks
+/// Chapter 2's detection (v2, v1 or hybrid, from /proc/self/mountinfo),
+/// then what each cgroup feature needs on that layout. A missing
+/// controller only costs the flags that need it: a warning.
+fn cgroup_checks() -> Vec<Check> {
     let layout = ch02_cgroups::detect().unwrap_or_default();
     let mounted = layout.kind() != ch02_cgroups::Kind::None;
     let what = format!("cgroups {}", ch02_cgroups::detect::summary(&layout));
-    check(mounted, what, Verdict::Missing, "mount cgroup2 on /sys/fs/cgroup")
+    let mut checks =
+        vec![check(mounted, what, Verdict::Missing, "mount cgroup2 on /sys/fs/cgroup")];
+    for need in ch02_cgroups::needs::needs(&layout) {
+        let what = format!("{}: {}", need.feature, need.needs);
+        checks.push(check(need.ready, what, Verdict::Warn, &need.fix));
+    }
+    checks
 }
+// ANCHOR_END: cgroup_checks
 
 fn overlay_check() -> Check {
     let filesystems = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();

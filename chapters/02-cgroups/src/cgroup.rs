@@ -23,6 +23,7 @@ use crate::detect::{v2_controllers, Kind, Layout};
 use crate::files::{make_dir, read_pids, read_value, remove_dir, write_value, FileError};
 use crate::knobs::{self, Knob, WhenMissing};
 use crate::limits::Limits;
+use crate::missing;
 use crate::usage::{self, Usage};
 
 /// The parent cgroup of our containers: ours, never Docker's `/docker`.
@@ -30,8 +31,9 @@ pub const DEFAULT_PARENT: &str = "mini-docker";
 
 /// The v1 controllers we put a container in: the three we limit, plus
 /// `cpuacct`, which counts CPU time (a separate hierarchy on many hosts),
-/// and `devices`, whose rules chapter 8 writes (which device nodes open).
-pub const V1_CONTROLLERS: [&str; 5] = ["memory", "cpu", "cpuacct", "pids", "devices"];
+/// `devices`, whose rules chapter 8 writes (which device nodes open), and
+/// `freezer`, which pauses it. Each is used where it is mounted.
+pub const V1_CONTROLLERS: [&str; 6] = ["memory", "cpu", "cpuacct", "pids", "devices", "freezer"];
 /// The v2 controllers we enable for the children of the parent.
 pub const V2_CONTROLLERS: [&str; 3] = ["memory", "cpu", "pids"];
 
@@ -41,7 +43,7 @@ const REMOVE_TIMEOUT: Duration = Duration::from_secs(10);
 const BOOK_CREATE: &str = "ch02-cgroups.md#creating-the-cgroup";
 const BOOK_LIMITS: &str = "ch02-cgroups.md#setting-the-limits";
 const BOOK_JOIN: &str = "ch02-cgroups.md#joining-before-exec";
-const BOOK_REMOVE: &str = "ch02-cgroups.md#removing-the-cgroup";
+pub(crate) const BOOK_REMOVE: &str = "ch02-cgroups.md#removing-the-cgroup";
 
 #[derive(Debug, Error)]
 pub enum CgroupError {
@@ -49,10 +51,10 @@ pub enum CgroupError {
         "no cgroup filesystem is mounted: mount one with `mount -t cgroup2 none /sys/fs/cgroup`"
     )]
     NotMounted,
-    #[error("cgroup v1 {controller} controller not mounted: {flag} cannot be enforced")]
-    MissingV1 { controller: &'static str, flag: &'static str },
-    #[error("cgroup v2 {controller} controller not available (not in {listed}): {flag} cannot be enforced")]
-    MissingV2 { controller: &'static str, flag: &'static str, listed: PathBuf },
+    #[error("cgroup v1 {controller} controller not mounted: {needed_by} needs it; {fix}")]
+    MissingV1 { controller: &'static str, needed_by: &'static str, fix: String },
+    #[error("cgroup v2 {controller} controller not available (not in {listed}): {needed_by} needs it; {fix}", listed = listed.display())]
+    MissingV2 { controller: &'static str, needed_by: &'static str, listed: PathBuf, fix: String },
     #[error("{flag} cannot be enforced: this kernel has no {path} (swap accounting is off; boot with swapaccount=1)")]
     KnobMissing { flag: &'static str, path: PathBuf },
     #[error("invalid {what} {name:?}: use letters, digits, '-', '_' and '.' only")]
@@ -65,6 +67,12 @@ pub enum CgroupError {
     StillBusy { path: PathBuf, pids: Vec<i32>, seconds: u64 },
     #[error("removing the cgroup {path}: {error}")]
     Remove { path: PathBuf, error: io::Error },
+    #[error("no cgroup {name:?} under {parent:?}: no such container is running")]
+    NotFound { parent: String, name: String },
+    #[error("pause needs {0} (Linux 5.2 and later): this kernel has no cgroup v2 freezer")]
+    NoV2Freezer(PathBuf),
+    #[error("{path} did not say {wanted} within {seconds}s (still {state}): try again", path = path.display())]
+    FreezeTimeout { path: PathBuf, wanted: String, state: String, seconds: u64 },
     #[error(transparent)]
     File(#[from] FileError),
 }
@@ -108,12 +116,13 @@ impl Cgroup {
     ) -> Result<Cgroup, CgroupError> {
         check_name(parent, "--cgroup-parent")?;
         check_name(name, "cgroup name")?;
-        let (version, hierarchies, knobs) = match layout.kind() {
-            Kind::None => return Err(CgroupError::NotMounted),
-            Kind::Unified => (Version::V2, v2_hierarchy(layout, limits)?, knobs::v2(limits)),
-            Kind::Legacy | Kind::Hybrid => {
-                (Version::V1, v1_hierarchies(layout, limits)?, knobs::v1(limits))
-            }
+        for (controller, flag) in knobs::required_controllers(limits) {
+            require(layout, controller, flag)?;
+        }
+        let (version, hierarchies) = hierarchies(layout)?;
+        let knobs = match version {
+            Version::V1 => knobs::v1(limits),
+            Version::V2 => knobs::v2(limits),
         };
         let mut cgroup = Cgroup {
             version,
@@ -129,11 +138,13 @@ impl Cgroup {
         }
         Ok(cgroup)
     }
+    // ANCHOR_END: create
 
+    // ANCHOR: make_dirs
     /// `mkdir` the parent (if needed) and the container's directory in each hierarchy.
     fn make_dirs(
         &mut self,
-        hierarchies: &[(PathBuf, Vec<String>)],
+        hierarchies: &[Hierarchy],
         parent: &str,
         name: &str,
     ) -> Result<(), CgroupError> {
@@ -166,7 +177,9 @@ impl Cgroup {
         }
         Ok(())
     }
+    // ANCHOR_END: make_dirs
 
+    // ANCHOR: apply
     /// Write every limit into its file.
     fn apply(&self, knobs: &[Knob]) -> Result<(), CgroupError> {
         for knob in knobs {
@@ -185,54 +198,67 @@ impl Cgroup {
         }
         Ok(())
     }
-}
-// ANCHOR_END: create
-
-/// v1: the hierarchy of each controller we use. Controllers mounted
-/// together (`cpu,cpuacct`) share one directory.
-fn v1_hierarchies(
-    layout: &Layout,
-    limits: &Limits,
-) -> Result<Vec<(PathBuf, Vec<String>)>, CgroupError> {
-    for (controller, flag) in knobs::required_controllers(limits) {
-        if layout.v1_root(controller).is_none() {
-            return Err(CgroupError::MissingV1 { controller, flag });
-        }
-    }
-    let mut hierarchies: Vec<(PathBuf, Vec<String>)> = Vec::new();
-    for controller in V1_CONTROLLERS {
-        let Some(mount) = layout.v1_root(controller) else { continue };
-        match hierarchies.iter_mut().find(|(m, _)| m == mount) {
-            Some((_, controllers)) => controllers.push(controller.to_string()),
-            None => hierarchies.push((mount.to_path_buf(), vec![controller.to_string()])),
-        }
-    }
-    Ok(hierarchies)
+    // ANCHOR_END: apply
 }
 
-/// v2: the one tree, with the controllers it offers among those we use.
-fn v2_hierarchy(
-    layout: &Layout,
-    limits: &Limits,
-) -> Result<Vec<(PathBuf, Vec<String>)>, CgroupError> {
-    let mount = layout.v2.as_ref().map(|m| m.mount_point.clone()).ok_or(CgroupError::NotMounted)?;
-    let available = v2_controllers(&mount);
-    for (controller, flag) in knobs::required_controllers(limits) {
-        if !available.iter().any(|c| c == controller) {
-            return Err(CgroupError::MissingV2 {
-                controller,
-                flag,
-                listed: mount.join("cgroup.controllers"),
-            });
+/// A hierarchy's mount point and the controllers we use in it.
+type Hierarchy = (PathBuf, Vec<String>);
+
+/// The hierarchies a container's cgroup has directories in, each with
+/// the controllers it serves there: v1 puts each controller we use in its
+/// own hierarchy (`cpu,cpuacct` share one); v2 has a single tree.
+fn hierarchies(layout: &Layout) -> Result<(Version, Vec<Hierarchy>), CgroupError> {
+    match layout.kind() {
+        Kind::None => Err(CgroupError::NotMounted),
+        Kind::Unified => {
+            let mount = layout.v2.as_ref().map(|m| m.mount_point.clone());
+            let mount = mount.ok_or(CgroupError::NotMounted)?;
+            let available = v2_controllers(&mount);
+            let used = V2_CONTROLLERS.iter().filter(|c| available.iter().any(|a| a == *c));
+            Ok((Version::V2, vec![(mount, used.map(|c| c.to_string()).collect())]))
+        }
+        Kind::Legacy | Kind::Hybrid => {
+            let mut found: Vec<Hierarchy> = Vec::new();
+            for controller in V1_CONTROLLERS {
+                let Some(mount) = layout.v1_root(controller) else { continue };
+                match found.iter_mut().find(|(m, _)| m == mount) {
+                    Some((_, controllers)) => controllers.push(controller.to_string()),
+                    None => found.push((mount.to_path_buf(), vec![controller.to_string()])),
+                }
+            }
+            Ok((Version::V1, found))
         }
     }
-    let used = V2_CONTROLLERS
-        .iter()
-        .filter(|c| available.iter().any(|a| a == *c))
-        .map(|c| c.to_string())
-        .collect();
-    Ok(vec![(mount, used)])
 }
+
+// ANCHOR: require
+/// Refuse, before anything is made, when `controller` is missing and
+/// `needed_by` (a flag, or `pause`) cannot work without it. The error says
+/// how to get it on this host ([`missing::how_to_get`]).
+pub fn require(
+    layout: &Layout,
+    controller: &'static str,
+    needed_by: &'static str,
+) -> Result<(), CgroupError> {
+    let fix = || missing::how_to_get(layout, controller);
+    match layout.kind() {
+        Kind::None => Err(CgroupError::NotMounted),
+        Kind::Legacy | Kind::Hybrid if layout.v1_root(controller).is_none() => {
+            Err(CgroupError::MissingV1 { controller, needed_by, fix: fix() })
+        }
+        Kind::Unified => {
+            let mount =
+                layout.v2.as_ref().map(|m| m.mount_point.as_path()).unwrap_or(Path::new(""));
+            if v2_controllers(mount).iter().any(|c| c == controller) {
+                return Ok(());
+            }
+            let listed = mount.join("cgroup.controllers");
+            Err(CgroupError::MissingV2 { controller, needed_by, listed, fix: fix() })
+        }
+        _ => Ok(()),
+    }
+}
+// ANCHOR_END: require
 
 // ANCHOR: enable_controllers
 /// v2: let the children of `dir` use `controllers`, by writing `+memory
@@ -268,6 +294,39 @@ fn check_name(name: &str, what: &'static str) -> Result<(), CgroupError> {
 }
 
 impl Cgroup {
+    /// The cgroup `parent/name` that a running container already has, for
+    /// work from another process: `pause`, `unpause`, cleaning up after a
+    /// crash. Its limits are not read back (`limits` stays empty).
+    pub fn open(layout: &Layout, parent: &str, name: &str) -> Result<Cgroup, CgroupError> {
+        check_name(parent, "--cgroup-parent")?;
+        check_name(name, "cgroup name")?;
+        let (version, hierarchies) = hierarchies(layout)?;
+        let mut cgroup = Cgroup {
+            version,
+            dirs: Vec::new(),
+            parents: Vec::new(),
+            limits: Limits::default(),
+            made_parents: Vec::new(),
+        };
+        for (mount, controllers) in hierarchies {
+            let path = mount.join(parent).join(name);
+            if path.is_dir() {
+                cgroup.parents.push(mount.join(parent));
+                cgroup.dirs.push(Dir { path, controllers });
+            }
+        }
+        if cgroup.dirs.is_empty() {
+            return Err(CgroupError::NotFound { parent: parent.into(), name: name.into() });
+        }
+        Ok(cgroup)
+    }
+
+    /// A cgroup value for directories that already exist (unit tests).
+    #[cfg(test)]
+    pub(crate) fn from_parts(version: Version, dirs: Vec<Dir>, limits: Limits) -> Cgroup {
+        Cgroup { version, dirs, parents: Vec::new(), limits, made_parents: Vec::new() }
+    }
+
     /// The container's directory for `controller`.
     pub fn dir_of(&self, controller: &str) -> Option<&Path> {
         self.dirs
@@ -313,6 +372,8 @@ impl Cgroup {
     /// The parent stays (other containers may use it): see [`remove_parent`].
     pub fn remove(&self) -> Result<(), CgroupError> {
         let deadline = Instant::now() + REMOVE_TIMEOUT;
+        // A paused container's tasks cannot die while frozen (v1): thaw first.
+        let _ = self.thaw_for_removal();
         for dir in &self.dirs {
             kill_all(&dir.path, self.version, deadline)?;
             remove_when_empty(&dir.path, deadline)?;
@@ -332,11 +393,12 @@ impl Cgroup {
     }
 }
 
-/// End every task in the cgroup: `cgroup.kill` where the kernel has it
-/// (v2, Linux 5.14+), else SIGKILL each pid listed in `cgroup.procs`.
+/// End every task in the cgroup and the cgroups below it (a container
+/// allowed to write its view may have made some): `cgroup.kill` where the
+/// kernel has it (v2, Linux 5.14+), else SIGKILL each pid in `cgroup.procs`.
 fn kill_all(dir: &Path, version: Version, deadline: Instant) -> Result<(), CgroupError> {
     let procs = dir.join("cgroup.procs");
-    if read_pids(&procs).is_empty() {
+    if tasks_below(dir).is_empty() {
         return Ok(());
     }
     let kill_file = dir.join("cgroup.kill");
@@ -344,7 +406,7 @@ fn kill_all(dir: &Path, version: Version, deadline: Instant) -> Result<(), Cgrou
         write_value(&kill_file, "1", BOOK_REMOVE)?;
     }
     loop {
-        let pids = read_pids(&procs);
+        let pids = tasks_below(dir);
         if pids.is_empty() {
             return Ok(());
         }
@@ -368,9 +430,27 @@ fn kill_all(dir: &Path, version: Version, deadline: Instant) -> Result<(), Cgrou
     }
 }
 
-/// `rmdir`, retried while the kernel still says busy: a task that just
-/// died can linger in the cgroup for a moment until it is fully released.
+/// The pids in `dir`'s `cgroup.procs` and in those of every cgroup below it.
+fn tasks_below(dir: &Path) -> Vec<i32> {
+    let mut pids = read_pids(&dir.join("cgroup.procs"));
+    for child in child_cgroups(dir) {
+        pids.extend(tasks_below(&child));
+    }
+    pids
+}
+
+/// The cgroups directly below `dir` (its subdirectories).
+fn child_cgroups(dir: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    entries.filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect()
+}
+
+/// `rmdir`, children first, retried while the kernel still says busy: a
+/// task that just died can linger in the cgroup for a moment.
 fn remove_when_empty(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
+    for child in child_cgroups(dir) {
+        remove_when_empty(&child, deadline)?;
+    }
     loop {
         match remove_dir(dir, BOOK_REMOVE) {
             Ok(()) => return Ok(()),
@@ -385,31 +465,19 @@ fn remove_when_empty(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
 
 /// The parent directory `parent` in every hierarchy we use on this host.
 pub fn parent_dirs(layout: &Layout, parent: &str) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = match layout.kind() {
-        Kind::Unified => layout.v2.iter().map(|m| m.mount_point.join(parent)).collect(),
-        Kind::Legacy | Kind::Hybrid => V1_CONTROLLERS
-            .iter()
-            .filter_map(|c| layout.v1_root(c))
-            .map(|m| m.join(parent))
-            .collect(),
-        Kind::None => Vec::new(),
-    };
-    dirs.dedup();
-    dirs
+    let hierarchies = hierarchies(layout).map(|(_, found)| found).unwrap_or_default();
+    hierarchies.into_iter().map(|(mount, _)| mount.join(parent)).collect()
 }
 
 /// Remove the cgroup `parent/name` left behind when its owner died before
 /// it could call [`Cgroup::remove`] (a supervisor killed with SIGKILL):
 /// the same kill-then-rmdir, found by name instead of by a `Cgroup` value.
 pub fn remove_leftover(layout: &Layout, parent: &str, name: &str) -> Result<(), CgroupError> {
-    let version = if layout.kind() == Kind::Unified { Version::V2 } else { Version::V1 };
-    let deadline = Instant::now() + REMOVE_TIMEOUT;
-    for dir in parent_dirs(layout, parent).into_iter().map(|p| p.join(name)).filter(|d| d.is_dir())
-    {
-        kill_all(&dir, version, deadline)?;
-        remove_when_empty(&dir, deadline)?;
+    match Cgroup::open(layout, parent, name) {
+        Ok(cgroup) => cgroup.remove(),
+        Err(CgroupError::NotFound { .. }) => Ok(()),
+        Err(error) => Err(error),
     }
-    Ok(())
 }
 
 /// Remove the parent cgroup `parent` where it is empty (tests do this with
@@ -503,9 +571,14 @@ mod tests {
         let layout = v1_layout(root.path(), &["memory", "cpu"]);
         let limits = Limits { pids: Some(20), ..Limits::default() };
         let error = Cgroup::create(&layout, "mdparent", "c1", &limits).unwrap_err();
+        let mount = root.path().join("pids");
         assert_eq!(
             error.to_string(),
-            "cgroup v1 pids controller not mounted: --pids-limit cannot be enforced"
+            format!(
+                "cgroup v1 pids controller not mounted: --pids-limit needs it; mount it: \
+                 mkdir -p {0} && mount -t cgroup -o pids cgroup {0}",
+                mount.display()
+            )
         );
         assert_eq!(tree(root.path()), ["cpu/", "memory/"]);
     }

@@ -30,6 +30,18 @@ pub struct Layout {
     pub v1: BTreeMap<String, Mount>,
     /// The cgroup2 mount, if any.
     pub v2: Option<Mount>,
+    /// What `/proc/cgroups` says of each controller the kernel has; empty
+    /// when unknown. Only used to say how to get a missing controller.
+    pub kernel: BTreeMap<String, KernelController>,
+}
+
+/// One line of `/proc/cgroups`: where the kernel keeps a controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelController {
+    /// The v1 hierarchy that holds it, or 0: free for cgroup2.
+    pub hierarchy: u32,
+    /// False when the kernel command line said `cgroup_disable=NAME`.
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,9 +164,26 @@ fn unescape(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Parse `/proc/cgroups`: `#subsys_name hierarchy num_cgroups enabled`.
+pub fn parse_proc_cgroups(text: &str) -> BTreeMap<String, KernelController> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [name, hierarchy, _, enabled] = fields[..] else { return None };
+            let controller =
+                KernelController { hierarchy: hierarchy.parse().ok()?, enabled: enabled == "1" };
+            Some((name.to_string(), controller))
+        })
+        .collect()
+}
+
 /// The layout of this host.
 pub fn detect() -> std::io::Result<Layout> {
-    Ok(parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo")?))
+    let mut layout = parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo")?);
+    layout.kernel =
+        parse_proc_cgroups(&std::fs::read_to_string("/proc/cgroups").unwrap_or_default());
+    Ok(layout)
 }
 
 /// The controllers a cgroup2 directory offers (`cgroup.controllers`).
@@ -182,7 +211,9 @@ pub fn summary(layout: &Layout) -> String {
     });
     match (layout.kind(), v2) {
         (Kind::Unified, Some(v2)) => format!("v2 (unified): {v2}"),
-        (Kind::Hybrid, Some(v2)) => format!("hybrid: v1 controllers {}; {v2}", v1.join(",")),
+        (Kind::Hybrid, Some(v2)) => {
+            format!("hybrid: v1 controllers {}; {v2}; containers use the v1 ones", v1.join(","))
+        }
         (Kind::Legacy, _) => format!("v1: controllers {}", v1.join(",")),
         _ => "none: no cgroup filesystem mounted".to_string(),
     }
@@ -256,6 +287,17 @@ mod tests {
         let layout =
             parse_mountinfo("30 25 0:27 / /mnt/my\\040cgroups rw - cgroup cgroup rw,pids\n");
         assert_eq!(layout.v1_root("pids"), Some(Path::new("/mnt/my cgroups")));
+    }
+
+    #[test]
+    fn proc_cgroups_says_which_hierarchy_holds_a_controller() {
+        let kernel = parse_proc_cgroups(
+            "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\npids\t0\t1\t1\nmemory\t0\t1\t0\n",
+        );
+        assert_eq!(kernel.len(), 3);
+        assert_eq!(kernel["cpu"], KernelController { hierarchy: 1, enabled: true });
+        assert_eq!(kernel["pids"], KernelController { hierarchy: 0, enabled: true });
+        assert!(!kernel["memory"].enabled);
     }
 
     #[test]

@@ -6,21 +6,28 @@
 //! /proc/self/mountinfo ([`detect`]). The cgroup is joined through chapter
 //! 1's spawn protocol: [`join_hook`] is a parent hook that runs while the
 //! child waits, so the command is limited from its very first instruction.
+//! The container sees its own cgroup at `/sys/fs/cgroup` ([`view`], with a
+//! cgroup namespace where asked), and [`freezer`] pauses and thaws it.
 
 pub mod cgroup;
 pub mod detect;
 pub mod files;
+pub mod freezer;
 pub mod knobs;
 pub mod limits;
+pub mod missing;
+pub mod needs;
 pub mod usage;
+pub mod view;
 
 pub use cgroup::{
-    join_hook, new_id, parent_dirs, remove_leftover, remove_parent, Cgroup, CgroupError, Version,
-    DEFAULT_PARENT,
+    join_hook, new_id, parent_dirs, remove_leftover, remove_parent, require, Cgroup, CgroupError,
+    Version, DEFAULT_PARENT,
 };
 pub use detect::{detect, Kind, Layout};
 pub use limits::{LimitError, Limits, Swap};
 pub use usage::Usage;
+pub use view::{unshare_hook, CgroupNs, View};
 
 /// One line about this host's cgroups, for `mini-docker doctor`, e.g.
 /// `hybrid: v1 controllers cpu,cpuacct,memory,pids; v2 at /sys/fs/cgroup/unified (no controllers)`.

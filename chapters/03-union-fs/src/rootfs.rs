@@ -6,6 +6,7 @@
 //! make / private (recursive)        nothing we mount leaks to the host
 //! mount the union on merged/        (or bind the vfs copy onto itself)
 //! mount proc, sys (ro), dev + nodes, pts, shm, mqueue   inside merged/
+//! mount the container's view of its cgroup on sys/fs/cgroup (chapter 2)
 //! bind /etc/hostname, hosts, resolv.conf from the container dir
 //! mask and freeze the sensitive /proc and /sys paths
 //! run the "before pivot" steps       (chapter 7 mounts volumes here)
@@ -19,13 +20,16 @@ use std::sync::Arc;
 use anyhow::Context;
 use ch01_namespaces::proc_mount::{make_mounts_private, mount_proc};
 use ch01_namespaces::ChildHook;
+use ch02_cgroups::View;
 use nix::mount::MsFlags;
 
 use crate::devices;
 use crate::driver::{Rootfs, Union};
 use crate::etc_files::EtcFiles;
 use crate::masks;
-use crate::mounts::{mount, mount_point_dir, mount_point_file, Mount, MountError, BOOK_MOUNTS};
+use crate::mounts::{
+    inside_root, mount, mount_point_dir, mount_point_file, Mount, MountError, BOOK_MOUNTS,
+};
 use crate::pivot::pivot_into;
 
 pub const BOOK_UNION: &str = "ch03-union-fs.md#mounting-the-union";
@@ -41,12 +45,15 @@ pub struct RootfsSetup {
     pub before_pivot: Vec<BeforePivot>,
     /// No masked or read-only `/proc` and `/sys` paths (chapter 8's `--privileged`).
     pub skip_masks: bool,
+    /// What the container sees at `/sys/fs/cgroup` (chapter 2's [`View`]);
+    /// `None` leaves sysfs's empty directory there.
+    pub cgroup_view: Option<View>,
 }
 
 impl RootfsSetup {
     /// A setup with nothing to do before the pivot.
     pub fn new(rootfs: Rootfs, etc: Option<EtcFiles>) -> RootfsSetup {
-        RootfsSetup { rootfs, etc, before_pivot: Vec::new(), skip_masks: false }
+        RootfsSetup { rootfs, etc, before_pivot: Vec::new(), skip_masks: false, cgroup_view: None }
     }
 }
 
@@ -95,6 +102,9 @@ pub fn setup_rootfs(setup: &RootfsSetup) -> anyhow::Result<()> {
     mount_proc(&proc.to_string_lossy())
         .with_context(|| format!("mounting proc on {}", proc.display()))?;
     mount_sys(root)?;
+    if let Some(view) = &setup.cgroup_view {
+        view.mount_at(&inside_root(root, "sys/fs/cgroup")?)?;
+    }
     devices::setup_dev(root)?;
     if let Some(etc) = &setup.etc {
         bind_etc_files(root, etc)?;

@@ -10,6 +10,8 @@
 //! the super options that are not flags (`rw`, `ro`, `noprefix`,
 //! `clone_children`, `xattr`, `cpuset_v2_mode`) or `key=value` (such as
 //! `name=systemd`). Mount points escape a space as `\040` (octal).
+//! Start from `Layout::default()`: its `kernel` field (what `/proc/cgroups`
+//! says) is filled by `detect`, not from mountinfo.
 
 use ch02_cgroups::detect::{Layout, Mount};
 

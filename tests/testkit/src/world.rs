@@ -7,7 +7,7 @@
 //! `mini-dockerd` on a socket in its root, and every command goes through
 //! it (`-H`): the same tests, through the Engine API.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 
@@ -185,6 +185,8 @@ impl World {
             let _ = self.md(&rm);
         }
         let pruned = self.md(&["network", "prune", "-f"]);
+        // v1 and hybrid: a parent in each controller's hierarchy; v2: one, right here.
+        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(&self.cgroup_parent));
         for controller in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
             let _ = std::fs::remove_dir(controller.path().join(&self.cgroup_parent));
         }
@@ -214,9 +216,17 @@ pub fn ok(out: &Output) -> String {
     stdout(out)
 }
 
+/// Names a `docker save` tarball of busybox made beforehand by
+/// `scripts/make-busybox-image.sh`, used as the `busybox` test image: the
+/// test VM (`scripts/vm`) sets it, being too slow to build images itself.
+pub const BUSYBOX_TAR_VAR: &str = "MINI_DOCKER_TEST_BUSYBOX_TAR";
+
 /// The test image `tag` as a `docker save` tarball named `tag:latest`, made
 /// once per test process in a directory removed when the process exits.
 pub fn image_tar(tag: &'static str) -> PathBuf {
+    if let (Some(tar), "busybox") = (std::env::var_os(BUSYBOX_TAR_VAR), tag) {
+        return PathBuf::from(tar);
+    }
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let dir = DIR.get_or_init(|| {
