@@ -26,6 +26,19 @@ use crate::logs::Stream;
 /// The socket's name in the container's directory.
 pub const SOCKET: &str = "attach.sock";
 
+// ANCHOR: short_path
+/// A unix socket's path may have at most 107 bytes, and
+/// `/var/lib/mini-docker/containers/<64 hex>/attach.sock` has more. So we
+/// open the directory and name the socket through the open descriptor:
+/// `/proc/self/fd/7/attach.sock` (runc and containerd do the same). Keep
+/// the returned directory open while the path is used.
+pub fn socket_path(dir: &Path) -> io::Result<(std::fs::File, PathBuf)> {
+    let opened = std::fs::File::open(dir)?;
+    let path = PathBuf::from(format!("/proc/self/fd/{}/{SOCKET}", opened.as_raw_fd()));
+    Ok((opened, path))
+}
+// ANCHOR_END: short_path
+
 // ANCHOR: kinds
 /// What a frame carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +122,8 @@ impl AttachServer {
     pub fn listen(dir: &Path) -> io::Result<AttachServer> {
         let path = dir.join(SOCKET);
         let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path)?;
+        let (_dir, short) = socket_path(dir)?;
+        let listener = UnixListener::bind(&short)?;
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
         listener.set_nonblocking(true)?;
         Ok(AttachServer { path, listener, clients: Vec::new() })
@@ -246,8 +260,9 @@ impl AttachClient {
     /// With `output`, the client receives the output; without, only the exit.
     pub fn connect(dir: &Path, output: bool, timeout: Duration) -> io::Result<AttachClient> {
         let deadline = Instant::now() + timeout;
+        let (_dir, short) = socket_path(dir)?;
         let mut socket = loop {
-            match UnixStream::connect(dir.join(SOCKET)) {
+            match UnixStream::connect(&short) {
                 Ok(socket) => break socket,
                 Err(e) if Instant::now() > deadline => return Err(e),
                 Err(_) => std::thread::sleep(Duration::from_millis(1)),
@@ -351,10 +366,13 @@ mod tests {
 
     #[test]
     fn a_client_receives_output_and_sends_input() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut server = AttachServer::listen(dir.path()).unwrap();
-        let mut waiter = AttachClient::connect(dir.path(), false, Duration::from_secs(1)).unwrap();
-        let mut client = AttachClient::connect(dir.path(), true, Duration::from_secs(1)).unwrap();
+        let long = tempfile::tempdir().unwrap();
+        let dir = long.path().join("d".repeat(120));
+        std::fs::create_dir(&dir).unwrap();
+        let dir = &dir;
+        let mut server = AttachServer::listen(dir).unwrap();
+        let mut waiter = AttachClient::connect(dir, false, Duration::from_secs(1)).unwrap();
+        let mut client = AttachClient::connect(dir, true, Duration::from_secs(1)).unwrap();
         server.wait_for_client(Duration::from_secs(1)).unwrap();
         server.broadcast(Stream::Stdout, b"hello\n");
         assert_eq!(

@@ -5,7 +5,7 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use ch05_run::attach::{frame, parse_header, Kind, SOCKET};
+use ch05_run::attach::{frame, parse_header, Kind};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
@@ -13,8 +13,15 @@ use tokio::net::UnixStream;
 /// and say what we came for: the output, or only the exit.
 pub async fn connect(dir: &Path, output: bool, timeout: Duration) -> io::Result<UnixStream> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let (_dir, short) = loop {
+        match ch05_run::attach::socket_path(dir) {
+            Ok(opened) => break opened,
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+        }
+    };
     let mut socket = loop {
-        match UnixStream::connect(dir.join(SOCKET)).await {
+        match UnixStream::connect(&short).await {
             Ok(socket) => break socket,
             Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
