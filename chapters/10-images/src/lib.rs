@@ -9,7 +9,10 @@
 
 pub mod change;
 pub mod changes;
+pub mod commit;
 pub mod config;
+pub mod history;
+pub mod image;
 pub mod layer;
 pub mod tarball;
 pub mod tree;

@@ -1,0 +1,269 @@
+//! A new image in chapter 4's store: a layer (or none), a config, a
+//! manifest, a record, a tag — each blob verified and renamed into place,
+//! and all of it taken back if any step fails.
+//!
+//! ```text
+//! layer tar ──sha256──▶ DiffID          (config.rootfs.diff_ids)
+//!     └─gzip─▶ blob ──sha256──▶ digest  (manifest.layers[].digest)
+//!               └─unpack─▶ layers/<DiffID>/   (chapter 4, once)
+//! config JSON ──sha256──▶ image id
+//! manifest JSON ──sha256──▶ what a registry calls the image
+//! ```
+//!
+//! `commit` uses this once; a Dockerfile builder once per step.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+
+use anyhow::Context;
+use ch04_image_pull::digest::short;
+use ch04_image_pull::oci::{self, Descriptor, Manifest};
+use ch04_image_pull::store::{Added, ImageRecord, LayerRecord, Store};
+use flate2::write::GzEncoder;
+use sha2::{Digest as _, Sha256};
+
+use crate::config::{History, ImageConfig};
+
+// ANCHOR: stored_layer
+/// A layer now in the store: its gzip blob and its unpacked directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLayer {
+    /// sha256 of the gzip blob.
+    pub blob: String,
+    /// sha256 of the uncompressed tar.
+    pub diff_id: String,
+    /// The uncompressed tar's size.
+    pub size: u64,
+}
+
+/// Write a layer with `write` (which returns how many entries it wrote),
+/// gzip it, hash both forms on the way, store the blob and unpack it once.
+/// `Ok(None)` for a layer with no entries: an image step without a layer.
+pub fn store_layer(
+    store: &Store,
+    added: &mut Added,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<u64>,
+) -> anyhow::Result<Option<StoredLayer>> {
+    let temp = store.temp_path("layer.tar.gz");
+    let written = write_gzip_hashed(&temp, write);
+    let (diff_id, size, entries) = match written {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e).context("writing the layer");
+        }
+    };
+    if entries == 0 {
+        let _ = std::fs::remove_file(&temp);
+        return Ok(None);
+    }
+    let (blob, new_blob) = store.put_file(&temp)?;
+    if new_blob {
+        added.blobs.push(blob.clone());
+    }
+    if !store.has_layer(&diff_id) {
+        store.unpack_layer(&blob, &diff_id)?;
+        added.layers.push(diff_id.clone());
+    }
+    Ok(Some(StoredLayer { blob, diff_id, size }))
+}
+// ANCHOR_END: stored_layer
+
+// ANCHOR: gzip_hashed
+/// The tar goes through a hasher (its DiffID) into gzip into the file.
+/// gzip's header carries no name and no time, so the same tar gives the
+/// same blob: level 6, as Go's `compress/gzip` default that Docker uses.
+fn write_gzip_hashed(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<u64>,
+) -> io::Result<(String, u64, u64)> {
+    let file = BufWriter::with_capacity(256 * 1024, File::create(path)?);
+    let gzip = flate2::GzBuilder::new().mtime(0).write(file, flate2::Compression::new(6));
+    let mut tee = HashingWriter { inner: gzip, hasher: Sha256::new(), count: 0 };
+    let entries = write(&mut tee)?;
+    let HashingWriter { inner, hasher, count } = tee;
+    let mut file = inner.finish()?;
+    file.flush()?;
+    let diff_id = format!("sha256:{}", ch04_image_pull::digest::to_hex(&hasher.finalize()));
+    Ok((diff_id, count, entries))
+}
+// ANCHOR_END: gzip_hashed
+
+/// Counts and hashes what is written through it.
+struct HashingWriter<W: Write> {
+    inner: GzEncoder<W>,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// An image to make children of: its record and its config.
+#[derive(Debug, Clone)]
+pub struct Parent {
+    pub record: ImageRecord,
+    pub config: ImageConfig,
+}
+
+impl Parent {
+    pub fn load(store: &Store, id: &str) -> anyhow::Result<Parent> {
+        let record = store.image(id).with_context(|| {
+            format!("image {} is no longer in the store (was it removed?)", short(id))
+        })?;
+        let config = ImageConfig::parse(&store.read_blob(id)?)
+            .with_context(|| format!("the config of image {} is not valid", short(id)))?;
+        Ok(Parent { record, config })
+    }
+}
+
+// ANCHOR: new_image
+/// A new image: `config` (the parent's, changed) plus `layer` and the
+/// `history` line that made it. Writes config and manifest, records the
+/// image with its parent, and points `tag` (a full reference) at it.
+pub fn record_image(
+    store: &Store,
+    added: &mut Added,
+    parent: Option<&Parent>,
+    mut config: ImageConfig,
+    mut history: History,
+    layer: Option<StoredLayer>,
+    tag: Option<&str>,
+) -> anyhow::Result<ImageRecord> {
+    let mut layers: Vec<LayerRecord> = parent.map(|p| p.record.layers.clone()).unwrap_or_default();
+    history.empty_layer = layer.is_none();
+    if let Some(new) = &layer {
+        config.rootfs.diff_ids.push(new.diff_id.clone());
+        let media_type = oci::DOCKER_LAYER_TAR_GZIP.to_string();
+        layers.push(LayerRecord {
+            blob: new.blob.clone(),
+            media_type,
+            diff_id: new.diff_id.clone(),
+            size: new.size,
+        });
+    }
+    config.rootfs.kind = "layers".into();
+    config.history.push(history);
+    let config_bytes = config.to_bytes();
+    let (id, new_config) = store.put_bytes(&config_bytes)?;
+    if new_config {
+        added.blobs.push(id.clone());
+    }
+    let (manifest, layers) = local_manifest(store, &id, config_bytes.len() as u64, layers)?;
+    let (manifest_digest, new_manifest) = store.put_bytes(&manifest)?;
+    if new_manifest {
+        added.blobs.push(manifest_digest.clone());
+    }
+    let record = ImageRecord {
+        id: id.clone(),
+        manifest: manifest_digest,
+        size: layers.iter().map(|l| l.size).sum(),
+        layers,
+        repo_digests: Vec::new(),
+        created: config.created.clone(),
+        parent: parent.map(|p| p.record.id.clone()),
+    };
+    let lock = store.lock()?;
+    store.save_image(&lock, &record, tag)?;
+    Ok(record)
+}
+// ANCHOR_END: new_image
+
+/// Run `make` and, if it fails, remove whatever it added that no image uses.
+pub fn or_roll_back<T>(
+    store: &Store,
+    make: impl FnOnce(&mut Added) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut added = Added::default();
+    let result = make(&mut added);
+    if result.is_err() {
+        if let Ok(lock) = store.lock() {
+            let _ = store.remove_unreferenced(&lock, &added);
+        }
+    }
+    result
+}
+
+// ANCHOR: manifest
+/// The manifest that describes the image in the store. Docker's schema 2
+/// when every layer is gzip, else OCI (a Docker manifest has no types for
+/// plain or zstd tars). The records get the media types it gives them.
+pub fn local_manifest(
+    store: &Store,
+    config_digest: &str,
+    config_size: u64,
+    mut layers: Vec<LayerRecord>,
+) -> anyhow::Result<(Vec<u8>, Vec<LayerRecord>)> {
+    let compressions: Vec<Compression> =
+        layers.iter().map(|l| compression_of(store, &l.blob)).collect::<io::Result<_>>()?;
+    let docker = compressions.iter().all(|c| *c == Compression::Gzip);
+    let mut descriptors = Vec::new();
+    for (layer, compression) in layers.iter_mut().zip(compressions) {
+        layer.media_type = compression.media_type(docker).to_string();
+        let size = std::fs::metadata(store.blob_path(&layer.blob))?.len();
+        descriptors.push(descriptor(&layer.media_type, &layer.blob, size));
+    }
+    let (manifest_type, config_type) = match docker {
+        true => (oci::DOCKER_MANIFEST, oci::DOCKER_CONFIG),
+        false => (oci::OCI_MANIFEST, oci::OCI_CONFIG),
+    };
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(manifest_type.into()),
+        config: descriptor(config_type, config_digest, config_size),
+        layers: descriptors,
+    };
+    Ok((serde_json::to_vec(&manifest)?, layers))
+}
+// ANCHOR_END: manifest
+
+pub fn descriptor(media_type: &str, digest: &str, size: u64) -> Descriptor {
+    Descriptor {
+        media_type: media_type.to_string(),
+        digest: digest.to_string(),
+        size,
+        platform: None,
+        urls: None,
+        annotations: Default::default(),
+    }
+}
+
+/// How a layer blob is compressed, from its first bytes (as chapter 4
+/// decides when it unpacks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+    None,
+}
+
+impl Compression {
+    pub fn media_type(self, docker: bool) -> &'static str {
+        match (self, docker) {
+            (Compression::Gzip, true) => oci::DOCKER_LAYER_TAR_GZIP,
+            (Compression::Gzip, false) => "application/vnd.oci.image.layer.v1.tar+gzip",
+            (Compression::Zstd, _) => "application/vnd.oci.image.layer.v1.tar+zstd",
+            (Compression::None, _) => oci::OCI_LAYER_TAR,
+        }
+    }
+}
+
+pub fn compression_of(store: &Store, blob: &str) -> io::Result<Compression> {
+    let mut magic = [0u8; 4];
+    let mut file = File::open(store.blob_path(blob))?;
+    let n = io::Read::read(&mut file, &mut magic)?;
+    Ok(match &magic[..n] {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [0x28, 0xb5, 0x2f, 0xfd] => Compression::Zstd,
+        _ => Compression::None,
+    })
+}
