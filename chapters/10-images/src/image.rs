@@ -194,24 +194,25 @@ pub fn or_roll_back<T>(
 }
 
 // ANCHOR: manifest
-/// The manifest that describes the image in the store. Docker's schema 2
-/// when every layer is gzip, else OCI (a Docker manifest has no types for
-/// plain or zstd tars). The records get the media types it gives them.
-pub fn local_manifest(
-    store: &Store,
+/// A layer blob as a manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerBlob {
+    pub digest: String,
+    pub size: u64,
+    pub compression: Compression,
+}
+
+/// The manifest of an image: Docker's schema 2 when every layer is gzip
+/// (what `docker push` sends), else OCI (a Docker manifest has no types for
+/// plain or zstd tars). Returns its bytes and each layer's media type.
+pub fn build_manifest(
     config_digest: &str,
     config_size: u64,
-    mut layers: Vec<LayerRecord>,
-) -> anyhow::Result<(Vec<u8>, Vec<LayerRecord>)> {
-    let compressions: Vec<Compression> =
-        layers.iter().map(|l| compression_of(store, &l.blob)).collect::<io::Result<_>>()?;
-    let docker = compressions.iter().all(|c| *c == Compression::Gzip);
-    let mut descriptors = Vec::new();
-    for (layer, compression) in layers.iter_mut().zip(compressions) {
-        layer.media_type = compression.media_type(docker).to_string();
-        let size = std::fs::metadata(store.blob_path(&layer.blob))?.len();
-        descriptors.push(descriptor(&layer.media_type, &layer.blob, size));
-    }
+    layers: &[LayerBlob],
+) -> (Vec<u8>, Vec<&'static str>) {
+    let docker = layers.iter().all(|l| l.compression == Compression::Gzip);
+    let types: Vec<&'static str> =
+        layers.iter().map(|l| l.compression.media_type(docker)).collect();
     let (manifest_type, config_type) = match docker {
         true => (oci::DOCKER_MANIFEST, oci::DOCKER_CONFIG),
         false => (oci::OCI_MANIFEST, oci::OCI_CONFIG),
@@ -220,11 +221,31 @@ pub fn local_manifest(
         schema_version: 2,
         media_type: Some(manifest_type.into()),
         config: descriptor(config_type, config_digest, config_size),
-        layers: descriptors,
+        layers: layers.iter().zip(&types).map(|(l, t)| descriptor(t, &l.digest, l.size)).collect(),
     };
-    Ok((serde_json::to_vec(&manifest)?, layers))
+    (serde_json::to_vec(&manifest).expect("a manifest always serializes"), types)
 }
 // ANCHOR_END: manifest
+
+/// The manifest of an image in the store; the records get its media types.
+pub fn local_manifest(
+    store: &Store,
+    config_digest: &str,
+    config_size: u64,
+    mut layers: Vec<LayerRecord>,
+) -> anyhow::Result<(Vec<u8>, Vec<LayerRecord>)> {
+    let mut blobs = Vec::new();
+    for layer in &layers {
+        let size = std::fs::metadata(store.blob_path(&layer.blob))?.len();
+        let compression = compression_of(store, &layer.blob)?;
+        blobs.push(LayerBlob { digest: layer.blob.clone(), size, compression });
+    }
+    let (bytes, types) = build_manifest(config_digest, config_size, &blobs);
+    for (layer, media_type) in layers.iter_mut().zip(types) {
+        layer.media_type = media_type.to_string();
+    }
+    Ok((bytes, layers))
+}
 
 pub fn descriptor(media_type: &str, digest: &str, size: u64) -> Descriptor {
     Descriptor {
