@@ -70,6 +70,8 @@ pub fn commit(
     let parent = Parent::load(store, &container.image_id)?;
     let mut image = parent.config.clone();
     image.config = container_settings(&parent.config.config, &container);
+    // Docker's `created_by`: the container's command, before any change.
+    let created_by = image.config.cmd.clone().unwrap_or_default().join(" ");
     apply_changes(&options.changes, &mut image.config)?;
     let created = timestamp(options.times);
     image.created = Some(created.clone());
@@ -80,7 +82,7 @@ pub fn commit(
     let history = History {
         created: Some(created),
         author: options.author.clone(),
-        created_by: Some(image.config.cmd.clone().unwrap_or_default().join(" ")),
+        created_by: Some(created_by),
         comment: options.message.clone(),
         empty_layer: false,
     };

@@ -50,7 +50,7 @@ enum Command {
     /// Save one or more images to a tar archive.
     Save(cli::SaveArgs),
     /// Create and run a container to make an image from (chapter 5).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List containers (chapter 5).
     Ps(run_cli::PsArgs),
     /// Remove containers (chapter 5).
