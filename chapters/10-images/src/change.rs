@@ -105,27 +105,8 @@ pub fn parse_change(line: &str, config: &RunConfig) -> Result<ConfigChange, Chan
             non_empty("EXPOSE", specs.concat()).map(ConfigChange::Expose)
         }
         "USER" => one("USER", words(rest, &env)?).map(ConfigChange::User),
-        "WORKDIR" => {
-            let dir = word_of(rest, &env)?;
-            let dir = if dir.is_empty() { None } else { Some(dir) };
-            let dir = dir.ok_or(ChangeError::Arguments {
-                instruction: "WORKDIR",
-                what: "exactly one argument",
-            })?;
-            Ok(ConfigChange::Workdir(dir))
-        }
-        "VOLUME" => {
-            let paths = match exec_form(rest) {
-                Some(paths) => paths,
-                None => words(rest, &env)?,
-            };
-            if paths.iter().any(|p| p.trim().is_empty()) {
-                return Err(ChangeError::Syntax(
-                    "VOLUME specified can not be an empty string".into(),
-                ));
-            }
-            non_empty("VOLUME", paths).map(ConfigChange::Volume)
-        }
+        "WORKDIR" => workdir(rest, &env).map(ConfigChange::Workdir),
+        "VOLUME" => volumes(rest, &env).map(ConfigChange::Volume),
         "STOPSIGNAL" => {
             let signal = one("STOPSIGNAL", words(rest, &env)?)?;
             ch05_run::cli::parse_signal(&signal).map_err(|e| ChangeError::Syntax(e.to_string()))?;
@@ -135,6 +116,30 @@ pub fn parse_change(line: &str, config: &RunConfig) -> Result<ConfigChange, Chan
     }
 }
 // ANCHOR_END: parse_change
+
+/// `WORKDIR /srv/my app`: one path, spaces and all.
+fn workdir(rest: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ChangeError> {
+    let dir = word_of(rest, env)?;
+    if dir.is_empty() {
+        return Err(ChangeError::Arguments {
+            instruction: "WORKDIR",
+            what: "exactly one argument",
+        });
+    }
+    Ok(dir)
+}
+
+/// `VOLUME ["/a", "/b"]` or `VOLUME /a /b`.
+fn volumes(rest: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, ChangeError> {
+    let paths = match exec_form(rest) {
+        Some(paths) => paths,
+        None => words(rest, env)?,
+    };
+    if paths.iter().any(|p| p.trim().is_empty()) {
+        return Err(ChangeError::Syntax("VOLUME specified can not be an empty string".into()));
+    }
+    non_empty("VOLUME", paths)
+}
 
 impl ConfigChange {
     // ANCHOR: apply
@@ -271,6 +276,8 @@ pub fn word_of(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Strin
     Ok(Lexer { chars: text.chars().peekable(), env, split: false }.run()?.concat())
 }
 
+// ANCHOR_END: words
+
 struct Lexer<'a> {
     chars: Peekable<Chars<'a>>,
     env: &'a dyn Fn(&str) -> Option<String>,
@@ -278,6 +285,7 @@ struct Lexer<'a> {
 }
 
 impl Lexer<'_> {
+    // ANCHOR: lexer
     fn run(mut self) -> Result<Vec<String>, ChangeError> {
         let (mut words, mut word, mut in_word) = (Vec::new(), String::new(), false);
         while let Some(c) = self.chars.next() {
@@ -301,7 +309,8 @@ impl Lexer<'_> {
         }
         Ok(words)
     }
-    // ANCHOR_END: words
+
+    // ANCHOR_END: lexer
 
     fn until(&mut self, end: char) -> Result<String, ChangeError> {
         let mut text = String::new();
@@ -344,59 +353,40 @@ impl Lexer<'_> {
             while let Some(c) = self.chars.next_if(|c| c.is_ascii_alphanumeric() || *c == '_') {
                 name.push(c);
             }
-            return Ok(if name.is_empty() {
-                "$".into()
-            } else {
-                (self.env)(&name).unwrap_or_default()
+            return Ok(match name.is_empty() {
+                true => "$".into(),
+                false => (self.env)(&name).unwrap_or_default(),
             });
         }
         let inner = self.until('}')?;
-        let env = self.env;
         let split = inner.find([':', '-', '+']).unwrap_or(inner.len());
         let (name, modifier) = inner.split_at(split);
-        let value = env(name);
-        let set =
-            |v: &Option<String>, colon: bool| v.as_ref().is_some_and(|v| !colon || !v.is_empty());
-        let word = |w: &str| word_of(w, env);
-        Ok(match modifier {
-            "" => value.unwrap_or_default(),
-            m if m.starts_with(":-") => {
-                if set(&value, true) {
-                    value.unwrap_or_default()
-                } else {
-                    word(&m[2..])?
-                }
-            }
-            m if m.starts_with(":+") => {
-                if set(&value, true) {
-                    word(&m[2..])?
-                } else {
-                    String::new()
-                }
-            }
-            m if m.starts_with('-') => {
-                if set(&value, false) {
-                    value.unwrap_or_default()
-                } else {
-                    word(&m[1..])?
-                }
-            }
-            m if m.starts_with('+') => {
-                if set(&value, false) {
-                    word(&m[1..])?
-                } else {
-                    String::new()
-                }
-            }
-            m => {
-                return Err(ChangeError::Syntax(format!(
-                    "unsupported modifier ({m}) in substitution"
-                )))
-            }
-        })
+        substitute((self.env)(name), modifier, self.env)
     }
     // ANCHOR_END: variable
 }
+
+// ANCHOR: substitute
+/// `${NAME<modifier>word}`: `-` gives `word` when NAME is unset, `+` when
+/// it is set; with a colon (`:-`, `:+`) an empty value counts as unset.
+fn substitute(
+    value: Option<String>,
+    modifier: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ChangeError> {
+    let rest = modifier.strip_prefix(':');
+    let set = value.as_deref().is_some_and(|v| rest.is_none() || !v.is_empty());
+    let rest = rest.unwrap_or(modifier);
+    let (operator, word) = rest.split_at(rest.chars().next().map_or(0, char::len_utf8));
+    match (operator, set) {
+        ("", _) => Ok(value.unwrap_or_default()),
+        ("-", true) => Ok(value.unwrap_or_default()),
+        ("-", false) | ("+", true) => word_of(word, env),
+        ("+", false) => Ok(String::new()),
+        _ => Err(ChangeError::Syntax(format!("unsupported modifier ({modifier}) in substitution"))),
+    }
+}
+// ANCHOR_END: substitute
 
 /// Labels as a map, for callers that want one.
 pub fn labels(pairs: &[(String, String)]) -> BTreeMap<String, String> {

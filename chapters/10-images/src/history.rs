@@ -112,7 +112,7 @@ pub fn ellipsis(text: &str, width: usize) -> String {
     text.chars().take(width - 1).chain(['…']).collect()
 }
 
-// ANCHOR: units
+// ANCHOR: duration
 /// go-units' `HumanDuration`, which `docker history` and `docker images` use.
 pub fn human_duration(d: Duration) -> String {
     let seconds = d.as_secs();
@@ -132,6 +132,9 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
+// ANCHOR_END: duration
+
+// ANCHOR: size
 /// go-units' `HumanSizeWithPrecision(size, 3)`: decimal units, Go's `%.3g`.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
@@ -166,7 +169,7 @@ fn go_g3(value: f64) -> String {
     }
     trim(&format!("{value:.*}", (2 - exponent) as usize))
 }
-// ANCHOR_END: units
+// ANCHOR_END: size
 
 /// Go's `tabwriter` as docker/cli sets it up: each column as wide as its
 /// widest cell plus 3, and at least 10; the last column unpadded.

@@ -36,6 +36,16 @@ pub struct StoredLayer {
     pub size: u64,
 }
 
+// ANCHOR_END: stored_layer
+
+impl StoredLayer {
+    fn record(self) -> LayerRecord {
+        let media_type = oci::DOCKER_LAYER_TAR_GZIP.to_string();
+        LayerRecord { blob: self.blob, media_type, diff_id: self.diff_id, size: self.size }
+    }
+}
+
+// ANCHOR: store_layer
 /// Write a layer with `write` (which returns how many entries it wrote),
 /// gzip it, hash both forms on the way, store the blob and unpack it once.
 /// `Ok(None)` for a layer with no entries: an image step without a layer.
@@ -67,7 +77,7 @@ pub fn store_layer(
     }
     Ok(Some(StoredLayer { blob, diff_id, size }))
 }
-// ANCHOR_END: stored_layer
+// ANCHOR_END: store_layer
 
 // ANCHOR: gzip_hashed
 /// The tar goes through a hasher (its DiffID) into gzip into the file.
@@ -141,42 +151,47 @@ pub fn record_image(
 ) -> anyhow::Result<ImageRecord> {
     let mut layers: Vec<LayerRecord> = parent.map(|p| p.record.layers.clone()).unwrap_or_default();
     history.empty_layer = layer.is_none();
-    if let Some(new) = &layer {
+    if let Some(new) = layer {
         config.rootfs.diff_ids.push(new.diff_id.clone());
-        let media_type = oci::DOCKER_LAYER_TAR_GZIP.to_string();
-        layers.push(LayerRecord {
-            blob: new.blob.clone(),
-            media_type,
-            diff_id: new.diff_id.clone(),
-            size: new.size,
-        });
+        layers.push(new.record());
     }
     config.rootfs.kind = "layers".into();
     config.history.push(history);
     let config_bytes = config.to_bytes();
-    let (id, new_config) = store.put_bytes(&config_bytes)?;
-    if new_config {
-        added.blobs.push(id.clone());
-    }
+    let id = put_blob(store, added, &config_bytes)?;
+    narrate_config(&id);
     let (manifest, layers) = local_manifest(store, &id, config_bytes.len() as u64, layers)?;
-    let (manifest_digest, new_manifest) = store.put_bytes(&manifest)?;
-    if new_manifest {
-        added.blobs.push(manifest_digest.clone());
-    }
     let record = ImageRecord {
-        id: id.clone(),
-        manifest: manifest_digest,
+        id,
+        manifest: put_blob(store, added, &manifest)?,
         size: layers.iter().map(|l| l.size).sum(),
         layers,
         repo_digests: Vec::new(),
         created: config.created.clone(),
         parent: parent.map(|p| p.record.id.clone()),
     };
-    let lock = store.lock()?;
-    store.save_image(&lock, &record, tag)?;
+    store.save_image(&store.lock()?, &record, tag)?;
     Ok(record)
 }
 // ANCHOR_END: new_image
+
+/// Store `bytes` under their digest, remembering it for a rollback.
+fn put_blob(store: &Store, added: &mut Added, bytes: &[u8]) -> anyhow::Result<String> {
+    let (digest, new) = store.put_bytes(bytes)?;
+    if new {
+        added.blobs.push(digest.clone());
+    }
+    Ok(digest)
+}
+
+fn narrate_config(id: &str) {
+    ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
+        what: &format!("the new config is blob {id}: its sha256 is the image id"),
+        syscall: "write(tmp) + fsync + rename(tmp, blobs/sha256/<hex>)",
+        shell: "sha256sum config.json",
+        book: "ch10-images.md#commit-a-config-a-layer-a-line-of-history",
+    });
+}
 
 /// Run `make` and, if it fails, remove whatever it added that no image uses.
 pub fn or_roll_back<T>(

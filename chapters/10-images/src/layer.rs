@@ -84,6 +84,7 @@ impl ContainerFs {
     /// Write what the container changed as a layer tar to `out`.
     pub fn write_layer<W: Write>(&self, out: W, times: TimePolicy) -> io::Result<(W, Written)> {
         let mut writer = LayerWriter::new(out, times);
+        narrate_diff(&self.union);
         match &self.union {
             Union::Overlay { upper, .. } => {
                 let mut diff = Tree::of_dir(upper)?;
@@ -124,10 +125,12 @@ fn write_upper<W: Write>(upper: &Tree, writer: &mut LayerWriter<W>) -> io::Resul
     for (path, entry) in upper.iter() {
         let node = &entry.node;
         if node.is_whiteout() {
+            narrate_marker(path, "a 0:0 character device", ".wh.");
             writer.add_whiteout(path, node)?;
         } else {
             add_from(upper, writer, path, entry)?;
             if node.is_dir() && node.opaque {
+                narrate_marker(path, "an opaque directory", "/.wh..wh..opq");
                 writer.add_opaque_marker(path, node)?;
             }
         }
@@ -147,6 +150,7 @@ fn write_changes<W: Write>(
     for change in changes {
         let path = change.path.as_path();
         if change.kind == ChangeKind::Deleted {
+            narrate_marker(path, "deleted from the copy", ".wh.");
             let parent = path.parent().and_then(|p| container.get(p)).map(|e| e.node.clone());
             writer.add_whiteout(path, &parent.unwrap_or_else(root_owned))?;
         } else if let Some(entry) = container.get(path) {
@@ -156,6 +160,47 @@ fn write_changes<W: Write>(
     Ok(())
 }
 // ANCHOR_END: write_changes
+
+const BOOK: &str = "ch10-images.md#a-layer-is-a-diff";
+
+/// `--explain`: where the diff comes from.
+fn narrate_diff(union: &Union) {
+    let (what, shell) = match union {
+        Union::Overlay { upper, .. } => (
+            "the layer is the overlay's upper directory, read without following a symlink"
+                .to_string(),
+            format!(
+                "tar -C {} --numeric-owner -cf LAYER.tar .   # then whiteouts to .wh.",
+                upper.display()
+            ),
+        ),
+        Union::Vfs { dir } => (
+            "the layer is the difference between the vfs copy and the image's layers".to_string(),
+            format!("diff -r --no-dereference IMAGE-LAYERS {}", dir.display()),
+        ),
+    };
+    ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
+        what: &what,
+        syscall: "openat(dirfd, name, O_NOFOLLOW) + fstatat(AT_SYMLINK_NOFOLLOW) + getdents64 per directory",
+        shell: &shell,
+        book: BOOK,
+    });
+}
+
+/// `--explain`: a whiteout going back into tar form.
+fn narrate_marker(path: &Path, was: &str, marker: &str) {
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let entry = match marker {
+        ".wh." => path.with_file_name(format!(".wh.{name}")).display().to_string(),
+        _ => format!("{}{marker}", path.display()),
+    };
+    ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
+        what: &format!("whiteout /{}: {was} becomes the tar entry {entry}", path.display()),
+        syscall: "write(tar, header{name, type '0', size 0})",
+        shell: &format!("touch LAYER/{entry}"),
+        book: BOOK,
+    });
+}
 
 fn add_from<W: Write>(
     tree: &Tree,

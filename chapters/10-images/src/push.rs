@@ -75,6 +75,44 @@ struct Blob {
     diff_id: Option<String>,
 }
 
+impl Blob {
+    /// A layer as the store has it; a plain tar (loaded from `docker save`)
+    /// is gzipped into `tmp/` first, as Docker does. True when it was.
+    fn of_layer(
+        store: &Store,
+        layer: &LayerRecord,
+        temporaries: &mut Temporaries,
+    ) -> anyhow::Result<(Blob, bool)> {
+        let layer_id = short(&layer.diff_id).to_string();
+        let context = || format!("layer {layer_id}");
+        let mut path = store.blob_path(&layer.blob);
+        let plain = compression_of(store, &layer.blob).with_context(context)? == Compression::None;
+        let (digest, size) = if plain {
+            let (digest, size, gzipped) = gzip_copy(store, &path).with_context(context)?;
+            temporaries.0.push(gzipped.clone());
+            path = gzipped;
+            (digest, size)
+        } else {
+            (layer.blob.clone(), path.metadata().with_context(context)?.len())
+        };
+        let diff_id = Some(layer.diff_id.clone());
+        Ok((Blob { digest, size, path, layer: Some(layer_id), diff_id }, plain))
+    }
+
+    fn config(store: &Store, id: &str) -> anyhow::Result<Blob> {
+        let path = store.blob_path(id);
+        let size = path.metadata()?.len();
+        Ok(Blob { digest: id.to_string(), size, path, layer: None, diff_id: None })
+    }
+
+    fn what(&self) -> String {
+        match &self.layer {
+            Some(layer) => format!("layer {layer}"),
+            None => format!("config {}", short(&self.digest)),
+        }
+    }
+}
+
 type Report<'a> = RefCell<&'a mut dyn FnMut(&PushProgress)>;
 
 // ANCHOR: push
@@ -94,24 +132,17 @@ pub fn push(
     let record = store.image(&id)?;
     let mut temporaries = Temporaries(Vec::new());
     let (layers, manifest) = prepare(store, &record, &mut temporaries)?;
-    let mut registry = Registry::new(reference, &options.registry).for_push();
-    let report: Report = RefCell::new(progress);
-    for layer in layers.iter().rev() {
-        send(&report, layer, PushStatus::Preparing);
-    }
+    let registry = Registry::new(reference, &options.registry).for_push();
     let mounts = mount_sources(store, &registry, &record)?;
-    for blob in layers.iter().rev() {
-        push_blob(&mut registry, blob, &mounts, options.chunk_size, &report)?;
+    let report: Report = RefCell::new(progress);
+    let mut pusher = Pusher { registry, chunk_size: options.chunk_size, report: &report, mounts };
+    for layer in layers.iter().rev() {
+        pusher.tell(layer, PushStatus::Preparing);
     }
-    let config = Blob {
-        digest: id.clone(),
-        size: store.blob_path(&id).metadata()?.len(),
-        path: store.blob_path(&id),
-        layer: None,
-        diff_id: None,
-    };
-    push_blob(&mut registry, &config, &[], options.chunk_size, &report)?;
-    let digest = put_manifest(&mut registry, &tag, &manifest)?;
+    for blob in layers.iter().rev().chain([&Blob::config(store, &id)?]) {
+        pusher.push_blob(blob)?;
+    }
+    let digest = put_manifest(&mut pusher.registry, &tag, &manifest)?;
     remember(store, &record, reference, &digest)?;
     Ok(Pushed { tag, digest, size: manifest.len() as u64 })
 }
@@ -129,58 +160,31 @@ impl Drop for Temporaries {
 }
 
 // ANCHOR: prepare
-/// The blobs to send and the manifest to put. Layers stored as plain tars
-/// (loaded from `docker save`) are gzipped first, as Docker does, which
-/// makes a new manifest; otherwise the stored manifest goes as it is, so
-/// the image keeps its digest (as `skopeo copy` does).
+/// The blobs to send and the manifest to put. A gzipped plain layer gets a
+/// new digest, so the manifest is made anew; otherwise the stored manifest
+/// goes as it is, and the image keeps its digest (as `skopeo copy` does).
 fn prepare(
     store: &Store,
     record: &ImageRecord,
     temporaries: &mut Temporaries,
 ) -> anyhow::Result<(Vec<Blob>, Vec<u8>)> {
-    let mut blobs = Vec::new();
-    let mut recompressed = false;
+    let (mut blobs, mut recompressed) = (Vec::new(), false);
     for layer in &record.layers {
-        let layer_id = short(&layer.diff_id).to_string();
-        let path = store.blob_path(&layer.blob);
-        if compression_of(store, &layer.blob)? == Compression::None {
-            let (digest, size, path) =
-                gzip_copy(store, &path).with_context(|| format!("layer {layer_id}"))?;
-            temporaries.0.push(path.clone());
-            blobs.push(Blob {
-                digest,
-                size,
-                path,
-                layer: Some(layer_id),
-                diff_id: Some(layer.diff_id.clone()),
-            });
-            recompressed = true;
-        } else {
-            let size = path.metadata().with_context(|| format!("layer {layer_id}"))?.len();
-            blobs.push(Blob {
-                digest: layer.blob.clone(),
-                size,
-                path,
-                layer: Some(layer_id),
-                diff_id: Some(layer.diff_id.clone()),
-            });
-        }
+        let (blob, gzipped) = Blob::of_layer(store, layer, temporaries)?;
+        blobs.push(blob);
+        recompressed |= gzipped;
     }
-    let manifest = if recompressed {
-        let config_size = store.blob_path(&record.id).metadata()?.len();
-        let layers: Vec<LayerBlob> = blobs
-            .iter()
-            .map(|b| LayerBlob {
-                digest: b.digest.clone(),
-                size: b.size,
-                compression: Compression::Gzip,
-            })
-            .collect();
-        build_manifest(&record.id, config_size, &layers).0
-    } else {
-        store.read_blob(&record.manifest)?
+    if !recompressed {
+        return Ok((blobs, store.read_blob(&record.manifest)?));
+    }
+    let config_size = store.blob_path(&record.id).metadata()?.len();
+    let gzip = |b: &Blob| LayerBlob {
+        digest: b.digest.clone(),
+        size: b.size,
+        compression: Compression::Gzip,
     };
-    Ok((blobs, manifest))
+    let layers: Vec<LayerBlob> = blobs.iter().map(gzip).collect();
+    Ok((blobs, build_manifest(&record.id, config_size, &layers).0))
 }
 // ANCHOR_END: prepare
 
@@ -202,163 +206,184 @@ fn gzip_copy(store: &Store, plain: &Path) -> anyhow::Result<(String, u64, PathBu
     Ok((digest, size, temp))
 }
 
-// ANCHOR: push_blob
-/// One blob: skip it if the registry has it, mount it from another
-/// repository of the same registry if one of ours came from there, else
-/// upload it.
-fn push_blob(
-    registry: &mut Registry,
-    blob: &Blob,
-    mounts: &[(String, String)],
+/// One push's conversation with the registry.
+struct Pusher<'a> {
+    registry: Registry,
     chunk_size: u64,
-    report: &Report,
-) -> anyhow::Result<()> {
-    let what = blob
-        .layer
-        .as_ref()
-        .map_or_else(|| format!("config {}", short(&blob.digest)), |l| format!("layer {l}"));
-    let result = (|| {
-        let repo = registry.repository().to_string();
-        let head = registry.send(
-            "HEAD",
-            &format!("/v2/{repo}/blobs/{}", blob.digest),
-            &[],
-            Body::Empty,
-            &what,
-        )?;
-        match head.status() {
-            200 => return Ok(Some(PushStatus::LayerAlreadyExists)),
-            404 => {}
-            _ => return Err(registry.api_error(head, &what).into()),
-        }
-        let mut session = None;
-        let sources =
-            mounts.iter().filter(|(d, from)| Some(d) == blob.diff_id.as_ref() && *from != repo);
-        for (_, from) in sources {
-            let base = registry.base_url();
-            let url = format!("{base}/v2/{repo}/blobs/uploads/?mount={}&from={from}", blob.digest);
-            let response = registry.send("POST", &url, &[], Body::Empty, &what)?;
-            match response.status() {
-                201 => return Ok(Some(PushStatus::MountedFrom(from.clone()))),
-                // Not mounted, but an ordinary upload session to use.
-                202 => {
-                    session = Some(location(&url, &response)?);
-                    break;
+    report: &'a Report<'a>,
+    /// `(DiffID, repository)`: where a layer might be mounted from.
+    mounts: Vec<(String, String)>,
+}
+
+impl Pusher<'_> {
+    // ANCHOR: push_blob
+    /// One blob: skip it if the registry has it, mount it from another
+    /// repository of the same registry if one of ours came from there, else
+    /// upload it.
+    fn push_blob(&mut self, blob: &Blob) -> anyhow::Result<()> {
+        let what = blob.what();
+        let repo = self.registry.repository().to_string();
+        let url = format!("/v2/{repo}/blobs/{}", blob.digest);
+        let head = self.registry.send("HEAD", &url, &[], Body::Empty, &what)?;
+        let status = match head.status() {
+            200 => PushStatus::LayerAlreadyExists,
+            404 => match self.mount(blob, &repo, &what)? {
+                Mounted::From(repo) => PushStatus::MountedFrom(repo),
+                Mounted::No(session) => {
+                    let session = match session {
+                        Some(session) => session,
+                        None => self.start_upload(&what)?,
+                    };
+                    self.upload(blob, session, &what).map_err(|e| name_the_blob(e, &what))?;
+                    PushStatus::Pushed
                 }
-                _ => {} // try the next source, then upload
+            },
+            _ => return Err(self.registry.api_error(head, &what).into()),
+        };
+        self.tell(blob, status);
+        Ok(())
+    }
+    // ANCHOR_END: push_blob
+
+    // ANCHOR: mount
+    /// `POST …/uploads/?mount=<digest>&from=<repo>` for each repository that
+    /// had this layer: 201 is a mount; 202 is no mount but an upload session
+    /// to use; anything else, try the next one.
+    fn mount(&mut self, blob: &Blob, repo: &str, what: &str) -> anyhow::Result<Mounted> {
+        let diff_id = blob.diff_id.as_ref();
+        let sources: Vec<String> = self
+            .mounts
+            .iter()
+            .filter(|(d, from)| Some(d) == diff_id && from != repo)
+            .map(|(_, from)| from.clone())
+            .collect();
+        for from in sources {
+            let base = self.registry.base_url();
+            let url = format!("{base}/v2/{repo}/blobs/uploads/?mount={}&from={from}", blob.digest);
+            let response = self.registry.send("POST", &url, &[], Body::Empty, what)?;
+            match response.status() {
+                201 => return Ok(Mounted::From(from)),
+                202 => return Ok(Mounted::No(Some(location(&url, &response)?))),
+                _ => {}
             }
         }
-        let session = match session {
-            Some(session) => session,
-            None => start_upload(registry, &what)?,
-        };
-        upload(registry, blob, &session, chunk_size, report, &what)?;
-        Ok::<_, anyhow::Error>(blob.layer.as_ref().map(|_| PushStatus::Pushed))
-    })();
-    match result {
-        Ok(Some(status)) => {
-            send(report, blob, status);
-            Ok(())
+        Ok(Mounted::No(None))
+    }
+    // ANCHOR_END: mount
+
+    fn start_upload(&mut self, what: &str) -> anyhow::Result<String> {
+        let url = format!(
+            "{}/v2/{}/blobs/uploads/",
+            self.registry.base_url(),
+            self.registry.repository()
+        );
+        let response = self.registry.send("POST", &url, &[], Body::Empty, what)?;
+        if response.status() != 202 {
+            return Err(self.registry.api_error(response, what).into());
         }
-        Ok(None) => Ok(()),
-        // The registry's errors already name the layer.
-        Err(e) if e.is::<RegistryError>() => Err(e),
-        Err(e) => Err(e.context(what)),
+        location(&url, &response)
     }
-}
-// ANCHOR_END: push_blob
 
-fn start_upload(registry: &mut Registry, what: &str) -> anyhow::Result<String> {
-    let url = format!("{}/v2/{}/blobs/uploads/", registry.base_url(), registry.repository());
-    let response = registry.send("POST", &url, &[], Body::Empty, what)?;
-    if response.status() != 202 {
-        return Err(registry.api_error(response, what).into());
+    // ANCHOR: upload
+    /// Send the bytes: one PUT for a small blob, PATCHes of `chunk_size` for a
+    /// big one, each to the `Location` the one before answered with. Any
+    /// failure cancels the session (`DELETE`), so the registry keeps nothing.
+    fn upload(&mut self, blob: &Blob, mut session: String, what: &str) -> anyhow::Result<()> {
+        let result = self.send_blob(blob, &mut session, what);
+        if result.is_err() {
+            let _ = self.registry.send("DELETE", &session, &[], Body::Empty, what);
+        }
+        result
     }
-    location(&url, &response)
-}
 
-// ANCHOR: upload
-/// Send the bytes: one PUT for a small blob, PATCHes of `chunk_size` for a
-/// big one, each to the `Location` the one before answered with. Any
-/// failure cancels the session (`DELETE`), so the registry keeps nothing.
-fn upload(
-    registry: &mut Registry,
-    blob: &Blob,
-    session: &str,
-    chunk_size: u64,
-    report: &Report,
-    what: &str,
-) -> anyhow::Result<()> {
-    let mut session = session.to_string();
-    let result = (|| {
+    fn send_blob(&mut self, blob: &Blob, session: &mut String, what: &str) -> anyhow::Result<()> {
+        let chunked = blob.size > self.chunk_size;
         let mut offset = 0;
-        while blob.size > chunk_size && offset < blob.size {
-            let len = chunk_size.min(blob.size - offset);
-            session = patch_chunk(registry, blob, &session, offset, len, report, what)?;
+        while chunked && offset < blob.size {
+            let len = self.chunk_size.min(blob.size - offset);
+            *session = self.patch_chunk(blob, session, offset, len, what)?;
             offset += len;
         }
-        let (start, len) = if blob.size > chunk_size { (blob.size, 0) } else { (0, blob.size) };
-        let url = with_query(&session, "digest", &blob.digest);
-        let response = send_part(registry, "PUT", &url, blob, start, len, &[], report, what)?;
+        let (start, len) = if chunked { (blob.size, 0) } else { (0, blob.size) };
+        let url = with_query(session, "digest", &blob.digest);
+        let response = self.send_part("PUT", &url, blob, start, len, &[], what)?;
         match response.status() {
             201 | 204 => Ok(()),
-            _ => Err(anyhow::Error::from(registry.api_error(response, what))),
+            _ => Err(self.registry.api_error(response, what).into()),
         }
-    })();
-    if result.is_err() {
-        let _ = registry.send("DELETE", &session, &[], Body::Empty, what);
     }
-    result
+    // ANCHOR_END: upload
+
+    // ANCHOR: patch_chunk
+    /// One chunk: `Content-Range: a-b`; the registry answers with the range
+    /// it has (`Range: 0-b`) and where the next chunk goes.
+    fn patch_chunk(
+        &mut self,
+        blob: &Blob,
+        session: &str,
+        offset: u64,
+        len: u64,
+        what: &str,
+    ) -> anyhow::Result<String> {
+        let range = format!("{offset}-{}", offset + len - 1);
+        let headers = [("Content-Range", range.as_str())];
+        let response = self.send_part("PATCH", session, blob, offset, len, &headers, what)?;
+        if response.status() != 202 {
+            return Err(self.registry.api_error(response, what).into());
+        }
+        let next = location(session, &response)?;
+        let acknowledged = response.header("Range").unwrap_or("");
+        if acknowledged.trim_start_matches("bytes=") != format!("0-{}", offset + len - 1) {
+            bail!("the registry acknowledged {acknowledged:?} after bytes {range}");
+        }
+        Ok(next)
+    }
+    // ANCHOR_END: patch_chunk
+
+    /// `len` bytes of the blob from `offset`, counted into the progress.
+    #[allow(clippy::too_many_arguments)]
+    fn send_part(
+        &mut self,
+        method: &str,
+        url: &str,
+        blob: &Blob,
+        offset: u64,
+        len: u64,
+        headers: &[(&str, &str)],
+        what: &str,
+    ) -> anyhow::Result<ureq::Response> {
+        let mut all_headers = vec![("Content-Type", "application/octet-stream")];
+        all_headers.extend_from_slice(headers);
+        let report = self.report;
+        let mut open = || -> io::Result<Box<dyn Read + '_>> {
+            let mut file = File::open(&blob.path)?;
+            file.seek(SeekFrom::Start(offset))?;
+            let reader = BufReader::with_capacity(1 << 20, file.take(len));
+            Ok(Box::new(Counting { inner: reader, done: offset, blob, report }))
+        };
+        let body = if len == 0 { Body::Empty } else { Body::Stream { len, open: &mut open } };
+        Ok(self.registry.send(method, url, &all_headers, body, what)?)
+    }
+
+    fn tell(&self, blob: &Blob, status: PushStatus) {
+        send(self.report, blob, status);
+    }
 }
 
-fn patch_chunk(
-    registry: &mut Registry,
-    blob: &Blob,
-    session: &str,
-    offset: u64,
-    len: u64,
-    report: &Report,
-    what: &str,
-) -> anyhow::Result<String> {
-    let range = format!("{offset}-{}", offset + len - 1);
-    let headers = [("Content-Range", range.as_str())];
-    let response =
-        send_part(registry, "PATCH", session, blob, offset, len, &headers, report, what)?;
-    if response.status() != 202 {
-        return Err(registry.api_error(response, what).into());
-    }
-    let next = location(session, &response)?;
-    let acknowledged = response.header("Range").unwrap_or("");
-    if acknowledged.trim_start_matches("bytes=") != format!("0-{}", offset + len - 1) {
-        bail!("the registry acknowledged {acknowledged:?} after bytes {range}");
-    }
-    Ok(next)
+/// What a mount attempt gave: the repository it came from, or no mount
+/// (and maybe an upload session the registry opened instead).
+enum Mounted {
+    From(String),
+    No(Option<String>),
 }
-// ANCHOR_END: upload
 
-/// `len` bytes of the blob from `offset`, counted into the progress.
-#[allow(clippy::too_many_arguments)]
-fn send_part(
-    registry: &mut Registry,
-    method: &str,
-    url: &str,
-    blob: &Blob,
-    offset: u64,
-    len: u64,
-    headers: &[(&str, &str)],
-    report: &Report,
-    what: &str,
-) -> anyhow::Result<ureq::Response> {
-    let mut all_headers = vec![("Content-Type", "application/octet-stream")];
-    all_headers.extend_from_slice(headers);
-    let mut open = || -> io::Result<Box<dyn Read + '_>> {
-        let mut file = File::open(&blob.path)?;
-        file.seek(SeekFrom::Start(offset))?;
-        let reader = BufReader::with_capacity(1 << 20, file.take(len));
-        Ok(Box::new(Counting { inner: reader, done: offset, blob, report }))
-    };
-    let body = if len == 0 { Body::Empty } else { Body::Stream { len, open: &mut open } };
-    Ok(registry.send(method, url, &all_headers, body, what)?)
+/// The registry's errors already name the blob; ours get its name.
+fn name_the_blob(error: anyhow::Error, what: &str) -> anyhow::Error {
+    if error.is::<RegistryError>() {
+        error
+    } else {
+        error.context(what.to_string())
+    }
 }
 
 /// Reports `Pushing` as bytes go out.

@@ -88,52 +88,98 @@ pub fn save(store: &Store, images: &[Chosen], out: impl Write) -> anyhow::Result
     if images.iter().any(|i| i.record.layers.is_empty()) {
         bail!("empty export - not implemented"); // Docker's words for an image without layers
     }
-    let mut tar = tar::Builder::new(out);
-    for dir in ["blobs/", "blobs/sha256/"] {
-        append(&mut tar, dir, 0, &mut io::empty())?;
-    }
-    let (mut written, mut sizes) = (HashSet::new(), HashMap::new());
-    let (mut entries, mut index, mut repositories) = (Vec::new(), Vec::new(), BTreeMap::new());
+    let mut saver = Saver::new(out)?;
     for image in images {
-        let config = store.read_blob(&image.record.id)?;
-        let mtime = created_seconds(&image.record);
+        saver.add_image(store, image)?;
+    }
+    saver.finish()
+}
+
+/// A tarball being written, and what its index files will say.
+struct Saver<W: Write> {
+    tar: tar::Builder<W>,
+    /// Blobs written so far; layers with their uncompressed sizes.
+    written: HashSet<String>,
+    layer_sizes: HashMap<String, u64>,
+    manifest_json: Vec<Value>,
+    index_json: Vec<Value>,
+    repositories: BTreeMap<String, BTreeMap<String, Option<String>>>,
+}
+// ANCHOR_END: save
+
+impl<W: Write> Saver<W> {
+    fn new(out: W) -> anyhow::Result<Saver<W>> {
+        let mut tar = tar::Builder::new(out);
+        for dir in ["blobs/", "blobs/sha256/"] {
+            append(&mut tar, dir, 0, &mut io::empty())?;
+        }
+        let (written, layer_sizes) = (HashSet::new(), HashMap::new());
+        let (manifest_json, index_json, repositories) = (Vec::new(), Vec::new(), BTreeMap::new());
+        Ok(Saver { tar, written, layer_sizes, manifest_json, index_json, repositories })
+    }
+
+    // ANCHOR: add_image
+    /// One image: its layers (each once per tarball), its config, an OCI
+    /// manifest, and its lines in `manifest.json`, `index.json`, `repositories`.
+    fn add_image(&mut self, store: &Store, image: &Chosen) -> anyhow::Result<()> {
+        let (record, mtime) = (&image.record, created_seconds(&image.record));
         let mut layers = Vec::new();
-        for layer in &image.record.layers {
+        for layer in &record.layers {
             let name = blob_name(&layer.diff_id);
-            if !sizes.contains_key(&layer.diff_id) {
-                let size = append_layer(store, &mut tar, &layer.blob, &layer.diff_id, &name, mtime)
-                    .with_context(|| format!("layer {}", short(&layer.diff_id)))?;
-                sizes.insert(layer.diff_id.clone(), size);
+            if !self.layer_sizes.contains_key(&layer.diff_id) {
+                let size =
+                    append_layer(store, &mut self.tar, &layer.blob, &layer.diff_id, &name, mtime)
+                        .with_context(|| format!("layer {}", short(&layer.diff_id)))?;
+                self.layer_sizes.insert(layer.diff_id.clone(), size);
             }
             layers.push(name);
         }
-        append_blob(&mut tar, &mut written, &image.record.id, &config, mtime)?;
-        let manifest = oci_manifest(image, config.len() as u64, &sizes)?;
+        let config = store.read_blob(&record.id)?;
+        self.add_blob(&record.id, &config, mtime)?;
+        let manifest = oci_manifest(image, config.len() as u64, &self.layer_sizes)?;
         let manifest_digest = sha256_of(&manifest);
-        append_blob(&mut tar, &mut written, &manifest_digest, &manifest, 0)?;
-        index.extend(index_entries(image, &manifest_digest, manifest.len() as u64));
-        let repo_tags: Vec<String> = image.tags.iter().map(Reference::familiar).collect();
+        self.add_blob(&manifest_digest, &manifest, 0)?;
+        self.index_json.extend(index_entries(image, &manifest_digest, manifest.len() as u64));
+        let top = record.layers.last().map(|l| hex_part(&l.diff_id).to_string());
         for tag in &image.tags {
-            let top = image.record.layers.last().map(|l| hex_part(&l.diff_id).to_string());
-            repositories
-                .entry(tag.familiar_name())
-                .or_insert_with(BTreeMap::new)
-                .insert(tag.tag.clone().unwrap_or_default(), top);
+            let tags = self.repositories.entry(tag.familiar_name()).or_default();
+            tags.insert(tag.tag.clone().unwrap_or_default(), top.clone());
         }
+        let repo_tags: Vec<String> = image.tags.iter().map(Reference::familiar).collect();
         let repo_tags = if repo_tags.is_empty() { Value::Null } else { json!(repo_tags) };
-        entries.push(json!({ "Config": blob_name(&image.record.id), "RepoTags": repo_tags, "Layers": layers }));
+        let entry =
+            json!({ "Config": blob_name(&record.id), "RepoTags": repo_tags, "Layers": layers });
+        self.manifest_json.push(entry);
+        Ok(())
     }
-    let index = json!({ "schemaVersion": 2, "mediaType": oci::OCI_INDEX, "manifests": index });
-    append_json(&mut tar, "index.json", &index)?;
-    append_json(&mut tar, "manifest.json", &Value::Array(entries))?;
-    append_json(&mut tar, "oci-layout", &json!({ "imageLayoutVersion": "1.0.0" }))?;
-    if !repositories.is_empty() {
-        append_json(&mut tar, "repositories", &json!(repositories))?;
+    // ANCHOR_END: add_image
+
+    fn add_blob(&mut self, digest: &str, bytes: &[u8], mtime: u64) -> anyhow::Result<()> {
+        if self.written.insert(digest.to_string()) {
+            append_entry(
+                &mut self.tar,
+                &blob_name(digest),
+                bytes.len() as u64,
+                mtime,
+                &mut &bytes[..],
+            )?;
+        }
+        Ok(())
     }
-    tar.into_inner()?.flush()?;
-    Ok(())
+
+    /// The index files last, then the end of the archive.
+    fn finish(mut self) -> anyhow::Result<()> {
+        let index = json!({ "schemaVersion": 2, "mediaType": oci::OCI_INDEX, "manifests": self.index_json });
+        append_json(&mut self.tar, "index.json", &index)?;
+        append_json(&mut self.tar, "manifest.json", &Value::Array(self.manifest_json))?;
+        append_json(&mut self.tar, "oci-layout", &json!({ "imageLayoutVersion": "1.0.0" }))?;
+        if !self.repositories.is_empty() {
+            append_json(&mut self.tar, "repositories", &json!(self.repositories))?;
+        }
+        self.tar.into_inner()?.flush()?;
+        Ok(())
+    }
 }
-// ANCHOR_END: save
 
 // ANCHOR: append_layer
 /// A layer goes in uncompressed, under its DiffID. A tar entry's size comes
@@ -224,19 +270,6 @@ fn created_seconds(record: &ImageRecord) -> u64 {
         .and_then(|c| humantime::parse_rfc3339_weak(c).ok())
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs())
-}
-
-fn append_blob(
-    tar: &mut tar::Builder<impl Write>,
-    written: &mut HashSet<String>,
-    digest: &str,
-    bytes: &[u8],
-    mtime: u64,
-) -> anyhow::Result<()> {
-    if written.insert(digest.to_string()) {
-        append_entry(tar, &blob_name(digest), bytes.len() as u64, mtime, &mut &bytes[..])?;
-    }
-    Ok(())
 }
 
 fn append_json(

@@ -166,32 +166,38 @@ impl<W: Write> LayerWriter<W> {
         }
         header.set_uid((node.uid as u64).min(OCTAL_8_MAX));
         header.set_gid((node.gid as u64).min(OCTAL_8_MAX));
-        let (kind, size) = match &node.kind {
-            Kind::File => (EntryType::Regular, node.size),
-            Kind::Dir => (EntryType::Directory, 0),
-            Kind::Symlink(target) => {
-                set_link(&mut header, &mut pax, target.as_bytes())?;
-                (EntryType::Symlink, 0)
-            }
-            Kind::CharDevice => (EntryType::Char, 0),
-            Kind::BlockDevice => (EntryType::Block, 0),
-            Kind::Fifo | Kind::Socket => (EntryType::Fifo, 0),
-        };
-        header.set_entry_type(kind);
-        if size > OCTAL_12_MAX {
-            pax.push(("size".into(), size.to_string().into_bytes()));
-        }
-        header.set_size(size);
-        if matches!(node.kind, Kind::CharDevice | Kind::BlockDevice) {
-            header.set_device_major(nix::sys::stat::major(node.rdev) as u32)?;
-            header.set_device_minor(nix::sys::stat::minor(node.rdev) as u32)?;
-        }
+        set_kind(&mut header, &mut pax, node)?;
         if let Some(capability) = &node.capability {
             pax.push((format!("SCHILY.xattr.{CAPABILITY_XATTR}"), capability.clone()));
         }
         Ok((header, pax))
     }
     // ANCHOR_END: header
+}
+
+/// Type, size, link target and device numbers, as the kind of entry says.
+fn set_kind(header: &mut Header, pax: &mut Pax, node: &Node) -> io::Result<()> {
+    let (kind, size) = match &node.kind {
+        Kind::File => (EntryType::Regular, node.size),
+        Kind::Dir => (EntryType::Directory, 0),
+        Kind::Symlink(target) => {
+            set_link(header, pax, target.as_bytes())?;
+            (EntryType::Symlink, 0)
+        }
+        Kind::CharDevice => (EntryType::Char, 0),
+        Kind::BlockDevice => (EntryType::Block, 0),
+        Kind::Fifo | Kind::Socket => (EntryType::Fifo, 0),
+    };
+    header.set_entry_type(kind);
+    if size > OCTAL_12_MAX {
+        pax.push(("size".into(), size.to_string().into_bytes()));
+    }
+    header.set_size(size);
+    if matches!(node.kind, Kind::CharDevice | Kind::BlockDevice) {
+        header.set_device_major(nix::sys::stat::major(node.rdev) as u32)?;
+        header.set_device_minor(nix::sys::stat::minor(node.rdev) as u32)?;
+    }
+    Ok(())
 }
 
 /// PAX records for one entry, in the order they are written.
