@@ -55,7 +55,8 @@ pub struct ExportArgs {
 #[derive(Args, Debug)]
 pub struct HistoryArgs {
     /// Sizes and dates in human-readable form (--human=false for raw numbers).
-    #[arg(short = 'H', long, action = ArgAction::Set, num_args = 0..=1, default_value_t = true, default_missing_value = "true")]
+    /// (Docker's `-H` short form is left out: `mini-docker -H` names a daemon.)
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = true, default_missing_value = "true")]
     pub human: bool,
     /// Do not truncate output.
     #[arg(long)]
