@@ -369,7 +369,7 @@ impl Lexer<'_> {
 // ANCHOR: substitute
 /// `${NAME<modifier>word}`: `-` gives `word` when NAME is unset, `+` when
 /// it is set; with a colon (`:-`, `:+`) an empty value counts as unset.
-fn substitute(
+pub fn substitute(
     value: Option<String>,
     modifier: &str,
     env: &dyn Fn(&str) -> Option<String>,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use ch03_union_fs::{Rootfs, Union};
 
 use crate::changes::{self, Change, ChangeKind};
-use crate::tarball::{LayerWriter, TimePolicy};
+use crate::tarball::{whiteout_entry, LayerWriter, TimePolicy};
 use crate::tree::{self, Tree};
 use crate::walk::{DirFd, Kind, Node};
 
@@ -124,15 +124,11 @@ impl ContainerFs {
 fn write_upper<W: Write>(upper: &Tree, writer: &mut LayerWriter<W>) -> io::Result<()> {
     for (path, entry) in upper.iter() {
         let node = &entry.node;
-        if node.is_whiteout() {
-            narrate_marker(path, "a 0:0 character device", ".wh.");
-            writer.add_whiteout(path, node)?;
-        } else {
+        if !node.is_whiteout() {
             add_from(upper, writer, path, entry)?;
-            if node.is_dir() && node.opaque {
-                narrate_marker(path, "an opaque directory", "/.wh..wh..opq");
-                writer.add_opaque_marker(path, node)?;
-            }
+        }
+        if writer.add_whiteout_of(path, node)? {
+            narrate_marker(path, node);
         }
     }
     Ok(())
@@ -150,7 +146,7 @@ fn write_changes<W: Write>(
     for change in changes {
         let path = change.path.as_path();
         if change.kind == ChangeKind::Deleted {
-            narrate_marker(path, "deleted from the copy", ".wh.");
+            narrate_deleted(path);
             let parent = path.parent().and_then(|p| container.get(p)).map(|e| e.node.clone());
             writer.add_whiteout(path, &parent.unwrap_or_else(root_owned))?;
         } else if let Some(entry) = container.get(path) {
@@ -188,12 +184,19 @@ fn narrate_diff(union: &Union) {
 }
 
 /// `--explain`: a whiteout going back into tar form.
-fn narrate_marker(path: &Path, was: &str, marker: &str) {
+fn narrate_marker(path: &Path, node: &Node) {
+    let was = if node.is_whiteout() { "a 0:0 character device" } else { "an opaque directory" };
+    let entry = whiteout_entry(path, node).map(|(name, _)| name.display().to_string());
+    narrate_entry(path, was, &entry.unwrap_or_default());
+}
+
+fn narrate_deleted(path: &Path) {
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    let entry = match marker {
-        ".wh." => path.with_file_name(format!(".wh.{name}")).display().to_string(),
-        _ => format!("{}{marker}", path.display()),
-    };
+    let entry = path.with_file_name(format!(".wh.{name}"));
+    narrate_entry(path, "deleted from the copy", &entry.display().to_string());
+}
+
+fn narrate_entry(path: &Path, was: &str, entry: &str) {
     ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
         what: &format!("whiteout /{}: {was} becomes the tar entry {entry}", path.display()),
         syscall: "write(tar, header{name, type '0', size 0})",

@@ -105,20 +105,22 @@ impl<W: Write> LayerWriter<W> {
     // ANCHOR_END: add
 
     // ANCHOR: whiteouts
-    /// `.wh.<name>` beside where `deleted` was: an empty file that tells an
-    /// unpacker to delete `deleted` from the layers below. `owner` gives its
-    /// owner and time (the whiteout device's, or the parent directory's).
-    pub fn add_whiteout(&mut self, deleted: &Path, owner: &Node) -> io::Result<()> {
-        let name = deleted.file_name().ok_or_else(|| io::Error::other("whiteout of the root"))?;
-        let mut marker = std::ffi::OsString::from(WHITEOUT_PREFIX);
-        marker.push(name);
-        self.add_marker(&deleted.with_file_name(marker), owner, 0o600)
+    /// The tar form of an overlayfs mark met at `path` (see
+    /// [`whiteout_entry`]), owned like the mark; false if it is none.
+    pub fn add_whiteout_of(&mut self, path: &Path, node: &Node) -> io::Result<bool> {
+        let Some((name, mode)) = whiteout_entry(path, node) else { return Ok(false) };
+        self.add_marker(&name, node, mode)?;
+        Ok(true)
     }
 
-    /// `<dir>/.wh..wh..opq` right after `dir`'s own entry: everything the
-    /// layers below put in `dir` is hidden. It takes the directory's mode.
-    pub fn add_opaque_marker(&mut self, dir: &Path, dir_node: &Node) -> io::Result<()> {
-        self.add_marker(&dir.join(OPAQUE_MARKER), dir_node, dir_node.mode & 0o777)
+    /// `.wh.<name>` beside where `deleted` was, owned like `owner` (the
+    /// parent directory: a vfs copy has no whiteout device to copy it from).
+    pub fn add_whiteout(&mut self, deleted: &Path, owner: &Node) -> io::Result<()> {
+        let whiteout = Node { kind: Kind::CharDevice, rdev: 0, ..owner.clone() };
+        match whiteout_entry(deleted, &whiteout) {
+            Some((name, mode)) => self.add_marker(&name, owner, mode),
+            None => Err(io::Error::other("a whiteout of the root")),
+        }
     }
 
     fn add_marker(&mut self, path: &Path, owner: &Node, mode: u32) -> io::Result<()> {
@@ -227,6 +229,23 @@ fn set_link(header: &mut Header, pax: &mut Pax, target: &[u8]) -> io::Result<()>
     field[..kept].copy_from_slice(&target[..kept]);
     Ok(())
 }
+
+// ANCHOR: whiteout_entry
+/// The entry a layer tar gets for an overlayfs mark at `path` in an upper
+/// directory, with its mode: a whiteout (a character device 0:0) becomes
+/// an empty file `.wh.<name>` beside it, mode 0600; an opaque directory is
+/// followed by `<dir>/.wh..wh..opq`, with the directory's permission bits.
+/// Anything else (and the root) needs no mark: `None`.
+pub fn whiteout_entry(path: &Path, node: &Node) -> Option<(PathBuf, u32)> {
+    let name = path.file_name()?;
+    if node.is_whiteout() {
+        let mut marker = std::ffi::OsString::from(WHITEOUT_PREFIX);
+        marker.push(name);
+        return Some((path.with_file_name(marker), 0o600));
+    }
+    (node.is_dir() && node.opaque).then(|| (path.join(OPAQUE_MARKER), node.mode & 0o777))
+}
+// ANCHOR_END: whiteout_entry
 
 /// Exactly `left` bytes: a file that shrank while it was read is an error
 /// (a tar entry's size is written before its bytes), one that grew is cut.
@@ -360,8 +379,11 @@ mod tests {
         let dir = Node { kind: Kind::Dir, mode: 0o750, uid: 5, ..file(0, 9) };
         let mut writer = LayerWriter::new(Vec::new(), TimePolicy::default());
         writer.add(Path::new("data"), &dir, None).unwrap();
-        writer.add_opaque_marker(Path::new("data"), &dir).unwrap();
+        let opaque = Node { opaque: true, ..dir.clone() };
+        assert!(writer.add_whiteout_of(Path::new("data"), &opaque).unwrap());
+        assert!(!writer.add_whiteout_of(Path::new("data"), &dir).unwrap(), "not a mark");
         writer.add_whiteout(Path::new("etc/motd"), &file(0, 9)).unwrap();
+        assert!(writer.add_whiteout(Path::new(""), &file(0, 9)).is_err(), "never the root");
         let tar = writer.finish().unwrap();
         let mut archive = tar::Archive::new(&tar[..]);
         let headers: Vec<(String, u32, u64)> = archive
