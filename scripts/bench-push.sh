@@ -17,19 +17,21 @@ cargo build --quiet -p ch10-images -p ch04-image-pull
 CH10="$PWD/target/debug/ch10-images"
 CH04="$PWD/target/debug/ch04-image-pull"
 
-WORK="$(mktemp -d /tmp/mdtest-bench-push.XXXXXX)"
+# Short: a container's attach socket (<root>/containers/<64 hex>/attach.sock)
+# must fit in the 108 bytes of a unix socket address.
+WORK="$(mktemp -d /tmp/mdtbp.XXXXXX)"
 PIDS=()
 cleanup() {
-    "$CH10" --root "$WORK/root" rm -f big >/dev/null 2>&1 || true
+    "$CH10" --root "$WORK/r" rm -f big >/dev/null 2>&1 || true
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# A registry on a free loopback port, its storage under $WORK/$1; prints the port.
+# A registry on a free loopback port, its storage under $WORK/$1; sets PORT.
+# (Not in a $(...) subshell: the pid must reach PIDS, so cleanup stops it.)
 start_registry() {
-    local port
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+    PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
     cat >"$WORK/$1.yml" <<YML
 version: 0.1
 log:
@@ -40,27 +42,26 @@ storage:
   filesystem:
     rootdirectory: $WORK/$1
 http:
-  addr: 127.0.0.1:$port
+  addr: 127.0.0.1:$PORT
 YML
     docker-registry serve "$WORK/$1.yml" >"$WORK/$1.log" 2>&1 &
     PIDS+=($!)
-    for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
-    echo "$port"
+    for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
 }
 
 echo "== a busybox image (umoci), a container that writes ${MEGABYTES} MB, commit"
 bash scripts/make-busybox-image.sh "$WORK/busybox.tar" >/dev/null
 # Loaded from an OCI layout, its layer stays gzip: neither tool recompresses.
 skopeo --insecure-policy copy --quiet "docker-archive:$WORK/busybox.tar" "oci:$WORK/busybox:busybox:latest"
-"$CH04" --root "$WORK/root" load -i "$WORK/busybox" >/dev/null 2>&1
+"$CH04" --root "$WORK/r" load -i "$WORK/busybox" >/dev/null 2>&1
 # Mostly incompressible bytes, some text: the blob stays about that big.
-"$CH10" --root "$WORK/root" run --name big --storage-driver vfs busybox sh -c \
+"$CH10" --root "$WORK/r" run --name big --storage-driver vfs busybox sh -c \
     "mkdir /data && head -c $((MEGABYTES - 2))m /dev/urandom > /data/random && \
      seq 1 400000 > /data/numbers.txt" >/dev/null
-OURS_PORT="$(start_registry ours)"
-THEIRS_PORT="$(start_registry theirs)"
+start_registry ours; OURS_PORT="$PORT"
+start_registry theirs; THEIRS_PORT="$PORT"
 IMAGE="127.0.0.1:$OURS_PORT/bench:latest"
-"$CH10" --root "$WORK/root" commit big "$IMAGE" >/dev/null
+"$CH10" --root "$WORK/r" commit big "$IMAGE" >/dev/null
 
 # Each run starts from cold caches and a quiet disk.
 seconds() {
@@ -70,7 +71,7 @@ seconds() {
     echo "$end - $start" | bc
 }
 
-MD=$(seconds "$CH10" --root "$WORK/root" push "$IMAGE")
+MD=$(seconds "$CH10" --root "$WORK/r" push "$IMAGE")
 # skopeo gets the very same blobs, from an OCI layout (no recompression).
 skopeo --insecure-policy copy --quiet --src-tls-verify=false "docker://$IMAGE" "oci:$WORK/layout:bench"
 SK=$(seconds skopeo --insecure-policy copy --quiet --dest-tls-verify=false \
