@@ -7,6 +7,7 @@
 mod containers;
 mod doctor;
 mod images;
+mod making;
 mod networks;
 mod run_flags;
 mod volumes;
@@ -99,6 +100,18 @@ enum Command {
         wait_for_attach: bool,
         id: String,
     },
+    /// Inspect changes to files or directories on a container's filesystem.
+    Diff(making::DiffArgs),
+    /// Create a new image from a container's changes.
+    Commit(making::CommitArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(making::ExportArgs),
+    /// Show the history of an image.
+    History(making::HistoryArgs),
+    /// Upload an image to a registry.
+    Push(making::PushArgs),
+    /// Save one or more images to a tar archive.
+    Save(making::SaveArgs),
 }
 
 /// An error that carries the exit code `main` should use; it prints as
@@ -264,6 +277,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Wait(args) => containers::wait(api()?.as_ref(), args),
         Command::Volume(command) => volumes::run(&root, command),
         Command::Network(command) => networks::run(&root, command),
+        Command::Diff(args) => making::diff(&root, &args),
+        Command::Commit(args) => making::commit(&root, &args),
+        Command::Export(args) => making::export(&root, &args),
+        Command::History(args) => making::history(&root, &args),
+        Command::Push(args) => making::push(&root, &args),
+        Command::Save(args) => making::save(&root, &args),
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }

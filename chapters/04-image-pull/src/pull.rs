@@ -198,6 +198,7 @@ pub fn fetch_image(
         repo_digests: Vec::new(),
         created: config.created,
         size,
+        parent: None,
     })
 }
 // ANCHOR_END: fetch_image

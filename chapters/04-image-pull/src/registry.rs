@@ -49,6 +49,14 @@ pub struct RegistryOptions {
     pub credentials: Option<auth::Credentials>,
 }
 
+/// The body of a [`Registry::send`]: nothing, bytes in memory, or `len`
+/// bytes from a reader that `open` makes afresh for every attempt.
+pub enum Body<'a> {
+    Empty,
+    Bytes(&'a [u8]),
+    Stream { len: u64, open: &'a mut dyn FnMut() -> std::io::Result<Box<dyn Read + 'a>> },
+}
+
 /// A manifest or index as received: exact bytes, media type, digest.
 #[derive(Debug, Clone)]
 pub struct FetchedManifest {
@@ -69,6 +77,8 @@ pub struct Registry {
     credentials: Option<Credentials>,
     /// The `Authorization` header earned so far (Bearer token or Basic).
     authorization: Option<String>,
+    /// What a token is asked to allow: `pull`, or `push,pull` for a push.
+    actions: &'static str,
 }
 // ANCHOR_END: client
 
@@ -93,7 +103,24 @@ impl Registry {
                 .clone()
                 .or_else(|| auth::lookup(&options.credential_files, &reference.domain)),
             authorization: None,
+            actions: "pull",
         }
+    }
+
+    /// Ask token services for `repository:<name>:push,pull`, as `docker push` does.
+    pub fn for_push(mut self) -> Registry {
+        self.actions = "push,pull";
+        self
+    }
+
+    /// The repository's path on its registry: `library/busybox`, `team/app`.
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    /// The registry part of the reference: `docker.io`, `127.0.0.1:5000`.
+    pub fn domain(&self) -> &str {
+        &self.domain
     }
 
     /// Use these credentials instead of any found in the credential files.
@@ -200,6 +227,74 @@ impl Registry {
     }
     // ANCHOR_END: blob
 
+    // ANCHOR: send
+    /// One request of any method (a push sends `HEAD`, `POST`, `PATCH` and
+    /// `PUT`) to `url`, a path on this registry or a URL it gave us, with
+    /// authentication as for a GET: a 401 is answered and the request sent
+    /// once more — which is why a [`Body`] can be sent again. Redirects are
+    /// not followed. Every other status is the caller's to judge.
+    pub fn send(
+        &mut self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        mut body: Body<'_>,
+        what: &str,
+    ) -> Result<ureq::Response, RegistryError> {
+        let url = if url.starts_with('/') { format!("{}{url}", self.base) } else { url.into() };
+        let mut answered_challenge = false;
+        loop {
+            let response = self.send_once(method, &url, headers, &mut body)?;
+            match response.status() {
+                401 if !answered_challenge => {
+                    let header = response.header("WWW-Authenticate").unwrap_or("").to_string();
+                    self.answer_challenge(&header, what)?;
+                    answered_challenge = true;
+                }
+                401 | 403 => {
+                    let domain = self.domain.clone();
+                    return Err(RegistryError::Unauthorized { what: what.to_string(), domain });
+                }
+                _ => return Ok(response),
+            }
+        }
+    }
+    // ANCHOR_END: send
+
+    fn send_once(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &mut Body<'_>,
+    ) -> Result<ureq::Response, RegistryError> {
+        let authorization =
+            self.authorization.as_deref().filter(|_| origin(url) == origin(&self.base));
+        let accept = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("accept"));
+        narrate_request(method, url, accept.map_or("*/*", |(_, v)| v), authorization);
+        let mut request = self.agent.request(method, url);
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        if let Some(value) = authorization {
+            request = request.set("Authorization", value);
+        }
+        let result = match body {
+            Body::Empty if method == "HEAD" || method == "GET" => request.call(),
+            Body::Empty => request.set("Content-Length", "0").call(),
+            Body::Bytes(bytes) => request.send_bytes(bytes),
+            Body::Stream { len, open } => {
+                let reader =
+                    open().map_err(|e| self.unreachable(&format!("reading {url}: {e}")))?;
+                request.set("Content-Length", &len.to_string()).send(reader)
+            }
+        };
+        match result {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => Ok(response),
+            Err(ureq::Error::Transport(t)) => Err(self.unreachable(&transport_reason(&t))),
+        }
+    }
+
     // ANCHOR: get
     /// One GET with authentication: on a 401, answer the challenge (fetch a
     /// Bearer token, or use Basic credentials) and retry once.
@@ -244,7 +339,7 @@ impl Registry {
         for _ in 0..=MAX_REDIRECTS {
             let same_host = origin(&url) == origin(&self.base);
             let authorization = self.authorization.as_deref().filter(|_| same_host);
-            narrate_request(&url, accept, authorization);
+            narrate_request("GET", &url, accept, authorization);
             let mut request = self.agent.get(&url).set("Accept", accept);
             if let Some(value) = authorization {
                 request = request.set("Authorization", value);
@@ -297,11 +392,11 @@ impl Registry {
     /// `GET <realm>?service=…&scope=repository:<name>:pull`, with our
     /// credentials if we have some (anonymous otherwise), for a token.
     fn fetch_token(&self, challenge: &Challenge) -> Result<String, RegistryError> {
-        let scope = format!("repository:{}:pull", self.repository);
+        let scope = format!("repository:{}:{}", self.repository, self.actions);
         let url = auth::token_url(challenge, &scope)
             .ok_or_else(|| self.protocol("Bearer challenge without a realm".into()))?;
         let basic = self.credentials.as_ref().map(Credentials::basic_header);
-        narrate_request(&url, "application/json", basic.as_deref());
+        narrate_request("GET", &url, "application/json", basic.as_deref());
         let mut request = self.agent.get(&url);
         if let Some(basic) = &basic {
             request = request.set("Authorization", basic);
@@ -336,7 +431,7 @@ impl Registry {
     // ANCHOR: api_error
     /// `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`
     /// becomes `manifest unknown: busybox:nope`.
-    fn api_error(&self, response: ureq::Response, what: &str) -> RegistryError {
+    pub fn api_error(&self, response: ureq::Response, what: &str) -> RegistryError {
         let status = response.status();
         let body: Option<Value> =
             response.into_string().ok().and_then(|s| serde_json::from_str(&s).ok());
@@ -417,7 +512,9 @@ fn origin(url: &str) -> &str {
     &url[..end]
 }
 
-fn resolve_location(current: &str, location: &str) -> String {
+/// Where a `Location` header points, from the URL that answered: an
+/// absolute URL as it is, `/v2/…` on the same host, anything else beside it.
+pub fn resolve_location(current: &str, location: &str) -> String {
     if location.contains("://") {
         location.to_string()
     } else if location.starts_with('/') {
@@ -449,15 +546,16 @@ fn transport_reason(t: &ureq::Transport) -> String {
 }
 
 /// `--explain`: each request as the `curl` command that sends the same.
-fn narrate_request(url: &str, accept: &str, authorization: Option<&str>) {
+fn narrate_request(method: &str, url: &str, accept: &str, authorization: Option<&str>) {
     let auth = match authorization {
         Some(a) => format!(" -H 'Authorization: {} …'", a.split(' ').next().unwrap_or("")),
         None => String::new(),
     };
+    let method_flag = if method == "GET" { String::new() } else { format!(" -X {method}") };
     explain::step(Step {
-        what: &format!("HTTP GET {url}"),
+        what: &format!("HTTP {method} {url}"),
         syscall: "connect(2) + write(2) of an HTTP/1.1 request",
-        shell: &format!("curl -sS -D- -H 'Accept: {accept}'{auth} '{url}'"),
+        shell: &format!("curl -sS -D-{method_flag} -H 'Accept: {accept}'{auth} '{url}'"),
         book: BOOK,
     });
 }

@@ -56,6 +56,11 @@ pub struct ImageRecord {
     pub created: Option<String>,
     /// Sum of the uncompressed layer sizes, what `images` shows.
     pub size: u64,
+    /// The image this one was made from on this host (`commit`, `build`).
+    /// Docker keeps this link beside the config, not in it, so that the
+    /// image id does not depend on where the image was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -205,6 +210,40 @@ impl Store {
         Ok((digest, added))
     }
 
+    // ANCHOR: put_file
+    /// Move a file this process wrote in `tmp/` (a layer it just made) into
+    /// `blobs/`, under the digest of its bytes — hashed here, from the disk,
+    /// so a blob's name is always what its bytes are. Returns the digest and
+    /// whether it is new (the temporary file is gone either way).
+    pub fn put_file(&self, temp: &Path) -> Result<(String, bool), StoreError> {
+        let result = self.adopt(temp);
+        if !matches!(result, Ok((_, true))) {
+            let _ = fs::remove_file(temp);
+        }
+        result
+    }
+
+    fn adopt(&self, temp: &Path) -> Result<(String, bool), StoreError> {
+        let file = File::open(temp).map_err(|e| self.io("opening a new blob", e))?;
+        let (digest, _) =
+            HashingReader::new(&file).finish().map_err(|e| self.io("hashing a new blob", e))?;
+        if self.has_blob(&digest) {
+            return Ok((digest, false));
+        }
+        file.sync_all().map_err(|e| self.io("fsync of a blob", e))?;
+        let target = self.blob_path(&digest);
+        explain::step(Step {
+            what: &format!("new blob {digest}: named by its sha256, moved into place"),
+            syscall: "rename(tmp/<pid>-<n>-<name>, blobs/sha256/<hex>)",
+            shell: &format!("mv {} {}", temp.display(), target.display()),
+            book: BOOK,
+        });
+        fs::rename(temp, &target).map_err(|e| self.io("renaming a blob into place", e))?;
+        sync_dir(target.parent().unwrap_or(&self.root));
+        Ok((digest, true))
+    }
+    // ANCHOR_END: put_file
+
     /// Read a small blob (manifest, config) and check it again.
     pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
         let bytes = fs::read(self.blob_path(digest))
@@ -320,6 +359,7 @@ impl Store {
                     record.repo_digests.push(digest);
                 }
             }
+            record.parent = record.parent.or(old.parent);
         }
         let json =
             serde_json::to_vec_pretty(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -588,6 +628,21 @@ mod tests {
     }
 
     #[test]
+    fn put_file_names_a_blob_by_its_bytes_and_leaves_no_temporary() {
+        let (_dir, store) = store();
+        let temp = store.temp_path("layer");
+        fs::write(&temp, b"made here").unwrap();
+        let (digest, added) = store.put_file(&temp).unwrap();
+        assert_eq!(digest, sha256_of(b"made here"));
+        assert!(added && store.has_blob(&digest) && !temp.exists());
+        let again = store.temp_path("layer");
+        fs::write(&again, b"made here").unwrap();
+        assert_eq!(store.put_file(&again).unwrap(), (digest, false));
+        assert!(!again.exists() && tmp_is_empty(&store));
+        assert!(store.put_file(&store.temp_path("missing")).is_err());
+    }
+
+    #[test]
     fn stale_temporaries_of_dead_processes_are_removed_on_open() {
         let (dir, store) = store();
         let stale = store.root().join("tmp/999999999-0-abc");
@@ -641,6 +696,7 @@ mod tests {
             repo_digests: vec![],
             created: None,
             size: 1,
+            parent: None,
         };
         let b = ImageRecord { id: config_b.clone(), manifest: config_b.clone(), ..a.clone() };
         let lock = store.lock().unwrap();

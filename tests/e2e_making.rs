@@ -1,0 +1,46 @@
+//! Chapter 10's verbs in `mini-docker`, on the composed engine (networks,
+//! volumes and walls plugged in): diff, commit, history, export, save, and
+//! the saved image run again in another state root.
+
+use std::process::Command;
+
+use testkit::world::{ok, World};
+use testkit::{require_root, run, stderr};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mini-docker");
+
+#[test]
+fn a_container_becomes_an_image_that_runs_elsewhere() {
+    if !require_root("a_container_becomes_an_image_that_runs_elsewhere")
+        || !testkit::images::tools_available("a_container_becomes_an_image_that_runs_elsewhere")
+    {
+        return;
+    }
+    let w = World::new(BIN);
+    ok(&w.md(&[
+        "run",
+        "--name",
+        "maker",
+        "busybox",
+        "sh",
+        "-c",
+        "echo made > /made; rm /etc/motd",
+    ]));
+    let diff = ok(&w.md(&["diff", "maker"]));
+    assert_eq!(diff.lines().collect::<Vec<_>>(), ["C /etc", "D /etc/motd", "A /made"]);
+    let id = ok(&w.md(&["commit", "-m", "made", "-c", "CMD cat /made", "maker", "mdtest/made:1"]));
+    assert!(id.starts_with("sha256:"), "{id}");
+    let history = ok(&w.md(&["history", "mdtest/made:1"]));
+    assert!(history.lines().nth(1).is_some_and(|l| l.ends_with("made")), "{history}");
+    let export = w.root.path().join("export.tar");
+    ok(&w.md(&["export", "-o", export.to_str().unwrap(), "maker"]));
+    let names = ok(&run(Command::new("tar").arg("-tf").arg(&export)));
+    assert!(names.lines().any(|n| n == "made") && !names.lines().any(|n| n == "etc/motd"));
+
+    let saved = w.root.path().join("made.tar");
+    ok(&w.md(&["save", "-o", saved.to_str().unwrap(), "mdtest/made:1"]));
+    let elsewhere = World::empty(BIN);
+    let loaded = elsewhere.md(&["load", "-i", saved.to_str().unwrap()]);
+    assert!(loaded.status.success(), "{}", stderr(&loaded));
+    assert_eq!(ok(&elsewhere.md(&["run", "--rm", "mdtest/made:1"])), "made");
+}
