@@ -43,6 +43,19 @@ impl HttpBody for Body {
             Body::Stream(rx) => rx.poll_recv(cx).map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
         }
     }
+
+    /// A whole body's length is known: hyper sends `Content-Length`, as
+    /// dockerd does for small answers; a stream is chunked.
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self {
+            Body::Full(bytes) => hyper::body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Body::Stream(_) => hyper::body::SizeHint::default(),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Body::Full(None))
+    }
 }
 // ANCHOR_END: body
 
