@@ -172,6 +172,8 @@ fn client(root: &Path, host: Option<&str>, remap: Option<&str>) -> anyhow::Resul
     Ok(Box::new(compose::local(root, settings)))
 }
 
+// ANCHOR_END: client
+
 #[cfg(feature = "api")]
 fn remote(host: &str, remap: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
     let host = ch09_engine::server::Host::parse(host)?;
@@ -202,7 +204,6 @@ fn daemon_remaps_as(remote: &dyn Api, user: &str) -> anyhow::Result<()> {
 fn remote(_: &str, _: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
     anyhow::bail!("this mini-docker was built without the API client (feature \"api\"): build it with `cargo build -p mini-docker`")
 }
-// ANCHOR_END: client
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

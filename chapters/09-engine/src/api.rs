@@ -94,6 +94,8 @@ pub trait Api {
     fn container_remove(&self, id: &str, force: bool, volumes: bool) -> ApiResult<()>;
     /// `POST /containers/{id}/wait?condition=`: the exit code.
     fn container_wait(&self, id: &str, condition: WaitCondition) -> ApiResult<i64>;
+    // ANCHOR_END: api
+    // ANCHOR: api_attached
     /// `GET /containers/{id}/logs`: each piece of output, in order.
     fn container_logs(
         &self,
@@ -114,4 +116,4 @@ pub trait Api {
     /// Engine API's JSON messages.
     fn image_pull(&self, reference: &str, progress: &mut dyn FnMut(&Value)) -> ApiResult<()>;
 }
-// ANCHOR_END: api
+// ANCHOR_END: api_attached

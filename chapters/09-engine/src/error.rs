@@ -63,6 +63,9 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+// ANCHOR_END: classify
+
+// ANCHOR: status_of
 fn status_of(error: &anyhow::Error, message: &str) -> u16 {
     use ch05_run::store::StoreError;
     use ch06_networking::NetError;
@@ -91,7 +94,7 @@ fn status_of(error: &anyhow::Error, message: &str) -> u16 {
     }
     400
 }
-// ANCHOR_END: classify
+// ANCHOR_END: status_of
 
 #[cfg(test)]
 mod tests {

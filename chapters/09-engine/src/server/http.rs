@@ -48,7 +48,9 @@ impl HttpBody for Body {
     /// dockerd does for small answers; a stream is chunked.
     fn size_hint(&self) -> hyper::body::SizeHint {
         match self {
-            Body::Full(bytes) => hyper::body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Body::Full(bytes) => {
+                hyper::body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
             Body::Stream(_) => hyper::body::SizeHint::default(),
         }
     }

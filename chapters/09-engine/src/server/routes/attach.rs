@@ -77,26 +77,9 @@ async fn bridge(
     let Ok(socket) = supervisor::connect(&dir, true, START_WITHIN).await else { return };
     // tokio::io::split, not into_split: an owned write half shuts the
     // socket down when dropped, and the supervisor would stop sending us output.
-    let (mut from_supervisor, mut to_supervisor) = tokio::io::split(socket);
-    let (mut from_client, mut to_client) = tokio::io::split(client);
-    let input = tokio::spawn(async move {
-        if !stdin {
-            return to_supervisor; // kept open: dropping it would close our side
-        }
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            match from_client.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if to_supervisor.write_all(&frame(Kind::Stdin, &buf[..n])).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = to_supervisor.write_all(&frame(Kind::CloseStdin, b"")).await;
-        to_supervisor
-    });
+    let (mut from_supervisor, to_supervisor) = tokio::io::split(socket);
+    let (from_client, mut to_client) = tokio::io::split(client);
+    let input = tokio::spawn(forward_input(from_client, to_supervisor, stdin));
     while let Ok(Some((kind, payload))) = supervisor::read_frame(&mut from_supervisor).await {
         let bytes = match kind {
             Kind::Stdout | Kind::Stderr if tty => payload,
@@ -112,6 +95,31 @@ async fn bridge(
     input.abort();
 }
 // ANCHOR_END: bridge
+
+/// The client's bytes to the container's stdin, then "stdin is closed".
+/// The supervisor's side is returned, not dropped: dropping it would close it.
+async fn forward_input<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    mut from_client: R,
+    mut to_supervisor: W,
+    stdin: bool,
+) -> W {
+    if !stdin {
+        return to_supervisor;
+    }
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match from_client.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if to_supervisor.write_all(&frame(Kind::Stdin, &buf[..n])).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to_supervisor.write_all(&frame(Kind::CloseStdin, b"")).await;
+    to_supervisor
+}
 
 /// `POST /containers/{id}/resize?h=&w=`: the terminal's new size.
 pub async fn resize(

@@ -150,62 +150,75 @@ async fn run(
     exec: crate::server::execs::Exec,
     client: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
 ) {
-    let (size_read, size_write) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
-        Ok(pair) => pair,
-        Err(_) => return,
-    };
-    let sizes = exec.body.tty.then_some(&size_read);
-    let Some(mut command) = helper(&daemon, &exec, sizes) else { return };
-    let Ok(mut child) = command.spawn() else { return };
-    drop(size_read);
-    let id = exec.id.clone();
-    daemon.execs.update(&id, |e| {
-        (e.running, e.pid) = (true, child.id());
-        e.sizes = Some(Arc::new(std::fs::File::from(size_write)));
-    });
-    let command = exec.body.cmd.clone().unwrap_or_default().join(" ");
-    daemon.events.emit(
-        "container",
-        &format!("exec_start: {command}"),
-        &exec.container,
-        &[("execID", &id)],
-    );
-    let (mut from_client, mut to_client) = tokio::io::split(client);
-    let mut stdin = child.stdin.take().filter(|_| exec.body.attach_stdin);
-    let input = tokio::spawn(async move {
-        let mut buf = vec![0u8; 16 * 1024];
-        while let (Some(pipe), Ok(n)) = (stdin.as_mut(), from_client.read(&mut buf).await) {
-            if n == 0 || pipe.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-    });
+    let Some(mut child) = spawn_helper(&daemon, &exec) else { return };
+    announce(&daemon, &exec, "exec_start", None);
+    let (from_client, mut to_client) = tokio::io::split(client);
+    let stdin = child.stdin.take().filter(|_| exec.body.attach_stdin);
+    let input = tokio::spawn(feed(from_client, stdin));
     let (tx, mut rx) = mpsc::channel::<Bytes>(16);
     let tty = exec.body.tty;
-    let stdout =
-        child.stdout.take().map(|out| tokio::spawn(pump(out, Output::Stdout, tty, tx.clone())));
-    let stderr = child.stderr.take().map(|err| tokio::spawn(pump(err, Output::Stderr, tty, tx)));
+    let pumps = [
+        child.stdout.take().map(|out| tokio::spawn(pump(out, Output::Stdout, tty, tx.clone()))),
+        child.stderr.take().map(|err| tokio::spawn(pump(err, Output::Stderr, tty, tx))),
+    ];
     while let Some(chunk) = rx.recv().await {
         if to_client.write_all(&chunk).await.is_err() {
             break;
         }
     }
-    let _ = (stdout, stderr);
+    drop(pumps);
     let code = child.wait().await.ok().and_then(|s| s.code()).unwrap_or(126) as i64;
-    daemon.execs.update(&id, |e| {
-        (e.running, e.exit_code, e.sizes, e.finished) =
-            (false, Some(code), None, Some(std::time::Instant::now()));
+    let done = Some(std::time::Instant::now());
+    daemon.execs.update(&exec.id, |e| {
+        (e.running, e.exit_code, e.sizes, e.finished) = (false, Some(code), None, done)
     });
-    daemon.events.emit(
-        "container",
-        "exec_die",
-        &exec.container,
-        &[("execID", &id), ("exitCode", &code.to_string())],
-    );
+    announce(&daemon, &exec, "exec_die", Some(code));
     let _ = to_client.shutdown().await;
     input.abort();
 }
 // ANCHOR_END: run
+
+/// Start the helper, with a pipe for its terminal's sizes on fd 3 (the
+/// write end is kept in the exec's record, for `resize`).
+fn spawn_helper(
+    daemon: &Daemon,
+    exec: &crate::server::execs::Exec,
+) -> Option<tokio::process::Child> {
+    let (size_read, size_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
+    let mut command = helper(daemon, exec, exec.body.tty.then_some(&size_read))?;
+    let child = command.spawn().ok()?;
+    daemon.execs.update(&exec.id, |e| {
+        (e.running, e.pid) = (true, child.id());
+        e.sizes = Some(Arc::new(std::fs::File::from(size_write)));
+    });
+    Some(child)
+}
+
+/// The client's bytes to the helper's stdin, until either side closes.
+async fn feed(
+    mut from_client: impl AsyncRead + Unpin,
+    mut stdin: Option<tokio::process::ChildStdin>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    while let (Some(pipe), Ok(n)) = (stdin.as_mut(), from_client.read(&mut buf).await) {
+        if n == 0 || pipe.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// `exec_start: CMD` and `exec_die` events, as dockerd emits them.
+fn announce(daemon: &Daemon, exec: &crate::server::execs::Exec, action: &str, code: Option<i64>) {
+    let command = exec.body.cmd.clone().unwrap_or_default().join(" ");
+    let action =
+        if action == "exec_start" { format!("exec_start: {command}") } else { action.to_string() };
+    let code = code.map(|c| c.to_string());
+    let mut attributes = vec![("execID", exec.id.as_str())];
+    if let Some(code) = &code {
+        attributes.push(("exitCode", code));
+    }
+    daemon.events.emit("container", &action, &exec.container, &attributes);
+}
 
 /// Copy one of the helper's outputs into the stream, framed unless a terminal's.
 async fn pump(

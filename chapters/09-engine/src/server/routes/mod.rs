@@ -39,6 +39,8 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
             Box::pin(containers::kill(d, id.to_string(), request))
         }
         ("DELETE", ["containers", id]) => Box::pin(containers::remove(d, id.to_string(), request)),
+        // ANCHOR_END: table
+        // ANCHOR: table_more
         ("POST", ["containers", id, "wait"]) => Box::pin(wait::wait(d, id.to_string(), request)),
         ("GET", ["containers", id, "logs"]) => Box::pin(logs::logs(d, id.to_string(), request)),
         ("POST", ["containers", id, "attach"]) => {
@@ -55,4 +57,4 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         _ => return Err(Routed { method, segments, request: Box::new(request) }),
     })
 }
-// ANCHOR_END: table
+// ANCHOR_END: table_more

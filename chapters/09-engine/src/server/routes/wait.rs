@@ -54,28 +54,20 @@ async fn wait_for(
     condition: WaitCondition,
     tx: &Sender<Bytes>,
 ) -> Option<i64> {
-    let dir = daemon.local.engine.store.container_dir(id);
-    let state = |id: String| {
-        let local = daemon.local.clone();
-        blocking(move || local.state_of(&id))
-    };
-    let first = state(id.to_string()).await.ok()?;
+    let first = state_of(daemon, id).await.ok()?;
     if condition == WaitCondition::NotRunning && !first.is_running() {
         return Some(first.exit_code.unwrap_or(0) as i64);
     }
     let mut exit = first.exit_code.unwrap_or(0) as i64;
     loop {
-        match state(id.to_string()).await {
+        match state_of(daemon, id).await {
             Err(_) if !daemon.local.engine.store.is_retiring(id) => {
                 let kept = daemon.local.engine.store.kept_exit_code(id);
                 return Some(kept.map_or(exit, |c| c as i64)); // removed
             }
             Ok(now) if now.is_running() => {
-                if let Ok(mut socket) = supervisor::connect(&dir, false, Duration::ZERO).await {
-                    tokio::select! {
-                        _ = tx.closed() => return None,
-                        told = supervisor::read_exit(&mut socket) => exit = told.unwrap_or(exit),
-                    }
+                if let Some(told) = exit_told(daemon, id, tx).await? {
+                    exit = told;
                     continue;
                 }
             }
@@ -94,3 +86,21 @@ async fn wait_for(
     }
 }
 // ANCHOR_END: wait_for
+
+async fn state_of(daemon: &Daemon, id: &str) -> Result<ch05_run::State, ApiError> {
+    let (local, id) = (daemon.local.clone(), id.to_string());
+    blocking(move || local.state_of(&id)).await
+}
+
+/// The exit code as the supervisor tells it: `Some(None)` when it could
+/// not be asked (not listening yet, or gone), `None` when the client left.
+async fn exit_told(daemon: &Daemon, id: &str, tx: &Sender<Bytes>) -> Option<Option<i64>> {
+    let dir = daemon.local.engine.store.container_dir(id);
+    let Ok(mut socket) = supervisor::connect(&dir, false, Duration::ZERO).await else {
+        return Some(None);
+    };
+    tokio::select! {
+        _ = tx.closed() => None,
+        told = supervisor::read_exit(&mut socket) => Some(told),
+    }
+}
