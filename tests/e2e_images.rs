@@ -157,3 +157,174 @@ fn load_a_docker_save_tarball_offline() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("/nonexistent.tar: cannot read it"), "{}", stderr(&out));
 }
+
+/// A layer tar of one entry `name` holding `data`, written with a raw
+/// header so that names the tar crate refuses (`../x`) can be made.
+fn layer_tar(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_size(data.len() as u64);
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, data).unwrap();
+    builder.into_inner().unwrap()
+}
+
+/// Bytes nothing compresses, so the layer really is as big as asked.
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// A relay to `target` that passes requests whole but only the first
+/// `limit` bytes of what comes back on each connection; the rest it
+/// swallows. A pull through it stops in the middle of a big blob, for good.
+fn stalling_relay(target: String, limit: usize) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let server = std::net::TcpStream::connect(&target).unwrap();
+            let (mut up_from, mut up_to) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut up_from, &mut up_to));
+            let (mut down_from, mut down_to) = (server, client);
+            std::thread::spawn(move || {
+                let (mut sent, mut buffer) = (0, vec![0; 64 * 1024]);
+                while let Ok(n @ 1..) = down_from.read(&mut buffer) {
+                    let passed = n.min(limit - sent);
+                    if passed > 0 && down_to.write_all(&buffer[..passed]).is_err() {
+                        break;
+                    }
+                    sent += passed;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// What `tmp/` of a state root holds, with sizes.
+fn temporaries(root: &Path) -> Vec<(String, u64)> {
+    std::fs::read_dir(root.join("tmp"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().len()))
+        .collect()
+}
+
+#[test]
+fn a_pull_killed_mid_layer_is_cleaned_up_by_the_next_image_command() {
+    if !ready("a_pull_killed_mid_layer_is_cleaned_up_by_the_next_image_command") {
+        return;
+    }
+    let registry = Registry::start();
+    registry.push_one_layer_image("big", "latest", &layer_tar("blob", &noise(16 << 20)));
+    let relay = stalling_relay(registry.host(), 2 << 20);
+    let root = testkit::temp_dir();
+    let root = root.path();
+    let mut pull = Command::new(env!("CARGO_BIN_EXE_mini-docker"))
+        .arg("--root")
+        .arg(root)
+        .args(["pull", &format!("127.0.0.1:{relay}/big")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !temporaries(root).iter().any(|(_, size)| *size > 1 << 20) {
+        assert!(std::time::Instant::now() < deadline, "the pull never got 1 MiB into the layer");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    pull.kill().unwrap(); // SIGKILL: no chance to clean up
+    pull.wait().unwrap();
+    let left = temporaries(root);
+    assert_eq!(left.len(), 1, "the killed pull's half blob: {left:?}");
+
+    ok(md(root, &["images"]));
+    assert_eq!(temporaries(root), [], "the next image command removes what the dead pull left");
+    ok(md(root, &["pull", &format!("{}/big", registry.host())]));
+    assert_eq!(temporaries(root), []);
+    finish(registry);
+}
+
+#[test]
+fn a_refused_layer_says_why_once() {
+    if !ready("a_refused_layer_says_why_once") {
+        return;
+    }
+    let registry = Registry::start();
+    registry.push_one_layer_image("evil", "latest", &layer_tar("../escaped", b"pwned"));
+    let root = testkit::temp_dir();
+    let out = md(root.path(), &["pull", &format!("{}/evil", registry.host())]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let error = stderr(&out);
+    let line = error.lines().last().unwrap_or_default();
+    assert!(line.starts_with("mini-docker: "), "{error}");
+    assert_eq!(line.matches("points outside the layer").count(), 1, "{line}");
+    assert!(!root.path().parent().unwrap().join("escaped").exists());
+    finish(registry);
+}
+
+/// Stop the registry and check that nothing of it is left.
+fn finish(registry: Registry) {
+    let marker = registry.marker();
+    drop(registry);
+    assert_no_leftovers(&marker);
+}
+
+#[test]
+fn pull_quiet_all_tags_and_the_listing_flags() {
+    if !ready("pull_quiet_all_tags_and_the_listing_flags") {
+        return;
+    }
+    let registry = Registry::start();
+    let (root, name) = (testkit::temp_dir(), format!("{}/app", registry.host()));
+    let root = root.path();
+    registry.push_one_layer_image("app", "1", &layer_tar("one", b"1"));
+    registry.push_one_layer_image("app", "2", &layer_tar("two", b"2"));
+
+    assert_eq!(ok(md(root, &["pull", "-q", &format!("{name}:1")])), format!("{name}:1"));
+    let all = ok(md(root, &["pull", "--all-tags", &name]));
+    let lines: Vec<&str> = all.lines().collect();
+    for tag in ["1", "2"] {
+        assert!(lines.contains(&format!("{tag}: Pulling from {name}").as_str()), "{all}");
+    }
+    assert_eq!(lines[lines.len() - 2], format!("Status: Downloaded newer image for {name}"));
+    assert_eq!(lines[lines.len() - 1], name);
+    let refused = md(root, &["pull", "-a", &format!("{name}:1")]);
+    assert_eq!(stderr(&refused), "mini-docker: tag can't be used with --all-tags/-a");
+
+    // Tag 1 moves to another image: the old one is dangling.
+    registry.push_one_layer_image("app", "1", &layer_tar("three", b"3"));
+    ok(md(root, &["pull", "-q", &format!("{name}:1")]));
+    let listed = ok(md(root, &["images", "--format", "{{.Repository}} {{.Tag}}"]));
+    let mut rows: Vec<&str> = listed.lines().collect();
+    rows.sort();
+    assert_eq!(rows, [&format!("{name} 1"), &format!("{name} 2"), "<none> <none>"], "{listed}");
+    let dangling = ok(md(root, &["images", "-q", "--filter", "dangling=true"]));
+    assert_eq!(dangling.lines().count(), 1, "{dangling}");
+    let dangling_id = dangling.trim();
+    let inspected = ok(md(root, &["inspect", "-f", "{{.Id}}", dangling_id]));
+    assert!(inspected.starts_with(&format!("sha256:{dangling_id}")), "{inspected}");
+    assert_eq!(ok(md(root, &["images", "-q", &format!("{name}:2")])).lines().count(), 1);
+
+    let digests = ok(md(root, &["images", "--digests", &format!("{name}:2")]));
+    let header = digests.lines().next().unwrap_or_default();
+    assert!(header.starts_with("REPOSITORY") && header.contains("   DIGEST   "), "{digests}");
+    assert!(digests.lines().nth(1).unwrap_or_default().contains(" sha256:"), "{digests}");
+    let table = ok(md(root, &["images", "--format", r"table {{.Tag}}\t{{.Repository}}", &name]));
+    assert_eq!(table.lines().next(), Some("TAG       REPOSITORY"), "{table}");
+    finish(registry);
+}

@@ -443,3 +443,83 @@ fn a_second_state_root_adopts_the_default_bridge_left_by_the_first() {
     assert!(address.starts_with(&subnet_prefix), "{address} is not in {}", first.subnet);
     drop(second);
 }
+
+/// A directory of stand-ins for `ip`, `iptables`, `iptables-restore`,
+/// `iptables-save` and `nsenter` that log each call to `log` and then run
+/// the real program: put first in PATH, it shows which processes a command starts.
+fn process_spy(dir: &Path, log: &Path) {
+    for name in ["ip", "iptables", "iptables-save", "iptables-restore", "nsenter"] {
+        let real = stdout(&testkit::run(
+            std::process::Command::new("sh").args(["-c", &format!("command -v {name}")]),
+        ));
+        let script =
+            format!("#!/bin/sh\necho \"{name} $*\" >> {}\nexec {real} \"$@\"\n", log.display());
+        let path = dir.join(name);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_bridged_run_starts_no_process_and_a_published_port_one_per_change() {
+    if !require_root("a_bridged_run_starts_no_process_and_a_published_port_one_per_change") {
+        return;
+    }
+    let spy = testkit::temp_dir();
+    let log = spy.path().join("calls.log");
+    process_spy(spy.path(), &log);
+    let path = format!("{}:{}", spy.path().display(), std::env::var("PATH").unwrap_or_default());
+    // Through a daemon, the daemon (and its start helper) run the commands.
+    let bin = env!("CARGO_BIN_EXE_mini-docker");
+    let world =
+        World::around(testkit::world::World::with_daemon_options(bin, &[], &[("PATH", &path)]));
+    let run = |args: &[&str]| {
+        let _ = std::fs::remove_file(&log);
+        ok(&testkit::run(world.cmd(args).env("PATH", &path)));
+        std::fs::read_to_string(&log).unwrap_or_default()
+    };
+
+    let first = run(&["run", "--rm", "busybox", "true"]);
+    assert!(first.contains("iptables"), "the network's rules are made once: {first}");
+    for made_by_netlink in ["ip link", "ip addr", "ip route add", "nsenter"] {
+        assert!(!first.contains(made_by_netlink), "links are netlink's: {first}");
+    }
+    assert_eq!(run(&["run", "--rm", "busybox", "true"]), "", "no process for a second run");
+    let port = free_port().to_string();
+    let published = run(&["run", "--rm", "-p", &format!("127.0.0.1:{port}:80"), "busybox", "true"]);
+    let calls: Vec<&str> = published.lines().collect();
+    assert_eq!(calls, ["iptables-restore -w --noflush"; 2], "one batch in, one out: {published}");
+    assert!(testkit::network::iptables_rules_mentioning(&format!("dport {port}")).is_empty());
+}
+
+#[test]
+fn network_ls_and_inspect_take_a_go_template() {
+    if !require_root("network_ls_and_inspect_take_a_go_template") {
+        return;
+    }
+    let w = World::new();
+    let (bridge, subnet) = w.network("mdtestfmt");
+    let names = ok(&w.md(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]));
+    assert_eq!(names, "mdtestfmt bridge\nhost host\nnone null", "{names}");
+    let table = ok(&w.md(&["network", "ls", "--format", r"table {{.Name}}\t{{.Bridge}}"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], "NAME        BRIDGE", "{table}");
+    assert_eq!(lines[1], format!("mdtestfmt   {bridge}"), "{table}");
+    let ids = ok(&w.md(&["network", "ls", "-q"]));
+    assert_eq!(ids.lines().count(), 1, "only ours have ids: {ids}");
+    let inspected = ok(&w.md(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{.Name}} {{range .IPAM.Config}}{{.Subnet}} via {{.Gateway}}{{end}}",
+        "mdtestfmt",
+    ]));
+    assert!(inspected.starts_with(&format!("mdtestfmt {subnet} via ")), "{inspected}");
+    let id = w.start(&["--network", "mdtestfmt", "busybox", "sleep", "60"]);
+    let address =
+        ok(&w.md(&["inspect", "-f", "{{.NetworkSettings.Networks.mdtestfmt.IPAddress}}", &id]));
+    assert_eq!(address, w.ip(&id, "mdtestfmt"));
+    let bad = w.md(&["network", "ls", "--format", "{{.Name"]);
+    refused(&bad, 1, "template parsing error");
+}

@@ -342,3 +342,19 @@ fn a_symlink_in_the_image_cannot_redirect_a_mount() {
     assert!(stderr(&out).contains("is a symlink in the image"), "{}", stderr(&out));
     assert_eq!(w.containers(), 0);
 }
+
+#[test]
+fn volume_ls_and_inspect_take_a_go_template() {
+    if !require_root("volume_ls_and_inspect_take_a_go_template") {
+        return;
+    }
+    let w = World::empty(BIN);
+    ok(&w.md(&["volume", "create", "--label", "team=web", "--label", "env=dev", "mdtest-fmt"]));
+    let table = ok(&w.md(&["volume", "ls", "--format", r"table {{.Name}}\t{{.Labels}}"]));
+    assert_eq!(table, "VOLUME NAME   LABELS\nmdtest-fmt    env=dev,team=web", "{table}");
+    let mountpoint = ok(&w.md(&["volume", "inspect", "-f", "{{.Mountpoint}}", "mdtest-fmt"]));
+    assert!(mountpoint.ends_with("/volumes/mdtest-fmt/_data"), "{mountpoint}");
+    let labels = ok(&w.md(&["volume", "inspect", "--format", "{{json .Labels}}", "mdtest-fmt"]));
+    assert_eq!(labels, r#"{"env":"dev","team":"web"}"#);
+    ok(&w.md(&["volume", "rm", "mdtest-fmt"]));
+}

@@ -17,10 +17,18 @@ use ch09_engine::Api;
 use clap::Args;
 use serde_json::{json, Value};
 
+use crate::format;
+
 #[derive(Args)]
 pub struct PullArgs {
     /// The image: NAME[:TAG|@DIGEST], e.g. busybox or 127.0.0.1:5000/app:1.
     image: String,
+    /// Suppress verbose output: print only the image's reference.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Download every tagged image of the repository.
+    #[arg(short = 'a', long = "all-tags")]
+    all_tags: bool,
     /// os/arch[/variant] to choose from a multi-platform image (default: this host).
     #[arg(long)]
     platform: Option<String>,
@@ -43,6 +51,9 @@ pub struct RmiArgs {
 
 #[derive(Args)]
 pub struct InspectArgs {
+    /// Format the output using a Go template (one line per object).
+    #[arg(short, long)]
+    format: Option<String>,
     /// Containers or images.
     #[arg(required = true)]
     images: Vec<String>,
@@ -51,6 +62,11 @@ pub struct InspectArgs {
 impl InspectArgs {
     pub fn names(&self) -> &[String] {
         &self.images
+    }
+
+    /// With `--format`, every object is formatted here (containers too).
+    pub fn formatted(&self) -> bool {
+        self.format.is_some()
     }
 }
 
@@ -85,12 +101,19 @@ pub struct LoginArgs {
 
 // ANCHOR: pull
 /// `pull`: the registry's answer as Docker prints it — the status lines on
-/// stdout, each layer's progress on stderr (bars on a terminal).
-pub fn pull(api: &dyn Api, args: &PullArgs) -> Result<u8> {
+/// stdout, each layer's progress on stderr (bars on a terminal); with `-q`
+/// only the reference, with `-a` every tag of the repository.
+pub fn pull(api: &dyn Api, root: &Path, args: &PullArgs) -> Result<u8> {
     if args.platform.is_some() || !args.insecure.is_empty() {
         bail!("--platform and --insecure-registry are not supported by this pull: the engine pulls for its own platform, and loopback registries may always speak plain HTTP");
     }
-    pull_to(api, &args.image, &mut std::io::stdout())?;
+    let out: &mut dyn std::io::Write = &mut std::io::stdout();
+    let reference = Reference::parse(&args.image)?;
+    if args.all_tags {
+        return pull_all_tags(api, root, args, &reference, out).map(|()| 0);
+    }
+    pull_image(api, &reference, Report { quiet: args.quiet, status: true }, out)?;
+    writeln!(out, "{reference}")?;
     Ok(0)
 }
 
@@ -98,26 +121,86 @@ pub fn pull(api: &dyn Api, args: &PullArgs) -> Result<u8> {
 /// stderr for `run`, whose stdout belongs to the container).
 pub fn pull_to(api: &dyn Api, image: &str, out: &mut dyn std::io::Write) -> Result<()> {
     let reference = Reference::parse(image)?;
-    let mut display = Display::for_stderr();
-    let mut failed = None;
-    let pulled = api.image_pull(&reference.to_string(), &mut |message| {
-        match ch09_engine::local::progress::from_json(message) {
-            Some(event) => display.show(&event),
-            None => {
-                if let Some(line) = ch09_engine::local::progress::status_line(message) {
-                    failed = writeln!(out, "{line}").err();
-                }
-            }
-        }
-    });
-    pulled.map_err(|e| anyhow!("{}", e.message))?;
-    if let Some(error) = failed {
-        return Err(error.into());
-    }
+    pull_image(api, &reference, Report { quiet: false, status: true }, out)?;
     writeln!(out, "{reference}")?;
     Ok(())
 }
+
+/// What of the engine's messages to print.
+#[derive(Clone, Copy)]
+struct Report {
+    /// Nothing at all (`-q`).
+    quiet: bool,
+    /// The `Status:` line too (`-a` prints one for all the tags instead).
+    status: bool,
+}
+
+/// One image through the engine; true when something new came (a tag
+/// moved, or content arrived).
+fn pull_image(
+    api: &dyn Api,
+    reference: &Reference,
+    report: Report,
+    out: &mut dyn std::io::Write,
+) -> Result<bool> {
+    let mut display = (!report.quiet).then(Display::for_stderr);
+    let (mut failed, mut newer) = (None, false);
+    let pulled = api.image_pull(&reference.to_string(), &mut |message| {
+        if let Some(event) = ch09_engine::local::progress::from_json(message) {
+            display.iter_mut().for_each(|d| d.show(&event));
+            return;
+        }
+        let Some(line) = ch09_engine::local::progress::status_line(message) else { return };
+        newer |= line.starts_with("Status: Downloaded newer");
+        if !report.quiet && (report.status || !line.starts_with("Status: ")) {
+            failed = writeln!(out, "{line}").err();
+        }
+    });
+    pulled.map_err(|e| anyhow!("{}", e.message))?;
+    match failed {
+        Some(error) => Err(error.into()),
+        None => Ok(newer),
+    }
+}
 // ANCHOR_END: pull
+
+// ANCHOR: all_tags
+/// `pull -a`: the tags the registry lists for the repository, each pulled
+/// by the engine in turn, then one status line for the repository.
+fn pull_all_tags(
+    api: &dyn Api,
+    root: &Path,
+    args: &PullArgs,
+    reference: &Reference,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    let last = args.image.rsplit('/').next().unwrap_or(&args.image);
+    if last.contains(':') || last.contains('@') {
+        bail!("tag can't be used with --all-tags/-a");
+    }
+    let options = RegistryOptions {
+        mirror: args.registry_mirror.clone(),
+        credential_files: auth::credential_files(root),
+        ..RegistryOptions::default()
+    };
+    let mut tags = Registry::new(reference, &options).tags()?;
+    tags.sort();
+    if tags.is_empty() {
+        bail!("{} has no tags to pull", reference.familiar_name());
+    }
+    let (report, mut newer) = (Report { quiet: args.quiet, status: false }, false);
+    for tag in tags {
+        let tagged = Reference { tag: Some(tag), digest: None, ..reference.clone() };
+        newer |= pull_image(api, &tagged, report, out)?;
+    }
+    if !args.quiet {
+        let status = if newer { "Downloaded newer image for" } else { "Image is up to date for" };
+        writeln!(out, "Status: {status} {}", reference.familiar_name())?;
+    }
+    writeln!(out, "{}", reference.name())?;
+    Ok(())
+}
+// ANCHOR_END: all_tags
 
 /// `busybox` → `busybox:latest`, as Docker names an image in its messages.
 pub fn familiar(name: &str) -> String {
@@ -190,44 +273,197 @@ pub fn info(api: &dyn Api) -> Result<u8> {
     Ok(0)
 }
 
-/// `images`: REPOSITORY TAG IMAGE ID CREATED SIZE, newest first.
-pub fn images(root: &Path) -> Result<u8> {
+#[derive(Args)]
+pub struct ImagesArgs {
+    /// Only this repository (and tag): REPOSITORY[:TAG].
+    repository: Option<String>,
+    /// Only show image IDs.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Show digests.
+    #[arg(long)]
+    digests: bool,
+    /// Filter the list: dangling=true|false, reference=PATTERN.
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Format the output: table, table TEMPLATE, json, or a Go template.
+    #[arg(long)]
+    format: Option<String>,
+    /// Don't truncate output (full image IDs).
+    #[arg(long)]
+    no_trunc: bool,
+}
+
+/// The fields of an `images` row, and their column headers (Docker's).
+const IMAGE_HEADERS: &format::Headers = &[
+    ("ID", "IMAGE ID"),
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("Digest", "DIGEST"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Size", "SIZE"),
+    ("Containers", "CONTAINERS"),
+    ("SharedSize", "SHARED SIZE"),
+    ("UniqueSize", "UNIQUE SIZE"),
+    ("VirtualSize", "VIRTUAL SIZE"),
+];
+const IMAGES_TABLE: &str =
+    r"table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+const IMAGES_TABLE_DIGESTS: &str =
+    r"table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+
+/// One row of `images`: a tag (or `<none>`) and its image.
+struct ImageRow {
+    repository: String,
+    tag: String,
+    image: ImageRecord,
+}
+
+/// `images`: one row per tag and one per untagged image, newest first,
+/// through Docker's default table or `--format`.
+pub fn images(root: &Path, args: ImagesArgs) -> Result<u8> {
+    let filters = ImageFilters::parse(&args.filter)?;
     let store = Store::open(root)?;
+    let mut rows = image_rows(&store)?;
+    rows.retain(|row| filters.keep(row) && matches_repository(row, args.repository.as_deref()));
+    let format = match (&args.format, args.quiet) {
+        (_, true) => "{{.ID}}",
+        (Some(format), false) => format.as_str(),
+        (None, false) if args.digests => IMAGES_TABLE_DIGESTS,
+        (None, false) => IMAGES_TABLE,
+    };
+    let default = if args.digests { IMAGES_TABLE_DIGESTS } else { IMAGES_TABLE };
+    let format = format::Format::parse(format, default)?;
+    let now = unix_now();
+    let objects: Vec<Value> = rows.iter().map(|r| image_fields(r, now, args.no_trunc)).collect();
+    print!("{}", format.render(&objects, IMAGE_HEADERS)?);
+    Ok(0)
+}
+
+/// Every tag, then every image no tag points at.
+fn image_rows(store: &Store) -> Result<Vec<ImageRow>> {
     let mut rows = Vec::new();
-    let tags = store.tags()?;
     let mut tagged = HashSet::new();
-    for (tag, id) in &tags {
+    for (tag, id) in &store.tags()? {
         let reference = Reference::parse(tag)?;
         tagged.insert(id.clone());
-        rows.push((
-            reference.familiar_name(),
-            reference.tag.clone().unwrap_or_default(),
-            store.image(id)?,
-        ));
+        rows.push(ImageRow {
+            repository: reference.familiar_name(),
+            tag: reference.tag.clone().unwrap_or_default(),
+            image: store.image(id)?,
+        });
     }
     for image in store.images()?.into_iter().filter(|i| !tagged.contains(&i.id)) {
-        rows.push(("<none>".into(), "<none>".into(), image));
+        rows.push(ImageRow { repository: "<none>".into(), tag: "<none>".into(), image });
     }
-    rows.sort_by(|a, b| b.2.created.cmp(&a.2.created).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
-    let now = std::time::SystemTime::now()
+    rows.sort_by(|a, b| {
+        b.image
+            .created
+            .cmp(&a.image.created)
+            .then(a.repository.cmp(&b.repository))
+            .then(a.tag.cmp(&b.tag))
+    });
+    Ok(rows)
+}
+
+/// A row as Docker's template fields.
+fn image_fields(row: &ImageRow, now: i64, no_trunc: bool) -> Value {
+    let image = &row.image;
+    let created = image.created.as_deref().and_then(parse_rfc3339);
+    let digest = image
+        .repo_digests
+        .iter()
+        .find(|d| Reference::parse(d).is_ok_and(|r| r.familiar_name() == row.repository))
+        .and_then(|d| d.split_once('@'))
+        .map_or("<none>".to_string(), |(_, digest)| digest.to_string());
+    let id = if no_trunc { image.id.clone() } else { short(&image.id).to_string() };
+    let size = human_size(image.size);
+    json!({
+        "ID": id,
+        "Repository": row.repository,
+        "Tag": row.tag,
+        "Digest": digest,
+        "CreatedSince": created.map_or("N/A".to_string(), |t| ago(now - t)),
+        "CreatedAt": created.map_or(String::new(), docker_time),
+        "Size": size,
+        "VirtualSize": size,
+        "Containers": "N/A",
+        "SharedSize": "N/A",
+        "UniqueSize": "N/A",
+    })
+}
+
+/// `images REPOSITORY[:TAG]`: the rows of that repository (and tag).
+fn matches_repository(row: &ImageRow, wanted: Option<&str>) -> bool {
+    let Some(wanted) = wanted else { return true };
+    match Reference::parse(wanted) {
+        Ok(reference) if wanted.rsplit('/').next().is_some_and(|last| last.contains(':')) => {
+            row.repository == reference.familiar_name() && Some(&row.tag) == reference.tag.as_ref()
+        }
+        Ok(reference) => row.repository == reference.familiar_name(),
+        Err(_) => false,
+    }
+}
+
+// ANCHOR: image_filters
+/// `images --filter`: `dangling=true` keeps only the images no tag points
+/// at (`<none>`), `dangling=false` only tagged ones; `reference=PATTERN`
+/// keeps the rows whose `repository` or `repository:tag` matches the glob.
+#[derive(Default)]
+struct ImageFilters {
+    dangling: Option<bool>,
+    references: Vec<String>,
+}
+
+impl ImageFilters {
+    fn parse(filters: &[String]) -> Result<ImageFilters> {
+        let mut parsed = ImageFilters::default();
+        for filter in filters {
+            match filter.split_once('=') {
+                Some(("dangling", "true" | "1")) => parsed.dangling = Some(true),
+                Some(("dangling", "false" | "0")) => parsed.dangling = Some(false),
+                Some(("reference", pattern)) => parsed.references.push(pattern.to_string()),
+                _ => {
+                    bail!("invalid filter {filter:?}: use dangling=true|false or reference=PATTERN")
+                }
+            }
+        }
+        Ok(parsed)
+    }
+
+    fn keep(&self, row: &ImageRow) -> bool {
+        let dangling = row.repository == "<none>";
+        let full = format!("{}:{}", row.repository, row.tag);
+        self.dangling.is_none_or(|wanted| wanted == dangling)
+            && (self.references.is_empty()
+                || self.references.iter().any(|p| glob(p, &row.repository) || glob(p, &full)))
+    }
+}
+// ANCHOR_END: image_filters
+
+/// Go's `path.Match` for `*` (any run of characters but `/`) and `?`.
+fn glob(pattern: &str, text: &str) -> bool {
+    fn matches(p: &[char], t: &[char]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some('*'), _) => {
+                matches(&p[1..], t) || (t.first().is_some_and(|c| *c != '/') && matches(p, &t[1..]))
+            }
+            (Some('?'), Some(c)) if *c != '/' => matches(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => matches(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    matches(&p, &t)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    println!("{:<40} {:<12} {:<14} {:<24} SIZE", "REPOSITORY", "TAG", "IMAGE ID", "CREATED");
-    for (repository, tag, image) in rows {
-        let created = image
-            .created
-            .as_deref()
-            .and_then(parse_rfc3339)
-            .map(|t| ago(now - t))
-            .unwrap_or_else(|| "N/A".into());
-        println!(
-            "{repository:<40} {tag:<12} {:<14} {created:<24} {}",
-            short(&image.id),
-            human_size(image.size)
-        );
-    }
-    Ok(0)
+        .unwrap_or(0)
 }
 
 /// Image ids used by containers: `<root>/containers/*/config.json` `"image_id"`
@@ -289,15 +525,31 @@ fn remove_one(store: &Store, name: &str, force: bool, in_use: &HashSet<String>) 
     Ok(())
 }
 
-pub fn inspect(root: &Path, args: InspectArgs) -> Result<u8> {
+// ANCHOR: inspect
+/// `inspect`: images as JSON (containers are the engine's, see main); with
+/// `-f`, each container or image through the template, a line each.
+pub fn inspect(api: &dyn Api, root: &Path, args: InspectArgs) -> Result<u8> {
     let store = Store::open(root)?;
     let mut out = Vec::new();
     for name in &args.images {
-        let (id, _) = store.resolve(name)?.ok_or_else(|| anyhow!("no such image: {name}"))?;
-        out.push(inspect_json(&store, &store.image(&id)?)?);
+        let container = args.format.as_ref().map(|_| api.container_inspect(name));
+        match container {
+            Some(Ok(container)) => out.push(container),
+            Some(Err(error)) if error.status != 404 => bail!("{}", error.message),
+            _ => out.push(image_json(&store, name)?),
+        }
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    match &args.format {
+        Some(template) => print!("{}", format::render_each(template, &out)?),
+        None => println!("{}", serde_json::to_string_pretty(&out)?),
+    }
     Ok(0)
+}
+// ANCHOR_END: inspect
+
+fn image_json(store: &Store, name: &str) -> Result<Value> {
+    let (id, _) = store.resolve(name)?.ok_or_else(|| anyhow!("no such image: {name}"))?;
+    inspect_json(store, &store.image(&id)?)
 }
 
 fn inspect_json(store: &Store, image: &ImageRecord) -> Result<Value> {
@@ -443,6 +695,23 @@ fn ago(seconds: i64) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
+/// Docker's `CreatedAt`: `2024-01-02 03:04:05 +0000 UTC`.
+fn docker_time(seconds: i64) -> String {
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // The civil date of a day number (Howard Hinnant's algorithm, backwards).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} +0000 UTC")
+}
+
 /// Seconds since the epoch of `2024-01-02T03:04:05.678Z` (or with an offset).
 fn parse_rfc3339(text: &str) -> Option<i64> {
     let (date, time) = text.split_once('T')?;
@@ -487,5 +756,55 @@ mod tests {
         assert_eq!(parse_rfc3339("2024-01-02T04:04:05+01:00"), Some(1_704_164_645));
         assert_eq!(ago(3 * 86_400), "3 days ago");
         assert_eq!(ago(3600), "1 hour ago");
+        assert_eq!(docker_time(0), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(docker_time(1_704_164_645), "2024-01-02 03:04:05 +0000 UTC");
+        assert_eq!(docker_time(951_782_400), "2000-02-29 00:00:00 +0000 UTC");
+    }
+
+    fn row(repository: &str, tag: &str) -> ImageRow {
+        let image = ImageRecord {
+            id: format!("sha256:{}", "ab".repeat(32)),
+            manifest: String::new(),
+            layers: Vec::new(),
+            repo_digests: vec![format!("docker.io/library/busybox@sha256:{}", "cd".repeat(32))],
+            created: Some("2024-01-02T03:04:05Z".into()),
+            size: 4_261_000,
+            parent: None,
+        };
+        ImageRow { repository: repository.into(), tag: tag.into(), image }
+    }
+
+    #[test]
+    fn filters_keep_dangling_or_matching_rows() {
+        let filters =
+            |f: &[&str]| ImageFilters::parse(&f.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let dangling = filters(&["dangling=true"]).unwrap();
+        assert!(
+            dangling.keep(&row("<none>", "<none>")) && !dangling.keep(&row("busybox", "latest"))
+        );
+        assert!(!filters(&["dangling=false"]).unwrap().keep(&row("<none>", "<none>")));
+        let busy = filters(&["reference=busy*"]).unwrap();
+        assert!(busy.keep(&row("busybox", "latest")) && !busy.keep(&row("alpine", "3")));
+        assert!(filters(&["reference=*:latest"]).unwrap().keep(&row("busybox", "latest")));
+        assert!(!glob("*", "127.0.0.1:5000/app"), "* stops at a slash, as in Go");
+        let error = filters(&["size=big"]).err().unwrap().to_string();
+        assert_eq!(
+            error,
+            "invalid filter \"size=big\": use dangling=true|false or reference=PATTERN"
+        );
+    }
+
+    #[test]
+    fn a_row_has_dockers_fields() {
+        let fields = image_fields(&row("busybox", "latest"), 1_704_164_645 + 7200, false);
+        assert_eq!(fields["ID"], "abababababab");
+        assert_eq!(fields["Digest"], format!("sha256:{}", "cd".repeat(32)));
+        assert_eq!(fields["CreatedSince"], "2 hours ago");
+        assert_eq!(fields["CreatedAt"], "2024-01-02 03:04:05 +0000 UTC");
+        assert_eq!(fields["Size"], "4.261MB");
+        assert_eq!(image_fields(&row("<none>", "<none>"), 0, true)["Digest"], "<none>");
+        assert!(matches_repository(&row("busybox", "latest"), Some("busybox:latest")));
+        assert!(!matches_repository(&row("busybox", "latest"), Some("busybox:1")));
+        assert!(matches_repository(&row("busybox", "1"), Some("busybox")));
     }
 }

@@ -6,6 +6,7 @@
 
 mod containers;
 mod doctor;
+mod format;
 mod images;
 mod making;
 mod networks;
@@ -52,7 +53,7 @@ enum Command {
     /// Download an image from a registry.
     Pull(images::PullArgs),
     /// List images.
-    Images,
+    Images(images::ImagesArgs),
     /// Remove one or more images.
     Rmi(images::RmiArgs),
     /// Show a container's or an image's details as JSON.
@@ -254,12 +255,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Doctor => doctor::run(),
         Command::Version => images::version(api()?.as_ref()),
         Command::Info => images::info(api()?.as_ref()),
-        Command::Pull(args) => images::pull(api()?.as_ref(), &args),
-        Command::Images => images::images(&root),
+        Command::Pull(args) => images::pull(api()?.as_ref(), &root, &args),
+        Command::Images(args) => images::images(&root, args),
         Command::Rmi(args) => images::rmi(&root, args),
+        Command::Inspect(args) if args.formatted() => images::inspect(api()?.as_ref(), &root, args),
         Command::Inspect(args) => match containers::inspect(api()?.as_ref(), args.names())? {
             Some(code) => Ok(code),
-            None => images::inspect(&root, args),
+            None => images::inspect(api()?.as_ref(), &root, args),
         },
         Command::Load(args) => images::load(&root, args),
         Command::Tag(args) => images::tag(&root, args),

@@ -7,6 +7,9 @@ use anyhow::{bail, Result};
 use ch06_networking::network::DEFAULT_NETWORK;
 use ch06_networking::{Networks, Subnet};
 use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::format;
 
 #[derive(Subcommand, Debug)]
 pub enum NetworkCommand {
@@ -14,12 +17,12 @@ pub enum NetworkCommand {
     Create(CreateArgs),
     /// List networks.
     #[command(alias = "list")]
-    Ls,
+    Ls(LsArgs),
     /// Remove one or more networks.
     #[command(alias = "remove")]
     Rm(NamesArgs),
     /// Show networks as JSON.
-    Inspect(NamesArgs),
+    Inspect(InspectArgs),
     /// Remove every network no container uses, and with the last one our
     /// iptables chains (ip_forward is put back as it was).
     Prune(PruneArgs),
@@ -46,6 +49,28 @@ pub struct NamesArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct LsArgs {
+    /// Only display network IDs.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Format the output: table, table TEMPLATE, json, or a Go template.
+    #[arg(long)]
+    format: Option<String>,
+    /// Do not truncate the output (full network IDs).
+    #[arg(long)]
+    no_trunc: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Format the output using a Go template (one line per network).
+    #[arg(short, long)]
+    format: Option<String>,
+    #[arg(required = true)]
+    networks: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct PruneArgs {
     /// Do not ask for confirmation (we never ask: accepted for Docker's sake).
     #[arg(short, long)]
@@ -55,7 +80,7 @@ pub struct PruneArgs {
 pub fn run(root: &Path, command: NetworkCommand) -> Result<u8> {
     match command {
         NetworkCommand::Create(args) => create(root, args),
-        NetworkCommand::Ls => ls(root),
+        NetworkCommand::Ls(args) => ls(root, args),
         NetworkCommand::Rm(args) => rm(root, args),
         NetworkCommand::Inspect(args) => inspect(root, args),
         NetworkCommand::Prune(_) => prune(root),
@@ -79,38 +104,59 @@ fn create(root: &Path, args: CreateArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn ls(root: &Path) -> Result<u8> {
-    let mut rows = vec![["NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "BRIDGE"]
-        .map(String::from)
-        .to_vec()];
-    for network in Networks::new(root).list()? {
-        rows.push(vec![
-            network.id[..12].to_string(),
-            network.name,
-            "bridge".into(),
-            "local".into(),
-            network.subnet.to_string(),
-            network.bridge,
-        ]);
+/// The fields of a `network ls` row and their headers: Docker's, and the
+/// subnet and bridge that ours show too.
+const NETWORK_HEADERS: &format::Headers = &[
+    ("ID", "NETWORK ID"),
+    ("Name", "NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("IPv6", "IPV6"),
+    ("Internal", "INTERNAL"),
+    ("Labels", "LABELS"),
+    ("CreatedAt", "CREATED"),
+    ("Subnet", "SUBNET"),
+    ("Bridge", "BRIDGE"),
+];
+const NETWORKS_TABLE: &str =
+    r"table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.Subnet}}\t{{.Bridge}}";
+
+/// `network ls`: ours, then the built-in `host` and `none`.
+fn ls(root: &Path, args: LsArgs) -> Result<u8> {
+    let id = |id: &str| if args.no_trunc { id.to_string() } else { id[..12].to_string() };
+    let mut rows: Vec<Value> = Networks::new(root)
+        .list()?
+        .into_iter()
+        .map(|n| {
+            let (subnet, bridge) = (n.subnet.to_string(), n.bridge.clone());
+            network_row(&id(&n.id), &n.name, "bridge", &n.created, &subnet, &bridge)
+        })
+        .collect();
+    if !args.quiet {
+        rows.push(network_row("-", "host", "host", "", "", ""));
+        rows.push(network_row("-", "none", "null", "", "", ""));
     }
-    for builtin in ["host", "none"] {
-        rows.push(vec![
-            "-".into(),
-            builtin.into(),
-            builtin.replace("none", "null"),
-            "local".into(),
-            "".into(),
-            "".into(),
-        ]);
-    }
-    let widths: Vec<usize> =
-        (0..rows[0].len()).map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0)).collect();
-    for row in rows {
-        let line: String =
-            row.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}   ")).collect();
-        println!("{}", line.trim_end());
-    }
+    let format = match (&args.format, args.quiet) {
+        (_, true) => "{{.ID}}",
+        (Some(format), false) => format.as_str(),
+        (None, false) => NETWORKS_TABLE,
+    };
+    print!("{}", format::Format::parse(format, NETWORKS_TABLE)?.render(&rows, NETWORK_HEADERS)?);
     Ok(0)
+}
+
+fn network_row(
+    id: &str,
+    name: &str,
+    driver: &str,
+    created: &str,
+    subnet: &str,
+    bridge: &str,
+) -> Value {
+    json!({
+        "ID": id, "Name": name, "Driver": driver, "Scope": "local", "IPv6": "false",
+        "Internal": "false", "Labels": "", "CreatedAt": created, "Subnet": subnet, "Bridge": bridge,
+    })
 }
 
 fn rm(root: &Path, args: NamesArgs) -> Result<u8> {
@@ -127,14 +173,17 @@ fn rm(root: &Path, args: NamesArgs) -> Result<u8> {
     Ok(u8::from(failed))
 }
 
-fn inspect(root: &Path, args: NamesArgs) -> Result<u8> {
+fn inspect(root: &Path, args: InspectArgs) -> Result<u8> {
     let networks = Networks::new(root);
     let mut all = Vec::new();
     for name in &args.networks {
         let wanted = if name == "default" { DEFAULT_NETWORK } else { name };
         all.push(ch06_networking::inspect::describe_network(&networks, &networks.get(wanted)?));
     }
-    println!("{}", serde_json::to_string_pretty(&all)?);
+    match &args.format {
+        Some(template) => print!("{}", format::render_each(template, &all)?),
+        None => println!("{}", serde_json::to_string_pretty(&all)?),
+    }
     Ok(0)
 }
 

@@ -6,8 +6,10 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 use ch07_volumes::prune::{human_size, prune, table};
-use ch07_volumes::{containers_using, VolumeStore};
+use ch07_volumes::{containers_using, Volume, VolumeStore};
 use clap::Subcommand;
+
+use crate::format;
 
 #[derive(Subcommand, Debug)]
 pub enum VolumeCommand {
@@ -27,9 +29,15 @@ pub enum VolumeCommand {
         /// Only print volume names.
         #[arg(short, long)]
         quiet: bool,
+        /// Format the output: table, table TEMPLATE, json, or a Go template.
+        #[arg(long)]
+        format: Option<String>,
     },
     /// Show volumes as JSON.
     Inspect {
+        /// Format the output using a Go template (one line per volume).
+        #[arg(short, long)]
+        format: Option<String>,
         #[arg(required = true)]
         names: Vec<String>,
     },
@@ -53,6 +61,34 @@ pub enum VolumeCommand {
     },
 }
 
+/// The fields of a `volume ls` row and their headers (Docker's).
+const VOLUME_HEADERS: &format::Headers = &[
+    ("Name", "VOLUME NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("Mountpoint", "MOUNTPOINT"),
+    ("Labels", "LABELS"),
+    ("Links", "LINKS"),
+    ("Size", "SIZE"),
+];
+const VOLUMES_TABLE: &str = r"table {{.Driver}}\t{{.Name}}";
+
+/// `volume ls --format`: each volume as Docker's fields.
+fn formatted(store: &VolumeStore, volumes: &[Volume], format: &str) -> Result<String> {
+    let rows: Vec<serde_json::Value> = volumes
+        .iter()
+        .map(|v| {
+            let labels: Vec<String> = v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            serde_json::json!({
+                "Name": v.name, "Driver": "local", "Scope": "local",
+                "Mountpoint": store.inspect(v)["Mountpoint"], "Labels": labels.join(","),
+                "Links": "N/A", "Size": "N/A",
+            })
+        })
+        .collect();
+    format::Format::parse(format, VOLUMES_TABLE)?.render(&rows, VOLUME_HEADERS)
+}
+
 pub fn run(root: &Path, command: VolumeCommand) -> Result<u8> {
     let store = VolumeStore::new(root);
     match command {
@@ -72,20 +108,23 @@ pub fn run(root: &Path, command: VolumeCommand) -> Result<u8> {
             let (volume, _) = store.create(name.as_deref(), labels, false)?;
             println!("{}", volume.name);
         }
-        VolumeCommand::Ls { quiet } => {
+        VolumeCommand::Ls { quiet, format } => {
             let volumes = store.list()?;
-            if quiet {
-                volumes.iter().for_each(|v| println!("{}", v.name));
-            } else {
-                print!("{}", table(&volumes));
+            match (quiet, format) {
+                (true, _) => volumes.iter().for_each(|v| println!("{}", v.name)),
+                (false, Some(format)) => print!("{}", formatted(&store, &volumes, &format)?),
+                (false, None) => print!("{}", table(&volumes)),
             }
         }
-        VolumeCommand::Inspect { names } => {
+        VolumeCommand::Inspect { format, names } => {
             let found = names
                 .iter()
                 .map(|n| store.get(n).map(|v| store.inspect(&v)))
                 .collect::<Result<Vec<_>, _>>()?;
-            println!("{}", serde_json::to_string_pretty(&found)?);
+            match format {
+                Some(template) => print!("{}", format::render_each(&template, &found)?),
+                None => println!("{}", serde_json::to_string_pretty(&found)?),
+            }
         }
         VolumeCommand::Rm { force, names } => {
             let mut failed = false;

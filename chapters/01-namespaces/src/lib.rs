@@ -10,6 +10,7 @@ pub mod hostname;
 pub mod init;
 pub mod namespaces;
 pub mod proc_mount;
+pub mod process;
 pub mod signals;
 pub mod spawn;
 pub mod userns;

@@ -20,11 +20,12 @@ use crate::layer::{is_opaque_dir, is_whiteout, OVERLAY_XATTR_PREFIX};
 use crate::xattr;
 
 #[derive(Debug, Error)]
-#[error("copying layer {} (vfs driver): {}: {source}", .layer.display(), .path.display())]
+#[error("copying layer {} (vfs driver): {}: {error}", .layer.display(), .path.display())]
 pub struct VfsError {
     pub layer: PathBuf,
     pub path: PathBuf,
-    pub source: io::Error,
+    /// Shown in the message, so not a `source()` too (said once).
+    pub error: io::Error,
 }
 
 // ANCHOR: flatten
@@ -76,7 +77,7 @@ struct LayerCopier<'a> {
 impl LayerCopier<'_> {
     fn fail(&self, path: &Path) -> impl FnOnce(io::Error) -> VfsError {
         let (layer, path) = (self.layer.to_path_buf(), path.to_path_buf());
-        move |source| VfsError { layer, path, source }
+        move |error| VfsError { layer, path, error }
     }
 
     // ANCHOR: apply_dir

@@ -216,6 +216,30 @@ impl Registry {
         Ok(media_type)
     }
 
+    // ANCHOR: tags
+    /// `GET /v2/<name>/tags/list` (`pull --all-tags`): every tag of the
+    /// repository, page after page as long as a `Link: <…>; rel="next"`
+    /// header points at another (Docker Hub pages them, 100 at a time).
+    pub fn tags(&mut self) -> Result<Vec<String>, RegistryError> {
+        let what = format!("the tags of {}", self.familiar);
+        let mut path = format!("/v2/{}/tags/list", self.repository);
+        let mut tags = Vec::new();
+        for _page in 0..1000 {
+            let response = self.get(&path, "application/json", &what)?;
+            let next = response.header("Link").and_then(next_page);
+            let list: TagList =
+                serde_json::from_reader(response.into_reader().take(MANIFEST_LIMIT))
+                    .map_err(|e| self.protocol(format!("{what}: not a tag list ({e})")))?;
+            tags.extend(list.tags.unwrap_or_default());
+            match next {
+                Some(next) => path = next,
+                None => break,
+            }
+        }
+        Ok(tags)
+    }
+    // ANCHOR_END: tags
+
     // ANCHOR: blob
     /// `GET /v2/<name>/blobs/<digest>`, following redirects (to a CDN, say).
     /// The caller verifies size and digest while it reads.
@@ -471,6 +495,26 @@ impl Registry {
 // ANCHOR: base_url
 /// Where the registry API lives: Docker Hub's real host (or the mirror),
 /// plain HTTP for loopback and registries marked insecure, HTTPS otherwise.
+/// `{"name": "library/busybox", "tags": ["1.36", "latest"]}`.
+#[derive(serde::Deserialize)]
+struct TagList {
+    tags: Option<Vec<String>>,
+}
+
+/// The path of the next page in a `Link: </v2/x/tags/list?last=b&n=100>; rel="next"`.
+fn next_page(link: &str) -> Option<String> {
+    let (target, params) = link.split_once(';')?;
+    if !params.contains("rel=\"next\"") {
+        return None;
+    }
+    let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+    let path = match target.find("/v2/") {
+        Some(start) => &target[start..],
+        None => target,
+    };
+    Some(path.to_string())
+}
+
 pub fn base_url(reference: &Reference, options: &RegistryOptions) -> String {
     if reference.domain == DEFAULT_DOMAIN {
         if let Some(mirror) = options.mirror.as_deref().filter(|m| !m.is_empty()) {
@@ -563,6 +607,18 @@ fn narrate_request(method: &str, url: &str, accept: &str, authorization: Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_page_of_tags_is_the_link_marked_next() {
+        let link = r#"</v2/library/busybox/tags/list?last=1.36&n=100>; rel="next""#;
+        assert_eq!(
+            next_page(link).as_deref(),
+            Some("/v2/library/busybox/tags/list?last=1.36&n=100")
+        );
+        let absolute = r#"<https://registry-1.docker.io/v2/x/tags/list?last=a>; rel="next""#;
+        assert_eq!(next_page(absolute).as_deref(), Some("/v2/x/tags/list?last=a"));
+        assert_eq!(next_page(r#"</v2/x/tags/list>; rel="prev""#), None);
+    }
 
     fn options() -> RegistryOptions {
         RegistryOptions::default()

@@ -24,9 +24,12 @@ use crate::unpack::{self, UnpackError};
 const BOOK: &str = "ch04-image-pull.md#the-content-store";
 
 #[derive(Debug, thiserror::Error)]
+// A field shown in the message is named `error`, not `source`: thiserror
+// would make a `source` the error's cause too, and `{:#}` (the CLI prints
+// the whole chain) would then say the reason twice.
 pub enum StoreError {
-    #[error("{what}: {source} (state root {root})")]
-    Io { what: String, root: String, source: io::Error },
+    #[error("{what}: {error} (state root {root})")]
+    Io { what: String, root: String, error: io::Error },
     #[error("blob {digest} is corrupt: expected {digest}, got {actual} — nothing was stored")]
     DigestMismatch { digest: String, actual: String },
     #[error("blob {digest} is truncated: expected {expected} bytes, got {actual} — nothing was stored, pull again")]
@@ -35,8 +38,8 @@ pub enum StoreError {
     TooLarge { digest: String, expected: u64 },
     #[error("layer {diff_id} does not match its DiffID: the uncompressed tar is {actual} — nothing was stored")]
     DiffIdMismatch { diff_id: String, actual: String },
-    #[error("layer {diff_id}: {source}")]
-    Unpack { diff_id: String, source: UnpackError },
+    #[error("layer {diff_id}: {error}")]
+    Unpack { diff_id: String, error: UnpackError },
     #[error("image store: {0}")]
     Corrupt(String),
 }
@@ -193,7 +196,7 @@ impl Store {
         let target = self.blob_path(digest);
         explain::step(Step {
             what: &format!("blob {digest} verified (size and sha256): move it into place"),
-            syscall: "rename(tmp/<pid>-<hex>, blobs/sha256/<hex>)",
+            syscall: "rename(tmp/<pid>.<start time>-<n>-<hex>, blobs/sha256/<hex>)",
             shell: &format!("sha256sum {0} && mv {0} {1}", temp.display(), target.display()),
             book: BOOK,
         });
@@ -302,7 +305,7 @@ impl Store {
             book: "ch04-image-pull.md#safe-unpacking",
         });
         unpack::unpack(&mut hashing, temp)
-            .map_err(|source| StoreError::Unpack { diff_id: diff_id.to_string(), source })?;
+            .map_err(|error| StoreError::Unpack { diff_id: diff_id.to_string(), error })?;
         let (actual, size) =
             hashing.finish().map_err(|e| self.io("reading the end of a layer", e))?;
         if actual != diff_id {
@@ -526,32 +529,70 @@ impl Store {
         })
     }
 
-    /// `tmp/<pid>-<n>-<name>`: unique per process, so concurrent pulls of
-    /// the same blob never write the same file.
+    // ANCHOR: temporaries
+    /// `tmp/<pid>.<start time>-<n>-<name>`: unique per process, so
+    /// concurrent pulls of the same blob never write the same file; and
+    /// naming its owner, so that a later command can tell a dead one's.
     pub fn temp_path(&self, name: &str) -> PathBuf {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        self.root.join("tmp").join(format!("{}-{n}-{name}", std::process::id()))
+        let pid = std::process::id() as i32;
+        let started = ch01_namespaces::process::start_time(pid).unwrap_or(0);
+        self.root.join("tmp").join(format!("{pid}.{started}-{n}-{name}"))
     }
 
-    /// A process killed mid-pull leaves `tmp/<its pid>-…`: remove those whose
-    /// process is gone. Nothing in `blobs/` or `layers/` is ever partial.
+    /// A process killed mid-pull (SIGKILL, a crash, a reboot) leaves its
+    /// `tmp/<pid>.<start time>-…` behind: remove those whose owner is gone.
+    /// The start time matters: pids are reused, and a new process with the
+    /// dead one's pid must not keep its leftovers alive. Nothing in
+    /// `blobs/` or `layers/` is ever partial, so nothing else needs this.
     fn remove_stale_temporaries(&self) {
         let Ok(entries) = fs::read_dir(self.root.join("tmp")) else { return };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let pid = name.split('-').next().unwrap_or("");
-            if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+            let Some(owner) = owner_of(&name) else { continue };
+            if !owner.is_alive() {
                 let path = entry.path();
                 let _ =
                     if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
             }
         }
     }
+    // ANCHOR_END: temporaries
 
     fn io(&self, what: &str, source: io::Error) -> StoreError {
-        StoreError::Io { what: what.to_string(), root: self.root.display().to_string(), source }
+        StoreError::Io {
+            what: what.to_string(),
+            root: self.root.display().to_string(),
+            error: source,
+        }
     }
+}
+
+/// Who made a temporary: `<pid>.<start time>`, or a bare `<pid>` from
+/// before the start time was recorded. `None` for a name not ours.
+#[derive(Debug, PartialEq, Eq)]
+struct Owner {
+    pid: i32,
+    started: Option<u64>,
+}
+
+impl Owner {
+    fn is_alive(&self) -> bool {
+        match self.started {
+            Some(started) => ch01_namespaces::process::is_alive(self.pid, started),
+            None => Path::new("/proc").join(self.pid.to_string()).exists(),
+        }
+    }
+}
+
+fn owner_of(name: &str) -> Option<Owner> {
+    let owner = name.split('-').next()?;
+    let (pid, started) = match owner.split_once('.') {
+        Some((pid, started)) => (pid, Some(started.parse().ok()?)),
+        None => (owner, None),
+    };
+    Some(Owner { pid: pid.parse().ok()?, started })
 }
 
 // ANCHOR: decompress
@@ -645,13 +686,30 @@ mod tests {
     #[test]
     fn stale_temporaries_of_dead_processes_are_removed_on_open() {
         let (dir, store) = store();
+        let me = std::process::id();
         let stale = store.root().join("tmp/999999999-0-abc");
-        fs::write(&stale, "partial").unwrap();
+        // Our pid, but another start time: a dead process whose pid we got.
+        let reused = store.root().join(format!("tmp/{me}.1-0-abc"));
+        let foreign = store.root().join("tmp/not-ours");
+        for path in [&stale, &reused, &foreign] {
+            fs::create_dir_all(path.join("usr/bin")).unwrap();
+        }
         let mine = store.temp_path("x");
         fs::write(&mine, "in progress").unwrap();
         Store::open(dir.path()).unwrap();
-        assert!(!stale.exists());
+        assert!(!stale.exists() && !reused.exists(), "a dead process's leftovers go");
         assert!(mine.exists(), "a live process's download is left alone");
+        assert!(foreign.exists(), "a name we did not make is not ours to remove");
+    }
+
+    #[test]
+    fn a_temporary_names_its_owner() {
+        assert_eq!(owner_of("42.7-0-x"), Some(Owner { pid: 42, started: Some(7) }));
+        assert_eq!(owner_of("42-0-x"), Some(Owner { pid: 42, started: None }));
+        assert_eq!(owner_of("meta"), None);
+        let (_dir, store) = store();
+        let name = store.temp_path("x").file_name().unwrap().to_string_lossy().into_owned();
+        assert!(owner_of(&name).unwrap().is_alive(), "{name}");
     }
 
     #[test]
@@ -712,5 +770,31 @@ mod tests {
         store.remove_image(&lock, &config_b).unwrap();
         assert!(!store.has_blob(&shared.blob) && !store.has_layer(&shared.diff_id));
         assert!(store.tags().unwrap().is_empty());
+    }
+
+    /// The error and its causes, as the CLI prints them (`{:#}`: ": " between).
+    fn whole_chain(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(next) = cause {
+            text.push_str(&format!(": {next}"));
+            cause = next.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_refused_layer_says_its_reason_once() {
+        let escape = UnpackError::Escape { path: "../x".into() };
+        let refused = StoreError::Unpack { diff_id: "sha256:ab".into(), error: escape };
+        let text = whole_chain(&refused);
+        assert_eq!(text.matches("points outside the layer").count(), 1, "{text}");
+        let io = StoreError::Io {
+            what: "renaming".into(),
+            root: "/r".into(),
+            error: io::Error::from_raw_os_error(libc::ENOSPC),
+        };
+        let text = whole_chain(&io);
+        assert_eq!(text.matches("No space left on device").count(), 1, "{text}");
     }
 }

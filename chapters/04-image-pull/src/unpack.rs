@@ -49,14 +49,14 @@ pub enum UnpackError {
     Unsupported { path: String, kind: String },
     #[error("layer entry {path:?}: a parent is not a directory inside the layer")]
     NotADirectory { path: String },
-    #[error("unpacking {path:?}: {op}: {source}")]
-    Io { path: String, op: &'static str, source: io::Error },
+    #[error("unpacking {path:?}: {op}: {error}")]
+    Io { path: String, op: &'static str, error: io::Error },
     #[error("reading the layer tar: {0}")]
     Tar(io::Error),
 }
 
 fn io_err<'a>(path: &'a str, op: &'static str) -> impl FnOnce(Errno) -> UnpackError + 'a {
-    move |errno| UnpackError::Io { path: path.to_string(), op, source: io::Error::from(errno) }
+    move |errno| UnpackError::Io { path: path.to_string(), op, error: io::Error::from(errno) }
 }
 
 /// What the tar said about one entry: its owner, mode, time and xattrs.
@@ -388,7 +388,7 @@ fn write_file(
     io::copy(entry, &mut file).map_err(|e| UnpackError::Io {
         path: raw.to_string(),
         op: "write file",
-        source: e,
+        error: e,
     })?;
     if privileged {
         fchown(&file, Some(Uid::from_raw(meta.uid)), Some(Gid::from_raw(meta.gid)))

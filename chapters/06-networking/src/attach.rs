@@ -265,7 +265,9 @@ impl Attachment {
     fn release_locked(&mut self, networks: &Networks) {
         self.bound.clear();
         if let Some((network, endpoint)) = self.joined.take() {
-            forget_endpoint(networks, &network, &endpoint);
+            // The veth is left to the kernel: the container's processes are
+            // gone, so its network namespace dies, and with it both ends.
+            forget_endpoint(networks, &network, &endpoint, Veth::LeftToTheKernel);
         }
     }
     // ANCHOR_END: release
@@ -292,10 +294,24 @@ fn lease(
     })
 }
 
+/// Who removes a container's veth pair.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Veth {
+    /// We do, now: its container may live on (a supervisor killed, `rm -f`).
+    Delete,
+    /// The kernel does, when the container's network namespace dies with
+    /// its last process. Deleting it ourselves would make the stopping
+    /// container wait for an RCU grace period (~20 ms) for nothing.
+    LeftToTheKernel,
+}
+
 /// Undo everything a container's endpoint made (the networks lock is held).
-fn forget_endpoint(networks: &Networks, network: &Network, endpoint: &Endpoint) {
-    let _ = nat::remove_container_rules(&network.bridge, &endpoint.container_id);
-    let _ = link::delete_link_if_present(&endpoint.veth, "delete the container's veth pair");
+fn forget_endpoint(networks: &Networks, network: &Network, endpoint: &Endpoint, veth: Veth) {
+    let (id, ip) = (&endpoint.container_id, endpoint.ip);
+    let _ = nat::remove_port_rules(network, id, ip, &endpoint.ports);
+    if veth == Veth::Delete {
+        let _ = link::delete_link_if_present(&endpoint.veth, "delete the container's veth pair");
+    }
     let _ = ipam::release(&networks.leases_dir(&network.name), endpoint.ip);
     update_members_hosts(networks, network);
 }
@@ -336,7 +352,7 @@ fn update_members_hosts(networks: &Networks, network: &Network) {
 pub fn reap_stale(networks: &Networks, network: &Network) {
     for endpoint in endpoints(networks, network) {
         if !endpoint.holder.is_alive() {
-            forget_endpoint(networks, network, &endpoint);
+            forget_endpoint(networks, network, &endpoint, Veth::Delete);
         }
     }
 }
@@ -350,7 +366,7 @@ pub fn release_container(root: &Path, container_id: &str) -> Result<(), NetError
         for endpoint in
             endpoints(&networks, &network).into_iter().filter(|e| e.container_id == container_id)
         {
-            forget_endpoint(&networks, &network, &endpoint);
+            forget_endpoint(&networks, &network, &endpoint, Veth::Delete);
         }
     }
     Ok(())

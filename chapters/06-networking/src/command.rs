@@ -2,7 +2,8 @@
 //! network goes through [`run`], which narrates it first (`--explain`), so
 //! what is printed is exactly what runs.
 
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 use ch01_namespaces::explain::{self, Step};
 use thiserror::Error;
@@ -25,6 +26,32 @@ pub fn run(what: &str, kernel: &str, argv: &[String], book: &str) -> Result<Stri
 }
 // ANCHOR_END: run
 
+/// [`run`], with `input` on the command's stdin (`iptables-restore`'s
+/// batch); `--explain` shows it as a here-document.
+pub fn run_with_input(
+    what: &str,
+    kernel: &str,
+    argv: &[String],
+    input: &str,
+    book: &str,
+) -> Result<String, CommandError> {
+    let shell = format!("{} <<'EOF'\n{input}EOF", shell_line(argv));
+    explain::step(Step { what, syscall: kernel, shell: &shell, book });
+    let failed = |message: String| CommandError { command: shell_line(argv), message };
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!("{e} (is {} installed?)", argv[0])))?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin.write_all(input.as_bytes()).map_err(|e| failed(e.to_string()))?;
+    drop(stdin); // end of input: the command sees EOF and runs the batch
+    let out = child.wait_with_output().map_err(|e| failed(e.to_string()))?;
+    finished(&shell_line(argv), out)
+}
+
 /// Run `argv` without narration: for reading state (`iptables -C`,
 /// `iptables-save`, `ip route`) rather than changing it.
 pub fn output(argv: &[String]) -> Result<String, CommandError> {
@@ -36,6 +63,11 @@ pub fn output(argv: &[String]) -> Result<String, CommandError> {
             argv[0]
         ),
     })?;
+    finished(&shell, out)
+}
+
+/// Its stdout when the command succeeded, else the first line of its stderr.
+fn finished(shell: &str, out: Output) -> Result<String, CommandError> {
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let message = stderr
@@ -44,7 +76,7 @@ pub fn output(argv: &[String]) -> Result<String, CommandError> {
             .unwrap_or("no error message")
             .trim()
             .to_string();
-        return Err(CommandError { command: shell, message });
+        return Err(CommandError { command: shell.to_string(), message });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -6,7 +6,11 @@ use thiserror::Error;
 
 use crate::cidr::{CidrError, Subnet};
 use crate::command::CommandError;
+use crate::netlink::NetlinkError;
 
+/// A field shown in the message is named `error`, not `source`: thiserror
+/// would make a `source` the error's cause too, and `{:#}` (the CLI prints
+/// the whole chain) would then say the reason twice.
 #[derive(Debug, Error)]
 pub enum NetError {
     #[error(transparent)]
@@ -45,15 +49,42 @@ pub enum NetError {
     InvalidBridgeName(String),
     #[error(transparent)]
     Command(#[from] CommandError),
-    #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
-    #[error("{path} is damaged: {source}")]
-    Json { path: String, source: serde_json::Error },
+    #[error("{what}: {error}")]
+    Netlink { what: String, error: NetlinkError },
+    #[error("{what}: {error}")]
+    Io { what: String, error: std::io::Error },
+    #[error("{path} is damaged: {error}")]
+    Json { path: String, error: serde_json::Error },
 }
 
 impl NetError {
     pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> NetError {
         let what = what.into();
-        move |source| NetError::Io { what, source }
+        move |error| NetError::Io { what, error }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reason_is_said_once_in_the_whole_chain() {
+        let errors = [
+            NetError::io("binding 0.0.0.0:80/tcp")(std::io::Error::from_raw_os_error(libc::EACCES)),
+            NetError::Json {
+                path: "bridge.json".into(),
+                error: serde_json::from_str::<u8>("x").unwrap_err(),
+            },
+        ];
+        for error in errors {
+            let mut text = error.to_string();
+            let mut cause = std::error::Error::source(&error);
+            while let Some(next) = cause {
+                text.push_str(&format!(": {next}"));
+                cause = next.source();
+            }
+            assert_eq!(text, error.to_string(), "a cause repeats the message: {text}");
+        }
     }
 }

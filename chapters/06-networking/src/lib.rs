@@ -6,7 +6,8 @@
 //!
 //! - [`cidr`] / [`ipam`]: subnets, and addresses handed out exactly once.
 //! - [`network`]: network records (`network create/ls/rm/inspect`), the default network.
-//! - [`link`]: bridge, veth, the container's eth0, address and route (with `ip`).
+//! - [`link`]: bridge, veth, the container's eth0, address and route.
+//! - [`netlink`]: the rtnetlink messages behind [`link`], written by us.
 //! - [`nat`]: ip_forward, masquerade, DNAT per published port, isolation (with `iptables`).
 //! - [`proxy`]: the userland proxy for connections to 127.0.0.1.
 //! - [`hosts`]: the other containers' names in /etc/hosts.
@@ -23,6 +24,7 @@ pub mod inspect;
 pub mod ipam;
 pub mod link;
 pub mod nat;
+pub mod netlink;
 pub mod network;
 pub mod ports;
 pub mod proxy;

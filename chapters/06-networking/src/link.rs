@@ -1,64 +1,99 @@
 //! Links: the bridge, the veth pair, and the container's side of it.
 //!
-//! We run `ip` (iproute2) rather than speak netlink ourselves: each step is
-//! then one command a learner can type, `--explain` prints exactly what
-//! ran, and the crate needs no async netlink stack. The price is a fork
-//! and exec per step, a few milliseconds each.
+//! Every change is one rtnetlink request of our own ([`crate::netlink`]):
+//! the same message that `ip` would send, without starting `ip`.
+//! `--explain` prints the message beside the `ip` command that sends it.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
 
+use ch01_namespaces::explain::{self, Step};
+use nix::errno::Errno;
 use nix::unistd::Pid;
 
-use crate::command::{argv, run};
 use crate::error::NetError;
+use crate::netlink::{route, Message, Socket};
 
 const BOOK: &str = "ch06-networking.md#bridges-and-veth-pairs";
 const BOOK_NETNS: &str = "ch06-networking.md#inside-the-network-namespace";
 
-/// Does a link of this name exist in our network namespace?
-pub fn exists(name: &str) -> bool {
-    Path::new("/sys/class/net").join(name).exists()
+// ANCHOR: change
+/// Narrate one request (`--explain`), then send it: its replies, or the
+/// kernel's refusal as an error that says what we were doing.
+fn change(socket: &mut Socket, what: &str, shell: &str, message: &Message) -> Result<(), NetError> {
+    let syscall = format!("netlink {}", message.describe());
+    let book = if shell.starts_with("nsenter") { BOOK_NETNS } else { BOOK };
+    explain::step(Step { what, syscall: &syscall, shell, book });
+    socket.request(message).map(drop).map_err(|source| netlink_error(what, source))
+}
+// ANCHOR_END: change
+
+fn netlink_error(what: &str, source: crate::netlink::NetlinkError) -> NetError {
+    NetError::Netlink { what: what.to_string(), error: source }
 }
 
-/// Is the link administratively up (IFF_UP in its flags)?
-fn is_up(name: &str) -> bool {
-    let flags = std::fs::read_to_string(Path::new("/sys/class/net").join(name).join("flags"))
-        .unwrap_or_default();
-    u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).is_ok_and(|f| f & 1 == 1)
+/// A socket in this thread's network namespace: the host's.
+fn host_socket() -> Result<Socket, NetError> {
+    Socket::open().map_err(NetError::io("opening a netlink socket"))
+}
+
+/// Link `name` in the socket's namespace (`ip link show NAME`): its index,
+/// which addresses and IFLA_MASTER need instead of its name, and whether
+/// it is up. `None` when there is no such link.
+fn find(socket: &mut Socket, name: &str, what: &str) -> Result<Option<(u32, bool)>, NetError> {
+    match socket.request(&route::get_link(name)) {
+        Ok(replies) => Ok(replies.first().and_then(|reply| route::link_state(reply))),
+        Err(error) if error.errno == Errno::ENODEV => Ok(None),
+        Err(error) => Err(netlink_error(what, error)),
+    }
+}
+
+/// The index of link `name`, which must exist.
+fn index_of(socket: &mut Socket, name: &str, what: &str) -> Result<u32, NetError> {
+    let replies = socket.request(&route::get_link(name)).map_err(|e| netlink_error(what, e))?;
+    let index = replies.first().and_then(|reply| route::link_state(reply)).map(|(i, _)| i);
+    let no_device = || std::io::Error::from_raw_os_error(libc::ENODEV).into();
+    index.ok_or_else(|| netlink_error(what, no_device()))
+}
+
+/// Does link `index` have the address `ip/prefix`? (`ip -4 addr show`, a dump.)
+fn has_address(
+    socket: &mut Socket,
+    index: u32,
+    ip: Ipv4Addr,
+    prefix: u8,
+) -> Result<bool, NetError> {
+    let replies = socket
+        .request(&route::get_addresses())
+        .map_err(|e| netlink_error("listing the host's addresses", e))?;
+    Ok(replies
+        .iter()
+        .filter_map(|reply| route::address_of(reply))
+        .any(|a| a == (index, ip, prefix)))
 }
 
 // ANCHOR: ensure_bridge
 /// The network's bridge: a virtual switch with the gateway address on it.
 pub fn ensure_bridge(bridge: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), NetError> {
-    if !exists(bridge) {
-        run(
-            &format!("create the bridge {bridge}: a virtual switch the containers plug into"),
-            "netlink RTM_NEWLINK (IFLA_INFO_KIND \"bridge\")",
-            &argv(&["ip", "link", "add", bridge, "type", "bridge"]),
-            BOOK,
-        )?;
+    let mut socket = host_socket()?;
+    let finding = format!("finding the bridge {bridge}");
+    let mut found = find(&mut socket, bridge, &finding)?;
+    if found.is_none() {
+        let what = format!("create the bridge {bridge}: a virtual switch the containers plug into");
+        let shell = format!("ip link add {bridge} type bridge");
+        change(&mut socket, &what, &shell, &route::new_bridge(bridge))?;
+        found = find(&mut socket, bridge, &finding)?;
     }
-    let address = format!("{gateway}/{prefix}");
-    let current = crate::command::output(&argv(&["ip", "-4", "-o", "addr", "show", "dev", bridge]))
-        .unwrap_or_default();
-    if !current.split_whitespace().any(|w| w == address) {
-        run(
-            &format!(
-                "give the bridge the gateway address {address}: the host's side of the network"
-            ),
-            "netlink RTM_NEWADDR",
-            &argv(&["ip", "addr", "add", &address, "dev", bridge]),
-            BOOK,
-        )?;
+    let (index, up) = found.unwrap_or_default();
+    if !has_address(&mut socket, index, gateway, prefix)? {
+        let address = format!("{gateway}/{prefix}");
+        let what = format!("give the bridge the gateway address {address}: the host's side");
+        let shell = format!("ip addr add {address} dev {bridge}");
+        change(&mut socket, &what, &shell, &route::new_address(index, gateway, prefix))?;
     }
-    if !is_up(bridge) {
-        run(
-            "bring the bridge up",
-            "netlink RTM_NEWLINK (IFF_UP)",
-            &argv(&["ip", "link", "set", bridge, "up"]),
-            BOOK,
-        )?;
+    if !up {
+        let shell = format!("ip link set {bridge} up");
+        change(&mut socket, "bring the bridge up", &shell, &route::set_up(bridge))?;
     }
     Ok(())
 }
@@ -66,146 +101,91 @@ pub fn ensure_bridge(bridge: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), 
 
 /// `ip link del NAME` when it exists (deleting one end of a veth deletes both).
 pub fn delete_link_if_present(name: &str, what: &str) -> Result<(), NetError> {
-    if exists(name) {
-        run(
-            &format!("{what}: {name}"),
-            "netlink RTM_DELLINK",
-            &argv(&["ip", "link", "del", name]),
-            BOOK,
-        )?;
+    let mut socket = host_socket()?;
+    let what = format!("{what}: {name}");
+    if find(&mut socket, name, &what)?.is_none() {
+        return Ok(());
     }
-    Ok(())
+    match change(&mut socket, &what, &format!("ip link del {name}"), &route::del_link(name)) {
+        // Gone in the meantime: the container's namespace died, and with it the pair.
+        Err(NetError::Netlink { error, .. }) if error.errno == Errno::ENODEV => Ok(()),
+        other => other,
+    }
 }
 
 // ANCHOR: veth
 /// A veth pair is a virtual cable: what goes in one end comes out of the
-/// other. One end stays on the host, plugged into the bridge; the other is
-/// created directly in the container's network namespace, named `eth0`.
+/// other. One end stays on the host, plugged into the bridge and up; the
+/// other is born in the container's network namespace, already named
+/// `eth0` there (the name is looked up in *that* namespace: no clash with
+/// the host's own eth0, and no rename step).
 pub fn plug_veth(host_end: &str, bridge: &str, child: Pid) -> Result<(), NetError> {
-    let pid = child.as_raw().to_string();
-    run(
-        &format!(
-            "create a veth pair: {host_end} on the host, eth0 in the container's network namespace"
-        ),
-        &format!("netlink RTM_NEWLINK (IFLA_INFO_KIND \"veth\", peer IFLA_NET_NS_PID {pid})"),
-        &argv(&[
-            "ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", &pid,
-        ]),
-        BOOK,
-    )?;
-    run(
-        &format!("plug {host_end} into the bridge {bridge} and bring it up"),
-        "netlink RTM_NEWLINK (IFLA_MASTER, IFF_UP)",
-        &argv(&["ip", "link", "set", host_end, "master", bridge, "up"]),
-        BOOK,
-    )?;
-    Ok(())
+    let mut socket = host_socket()?;
+    let finding = format!("plugging {host_end} into the bridge {bridge}");
+    let bridge_index = index_of(&mut socket, bridge, &finding)?;
+    let pid = child.as_raw();
+    let what = format!(
+        "create a veth pair: {host_end} on the host, in the bridge {bridge} and up; \
+         eth0 in the container's network namespace"
+    );
+    let shell =
+        format!("ip link add {host_end} master {bridge} up type veth peer name eth0 netns {pid}");
+    let veth = route::new_veth(host_end, bridge_index, "eth0", pid);
+    match change(&mut socket, &what, &shell, &veth) {
+        // The same container's previous veth, still waiting for the kernel
+        // to destroy its old namespace (a quick restart): delete it, retry.
+        Err(NetError::Netlink { error, .. }) if error.errno == Errno::EEXIST => {
+            delete_link_if_present(host_end, "delete the container's previous veth pair")?;
+            change(&mut socket, &what, &shell, &veth)
+        }
+        other => other,
+    }
 }
 // ANCHOR_END: veth
 
 // ANCHOR: inside
-/// Configure the container's side from the host: `nsenter --net=` runs `ip`
-/// in the child's network namespace while the child still waits on the
-/// spawn protocol's pipe, so the network is ready before its command runs.
+/// Configure the container's side while the child waits on the spawn
+/// protocol's pipe, so the network is ready before its command runs: `lo`
+/// up and, on a network, eth0's address, eth0 up, the default route. All
+/// through one socket opened inside the child's network namespace.
 pub fn configure_inside(
     child: Pid,
     address: Option<(Ipv4Addr, u8, Ipv4Addr)>,
 ) -> Result<(), NetError> {
-    bring_up_loopback(child)?;
+    let mut socket = socket_inside(child)?;
+    let inside = |command: String| format!("nsenter --net=/proc/{child}/ns/net {command}");
+    let what = "in the container's network namespace: bring up the loopback interface lo";
+    change(&mut socket, what, &inside("ip link set lo up".into()), &route::set_up("lo"))?;
     let Some((ip, prefix, gateway)) = address else { return Ok(()) };
-    let cidr = format!("{ip}/{prefix}");
-    in_netns(
-        child,
-        &format!("give eth0 the address {cidr}"),
-        "netlink RTM_NEWADDR",
-        &["ip", "addr", "add", &cidr, "dev", "eth0"],
-    )?;
-    in_netns(
-        child,
-        "bring eth0 up",
-        "netlink RTM_NEWLINK eth0 (IFF_UP)",
-        &["ip", "link", "set", "eth0", "up"],
-    )?;
-    let gw = gateway.to_string();
-    in_netns(
-        child,
-        &format!("route everything else via the bridge's address {gw}"),
-        "netlink RTM_NEWROUTE",
-        &["ip", "route", "add", "default", "via", &gw],
-    )?;
-    Ok(())
-}
-
-fn in_netns(child: Pid, what: &str, kernel: &str, command: &[&str]) -> Result<(), NetError> {
-    let netns = format!("--net=/proc/{child}/ns/net");
-    let mut words = vec!["nsenter", netns.as_str()];
-    words.extend_from_slice(command);
-    run(
-        &format!("in the container's network namespace: {what}"),
-        &format!("setns(CLONE_NEWNET); {kernel}"),
-        &argv(&words),
-        BOOK_NETNS,
-    )?;
-    Ok(())
+    let eth0 = index_of(&mut socket, "eth0", "finding eth0 in the container")?;
+    let what = format!("in the container's network namespace: give eth0 the address {ip}/{prefix}");
+    let shell = inside(format!("ip addr add {ip}/{prefix} dev eth0"));
+    change(&mut socket, &what, &shell, &route::new_address(eth0, ip, prefix))?;
+    let what = "in the container's network namespace: bring eth0 up";
+    change(&mut socket, what, &inside("ip link set eth0 up".into()), &route::set_up("eth0"))?;
+    let what = format!("in the container's network namespace: route the rest via {gateway}");
+    let shell = inside(format!("ip route add default via {gateway}"));
+    change(&mut socket, &what, &shell, &route::new_default_route(gateway))
 }
 // ANCHOR_END: inside
 
-// ANCHOR: loopback
-/// `lo` up, without starting a single process: a thread joins the child's
-/// network namespace and sets the interface's `IFF_UP` flag with one ioctl.
-/// `setns(2)` moves only the calling *thread*, so the rest of this process
-/// stays in the host's namespace — and the thread ends right after.
-pub fn bring_up_loopback(child: Pid) -> Result<(), NetError> {
+// ANCHOR: socket_inside
+
+/// A netlink socket that lives in the child's network namespace: opened
+/// by a thread that joined it (see [`Socket::open_in`]).
+fn socket_inside(child: Pid) -> Result<Socket, NetError> {
     let path = format!("/proc/{child}/ns/net");
-    ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
-        what: "in the container's network namespace: bring up the loopback interface lo",
-        syscall: "setns(CLONE_NEWNET) on a thread; ioctl(socket, SIOCSIFFLAGS, {\"lo\", IFF_UP})",
-        shell: &format!("nsenter --net={path} ip link set lo up"),
+    explain::step(Step {
+        what: "open a netlink socket inside the container's network namespace",
+        syscall: &format!(
+            "on a thread: setns(open(\"{path}\"), CLONE_NEWNET); \
+             socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)"
+        ),
+        shell: &format!("nsenter --net={path}"),
         book: BOOK_NETNS,
     });
-    let joined = std::thread::spawn(move || -> std::io::Result<()> {
-        let netns = std::fs::File::open(&path)?;
-        nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET)?;
-        set_interface_up("lo")
-    })
-    .join();
-    match joined {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(source)) => {
-            Err(NetError::Io { what: "bringing up lo in the container".to_string(), source })
-        }
-        Err(_) => Err(NetError::Io {
-            what: "bringing up lo in the container".to_string(),
-            source: std::io::Error::other("the thread panicked"),
-        }),
-    }
+    Socket::open_in(Path::new(&path)).map_err(NetError::io(format!(
+        "opening a netlink socket in the container's network namespace ({path})"
+    )))
 }
-
-/// `ip link set NAME up`, as the kernel sees it: read the flags, add IFF_UP.
-fn set_interface_up(name: &str) -> std::io::Result<()> {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    // SAFETY: plain socket(2); the fd is owned below.
-    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: `raw` is a new descriptor that nothing else owns.
-    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: an all-zero ifreq is valid; the name fits (checked by the caller's constant).
-    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (slot, byte) in request.ifr_name.iter_mut().zip(name.bytes()) {
-        *slot = byte as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
-    unsafe {
-        if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        if libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-// ANCHOR_END: loopback
+// ANCHOR_END: socket_inside

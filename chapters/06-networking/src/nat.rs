@@ -19,7 +19,7 @@ use std::net::Ipv4Addr;
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::command::{argv, output, run, succeeds};
+use crate::command::{argv, output, run, run_with_input, shell_line, succeeds};
 use crate::error::NetError;
 use crate::network::Network;
 use crate::ports::PortMapping;
@@ -198,15 +198,44 @@ pub fn port_rules(
 }
 // ANCHOR_END: port_rules
 
-/// Make sure the network's rules (and our chains) are there.
+// ANCHOR: ensure_network_rules
+/// Make sure the network's rules (and our chains) are there. Checking them
+/// costs a dozen `iptables` processes, so, as dockerd does when it creates
+/// a network, we check once and leave a note in /run (gone at reboot, with
+/// the rules): the next `run` on this network reads the note and starts none.
 pub fn ensure_network_rules(network: &Network) -> Result<(), NetError> {
+    let rules = network_rules(network);
+    let note = rules_note(&network.bridge);
+    let expected = note_text(&rules);
+    if std::fs::read_to_string(&note).is_ok_and(|text| text == expected) {
+        return enable_ip_forward();
+    }
     with_host_lock(|| {
         ensure_base()?;
-        add_missing(&network_rules(network), BOOK)
+        add_missing(&rules, BOOK)?;
+        std::fs::create_dir_all(format!("{LOCK_DIR}/rules"))
+            .and_then(|_| std::fs::write(&note, expected))
+            .map_err(NetError::io(format!("writing {note}")))
     })
 }
+// ANCHOR_END: ensure_network_rules
 
-/// Add a container's published ports.
+/// `/run/mini-docker/rules/<bridge>`: "this network's rules are in".
+fn rules_note(bridge: &str) -> String {
+    format!("{LOCK_DIR}/rules/{bridge}")
+}
+
+/// What the note holds: the rules themselves, so a changed rule set (a
+/// newer mini-docker) is checked again.
+fn note_text(rules: &[Rule]) -> String {
+    rules.iter().map(|r| shell_line(&r.command("-A")) + "\n").collect()
+}
+
+// ANCHOR: port_batch
+/// Add a container's published ports: all its rules in one
+/// `iptables-restore --noflush` (a batch that adds to the tables instead
+/// of replacing them, applied at once or not at all), not one `iptables`
+/// process per rule.
 pub fn add_port_rules(
     network: &Network,
     container_id: &str,
@@ -215,13 +244,71 @@ pub fn add_port_rules(
 ) -> Result<(), NetError> {
     let rules: Vec<Rule> =
         ports.iter().flat_map(|p| port_rules(network, container_id, ip, p)).collect();
-    with_host_lock(|| add_missing(&rules, BOOK_PORTS))
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let what = format!("publish {} of the container at {ip}", port_list(ports));
+    with_host_lock(|| restore(&what, &batch(&rules, "-A"), BOOK_PORTS))
+}
+// ANCHOR_END: port_batch
+
+// ANCHOR: port_batch_remove
+
+/// Remove a container's published ports: the same batch with `-D`. If a
+/// rule is missing (removed by hand, or a crash before they were all
+/// added), the batch fails as a whole, and we delete whatever is tagged.
+pub fn remove_port_rules(
+    network: &Network,
+    container_id: &str,
+    ip: Ipv4Addr,
+    ports: &[PortMapping],
+) -> Result<(), NetError> {
+    let rules: Vec<Rule> =
+        ports.iter().flat_map(|p| port_rules(network, container_id, ip, p)).collect();
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let what = format!("unpublish {} of the container at {ip}", port_list(ports));
+    let tag = container_tag(&network.bridge, container_id);
+    with_host_lock(|| {
+        restore(&what, &batch(&rules, "-D"), BOOK_PORTS).or_else(|_| remove_tagged(|t| t == tag))
+    })
 }
 
-/// Remove a container's published ports.
-pub fn remove_container_rules(bridge: &str, container_id: &str) -> Result<(), NetError> {
-    let tag = container_tag(bridge, container_id);
-    with_host_lock(|| remove_tagged(|t| t == tag))
+/// `127.0.0.1:8080->80/tcp, 0.0.0.0:53->53/udp`, as `docker port` shows them.
+fn port_list(ports: &[PortMapping]) -> String {
+    let shown: Vec<String> = ports
+        .iter()
+        .map(|p| format!("{}:{}->{}/{}", p.host_ip, p.host_port, p.container_port, p.proto.name()))
+        .collect();
+    shown.join(", ")
+}
+
+/// `iptables-restore` input: per table, `*table`, the rules, `COMMIT`;
+/// each rule after a `#` line that says why.
+pub fn batch(rules: &[Rule], action: &str) -> String {
+    let mut text = String::new();
+    for table in ["nat", "filter"] {
+        let mine: Vec<&Rule> = rules.iter().filter(|r| r.table == table).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        text.push_str(&format!("*{table}\n"));
+        for rule in mine {
+            let words = &rule.command(action)[4..]; // without "iptables -w -t TABLE"
+            text.push_str(&format!("# {}\n{}\n", rule.why, words.join(" ")));
+        }
+        text.push_str("COMMIT\n");
+    }
+    text
+}
+// ANCHOR_END: port_batch_remove
+
+fn restore(what: &str, batch: &str, book: &str) -> Result<(), NetError> {
+    let argv = argv(&["iptables-restore", "-w", "--noflush"]);
+    let kernel = "nf_tables netlink batch (iptables-nft): one transaction";
+    run_with_input(what, kernel, &argv, batch, book)?;
+    Ok(())
 }
 
 /// Remove a network's rules and its containers' ports; when no network of
@@ -230,6 +317,10 @@ pub fn remove_network_rules(network: &Network) -> Result<(), NetError> {
     let tag = network_tag(&network.bridge);
     let prefix = format!("{tag}/");
     with_host_lock(|| {
+        let note = rules_note(&network.bridge);
+        std::fs::remove_file(&note)
+            .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+            .map_err(NetError::io(format!("removing {note}")))?;
         remove_tagged(|t| t == tag || t.starts_with(&prefix))?;
         remove_base_if_unused()
     })
@@ -384,7 +475,7 @@ fn with_host_lock<T>(work: impl FnOnce() -> Result<T, NetError>) -> Result<T, Ne
         .open(&path)
         .map_err(NetError::io(format!("opening {path}")))?;
     let _lock = Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, e)| NetError::Io { what: format!("locking {path}"), source: e.into() })?;
+        .map_err(|(_, e)| NetError::Io { what: format!("locking {path}"), error: e.into() })?;
     work()
 }
 

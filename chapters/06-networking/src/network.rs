@@ -93,7 +93,7 @@ impl Networks {
             .open(&path)
             .map_err(NetError::io(format!("opening {}", path.display())))?;
         Flock::lock(file, FlockArg::LockExclusive).map(NetworksLock).map_err(|(_, errno)| {
-            NetError::Io { what: format!("locking {}", path.display()), source: errno.into() }
+            NetError::Io { what: format!("locking {}", path.display()), error: errno.into() }
         })
     }
 
@@ -162,7 +162,7 @@ impl Networks {
     pub fn ensure_default(&self, defaults: &DefaultNetwork) -> Result<Network, NetError> {
         match read_record(&self.record_path(DEFAULT_NETWORK)) {
             Ok(network) => Ok(network),
-            Err(NetError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(NetError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
                 self.add(DEFAULT_NETWORK, &random_id(), Some(defaults.subnet), &defaults.bridge)
             }
             Err(other) => Err(other),
@@ -325,7 +325,7 @@ fn parse_routes(text: &str) -> Vec<(Subnet, String)> {
 fn read_record(path: &Path) -> Result<Network, NetError> {
     let text = fs::read(path).map_err(NetError::io(format!("reading {}", path.display())))?;
     serde_json::from_slice(&text)
-        .map_err(|source| NetError::Json { path: path.display().to_string(), source })
+        .map_err(|error| NetError::Json { path: path.display().to_string(), error })
 }
 
 /// Written to a temporary name and renamed, so no reader sees half a record.
@@ -337,7 +337,7 @@ fn write_record(path: &Path, network: &Network) -> Result<(), NetError> {
         .and_then(|_| fs::rename(&tmp, path));
     written.map_err(|e| {
         let _ = fs::remove_file(&tmp);
-        NetError::Io { what: format!("writing {}", path.display()), source: e }
+        NetError::Io { what: format!("writing {}", path.display()), error: e }
     })
 }
 

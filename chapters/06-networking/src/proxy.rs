@@ -43,9 +43,7 @@ pub fn bind(mapping: &PortMapping) -> Result<(Bound, PortMapping), NetError> {
         io::ErrorKind::AddrInUse => {
             NetError::PortInUse { ip: mapping.host_ip, port: mapping.host_port }
         }
-        _ => {
-            NetError::Io { what: format!("binding {address}/{}", mapping.proto.name()), source: e }
-        }
+        _ => NetError::Io { what: format!("binding {address}/{}", mapping.proto.name()), error: e },
     };
     explain::step(Step {
         what: &format!("hold host port {address}/{} for the userland proxy", mapping.proto.name()),

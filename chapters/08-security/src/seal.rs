@@ -24,8 +24,8 @@ pub const MEMFD_NAME: &str = "mini-docker-sealed";
 
 #[derive(Debug, Error)]
 pub enum SealError {
-    #[error("making a sealed copy of our binary ({what}): {source}")]
-    Copy { what: &'static str, source: std::io::Error },
+    #[error("making a sealed copy of our binary ({what}): {error}")]
+    Copy { what: &'static str, error: std::io::Error },
     #[error("re-executing from the sealed copy: {0}")]
     Exec(Errno),
 }
@@ -41,7 +41,7 @@ pub fn running_sealed() -> bool {
 /// A memfd holding a copy of `source`, sealed against every change:
 /// no write, no shrink, no grow, and no removing of the seals.
 pub fn sealed_copy(source: &std::path::Path) -> Result<OwnedFd, SealError> {
-    let copy_err = |what| move |source| SealError::Copy { what, source };
+    let copy_err = |what| move |error| SealError::Copy { what, error };
     let name = CString::new(MEMFD_NAME).expect("no NUL");
     // SAFETY: memfd_create with a valid C string; we own the returned fd.
     let fd =

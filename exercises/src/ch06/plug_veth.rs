@@ -2,29 +2,33 @@
 //!
 //! A veth pair is a virtual cable: what goes in one end comes out of the
 //! other. Connect a container (its pid is `child`, waiting in its own
-//! network namespace) to the network's bridge, in two `ip` commands:
-//! 1. `ip link add HOST_END type veth peer name eth0 netns PID`: the pair,
-//!    with the peer created directly inside the container's namespace and
-//!    named `eth0` there (the netlink message carries IFLA_NET_NS_PID);
-//! 2. `ip link set HOST_END master BRIDGE up`: plug the host's end into the
-//!    bridge (a virtual switch) and bring it up.
+//! network namespace) to the network's bridge with chapter 6's own netlink
+//! (`ch06_networking::netlink`), the message that
+//! `ip link add HOST_END master BRIDGE up type veth peer name eth0 netns PID` sends:
+//! 1. open a `Socket` (it lives in the calling thread's network namespace);
+//! 2. find the bridge's index: `socket.request(&route::get_link(bridge))`
+//!    answers with one RTM_NEWLINK, and `route::link_state` reads its
+//!    index (IFLA_MASTER takes an index, not a name);
+//! 3. send `route::new_veth(host_end, index, "eth0", pid)`: the pair, the
+//!    host end in the bridge and up, the peer born in the container's
+//!    namespace and named `eth0` there.
 //!
-//! Run each with `command::run(what, kernel, &argv, book)` (it narrates
-//! the step for `--explain`, then runs it) and return its error with `?`:
-//! a `CommandError` becomes a `NetError`. Never panic.
+//! A refusal is a `NetlinkError`; return it as
+//! `NetError::Netlink { what, error }` whose `what` names the link and the
+//! bridge. Never panic.
 //!
 //! The tests run everything in fresh network namespaces, never the host's:
 //! the "host" is a thread that unshared its own, and so is the "container"
 //! (the kernel finds a namespace by any task's id, a thread's too).
 
-use ch06_networking::command::{argv, run};
+use ch06_networking::netlink::{route, Socket};
 use ch06_networking::NetError;
 use nix::unistd::Pid;
 
 /// Create the pair: `host_end` on the host plugged into `bridge`, `eth0`
 /// in `child`'s network namespace.
 pub fn plug_veth(host_end: &str, bridge: &str, child: Pid) -> Result<(), NetError> {
-    todo!("two `ip` commands through command::run")
+    todo!("a socket, the bridge's index, then one RTM_NEWLINK (route::new_veth)")
 }
 
 #[cfg(test)]

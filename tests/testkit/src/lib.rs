@@ -91,7 +91,8 @@ pub fn stderr(out: &Output) -> String {
 
 // ANCHOR: leftovers
 /// Everything of ours still on the host whose name contains `marker`: mount
-/// points, cgroup directories, network links, iptables rules and processes.
+/// points, cgroup directories, network links, iptables rules (and chapter
+/// 6's notes of them) and processes.
 pub fn leftovers(marker: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
@@ -114,6 +115,12 @@ pub fn leftovers(marker: &str) -> Vec<String> {
     found.extend(
         network::iptables_rules_mentioning(marker).into_iter().map(|r| format!("iptables: {r}")),
     );
+    // Chapter 6's note that a network's rules are in (see nat::ensure_network_rules).
+    for note in std::fs::read_dir("/run/mini-docker/rules").into_iter().flatten().flatten() {
+        if note.file_name().to_string_lossy().contains(marker) {
+            found.push(format!("rules note: {}", note.path().display()));
+        }
+    }
     found.extend(processes_mentioning(marker).into_iter().map(|p| format!("process: {p}")));
     found
 }

@@ -213,6 +213,41 @@ impl Registry {
         std::fs::write(&data, bytes).expect("corrupting the blob");
     }
 
+    /// Push `name:tag`, an image of one uncompressed layer, `layer` (a tar
+    /// made by the test: a big one, or a malicious one), for this host's
+    /// platform. Returns the layer's digest (also its DiffID).
+    pub fn push_one_layer_image(&self, name: &str, tag: &str, layer: &[u8]) -> String {
+        let layer_digest = self.upload_blob(name, layer);
+        let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" };
+        let config = serde_json::json!({
+            "architecture": arch,
+            "os": "linux",
+            "config": {},
+            "rootfs": { "type": "layers", "diff_ids": [layer_digest] },
+        })
+        .to_string();
+        let config_digest = self.upload_blob(name, config.as_bytes());
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest,
+                "size": config.len(),
+            },
+            "layers": [{
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": layer_digest,
+                "size": layer.len(),
+            }],
+        })
+        .to_string();
+        let media_type = "application/vnd.oci.image.manifest.v1+json";
+        let put = self.put_manifest(name, tag, media_type, manifest.as_bytes());
+        assert_eq!(put.status, 201, "PUT manifest: {}", String::from_utf8_lossy(&put.body));
+        layer_digest
+    }
+
     /// Credentials for skopeo's `--dest-creds`/`--src-creds`, if the registry has auth.
     pub fn creds_arg(&self) -> Option<String> {
         self.credentials.as_ref().map(|(u, p)| format!("{u}:{p}"))
