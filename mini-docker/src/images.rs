@@ -696,7 +696,7 @@ fn ago(seconds: i64) -> String {
 }
 
 /// Docker's `CreatedAt`: `2024-01-02 03:04:05 +0000 UTC`.
-fn docker_time(seconds: i64) -> String {
+pub(crate) fn docker_time(seconds: i64) -> String {
     let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     // The civil date of a day number (Howard Hinnant's algorithm, backwards).
     let z = days + 719_468;

@@ -10,6 +10,7 @@ mod format;
 mod images;
 mod making;
 mod networks;
+mod ps;
 mod run_flags;
 mod volumes;
 
