@@ -1,0 +1,57 @@
+//! `/networks/...`: list, create, inspect, delete, prune.
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use serde_json::Value;
+
+use super::objects::answer;
+use crate::server::http::{self, Body};
+use crate::server::{blocking, Daemon};
+
+pub async fn list(daemon: Arc<Daemon>) -> Response<Body> {
+    let local = daemon.local.clone();
+    answer(200, move || local.networks()).await
+}
+
+pub async fn inspect(daemon: Arc<Daemon>, name: String) -> Response<Body> {
+    let local = daemon.local.clone();
+    answer(200, move || local.network(&name)).await
+}
+
+/// `POST /networks/create`: 201 `{"Id": …, "Warning": ""}`.
+pub async fn create(daemon: Arc<Daemon>, request: Request<Incoming>) -> Response<Body> {
+    let body: Value = match http::body_json(request).await {
+        Ok(body) => body,
+        Err(error) => return http::error(&error),
+    };
+    let local = daemon.local.clone();
+    let name = body["Name"].as_str().unwrap_or_default().to_string();
+    match blocking(move || local.create_network(&body)).await {
+        Ok(created) => {
+            let id = created["Id"].as_str().unwrap_or_default();
+            daemon.events.emit("network", "create", id, &[("name", &name), ("type", "bridge")]);
+            http::json(201, &created)
+        }
+        Err(error) => http::error(&error),
+    }
+}
+
+/// `DELETE /networks/{name}`: 204.
+pub async fn remove(daemon: Arc<Daemon>, name: String) -> Response<Body> {
+    let local = daemon.local.clone();
+    let wanted = name.clone();
+    match blocking(move || local.remove_network(&wanted)).await {
+        Ok(()) => {
+            daemon.events.emit("network", "destroy", &name, &[("name", &name), ("type", "bridge")]);
+            http::empty(204)
+        }
+        Err(error) => http::error(&error),
+    }
+}
+
+pub async fn prune(daemon: Arc<Daemon>) -> Response<Body> {
+    let local = daemon.local.clone();
+    answer(200, move || local.prune_networks()).await
+}
