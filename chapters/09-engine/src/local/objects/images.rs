@@ -209,10 +209,34 @@ fn summary(image: &ImageRecord, tags: &[String]) -> Value {
 }
 // ANCHOR_END: summary
 
-/// `2024-01-02T03:04:05.678Z` as seconds since the epoch.
+/// Seconds since the epoch of `2024-01-02T03:04:05.678Z` (or with an offset).
 pub fn unix_seconds(text: &str) -> Option<i64> {
-    let time = humantime::parse_rfc3339_weak(text.trim_end_matches('Z').split('+').next()?).ok()?;
-    Some(time.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs() as i64)
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let (clock, offset) = match time.find(['Z', '+', '-']) {
+        Some(i) => (&time[..i], &time[i..]),
+        None => (time, "Z"),
+    };
+    let mut c = clock.split(':');
+    let (h, min) = (c.next()?.parse::<i64>().ok()?, c.next()?.parse::<i64>().ok()?);
+    let s = c.next().and_then(|s| s.split('.').next()?.parse::<i64>().ok()).unwrap_or(0);
+    let offset_seconds = match offset.as_bytes().first() {
+        Some(b'+') | Some(b'-') => {
+            let sign = if offset.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = offset[1..].split_once(':')?;
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+        }
+        _ => 0,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + min * 60 + s - offset_seconds)
 }
 
 /// moby's `ImageInspect`, with where our layers are.
@@ -252,4 +276,21 @@ pub fn images_in_use(root: &Path) -> HashSet<String> {
         .filter_map(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
         .filter_map(|config| config.get("image_id").and_then(Value::as_str).map(str::to_string))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_times_as_unix_seconds() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2024-01-02T03:04:05.678Z"), Some(1_704_164_645));
+        assert_eq!(unix_seconds("2024-01-02T04:04:05+01:00"), Some(1_704_164_645));
+        assert_eq!(no_such_image("nosuch").status, 404);
+        assert_eq!(
+            no_such_image("nosuch").message,
+            "no such image: nosuch: No such image: nosuch:latest"
+        );
+    }
 }
