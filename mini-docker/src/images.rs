@@ -1,8 +1,8 @@
 //! `pull`, `images`, `rmi`, `inspect`, `load`, `tag`, `login`: the image
 //! verbs, calling chapter 4.
 
-use std::io::{BufRead, IsTerminal};
 use std::io::Write as _;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -479,7 +479,10 @@ pub fn prune(api: &dyn Api, all: bool) -> Result<u8> {
         print_removed(&removed, "untagged", "deleted");
         println!();
     }
-    println!("Total reclaimed space: {}", human_size(pruned["SpaceReclaimed"].as_u64().unwrap_or(0)));
+    println!(
+        "Total reclaimed space: {}",
+        human_size(pruned["SpaceReclaimed"].as_u64().unwrap_or(0))
+    );
     Ok(0)
 }
 
@@ -665,9 +668,13 @@ mod tests {
 
     #[test]
     fn filters_become_the_apis() {
-        let filters = |f: &[&str]| image_filters(&f.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let filters =
+            |f: &[&str]| image_filters(&f.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(filters(&["dangling=1"]).unwrap()["dangling"], ["true"]);
-        assert_eq!(filters(&["reference=busy*", "reference=a"]).unwrap()["reference"], ["busy*", "a"]);
+        assert_eq!(
+            filters(&["reference=busy*", "reference=a"]).unwrap()["reference"],
+            ["busy*", "a"]
+        );
         let error = filters(&["size=big"]).err().unwrap().to_string();
         assert_eq!(
             error,
@@ -682,7 +689,8 @@ mod tests {
             json!({"Id": "sha256:2", "RepoTags": [], "Created": 3, "Size": 1}),
         ];
         let rows = image_rows(&summaries);
-        let names: Vec<(&str, &str)> = rows.iter().map(|r| (r.repository.as_str(), r.tag.as_str())).collect();
+        let names: Vec<(&str, &str)> =
+            rows.iter().map(|r| (r.repository.as_str(), r.tag.as_str())).collect();
         assert_eq!(names, [("<none>", "<none>"), ("127.0.0.1:5000/a", "1"), ("busybox", "latest")]);
     }
 

@@ -7,9 +7,9 @@ use std::time::SystemTime;
 
 use anyhow::{anyhow, Result};
 use ch09_engine::Api;
-use ch10_images::history::TableOptions;
 pub use ch10_images::cli::{CommitArgs, DiffArgs, ExportArgs, HistoryArgs, PushArgs, SaveArgs};
 use ch10_images::commit::NoFreezer;
+use ch10_images::history::TableOptions;
 
 use mini_docker::compose;
 

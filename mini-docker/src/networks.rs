@@ -145,7 +145,14 @@ fn ls(api: &dyn Api, args: LsArgs) -> Result<u8> {
         let subnet = text(&network["IPAM"]["Config"][0]["Subnet"]);
         let bridge = text(&network["Options"]["com.docker.network.bridge.name"]);
         let created = text(&network["Created"]);
-        rows.push(network_row(&id(&text(&network["Id"])), &name, "bridge", &created, &subnet, &bridge));
+        rows.push(network_row(
+            &id(&text(&network["Id"])),
+            &name,
+            "bridge",
+            &created,
+            &subnet,
+            &bridge,
+        ));
     }
     let format = match (&args.format, args.quiet) {
         (_, true) => "{{.ID}}",

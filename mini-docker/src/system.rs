@@ -102,7 +102,8 @@ fn df(api: &dyn Api) -> Result<u8> {
     let list = |key: &str| usage[key].as_array().cloned().unwrap_or_default();
     let number = |v: &Value, key: &str| v[key].as_u64().unwrap_or(0);
     let images = list("Images");
-    let active_images: Vec<&Value> = images.iter().filter(|i| number(i, "Containers") > 0).collect();
+    let active_images: Vec<&Value> =
+        images.iter().filter(|i| number(i, "Containers") > 0).collect();
     let image_size = number(&usage, "LayersSize");
     let used: u64 = active_images.iter().map(|i| number(i, "Size")).sum();
     let containers = list("Containers");
@@ -110,13 +111,30 @@ fn df(api: &dyn Api) -> Result<u8> {
     let rw: u64 = containers.iter().map(|c| number(c, "SizeRw")).sum();
     let volumes = list("Volumes");
     let in_use = |v: &Value| v["UsageData"]["RefCount"].as_u64().unwrap_or(0) > 0;
-    let volume_size: u64 = volumes.iter().map(|v| v["UsageData"]["Size"].as_u64().unwrap_or(0)).sum();
-    let idle: u64 = volumes.iter().filter(|v| !in_use(v)).map(|v| v["UsageData"]["Size"].as_u64().unwrap_or(0)).sum();
+    let volume_size: u64 =
+        volumes.iter().map(|v| v["UsageData"]["Size"].as_u64().unwrap_or(0)).sum();
+    let idle: u64 = volumes
+        .iter()
+        .filter(|v| !in_use(v))
+        .map(|v| v["UsageData"]["Size"].as_u64().unwrap_or(0))
+        .sum();
     let rows = [
         ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"].map(String::from),
-        line("Images", images.len(), active_images.len(), image_size, image_size.saturating_sub(used)),
+        line(
+            "Images",
+            images.len(),
+            active_images.len(),
+            image_size,
+            image_size.saturating_sub(used),
+        ),
         line("Containers", containers.len(), running, rw, rw),
-        line("Local Volumes", volumes.len(), volumes.iter().filter(|v| in_use(v)).count(), volume_size, idle),
+        line(
+            "Local Volumes",
+            volumes.len(),
+            volumes.iter().filter(|v| in_use(v)).count(),
+            volume_size,
+            idle,
+        ),
         line("Build Cache", 0, 0, 0, 0),
     ];
     print!("{}", ch10_images::history::tab_aligned(&rows.map(Vec::from)));

@@ -1,7 +1,6 @@
 //! `volume create | ls | inspect | rm | prune`: argument parsing and
 //! output only; the work is chapter 7's, in this process or the daemon's.
 
-use std::collections::BTreeMap;
 use anyhow::Result;
 use ch07_volumes::prune::{human_size, table};
 use ch07_volumes::Volume;
@@ -9,6 +8,7 @@ use ch09_engine::types::Filters;
 use ch09_engine::Api;
 use clap::Subcommand;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use crate::format;
 
@@ -80,7 +80,9 @@ fn formatted(volumes: &[Value], format: &str) -> Result<String> {
         .iter()
         .map(|v| {
             let labels = v["Labels"].as_object().map(|l| {
-                l.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>()
+                l.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
             });
             json!({
                 "Name": v["Name"], "Driver": "local", "Scope": "local",
@@ -118,7 +120,8 @@ pub fn run(api: &dyn Api, command: VolumeCommand) -> Result<u8> {
                         .unwrap_or((l.clone(), String::new()))
                 })
                 .collect();
-            let body = json!({ "Name": name, "Driver": driver, "Labels": labels, "DriverOpts": {} });
+            let body =
+                json!({ "Name": name, "Driver": driver, "Labels": labels, "DriverOpts": {} });
             println!("{}", name_of(&api.volume_create(&body).map_err(api_error)?));
         }
         VolumeCommand::Ls { quiet, format } => {
@@ -127,7 +130,9 @@ pub fn run(api: &dyn Api, command: VolumeCommand) -> Result<u8> {
             match (quiet, format) {
                 (true, _) => volumes.iter().for_each(|v| println!("{}", name_of(v))),
                 (false, Some(format)) => print!("{}", formatted(&volumes, &format)?),
-                (false, None) => print!("{}", table(&volumes.iter().map(as_volume).collect::<Vec<_>>())),
+                (false, None) => {
+                    print!("{}", table(&volumes.iter().map(as_volume).collect::<Vec<_>>()))
+                }
             }
         }
         VolumeCommand::Inspect { format, names } => {

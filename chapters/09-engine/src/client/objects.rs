@@ -84,7 +84,10 @@ impl ImageApi for Remote {
             ApiError::bad_request(format!("invalid image {}: {why}", archive.display()))
         };
         if archive.is_dir() {
-            return Err(cannot("a directory: a daemon loads tarballs (tar it with `tar -C DIR -cf image.tar .`)".into()));
+            return Err(cannot(
+                "a directory: a daemon loads tarballs (tar it with `tar -C DIR -cf image.tar .`)"
+                    .into(),
+            ));
         }
         let bytes = std::fs::read(archive).map_err(|e| cannot(format!("cannot read it: {e}")))?;
         self.block_on(async {
@@ -183,7 +186,10 @@ mod tests {
 
     #[test]
     fn image_names_go_into_the_path_as_they_are() {
-        assert_eq!(image_path("127.0.0.1:5000/a/b:1", "/json"), "/images/127.0.0.1:5000/a/b:1/json");
+        assert_eq!(
+            image_path("127.0.0.1:5000/a/b:1", "/json"),
+            "/images/127.0.0.1:5000/a/b:1/json"
+        );
         assert_eq!(image_path("a b", ""), "/images/a%20b");
     }
 }

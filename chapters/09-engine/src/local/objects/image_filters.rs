@@ -42,8 +42,11 @@ impl ImageFilters {
         if self.references.is_empty() {
             return Some(tags.to_vec());
         }
-        let matching: Vec<String> =
-            tags.iter().filter(|tag| self.references.iter().any(|p| matches(p, tag))).cloned().collect();
+        let matching: Vec<String> = tags
+            .iter()
+            .filter(|tag| self.references.iter().any(|p| matches(p, tag)))
+            .cloned()
+            .collect();
         (!matching.is_empty()).then_some(matching)
     }
 }

@@ -29,7 +29,10 @@ impl Local {
 
     /// The image `name` names, or moby's 404.
     fn resolve_image(&self, store: &Store, name: &str) -> ApiResult<(String, Option<String>)> {
-        store.resolve(name).map_err(|e| ApiError::bad_request(e.to_string()))?.ok_or_else(|| no_such_image(name))
+        store
+            .resolve(name)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .ok_or_else(|| no_such_image(name))
     }
 
     // ANCHOR: image_list
@@ -164,7 +167,9 @@ impl Local {
         let store = self.store()?;
         let tags = store.tags()?;
         for name in names {
-            let repository = |t: &String| Reference::parse(t).is_ok_and(|r| r.familiar_name() == familiar_name(name));
+            let repository = |t: &String| {
+                Reference::parse(t).is_ok_and(|r| r.familiar_name() == familiar_name(name))
+            };
             if self.resolve_image(&store, name).is_err() && !tags.keys().any(repository) {
                 return Err(ApiError::not_found(format!("reference does not exist: {name}")));
             }

@@ -78,6 +78,10 @@ impl Local {
 /// Chapter 6's description, with the fields moby's `Network` has and ours
 /// does not set (the `docker` CLI reads them).
 fn moby_network(mut network: Value) -> Value {
+    if let Some(seconds) = network["Created"].as_str().and_then(|c| c.parse::<u64>().ok()) {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        network["Created"] = json!(humantime::format_rfc3339_seconds(time).to_string());
+    }
     let defaults = json!({
         "EnableIPv6": false, "EnableIPv4": true, "Internal": false, "Attachable": false,
         "Ingress": false, "ConfigFrom": { "Network": "" }, "ConfigOnly": false, "Labels": {},

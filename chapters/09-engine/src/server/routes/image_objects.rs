@@ -54,7 +54,11 @@ pub async fn tag(daemon: Arc<Daemon>, name: String, request: Request<Incoming>) 
 // ANCHOR_END: tag
 
 /// `DELETE /images/{name}?force=`: what was untagged and deleted.
-pub async fn remove(daemon: Arc<Daemon>, name: String, request: Request<Incoming>) -> Response<Body> {
+pub async fn remove(
+    daemon: Arc<Daemon>,
+    name: String,
+    request: Request<Incoming>,
+) -> Response<Body> {
     let force = http::truthy(&http::query(&request), "force");
     let local = daemon.local.clone();
     let removed = crate::server::blocking(move || local.remove_image(&name, force)).await;
@@ -183,7 +187,8 @@ async fn receive(request: Request<Incoming>, path: &std::path::Path) -> Result<(
     let mut file = std::fs::File::create(path).map_err(failed)?;
     let mut body = request.into_body();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ApiError::bad_request(format!("reading the tarball: {e}")))?;
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("reading the tarball: {e}")))?;
         if let Ok(data) = frame.into_data() {
             file.write_all(&data).map_err(failed)?;
         }

@@ -5,11 +5,11 @@ mod containers;
 mod exec;
 mod image_objects;
 mod images;
+mod logs;
 mod networks;
 mod objects;
-mod volumes;
-mod logs;
 mod system;
+mod volumes;
 mod wait;
 
 use std::sync::Arc;

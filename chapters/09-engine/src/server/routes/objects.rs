@@ -28,7 +28,9 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("GET", ["images", "get"]) => Box::pin(images::save(d, None, request)),
         ("POST", ["images", "load"]) => Box::pin(images::load(d, request)),
         ("POST", ["images", "prune"]) => Box::pin(images::prune(d, request)),
-        ("GET", ["images", n @ .., "json"]) if !n.is_empty() => Box::pin(images::inspect(d, name(n))),
+        ("GET", ["images", n @ .., "json"]) if !n.is_empty() => {
+            Box::pin(images::inspect(d, name(n)))
+        }
         ("GET", ["images", n @ .., "history"]) if !n.is_empty() => {
             Box::pin(images::history(d, name(n)))
         }

@@ -38,7 +38,11 @@ pub async fn create(daemon: Arc<Daemon>, request: Request<Incoming>) -> Response
 }
 
 /// `DELETE /volumes/{name}?force=`: 204.
-pub async fn remove(daemon: Arc<Daemon>, name: String, request: Request<Incoming>) -> Response<Body> {
+pub async fn remove(
+    daemon: Arc<Daemon>,
+    name: String,
+    request: Request<Incoming>,
+) -> Response<Body> {
     let force = http::truthy(&http::query(&request), "force");
     let local = daemon.local.clone();
     let wanted = name.clone();
