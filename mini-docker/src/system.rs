@@ -95,7 +95,6 @@ fn api_error(error: ch09_engine::ApiError) -> anyhow::Error {
     anyhow!("{}", error.message)
 }
 
-// ANCHOR: df
 /// `system df`: Docker's four lines, from one `GET /system/df`.
 fn df(api: &dyn Api) -> Result<u8> {
     let usage = api.system_df().map_err(api_error)?;
@@ -152,7 +151,6 @@ fn line(kind: &str, total: usize, active: usize, size: u64, reclaimable: u64) ->
         format!("{}{share}", ch07_volumes::prune::human_size(reclaimable)),
     ]
 }
-// ANCHOR_END: df
 
 // ANCHOR: prune
 /// `system prune`: what `container prune`, `network prune`, `image prune`

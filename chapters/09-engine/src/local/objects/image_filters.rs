@@ -33,7 +33,11 @@ impl ImageFilters {
         }
         Ok(parsed)
     }
+}
+// ANCHOR_END: image_filters
 
+// ANCHOR: keep
+impl ImageFilters {
     /// The tags to show of an image with `tags`, or `None` to leave it out.
     pub fn keep(&self, tags: &[String]) -> Option<Vec<String>> {
         if self.dangling.is_some_and(|wanted| wanted != tags.is_empty()) {
@@ -50,7 +54,7 @@ impl ImageFilters {
         (!matching.is_empty()).then_some(matching)
     }
 }
-// ANCHOR_END: image_filters
+// ANCHOR_END: keep
 
 /// Does `pattern` match the tag's repository or the whole `repository:tag`?
 fn matches(pattern: &str, tag: &str) -> bool {

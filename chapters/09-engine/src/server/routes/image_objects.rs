@@ -126,6 +126,9 @@ pub async fn save(
         _ => http::response(200, Some("application/x-tar"), body),
     }
 }
+// ANCHOR_END: save
+
+// ANCHOR: channel_writer
 
 /// Bytes written by the engine's thread, sent as the body's chunks; the
 /// first write says the tarball has begun.
@@ -148,7 +151,7 @@ impl Write for ChannelWriter {
         Ok(())
     }
 }
-// ANCHOR_END: save
+// ANCHOR_END: channel_writer
 
 // ANCHOR: load
 /// `POST /images/load`: the tarball to a temporary file of the store (as

@@ -43,11 +43,16 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("DELETE", ["images", n @ ..]) if !n.is_empty() => {
             Box::pin(images::remove(d, name(n), request))
         }
+        // ANCHOR_END: objects_table
+        // ANCHOR: objects_table_more
         ("GET", ["networks"]) => Box::pin(networks::list(d)),
         ("POST", ["networks", "create"]) => Box::pin(networks::create(d, request)),
         ("POST", ["networks", "prune"]) => Box::pin(networks::prune(d)),
         ("GET", ["networks", n]) => Box::pin(networks::inspect(d, n.to_string())),
         ("DELETE", ["networks", n]) => Box::pin(networks::remove(d, n.to_string())),
+        ("POST", ["networks", n, "connect" | "disconnect"]) => {
+            Box::pin(networks::connect(d, n.to_string(), request))
+        }
         ("GET", ["volumes"]) => Box::pin(volumes::list(d)),
         ("POST", ["volumes", "create"]) => Box::pin(volumes::create(d, request)),
         ("POST", ["volumes", "prune"]) => Box::pin(volumes::prune(d, request)),
@@ -57,7 +62,7 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         _ => return Err(Routed { method, segments, request: Box::new(request) }),
     })
 }
-// ANCHOR_END: objects_table
+// ANCHOR_END: objects_table_more
 
 /// The answer of an engine call made on a thread of its own: its JSON
 /// with `status`, or the error's status and message.
