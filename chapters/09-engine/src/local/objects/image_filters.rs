@@ -48,7 +48,7 @@ impl ImageFilters {
         }
         let matching: Vec<String> = tags
             .iter()
-            .filter(|tag| self.references.iter().any(|p| matches(p, tag)))
+            .filter(|tag| self.references.iter().any(|p| reference_matches(p, tag)))
             .cloned()
             .collect();
         (!matching.is_empty()).then_some(matching)
@@ -57,7 +57,9 @@ impl ImageFilters {
 // ANCHOR_END: keep
 
 /// Does `pattern` match the tag's repository or the whole `repository:tag`?
-fn matches(pattern: &str, tag: &str) -> bool {
+/// (`127.0.0.1:5000/app:1`: the repository ends at the last `:` that has
+/// no `/` after it — the host's port is not a tag.)
+pub fn reference_matches(pattern: &str, tag: &str) -> bool {
     let repository = match tag.rfind(':') {
         Some(colon) if !tag[colon..].contains('/') => &tag[..colon],
         _ => tag,
