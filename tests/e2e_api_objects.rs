@@ -202,3 +202,50 @@ fn docker_py_images_networks_volumes_df() {
     let out = run(Command::new("python3").args(["-c", DOCKER_PY, &socket, &subnet]));
     assert_eq!(ok(&out), "docker-py: ok");
 }
+
+/// mini-docker's own management forms, in both modes (in-process, and
+/// through the world's daemon with `MINI_DOCKER_TEST_MODE=daemon`).
+#[test]
+fn mini_docker_image_and_system_verbs() {
+    if !require_root("mini_docker_image_and_system_verbs") {
+        return;
+    }
+    let w = World::new(env!("CARGO_BIN_EXE_mini-docker"));
+    assert_eq!(
+        ok(&w.md(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])),
+        "busybox:latest"
+    );
+    ok(&w.md(&["image", "tag", "busybox", "mdtest/x:1"]));
+    let id = ok(&w.md(&["image", "inspect", "-f", "{{.Id}}", "mdtest/x:1"]));
+    assert!(ok(&w.md(&["image", "history", "mdtest/x:1"])).starts_with("IMAGE"));
+    let saved = w.root.path().join("x.tar");
+    ok(&w.md(&["image", "save", "-o", saved.to_str().unwrap(), "mdtest/x:1"]));
+    assert_eq!(ok(&w.md(&["image", "rm", "mdtest/x:1"])), "Untagged: mdtest/x:1");
+    let loaded = ok(&w.md(&["image", "load", "-i", saved.to_str().unwrap()]));
+    assert_eq!(loaded, "Loaded image: mdtest/x:1");
+    let missing = w.md(&["image", "rm", "nosuch"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        stderr(&missing),
+        "mini-docker: no such image: nosuch: No such image: nosuch:latest"
+    );
+
+    let container = ok(&w.md(&["create", "-v", "/anon", "busybox", "true"]));
+    let df = ok(&w.md(&["system", "df"]));
+    let cells = |kind: &str| -> Vec<String> {
+        let line = df.lines().find(|l| l.starts_with(kind)).unwrap_or_else(|| panic!("{df}"));
+        line[kind.len()..].split_whitespace().map(str::to_string).collect()
+    };
+    assert_eq!(&cells("Images")[..2], ["1", "1"], "{df}");
+    assert_eq!(&cells("Containers")[..2], ["1", "0"], "{df}");
+    assert_eq!(&cells("Local Volumes")[..2], ["1", "1"], "{df}");
+    let pruned = ok(&w.md(&["system", "prune", "-f", "--volumes"]));
+    assert!(pruned.starts_with(&format!("Deleted Containers:\n{container}\n")), "{pruned}");
+    assert!(pruned.contains("Deleted Volumes:\n") && pruned.contains("Total reclaimed space:"));
+    assert_eq!(w.ids(), Vec::<String>::new());
+    assert_eq!(ok(&w.md(&["volume", "ls", "-q"])), "");
+    let images = ok(&w.md(&["image", "prune", "-a", "-f"]));
+    assert!(images.starts_with("Deleted Images:\nuntagged: ") && images.contains(&id), "{images}");
+    assert_eq!(ok(&w.md(&["images", "-q"])), "");
+    assert!(ok(&w.md(&["system", "info"])).starts_with("Server:"));
+}
