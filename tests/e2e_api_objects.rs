@@ -98,6 +98,11 @@ fn docker_cli_network_create_ls_inspect_rm() {
         &docker(&w, &["network", "create", "-d", "overlay", "x"]),
         "plugin \"overlay\" not found",
     );
+    // A container has one network here: connect is refused, with the reason.
+    ok(&w.md(&["create", "--name", "user", "busybox", "true"]));
+    refused(&docker(&w, &["network", "connect", "mdtestnet", "user"]), "has one network here");
+    refused(&docker(&w, &["network", "connect", "nosuch", "user"]), "network nosuch not found");
+    ok(&docker(&w, &["rm", "user"]));
     assert_eq!(ok(&docker(&w, &["network", "rm", "mdtestnet"])), "mdtestnet");
     assert!(!ok(&docker(&w, &["network", "ls"])).contains("mdtestnet"));
     testkit::assert_no_leftovers(&bridge);
@@ -175,7 +180,15 @@ try:
     volume.remove(); sys.exit("a volume in use was removed")
 except docker.errors.APIError as e:
     assert e.status_code == 409, e
+try:
+    c.images.remove(image.id); sys.exit("an image in use was removed")
+except docker.errors.APIError as e:
+    assert e.status_code == 409 and "a container is using image" in str(e), e
 user.remove()
+try:
+    c.volumes.get("nosuch"); sys.exit("an unknown volume was found")
+except docker.errors.NotFound as e:
+    assert e.status_code == 404 and "no such volume" in str(e), e
 volume.remove()
 assert c.volumes.list() == []
 df = c.df()

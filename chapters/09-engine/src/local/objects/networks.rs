@@ -107,3 +107,22 @@ fn builtin(name: &str, driver: &str) -> Value {
         "Options": {},
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_have_the_fields_the_docker_cli_reads() {
+        let host = builtin("host", "host");
+        assert_eq!(host["Id"].as_str().unwrap().len(), 64);
+        assert_eq!(
+            (host["Driver"].as_str(), host["Internal"].as_bool()),
+            (Some("host"), Some(false))
+        );
+        let ours = moby_network(json!({ "Name": "web", "Created": "86400", "Internal": true }));
+        assert_eq!(ours["Created"], "1970-01-02T00:00:00Z");
+        assert_eq!(ours["Internal"], true, "what chapter 6 says is kept");
+        assert_eq!(ours["Labels"], json!({}));
+    }
+}
