@@ -8,6 +8,7 @@ mod exec;
 mod filters;
 mod images;
 mod narration;
+pub mod objects;
 pub mod progress;
 pub mod translate;
 
@@ -72,11 +73,13 @@ impl Settings {
 pub struct Local {
     pub engine: Engine,
     pub settings: Settings,
+    /// Chapter 10's history and save (see [`objects::ArchiveSeam`]).
+    pub archive: objects::ArchiveSeam,
 }
 
 impl Local {
     pub fn new(engine: Engine, settings: Settings) -> Local {
-        Local { engine, settings }
+        Local { engine, settings, archive: objects::ArchiveSeam::default() }
     }
 
     pub fn root(&self) -> &Path {
