@@ -5,6 +5,7 @@ mod containers;
 mod exec;
 mod images;
 mod logs;
+mod manage;
 mod system;
 mod wait;
 
@@ -54,7 +55,7 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("POST", ["exec", id, "resize"]) => Box::pin(exec::resize(d, id.to_string(), request)),
         ("GET", ["exec", id, "json"]) => Box::pin(exec::inspect(d, id.to_string())),
         ("POST", ["images", "create"]) => Box::pin(images::pull(d, request)),
-        _ => return Err(Routed { method, segments, request: Box::new(request) }),
+        _ => return manage::handle(d, Routed { method, segments, request: Box::new(request) }),
     })
 }
 // ANCHOR_END: table_more
