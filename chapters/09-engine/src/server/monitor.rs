@@ -16,15 +16,41 @@ pub fn watch(daemon: Arc<Daemon>, id: String) {
     tokio::spawn(async move {
         let dir = daemon.local.engine.store.container_dir(&id);
         let Ok(mut socket) = supervisor::connect(&dir, false, Duration::from_secs(5)).await else {
-            return;
+            return ended_unseen(daemon, id).await;
         };
         let checks = begin_run(&daemon, &id).await.map(|run| health::spawn(&daemon, &id, run));
         let code = supervisor::read_exit(&mut socket).await;
         if let Some(Some(checks)) = checks {
             checks.abort();
         }
-        exited(daemon, id, code.unwrap_or(137)).await;
+        match code {
+            Some(code) => exited(daemon, id, code).await,
+            // We came as it was telling the exit: its state will say.
+            None => ended_unseen(daemon, id).await,
+        }
     });
+}
+
+/// It ended before we could listen (`sh -c 'exit 3'` is quick): its
+/// state says how.
+async fn ended_unseen(daemon: Arc<Daemon>, id: String) {
+    let (local, wanted) = (daemon.local.clone(), id.clone());
+    let settled = blocking(move || {
+        local.engine.wait_for_exit(&wanted, Duration::from_secs(5))?;
+        local.state_of(&wanted)
+    });
+    match settled.await {
+        Ok(state) if !state.is_running() && state.finished_at.is_some() => {
+            let exit = state.exit_code.unwrap_or(0) as i64;
+            exited(daemon, id, exit).await
+        }
+        Ok(_) => {}
+        Err(_) => {
+            let (name, image) = names(&daemon, &id).await;
+            daemon.events.emit("container", "die", &id, &[("name", &name), ("image", &image)]);
+            daemon.events.emit("container", "destroy", &id, &[("name", &name), ("image", &image)]);
+        }
+    }
 }
 
 /// After an exit: `die`, `destroy` if `--rm` took it, then the policy.
