@@ -63,3 +63,15 @@ if ! command -v mdbook >/dev/null 2>&1; then
   echo "install-deps: building mdbook from crates.io (a few minutes, once)"
   cargo install mdbook --locked --version '^0.4' --quiet
 fi
+
+# The daemon's real clients in the tests (chapter 9): docker-py, from
+# Debian's python3-docker, or pip where Debian has none; and the docker
+# CLI (Debian's docker.io, for its CLI only: its daemon is never started).
+if ! python3 -c 'import docker' >/dev/null 2>&1; then
+  need_root
+  echo "install-deps: installing docker-py (python3-docker)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends python3-docker >/dev/null 2>&1 \
+    || python3 -m pip install --quiet docker \
+    || echo "install-deps: could not install docker-py: the docker-py tests will say so" >&2
+fi

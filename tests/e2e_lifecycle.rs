@@ -423,3 +423,85 @@ print("pruned", len(client.containers.prune()["ContainersDeleted"]))
     ];
     assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
 }
+
+// ---- Bad input and faults: each gets a 4xx or a closed connection, and
+// the daemon goes on serving everyone else.
+
+/// Send `request` as bytes on a new connection; what came back (up to `limit`).
+fn raw(w: &World, request: &[u8], limit: usize) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(w.socket().unwrap()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = vec![0u8; limit];
+    let mut got = 0;
+    while got < limit {
+        match stream.read(&mut answer[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+        if String::from_utf8_lossy(&answer[..got]).contains("\r\n\r\n") && got > 12 {
+            std::thread::sleep(Duration::from_millis(50));
+            let _ = stream.set_nonblocking(true);
+            if let Ok(n) = stream.read(&mut answer[got..]) {
+                got += n;
+            }
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer[..got]).into_owned()
+}
+
+fn post(path: &str, body: &str) -> Vec<u8> {
+    format!("POST {path} HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+#[test]
+fn the_daemon_survives_bad_input_and_many_clients() {
+    if !require_root("the_daemon_survives_bad_input_and_many_clients") {
+        return;
+    }
+    let w = World::with_daemon(BIN);
+    let ping = || raw(&w, b"GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n", 4096);
+    let malformed = raw(&w, &post("/v1.47/containers/create", "{\"Image\": "), 4096);
+    assert!(malformed.starts_with("HTTP/1.1 400") && malformed.contains("invalid JSON body"), "{malformed}");
+    let wrong_type = raw(&w, &post("/v1.47/containers/create", r#"{"Image":"busybox","Tty":"yes"}"#), 4096);
+    assert!(wrong_type.starts_with("HTTP/1.1 400") && wrong_type.contains("expected a boolean"), "{wrong_type}");
+    let version = raw(&w, b"GET /v1.99/version HTTP/1.1\r\nHost: d\r\n\r\n", 4096);
+    assert!(version.starts_with("HTTP/1.1 400") && version.contains("too new"), "{version}");
+    let unknown = raw(&w, b"GET /v1.47/no/such/route HTTP/1.1\r\nHost: d\r\n\r\n", 4096);
+    assert!(unknown.starts_with("HTTP/1.1 404") && unknown.contains("page not found"), "{unknown}");
+    let not_http = raw(&w, b"HELLO THERE\r\n\r\n", 4096);
+    assert!(not_http.is_empty() || not_http.starts_with("HTTP/1.1 400"), "{not_http}");
+    let huge_header = format!("GET /_ping HTTP/1.1\r\nHost: d\r\nX-Big: {}\r\n\r\n", "a".repeat(200 * 1024));
+    let answer = raw(&w, huge_header.as_bytes(), 4096);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 431") || answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let big = format!("POST /v1.47/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", 64 << 20);
+    let mut body = big.into_bytes();
+    body.extend(std::iter::repeat_n(b' ', 17 << 20));
+    let answer = raw(&w, &body, 4096);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 413"), "{}", &answer[..answer.len().min(200)]);
+    assert!(ping().ends_with("OK"), "the daemon stopped answering");
+
+    // Clients that go away mid-logs and mid-attach.
+    ok(&w.md(&["run", "-d", "--name", "talker", "busybox", "sh", "-c", "while :; do echo tick; sleep 0.1; done"]));
+    for path in ["/v1.47/containers/talker/logs?follow=1&stdout=1", "/v1.47/containers/talker/attach?stream=1&stdout=1"] {
+        let method = if path.contains("attach") { "POST" } else { "GET" };
+        let request = format!("{method} {path} HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+        let answer = raw(&w, request.as_bytes(), 256);
+        assert!(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 101"), "{answer}");
+    }
+    assert!(ping().ends_with("OK"));
+    assert!(ok(&w.md(&["logs", "--tail", "1", "talker"])).contains("tick"));
+
+    // Twenty clients running containers at once.
+    let runs: Vec<_> = (0..20)
+        .map(|i| w.cmd(&["run", "--rm", "--network", "none", "busybox", "echo", &format!("client {i}")]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .collect();
+    for (i, run) in runs.into_iter().enumerate() {
+        let out = run.wait_with_output().unwrap();
+        assert_eq!(ok(&out), format!("client {i}"));
+    }
+    assert_eq!(w.containers(), 1, "every --rm container is gone, talker stays");
+    assert!(ok(&w.md(&["images"])).contains("busybox"));
+}
