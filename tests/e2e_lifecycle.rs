@@ -18,14 +18,25 @@ fn inspect(w: &World, name: &str) -> Value {
 }
 
 /// Wait up to `secs` for `check` to hold on the container's inspect.
-fn eventually(w: &World, name: &str, secs: u64, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+fn eventually(
+    w: &World,
+    name: &str,
+    secs: u64,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let described = inspect(w, name);
         if check(&described) {
             return described;
         }
-        assert!(Instant::now() < deadline, "{what}: never happened; last State: {}, RestartCount {}", described["State"], described["RestartCount"]);
+        assert!(
+            Instant::now() < deadline,
+            "{what}: never happened; last State: {}, RestartCount {}",
+            described["State"],
+            described["RestartCount"]
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -36,12 +47,28 @@ fn restart_policies_are_acted_on_by_the_daemon_only() {
         return;
     }
     let w = World::new(BIN);
-    ok(&w.md(&["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 3"]));
+    ok(&w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 3",
+    ]));
     let policy = &inspect(&w, "flaky")["HostConfig"]["RestartPolicy"];
-    assert_eq!((policy["Name"].as_str(), policy["MaximumRetryCount"].as_i64()), (Some("on-failure"), Some(2)));
+    assert_eq!(
+        (policy["Name"].as_str(), policy["MaximumRetryCount"].as_i64()),
+        (Some("on-failure"), Some(2))
+    );
     if w.through_daemon() {
         let done = eventually(&w, "flaky", 20, "two restarts, then rest", |d| {
-            d["RestartCount"] == 2 && d["State"]["Status"] == "exited" && d["State"]["Restarting"] == false
+            d["RestartCount"] == 2
+                && d["State"]["Status"] == "exited"
+                && d["State"]["Restarting"] == false
         });
         assert_eq!(done["State"]["ExitCode"], 3);
         std::thread::sleep(Duration::from_millis(800));
@@ -50,22 +77,55 @@ fn restart_policies_are_acted_on_by_the_daemon_only() {
         assert_eq!(ok(&w.md(&["wait", "flaky"])), "3");
         std::thread::sleep(Duration::from_millis(800));
         let d = inspect(&w, "flaky");
-        assert_eq!((d["RestartCount"].as_i64(), d["State"]["Status"].as_str()), (Some(0), Some("exited")), "without a daemon nothing restarts");
+        assert_eq!(
+            (d["RestartCount"].as_i64(), d["State"]["Status"].as_str()),
+            (Some(0), Some("exited")),
+            "without a daemon nothing restarts"
+        );
     }
 
     // `always` restarts even a clean exit; `stop` ends that, as in Docker.
-    ok(&w.md(&["run", "-d", "--name", "again", "--restart", "always", "busybox", "sh", "-c", "sleep 0.3"]));
+    ok(&w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "again",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.3",
+    ]));
     if w.through_daemon() {
         eventually(&w, "again", 20, "always restarts", |d| d["RestartCount"].as_i64() >= Some(1));
         ok(&w.md(&["stop", "-t", "1", "again"]));
-        let count = eventually(&w, "again", 10, "stopped", |d| d["State"]["Status"] == "exited")["RestartCount"].clone();
+        let count = eventually(&w, "again", 10, "stopped", |d| d["State"]["Status"] == "exited")
+            ["RestartCount"]
+            .clone();
         std::thread::sleep(Duration::from_millis(1500));
         let d = inspect(&w, "again");
-        assert_eq!((d["RestartCount"].clone(), d["State"]["Status"].as_str()), (count, Some("exited")), "stop disables the policy");
+        assert_eq!(
+            (d["RestartCount"].clone(), d["State"]["Status"].as_str()),
+            (count, Some("exited")),
+            "stop disables the policy"
+        );
         // `kill` does not: an unless-stopped container comes back.
-        ok(&w.md(&["run", "-d", "--name", "killed", "--restart", "unless-stopped", "busybox", "sleep", "100"]));
+        ok(&w.md(&[
+            "run",
+            "-d",
+            "--name",
+            "killed",
+            "--restart",
+            "unless-stopped",
+            "busybox",
+            "sleep",
+            "100",
+        ]));
         ok(&w.md(&["kill", "killed"]));
-        eventually(&w, "killed", 20, "unless-stopped restarts after kill", |d| d["RestartCount"] == 1 && d["State"]["Running"] == true);
+        eventually(&w, "killed", 20, "unless-stopped restarts after kill", |d| {
+            d["RestartCount"] == 1 && d["State"]["Running"] == true
+        });
     }
 
     // Docker's errors.
@@ -83,10 +143,26 @@ fn health_checks_run_in_the_container_through_the_daemon() {
         return;
     }
     let w = World::new(BIN);
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
     ok(&w.md(&[
-        "run", "-d", "--name", "probed", "--health-cmd", "test -e /tmp/ok", "--health-interval", "300ms",
-        "--health-retries", "2", "busybox", "sh", "-c", "sleep 1; touch /tmp/ok; sleep 100",
+        "run",
+        "-d",
+        "--name",
+        "probed",
+        "--health-cmd",
+        "test -e /tmp/ok",
+        "--health-interval",
+        "300ms",
+        "--health-retries",
+        "2",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; touch /tmp/ok; sleep 100",
     ]));
     let config = inspect(&w, "probed")["Config"]["Healthcheck"].clone();
     assert_eq!(config["Test"], serde_json::json!(["CMD-SHELL", "test -e /tmp/ok"]));
@@ -102,24 +178,44 @@ fn health_checks_run_in_the_container_through_the_daemon() {
         assert!(Instant::now() < deadline, "never (health: starting): {}", ok(&w.md(&["ps"])));
         std::thread::sleep(Duration::from_millis(50));
     }
-    let healthy = eventually(&w, "probed", 20, "healthy", |d| d["State"]["Health"]["Status"] == "healthy");
+    let healthy =
+        eventually(&w, "probed", 20, "healthy", |d| d["State"]["Health"]["Status"] == "healthy");
     let log = healthy["State"]["Health"]["Log"].as_array().unwrap().clone();
     assert_eq!(log.last().unwrap()["ExitCode"], 0);
     assert!(ok(&w.md(&["ps"])).contains("(healthy)"));
     ok(&w.md(&["exec", "probed", "rm", "/tmp/ok"]));
-    let sick = eventually(&w, "probed", 20, "unhealthy", |d| d["State"]["Health"]["Status"] == "unhealthy");
+    let sick = eventually(&w, "probed", 20, "unhealthy", |d| {
+        d["State"]["Health"]["Status"] == "unhealthy"
+    });
     assert!(sick["State"]["Health"]["FailingStreak"].as_i64() >= Some(2));
     assert!(ok(&w.md(&["ps"])).contains("(unhealthy)"));
     let until = (since.parse::<u64>().unwrap() + 60).to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
-    let events = ok(&w.md(&["events", "--since", &since, "--until", &now, "--filter", "event=health_status", "--filter", "container=probed"]));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let events = ok(&w.md(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &now,
+        "--filter",
+        "event=health_status",
+        "--filter",
+        "container=probed",
+    ]));
     assert!(events.contains("container health_status: healthy"), "{events}");
     assert!(events.contains("container health_status: unhealthy"), "{events}");
     assert!(!until.is_empty());
 
     // --no-healthcheck: no check at all.
     ok(&w.md(&["run", "-d", "--name", "unprobed", "--no-healthcheck", "busybox", "sleep", "100"]));
-    assert_eq!(inspect(&w, "unprobed")["Config"]["Healthcheck"]["Test"], serde_json::json!(["NONE"]));
+    assert_eq!(
+        inspect(&w, "unprobed")["Config"]["Healthcheck"]["Test"],
+        serde_json::json!(["NONE"])
+    );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(inspect(&w, "unprobed")["State"]["Health"], Value::Null);
 }
@@ -132,7 +228,17 @@ fn live_restore_survives_a_killed_daemon() {
     let mut w = World::with_daemon(BIN);
     ok(&w.md(&["run", "-d", "--name", "keeps", "busybox", "sh", "-c", "echo before; sleep 100"]));
     ok(&w.md(&["run", "-d", "--name", "ends", "busybox", "sleep", "100"]));
-    ok(&w.md(&["run", "-d", "--name", "comes-back", "--restart", "always", "busybox", "sleep", "100"]));
+    ok(&w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "comes-back",
+        "--restart",
+        "always",
+        "busybox",
+        "sleep",
+        "100",
+    ]));
     let pid = |name: &str| inspect(&w, name)["State"]["Pid"].as_i64().unwrap() as i32;
     let (keeps, ends, comes_back) = (pid("keeps"), pid("ends"), pid("comes-back"));
     let ends_id = inspect(&w, "ends")["Id"].as_str().unwrap().to_string();
@@ -143,7 +249,8 @@ fn live_restore_survives_a_killed_daemon() {
     assert!(alive(keeps), "a container died with its daemon");
     // Two exits while no daemon runs: the supervisors record them.
     for pid in [ends, comes_back] {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL)
+            .unwrap();
     }
     std::thread::sleep(Duration::from_millis(300));
 
@@ -151,9 +258,14 @@ fn live_restore_survives_a_killed_daemon() {
     assert!(ok(&w.md(&["ps"])).contains("keeps"));
     assert_eq!(ok(&w.md(&["logs", "keeps"])), "before");
     assert_eq!(ok(&w.md(&["wait", "ends"])), "137", "the exit that came while the daemon was down");
-    let back = eventually(&w, "comes-back", 20, "restarted per policy", |d| d["State"]["Running"] == true);
+    let back =
+        eventually(&w, "comes-back", 20, "restarted per policy", |d| d["State"]["Running"] == true);
     assert_eq!(back["RestartCount"], 1);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
     let events = ok(&w.md(&["events", "--since", "0", "--until", &now, "--filter", "event=die"]));
     assert!(events.contains(&ends_id), "the restarted daemon tells the die it missed: {events}");
 
@@ -174,7 +286,19 @@ fn top_stats_port_rename_update() {
         return;
     }
     let w = World::new(BIN);
-    ok(&w.md(&["run", "-d", "--name", "web", "-m", "64m", "-p", "127.0.0.1::80", "busybox", "sleep", "100"]));
+    ok(&w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-m",
+        "64m",
+        "-p",
+        "127.0.0.1::80",
+        "busybox",
+        "sleep",
+        "100",
+    ]));
     let top = ok(&w.md(&["top", "web"]));
     let mut lines = top.lines();
     assert!(lines.next().unwrap().starts_with("UID"), "{top}");
@@ -195,21 +319,36 @@ fn top_stats_port_rename_update() {
     let host_port = ok(&w.md(&["port", "web", "80"]));
     assert!(host_port.starts_with("127.0.0.1:"), "{host_port}");
     let none = w.md(&["port", "web", "81"]);
-    assert!(!none.status.success() && stderr(&none).contains("No public port '81/tcp' published for web"));
+    assert!(
+        !none.status.success()
+            && stderr(&none).contains("No public port '81/tcp' published for web")
+    );
 
     ok(&w.md(&["rename", "web", "site"]));
     assert_eq!(inspect(&w, "site")["Name"], "/site");
     ok(&w.md(&["run", "-d", "--name", "other", "busybox", "sleep", "100"]));
     let taken = w.md(&["rename", "other", "site"]);
-    assert!(!taken.status.success() && stderr(&taken).contains("is already in use"), "{}", stderr(&taken));
+    assert!(
+        !taken.status.success() && stderr(&taken).contains("is already in use"),
+        "{}",
+        stderr(&taken)
+    );
 
     ok(&w.md(&["update", "-m", "32m", "--pids-limit", "20", "--restart", "on-failure:4", "site"]));
     let d = inspect(&w, "site");
-    assert_eq!((d["HostConfig"]["Memory"].as_i64(), d["HostConfig"]["PidsLimit"].as_i64()), (Some(32 << 20), Some(20)));
+    assert_eq!(
+        (d["HostConfig"]["Memory"].as_i64(), d["HostConfig"]["PidsLimit"].as_i64()),
+        (Some(32 << 20), Some(20))
+    );
     assert_eq!(d["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
-    let paths = d["CgroupPaths"].as_array().unwrap().iter().map(|p| std::path::PathBuf::from(p.as_str().unwrap()));
+    let paths = d["CgroupPaths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| std::path::PathBuf::from(p.as_str().unwrap()));
     let files = paths.flat_map(|p| [p.join("memory.max"), p.join("memory.limit_in_bytes")]);
-    let limit = files.filter_map(|f| std::fs::read_to_string(f).ok()).next().expect("a memory limit file");
+    let limit =
+        files.filter_map(|f| std::fs::read_to_string(f).ok()).next().expect("a memory limit file");
     assert_eq!(limit.trim(), (32u64 << 20).to_string(), "the running cgroup has the new limit");
     let nothing = w.md(&["update", "site"]);
     assert!(stderr(&nothing).contains("you must provide one or more flags"));
@@ -218,7 +357,10 @@ fn top_stats_port_rename_update() {
     let listed = ok(&w.md(&["container", "ls", "-a"]));
     assert!(listed.contains("site") && listed.contains("other"));
     let pruned = ok(&w.md(&["container", "prune", "-f"]));
-    assert!(pruned.starts_with("Deleted Containers:") && pruned.contains("Total reclaimed space"), "{pruned}");
+    assert!(
+        pruned.starts_with("Deleted Containers:") && pruned.contains("Total reclaimed space"),
+        "{pruned}"
+    );
     assert!(!ok(&w.md(&["container", "ls", "-a"])).contains("other"));
     assert!(ok(&w.md(&["container", "ls"])).contains("site"), "prune keeps running containers");
 }
@@ -229,13 +371,25 @@ fn cp_both_ways_stays_inside_the_container() {
         return;
     }
     let w = World::new(BIN);
-    ok(&w.md(&["run", "-d", "--name", "box", "busybox", "sh", "-c", "mkdir -p /data/sub; echo inside > /data/sub/f; ln -s / /data/root; sleep 100"]));
+    ok(&w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /data/sub; echo inside > /data/sub/f; ln -s / /data/root; sleep 100",
+    ]));
     std::thread::sleep(Duration::from_millis(300));
     let host = w.root.path().join("host");
     std::fs::create_dir(&host).unwrap();
     ok(&w.md(&["cp", "box:/data", host.to_str().unwrap()]));
     assert_eq!(std::fs::read_to_string(host.join("data/sub/f")).unwrap(), "inside\n");
-    assert!(host.join("data/root").symlink_metadata().unwrap().file_type().is_symlink(), "links stay links");
+    assert!(
+        host.join("data/root").symlink_metadata().unwrap().file_type().is_symlink(),
+        "links stay links"
+    );
     ok(&w.md(&["cp", "box:/data/sub/f", host.join("renamed").to_str().unwrap()]));
     assert_eq!(std::fs::read_to_string(host.join("renamed")).unwrap(), "inside\n");
 
@@ -247,13 +401,20 @@ fn cp_both_ways_stays_inside_the_container() {
     // Through the container's `/data/root -> /`: its own root, never the host's.
     ok(&w.md(&["cp", host.join("new").to_str().unwrap(), "box:/data/root/tmp/"]));
     assert_eq!(ok(&w.md(&["exec", "box", "cat", "/tmp/new"])), "from the host");
-    assert!(!std::path::Path::new("/tmp/new").exists() || std::fs::read_to_string("/tmp/new").unwrap() != "from the host\n");
+    assert!(
+        !std::path::Path::new("/tmp/new").exists()
+            || std::fs::read_to_string("/tmp/new").unwrap() != "from the host\n"
+    );
     ok(&w.md(&["cp", "box:/data/root/etc/hostname", host.join("hostname").to_str().unwrap()]));
     let inside = ok(&w.md(&["exec", "box", "cat", "/etc/hostname"]));
     assert_eq!(std::fs::read_to_string(host.join("hostname")).unwrap().trim(), inside);
 
     let missing = w.md(&["cp", "box:/no/such", host.to_str().unwrap()]);
-    assert!(!missing.status.success() && stderr(&missing).contains("Could not find the file /no/such"), "{}", stderr(&missing));
+    assert!(
+        !missing.status.success() && stderr(&missing).contains("Could not find the file /no/such"),
+        "{}",
+        stderr(&missing)
+    );
 
     // A stopped container's files too.
     ok(&w.md(&["stop", "-t", "1", "box"]));
@@ -267,11 +428,20 @@ fn events_need_a_daemon_and_are_bounded() {
         return;
     }
     let w = World::new(BIN);
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let since =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     ok(&w.md(&["run", "--name", "once", "busybox", "true"]));
     let until = (since + 4).to_string();
     let started = Instant::now();
-    let events = w.md(&["events", "--since", &since.to_string(), "--until", &until, "--filter", "container=once"]);
+    let events = w.md(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &until,
+        "--filter",
+        "container=once",
+    ]);
     if !w.through_daemon() {
         assert!(!events.status.success());
         assert!(stderr(&events).contains("events are the daemon's"), "{}", stderr(&events));
@@ -279,11 +449,22 @@ fn events_need_a_daemon_and_are_bounded() {
     }
     let events = ok(&events);
     assert!(started.elapsed() < Duration::from_secs(7), "--until bounds the stream");
-    let actions: Vec<&str> = events.lines().map(|l| l.split_whitespace().nth(2).unwrap_or_default()).collect();
+    let actions: Vec<&str> =
+        events.lines().map(|l| l.split_whitespace().nth(2).unwrap_or_default()).collect();
     for wanted in ["create", "start", "die"] {
         assert!(actions.contains(&wanted), "{wanted} missing: {events}");
     }
-    let json = ok(&w.md(&["events", "--since", &since.to_string(), "--until", &until, "--filter", "event=die", "--format", "{{json .}}"]));
+    let json = ok(&w.md(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &until,
+        "--filter",
+        "event=die",
+        "--format",
+        "{{json .}}",
+    ]));
     let first: Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
     assert_eq!(first["Action"], "die");
     assert_eq!(first["Actor"]["Attributes"]["exitCode"], "0");
@@ -324,18 +505,55 @@ fn unix_now() -> u64 {
 #[test]
 fn the_docker_cli_drives_restarts_health_and_the_new_verbs() {
     if !require_root("the_docker_cli_drives_restarts_health_and_the_new_verbs")
-        || !testkit::require_program("the_docker_cli_drives_restarts_health_and_the_new_verbs", "docker", "docker.io")
+        || !testkit::require_program(
+            "the_docker_cli_drives_restarts_health_and_the_new_verbs",
+            "docker",
+            "docker.io",
+        )
     {
         return;
     }
     let w = World::with_daemon(BIN);
     let since = unix_now().to_string();
-    docker_ok(&w, &["run", "-d", "--name", "flaky", "--restart", "on-failure:1", "busybox", "sh", "-c", "exit 2"]);
-    until_docker(&w, &["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"], 20, |o| o == "1 exited");
+    docker_ok(
+        &w,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "flaky",
+            "--restart",
+            "on-failure:1",
+            "busybox",
+            "sh",
+            "-c",
+            "exit 2",
+        ],
+    );
+    until_docker(&w, &["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "flaky"], 20, |o| {
+        o == "1 exited"
+    });
     assert_eq!(docker_ok(&w, &["wait", "flaky"]), "2");
 
-    docker_ok(&w, &["run", "-d", "--name", "probed", "--health-cmd", "true", "--health-interval", "200ms", "busybox", "sleep", "100"]);
-    until_docker(&w, &["ps", "--format", "{{.Names}} {{.Status}}"], 20, |o| o.contains("probed Up") && o.contains("(healthy)"));
+    docker_ok(
+        &w,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "probed",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "200ms",
+            "busybox",
+            "sleep",
+            "100",
+        ],
+    );
+    until_docker(&w, &["ps", "--format", "{{.Names}} {{.Status}}"], 20, |o| {
+        o.contains("probed Up") && o.contains("(healthy)")
+    });
     assert_eq!(docker_ok(&w, &["inspect", "-f", "{{.State.Health.Status}}", "probed"]), "healthy");
 
     let top = docker_ok(&w, &["top", "probed"]);
@@ -352,13 +570,41 @@ fn the_docker_cli_drives_restarts_health_and_the_new_verbs() {
 
     docker_ok(&w, &["rename", "probed", "renamed"]);
     assert_eq!(docker_ok(&w, &["inspect", "-f", "{{.Name}}", "renamed"]), "/renamed");
-    docker_ok(&w, &["update", "--memory", "48m", "--memory-swap", "96m", "--restart", "always", "renamed"]);
-    assert_eq!(docker_ok(&w, &["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}", "renamed"]), format!("{} always", 48 << 20));
+    docker_ok(
+        &w,
+        &["update", "--memory", "48m", "--memory-swap", "96m", "--restart", "always", "renamed"],
+    );
+    assert_eq!(
+        docker_ok(
+            &w,
+            &[
+                "inspect",
+                "-f",
+                "{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}",
+                "renamed"
+            ]
+        ),
+        format!("{} always", 48 << 20)
+    );
 
-    docker_ok(&w, &["run", "-d", "--name", "published", "-p", "127.0.0.1::80", "busybox", "sleep", "100"]);
+    docker_ok(
+        &w,
+        &["run", "-d", "--name", "published", "-p", "127.0.0.1::80", "busybox", "sleep", "100"],
+    );
     assert!(docker_ok(&w, &["port", "published", "80"]).starts_with("127.0.0.1:"));
 
-    let events = docker_ok(&w, &["events", "--since", &since, "--until", &(unix_now() + 1).to_string(), "--filter", "container=flaky"]);
+    let events = docker_ok(
+        &w,
+        &[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &(unix_now() + 1).to_string(),
+            "--filter",
+            "container=flaky",
+        ],
+    );
     assert!(events.contains("container die") && events.contains("container start"), "{events}");
 
     docker_ok(&w, &["stop", "-t", "1", "published"]);
@@ -372,8 +618,16 @@ fn docker_py_drives_the_same_routes() {
     if !require_root("docker_py_drives_the_same_routes") {
         return;
     }
-    let has_py = std::process::Command::new("python3").args(["-c", "import docker"]).status().is_ok_and(|s| s.success());
-    if !has_py && !testkit::precondition_missing("docker_py_drives_the_same_routes", "needs docker-py (pip install docker)") {
+    let has_py = std::process::Command::new("python3")
+        .args(["-c", "import docker"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_py
+        && !testkit::precondition_missing(
+            "docker_py_drives_the_same_routes",
+            "needs docker-py (pip install docker)",
+        )
+    {
         return;
     }
     let w = World::with_daemon(BIN);
@@ -464,39 +718,79 @@ fn the_daemon_survives_bad_input_and_many_clients() {
     let w = World::with_daemon(BIN);
     let ping = || raw(&w, b"GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n", 4096);
     let malformed = raw(&w, &post("/v1.47/containers/create", "{\"Image\": "), 4096);
-    assert!(malformed.starts_with("HTTP/1.1 400") && malformed.contains("invalid JSON body"), "{malformed}");
-    let wrong_type = raw(&w, &post("/v1.47/containers/create", r#"{"Image":"busybox","Tty":"yes"}"#), 4096);
-    assert!(wrong_type.starts_with("HTTP/1.1 400") && wrong_type.contains("expected a boolean"), "{wrong_type}");
+    assert!(
+        malformed.starts_with("HTTP/1.1 400") && malformed.contains("invalid JSON body"),
+        "{malformed}"
+    );
+    let wrong_type =
+        raw(&w, &post("/v1.47/containers/create", r#"{"Image":"busybox","Tty":"yes"}"#), 4096);
+    assert!(
+        wrong_type.starts_with("HTTP/1.1 400") && wrong_type.contains("expected a boolean"),
+        "{wrong_type}"
+    );
     let version = raw(&w, b"GET /v1.99/version HTTP/1.1\r\nHost: d\r\n\r\n", 4096);
     assert!(version.starts_with("HTTP/1.1 400") && version.contains("too new"), "{version}");
     let unknown = raw(&w, b"GET /v1.47/no/such/route HTTP/1.1\r\nHost: d\r\n\r\n", 4096);
     assert!(unknown.starts_with("HTTP/1.1 404") && unknown.contains("page not found"), "{unknown}");
     let not_http = raw(&w, b"HELLO THERE\r\n\r\n", 4096);
     assert!(not_http.is_empty() || not_http.starts_with("HTTP/1.1 400"), "{not_http}");
-    let huge_header = format!("GET /_ping HTTP/1.1\r\nHost: d\r\nX-Big: {}\r\n\r\n", "a".repeat(200 * 1024));
+    let huge_header =
+        format!("GET /_ping HTTP/1.1\r\nHost: d\r\nX-Big: {}\r\n\r\n", "a".repeat(200 * 1024));
     let answer = raw(&w, huge_header.as_bytes(), 4096);
-    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 431") || answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.is_empty()
+            || answer.starts_with("HTTP/1.1 431")
+            || answer.starts_with("HTTP/1.1 400"),
+        "{answer}"
+    );
     let big = format!("POST /v1.47/containers/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", 64 << 20);
     let mut body = big.into_bytes();
     body.extend(std::iter::repeat_n(b' ', 17 << 20));
     let answer = raw(&w, &body, 4096);
-    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 413"), "{}", &answer[..answer.len().min(200)]);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 413"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
     assert!(ping().ends_with("OK"), "the daemon stopped answering");
 
     // Clients that go away mid-logs and mid-attach.
-    ok(&w.md(&["run", "-d", "--name", "talker", "busybox", "sh", "-c", "while :; do echo tick; sleep 0.1; done"]));
-    for path in ["/v1.47/containers/talker/logs?follow=1&stdout=1", "/v1.47/containers/talker/attach?stream=1&stdout=1"] {
+    ok(&w.md(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        "while :; do echo tick; sleep 0.1; done",
+    ]));
+    for path in [
+        "/v1.47/containers/talker/logs?follow=1&stdout=1",
+        "/v1.47/containers/talker/attach?stream=1&stdout=1",
+    ] {
         let method = if path.contains("attach") { "POST" } else { "GET" };
-        let request = format!("{method} {path} HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
+        );
         let answer = raw(&w, request.as_bytes(), 256);
-        assert!(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 101"), "{answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 101"),
+            "{answer}"
+        );
     }
     assert!(ping().ends_with("OK"));
     assert!(ok(&w.md(&["logs", "--tail", "1", "talker"])).contains("tick"));
 
     // Twenty clients running containers at once.
     let runs: Vec<_> = (0..20)
-        .map(|i| w.cmd(&["run", "--rm", "--network", "none", "busybox", "echo", &format!("client {i}")]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .map(|i| {
+            w.cmd(&["run", "--rm", "--network", "none", "busybox", "echo", &format!("client {i}")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for (i, run) in runs.into_iter().enumerate() {
         let out = run.wait_with_output().unwrap();

@@ -159,17 +159,21 @@ pub fn stats(
         let each = wanted.iter().enumerate().map(|(i, id)| {
             let latest = &latest;
             scope.spawn(move || -> Result<()> {
-                connect()?.container_stats(id, stream, &mut |sample| {
-                    latest.lock().unwrap_or_else(|e| e.into_inner())[i] = sample.clone();
-                    true
-                })
-                .map_err(message)
+                connect()?
+                    .container_stats(id, stream, &mut |sample| {
+                        latest.lock().unwrap_or_else(|e| e.into_inner())[i] = sample.clone();
+                        true
+                    })
+                    .map_err(message)
             })
         });
         let handles: Vec<_> = each.collect();
         while stream && handles.iter().any(|h| !h.is_finished()) {
             std::thread::sleep(std::time::Duration::from_secs(1));
-            print!("\x1b[2J\x1b[H{}", stats_table(&latest.lock().unwrap_or_else(|e| e.into_inner())));
+            print!(
+                "\x1b[2J\x1b[H{}",
+                stats_table(&latest.lock().unwrap_or_else(|e| e.into_inner()))
+            );
             let _ = std::io::stdout().flush();
         }
         handles.into_iter().filter_map(|h| h.join().ok()?.err()).collect::<Vec<_>>()
@@ -198,7 +202,8 @@ pub fn stats_row(s: &Value) -> Vec<String> {
     let number = |v: &Value| v.as_f64().unwrap_or(0.0);
     let cpu = &s["cpu_stats"];
     let pre = &s["precpu_stats"];
-    let cpu_delta = number(&cpu["cpu_usage"]["total_usage"]) - number(&pre["cpu_usage"]["total_usage"]);
+    let cpu_delta =
+        number(&cpu["cpu_usage"]["total_usage"]) - number(&pre["cpu_usage"]["total_usage"]);
     let system_delta = number(&cpu["system_cpu_usage"]) - number(&pre["system_cpu_usage"]);
     let cpus = number(&cpu["online_cpus"]).max(1.0);
     let cpu_percent = match cpu_delta > 0.0 && system_delta > 0.0 {
@@ -216,8 +221,10 @@ pub fn stats_row(s: &Value) -> Vec<String> {
     let memory_percent = if limit > 0.0 { used / limit * 100.0 } else { 0.0 };
     let networks = s["networks"].as_object().cloned().unwrap_or_default();
     let net = |key: &str| networks.values().map(|n| number(&n[key])).sum::<f64>();
-    let blkio = s["blkio_stats"]["io_service_bytes_recursive"].as_array().cloned().unwrap_or_default();
-    let block = |op: &str| blkio.iter().filter(|e| e["op"] == op).map(|e| number(&e["value"])).sum::<f64>();
+    let blkio =
+        s["blkio_stats"]["io_service_bytes_recursive"].as_array().cloned().unwrap_or_default();
+    let block =
+        |op: &str| blkio.iter().filter(|e| e["op"] == op).map(|e| number(&e["value"])).sum::<f64>();
     let id = s["id"].as_str().unwrap_or_default();
     vec![
         id[..id.len().min(12)].to_string(),
@@ -225,8 +232,16 @@ pub fn stats_row(s: &Value) -> Vec<String> {
         format!("{cpu_percent:.2}%"),
         format!("{} / {}", size(used, 1024.0, &BINARY), size(limit, 1024.0, &BINARY)),
         format!("{memory_percent:.2}%"),
-        format!("{} / {}", size(net("rx_bytes"), 1000.0, &DECIMAL), size(net("tx_bytes"), 1000.0, &DECIMAL)),
-        format!("{} / {}", size(block("read"), 1000.0, &DECIMAL), size(block("write"), 1000.0, &DECIMAL)),
+        format!(
+            "{} / {}",
+            size(net("rx_bytes"), 1000.0, &DECIMAL),
+            size(net("tx_bytes"), 1000.0, &DECIMAL)
+        ),
+        format!(
+            "{} / {}",
+            size(block("read"), 1000.0, &DECIMAL),
+            size(block("write"), 1000.0, &DECIMAL)
+        ),
         s["pids_stats"]["current"].as_u64().unwrap_or(0).to_string(),
     ]
 }
@@ -242,9 +257,18 @@ pub fn size(mut bytes: f64, base: f64, units: &[&str]) -> String {
         bytes /= base;
         unit += 1;
     }
-    let digits = if bytes >= 1000.0 { 0 } else if bytes >= 100.0 { 1 } else if bytes >= 10.0 { 2 } else { 3 };
+    let digits = if bytes >= 1000.0 {
+        0
+    } else if bytes >= 100.0 {
+        1
+    } else if bytes >= 10.0 {
+        2
+    } else {
+        3
+    };
     let text = format!("{bytes:.digits$}");
-    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+    let text =
+        if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
     format!("{text}{}", units[unit])
 }
 
@@ -336,7 +360,11 @@ pub fn update(api: &dyn Manage, args: UpdateArgs) -> Result<u8> {
         nano_cpus: args.cpus.as_deref().map(crate::run_flags::nano_cpus).transpose()?.unwrap_or(0),
         cpu_shares: args.cpu_shares.unwrap_or(0),
         pids_limit: args.pids_limit,
-        restart_policy: args.restart.as_deref().map(crate::run_flags::restart_policy).transpose()?,
+        restart_policy: args
+            .restart
+            .as_deref()
+            .map(crate::run_flags::restart_policy)
+            .transpose()?,
     };
     if body == UpdateBody::default() {
         bail!("you must provide one or more flags when using this command");
@@ -491,7 +519,8 @@ fn unpack_on_host(tar: &[u8], dest: &Path) -> Result<()> {
     let (dir, rename): (PathBuf, Option<String>) = match dest.is_dir() {
         true => (dest.to_path_buf(), None),
         false => {
-            let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent =
+                dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             if !parent.is_dir() {
                 bail!("destination directory {} does not exist", parent.display());
             }

@@ -126,7 +126,7 @@ pub fn restart_delay(count: i64, ran_for: Duration) -> Duration {
 }
 // ANCHOR_END: should_restart
 
-// ANCHOR: health_rules
+// ANCHOR: health_check
 /// The check's timing with Docker's defaults filled in (30 s, 30 s, 3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
@@ -161,6 +161,9 @@ pub fn check_of(config: &HealthConfig) -> Option<Check> {
     })
 }
 
+// ANCHOR_END: health_check
+
+// ANCHOR: record_probe
 /// Record one probe: success makes it healthy; a failure counts (unless
 /// it is still in its start period) and `retries` of them in a row make it
 /// unhealthy. Only the last 5 probes are kept, as dockerd keeps them.
@@ -178,7 +181,7 @@ pub fn record_probe(health: &mut Health, probe: Probe, retries: i64, in_start_pe
     let extra = health.log.len().saturating_sub(5);
     health.log.drain(..extra);
 }
-// ANCHOR_END: health_rules
+// ANCHOR_END: record_probe
 
 /// A new run's health: `starting`, no probes yet.
 pub fn starting() -> Health {

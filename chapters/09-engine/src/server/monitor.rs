@@ -31,6 +31,8 @@ pub fn watch(daemon: Arc<Daemon>, id: String) {
     });
 }
 
+// ANCHOR_END: watch
+
 /// It ended before we could listen (`sh -c 'exit 3'` is quick): its
 /// state says how.
 async fn ended_unseen(daemon: Arc<Daemon>, id: String) {
@@ -53,6 +55,7 @@ async fn ended_unseen(daemon: Arc<Daemon>, id: String) {
     }
 }
 
+// ANCHOR: exited
 /// After an exit: `die`, `destroy` if `--rm` took it, then the policy.
 pub async fn exited(daemon: Arc<Daemon>, id: String, exit: i64) {
     let (name, image) = names(&daemon, &id).await;
@@ -68,7 +71,7 @@ pub async fn exited(daemon: Arc<Daemon>, id: String, exit: i64) {
     }
     restart::after_exit(daemon, id, exit).await;
 }
-// ANCHOR_END: watch
+// ANCHOR_END: exited
 
 /// Mark the run being watched (its `StartedAt`); a new run's health starts
 /// over as `starting`. The run's start, or `None` if it is not running.

@@ -30,6 +30,9 @@ pub async fn after_exit(daemon: Arc<Daemon>, id: String, exit: i64) {
     restart_after(daemon, id, delay).await;
 }
 
+// ANCHOR_END: after_exit
+
+// ANCHOR: restart_after
 /// Wait `delay` as `restarting`, then start it again and watch the new run.
 pub async fn restart_after(daemon: Arc<Daemon>, id: String, delay: Duration) {
     let dir = daemon.local.engine.store.container_dir(&id);
@@ -60,7 +63,7 @@ pub async fn restart_after(daemon: Arc<Daemon>, id: String, delay: Duration) {
         }
     }
 }
-// ANCHOR_END: after_exit
+// ANCHOR_END: restart_after
 
 fn ran_for(state: &ch05_run::State) -> Duration {
     let at = |t: &Option<String>| t.as_deref().and_then(|t| humantime::parse_rfc3339(t).ok());

@@ -41,7 +41,12 @@ pub async fn create(daemon: Arc<Daemon>, request: Request<Incoming>) -> Response
     let created = blocking(move || local.create(name.as_deref(), &body)).await;
     if let Ok(created) = &created {
         let (name, _) = monitor::names(&daemon, &created.id).await;
-        daemon.events.emit("container", "create", &created.id, &[("image", &image), ("name", &name)]);
+        daemon.events.emit(
+            "container",
+            "create",
+            &created.id,
+            &[("image", &image), ("name", &name)],
+        );
     }
     answer(201, created.map(|c| json!({ "Id": c.id, "Warnings": c.warnings })))
 }
@@ -112,7 +117,12 @@ pub async fn restart(
         let local = daemon.local.clone();
         if let Ok(full) = blocking(move || local.find(&id)).await {
             let (name, image) = monitor::names(&daemon, &full).await;
-            daemon.events.emit("container", "restart", &full, &[("name", &name), ("image", &image)]);
+            daemon.events.emit(
+                "container",
+                "restart",
+                &full,
+                &[("name", &name), ("image", &image)],
+            );
             monitor::watch(Arc::clone(&daemon), full);
         }
     }

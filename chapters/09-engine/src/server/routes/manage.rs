@@ -68,7 +68,8 @@ async fn top(daemon: Arc<Daemon>, id: String, request: Request<Incoming>) -> Res
 async fn stats(daemon: Arc<Daemon>, id: String, request: Request<Incoming>) -> Response<Body> {
     let query = http::query(&request);
     // `stream=0`, `stream=false`, docker-py's `stream=False`: one sample.
-    let stream = !query.get("stream").is_some_and(|s| !http::truthy(&query, "stream") && !s.is_empty());
+    let stream =
+        !query.get("stream").is_some_and(|s| !http::truthy(&query, "stream") && !s.is_empty());
     let local = daemon.local.clone();
     let wanted = id.clone();
     if let Err(error) = blocking(move || local.find(&wanted)).await {
