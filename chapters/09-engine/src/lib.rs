@@ -13,8 +13,10 @@ pub mod api;
 #[cfg(feature = "http")]
 pub mod client;
 pub mod error;
+pub mod lifecycle;
 pub mod local;
 pub mod objects;
+pub mod manage;
 #[cfg(feature = "http")]
 pub mod server;
 pub mod settings;

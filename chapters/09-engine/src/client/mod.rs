@@ -3,6 +3,7 @@
 
 mod http;
 mod objects;
+mod manage;
 mod terminal;
 
 use std::time::Duration;

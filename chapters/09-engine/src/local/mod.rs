@@ -3,13 +3,16 @@
 //! what `mini-docker` runs without a daemon, and what `mini-dockerd` calls
 //! for every request — moby's `daemon` package, in miniature.
 
+pub mod archive;
 pub(crate) mod containers;
 mod exec;
 mod filters;
 mod images;
 mod narration;
 pub mod objects;
+mod manage;
 pub mod progress;
+pub mod stats;
 pub mod translate;
 
 use std::path::{Path, PathBuf};

@@ -10,9 +10,12 @@
 pub mod events;
 pub mod execs;
 pub mod explain;
+pub mod health;
 pub mod http;
 pub mod listen;
 pub mod monitor;
+pub mod restart;
+pub mod restore;
 pub mod router;
 pub mod routes;
 pub mod supervisor;
@@ -94,6 +97,7 @@ pub fn serve(daemon: Daemon, hosts: &[Host], group: Option<u32>) -> anyhow::Resu
         for host in hosts {
             listen(host, group, Arc::clone(&daemon))?;
         }
+        tokio::spawn(restore::restore(Arc::clone(&daemon)));
         wait_for_shutdown().await;
         Ok::<_, anyhow::Error>(())
     })?;

@@ -8,6 +8,7 @@ mod images;
 mod logs;
 mod networks;
 mod objects;
+mod manage;
 mod system;
 mod volumes;
 mod wait;
@@ -58,7 +59,10 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("POST", ["exec", id, "resize"]) => Box::pin(exec::resize(d, id.to_string(), request)),
         ("GET", ["exec", id, "json"]) => Box::pin(exec::inspect(d, id.to_string())),
         ("POST", ["images", "create"]) => Box::pin(images::pull(d, request)),
-        _ => return objects::handle(d, Routed { method, segments, request: Box::new(request) }),
+        _ => {
+            let routed = Routed { method, segments, request: Box::new(request) };
+            return objects::handle(Arc::clone(&d), routed).or_else(|r| manage::handle(d, r));
+        }
     })
 }
 // ANCHOR_END: table_more
