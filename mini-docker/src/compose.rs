@@ -11,10 +11,12 @@ use ch09_engine::local::Settings;
 use ch09_engine::Local;
 
 // ANCHOR: engine
-/// The whole engine: chapters 1–5 and the extensions of chapters 6, 7, 8,
-/// and the daemon's own settings (chapter 9).
+/// The whole engine: chapters 1–5 (with the container's view of its
+/// cgroup, chapter 2's, first: chapter 8 may make it writable), the
+/// extensions of chapters 6, 7, 8, and the daemon's own settings (chapter 9).
 pub fn engine(root: &Path) -> Engine {
     Engine::new(root)
+        .with(ch05_run::cgroup_view::CgroupView)
         .with(ch06_networking::Networking)
         .with(ch07_volumes::Volumes)
         .with(ch08_security::Security)

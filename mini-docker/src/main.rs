@@ -88,6 +88,10 @@ enum Command {
     Attach { container: String },
     /// Block until containers stop, then print their exit codes.
     Wait(cli::ContainersArgs),
+    /// Pause all processes within one or more containers.
+    Pause(cli::ContainersArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(cli::ContainersArgs),
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
@@ -278,6 +282,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Exec(args) => containers::exec(api()?.as_ref(), args),
         Command::Attach { container } => containers::attach(api()?.as_ref(), &container),
         Command::Wait(args) => containers::wait(api()?.as_ref(), args),
+        Command::Pause(args) => containers::pause(api()?.as_ref(), args, true),
+        Command::Unpause(args) => containers::pause(api()?.as_ref(), args, false),
         Command::Volume(command) => volumes::run(&root, command),
         Command::Network(command) => networks::run(&root, command),
         Command::Diff(args) => making::diff(&root, &args),

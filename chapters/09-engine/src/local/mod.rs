@@ -7,6 +7,7 @@ pub(crate) mod containers;
 mod exec;
 mod filters;
 mod images;
+pub mod pause;
 pub mod progress;
 pub mod translate;
 
@@ -132,6 +133,14 @@ impl Api for Local {
 
     fn container_wait(&self, id: &str, condition: WaitCondition) -> ApiResult<i64> {
         self.wait(id, condition)
+    }
+
+    fn container_pause(&self, id: &str) -> ApiResult<()> {
+        self.pause(id).map(drop)
+    }
+
+    fn container_unpause(&self, id: &str) -> ApiResult<()> {
+        self.unpause(id).map(drop)
     }
 
     fn container_logs(
