@@ -428,3 +428,20 @@ fn the_docker_cli_pauses_and_unpauses_through_mini_dockerd() {
     assert_eq!(actions, ["pause", "unpause"], "{events}");
     ok(&docker(&w, &["rm", "-f", "dp"]));
 }
+
+#[test]
+fn commit_pauses_a_running_container_and_leaves_a_paused_one_paused() {
+    if !require_root("commit_pauses_a_running_container_and_leaves_a_paused_one_paused") {
+        return;
+    }
+    let w = World::new(BIN);
+    start_counter(&w, "committed");
+    ok(&w.md(&["commit", "committed", "mdtest/frozen:1"]));
+    let running = inspect(&w, "committed")["State"].clone();
+    assert_eq!((&running["Status"], &running["Paused"]), (&json!("running"), &json!(false)));
+    ok(&w.md(&["pause", "committed"]));
+    ok(&w.md(&["commit", "committed", "mdtest/frozen:2"]));
+    assert_eq!(inspect(&w, "committed")["State"]["Status"], "paused");
+    ok(&w.md(&["rm", "-f", "committed"]));
+    ok(&w.md(&["rmi", "mdtest/frozen:1", "mdtest/frozen:2"]));
+}

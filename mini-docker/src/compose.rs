@@ -69,3 +69,36 @@ pub fn internal_exec(root: &Path, id: &str, body: &str) -> anyhow::Result<i64> {
     })
 }
 // ANCHOR_END: internal_exec
+
+// ANCHOR: freezer
+/// Chapter 10's freezer seam for `commit --pause`, filled by chapter 5's
+/// `pause` (chapter 2's freezer): the container is frozen while its layer
+/// is read. One the user paused stays paused afterwards, as with Docker.
+pub struct Freezer {
+    engine: Engine,
+    paused_here: std::cell::Cell<bool>,
+}
+
+impl Freezer {
+    pub fn new(engine: Engine) -> Freezer {
+        Freezer { engine, paused_here: std::cell::Cell::new(false) }
+    }
+}
+
+impl ch10_images::commit::Freezer for Freezer {
+    fn freeze(&self, container: &ch05_run::ContainerConfig) -> anyhow::Result<()> {
+        if !self.engine.state(&container.id)?.is_paused() {
+            self.engine.pause(&container.id)?;
+            self.paused_here.set(true);
+        }
+        Ok(())
+    }
+
+    fn thaw(&self, container: &ch05_run::ContainerConfig) -> anyhow::Result<()> {
+        if self.paused_here.take() {
+            self.engine.unpause(&container.id)?;
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: freezer
