@@ -312,6 +312,7 @@ fn pause_stops_every_process_and_unpause_lets_them_go_on() {
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let still = log_lines(&w, "counter");
     let listed = ok(&w.md(&["ps", "--filter", "name=counter"]));
+    let by_status = ok(&w.md(&["ps", "--filter", "status=paused", "--format", "{{.Names}}"]));
     let state = inspect(&w, "counter")["State"].clone();
     assert_eq!(ok(&w.md(&["unpause", "counter"])), "counter");
     std::thread::sleep(std::time::Duration::from_millis(1500));
@@ -319,6 +320,7 @@ fn pause_stops_every_process_and_unpause_lets_them_go_on() {
     assert_eq!(frozen_at, still, "the counter went on while paused");
     assert!(thawed > still + 3, "the counter did not go on after unpause: {still} then {thawed}");
     assert!(listed.contains("(Paused)"), "{listed}");
+    assert_eq!(by_status, "counter");
     let fields = (&state["Status"], &state["Running"], &state["Paused"]);
     assert_eq!(fields, (&json!("paused"), &json!(true), &json!(true)), "{state}");
     let after = inspect(&w, "counter")["State"].clone();
