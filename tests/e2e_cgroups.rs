@@ -122,6 +122,25 @@ fn without_the_pids_controller_pids_limit_is_one_line_and_the_rest_runs() {
     );
 }
 
+#[test]
+#[ignore = "needs a cgroup v1 host without the freezer: the test VM makes one (scripts/vm)"]
+fn without_the_v1_freezer_pause_is_one_line_and_the_container_runs_on() {
+    let layout = ch02_cgroups::detect().unwrap();
+    assert!(
+        !layout.uses_v2() && layout.v1_root("freezer").is_none(),
+        "this host has a v1 freezer or is v2: this test runs in the VM (scripts/vm/cgroup-tests.sh)"
+    );
+    let w = World::new(BIN);
+    ok(&w.md(&["run", "-d", "--name", "web", "--network", "none", "busybox", "sleep", "60"]));
+    let refused = w.md(&["pause", "web"]);
+    let text = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("freezer controller not") && text.contains("pause needs it"), "{text}");
+    assert!(text.contains("mount -t cgroup -o freezer cgroup /sys/fs/cgroup/freezer"), "{text}");
+    assert_eq!(inspect(&w, "web")["State"]["Status"], "running");
+}
+
 /// The line of `mini-docker doctor` that contains `what`.
 fn doctor_line(what: &str) -> String {
     let out = run(Command::new(BIN).arg("doctor"));

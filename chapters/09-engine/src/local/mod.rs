@@ -155,6 +155,7 @@ impl Api for Local {
     /// Without a daemon this process is the supervisor, attached to the terminal.
     fn container_start_attached(&self, id: &str) -> ApiResult<i64> {
         let id = self.find(id)?;
+        self.refuse_if_paused(&id, pause::START_PAUSED)?;
         Ok(self.engine.start_attached(&id)? as i64)
     }
 
