@@ -113,6 +113,10 @@ enum Command {
     /// `container prune` (its only form).
     #[command(hide = true)]
     ContainerPrune(manage::PruneArgs),
+    /// Pause all processes within one or more containers.
+    Pause(cli::ContainersArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(cli::ContainersArgs),
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
@@ -358,6 +362,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             manage::prune(manager(&root, host.as_deref())?.as_ref(), args)
         }
         Command::Container(_) => unreachable!("main turns it into its short form"),
+        Command::Pause(args) => containers::pause(api()?.as_ref(), args, true),
+        Command::Unpause(args) => containers::pause(api()?.as_ref(), args, false),
         Command::Diff(args) => making::diff(&root, &args),
         Command::Commit(args) => making::commit(&root, &args),
         Command::Export(args) => making::export(&root, &args),

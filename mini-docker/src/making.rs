@@ -8,7 +8,6 @@ use std::time::SystemTime;
 use anyhow::{anyhow, Result};
 use ch09_engine::Api;
 pub use ch10_images::cli::{CommitArgs, DiffArgs, ExportArgs, HistoryArgs, PushArgs, SaveArgs};
-use ch10_images::commit::NoFreezer;
 use ch10_images::history::TableOptions;
 
 use mini_docker::compose;
@@ -17,10 +16,10 @@ pub fn diff(root: &Path, args: &DiffArgs) -> Result<u8> {
     ch10_images::cli::diff(&compose::engine(root), args)
 }
 
-/// `--pause` goes through chapter 10's freezer seam; until chapter 2 has a
-/// freezer, pausing a running container is refused with a way out.
+/// `--pause` goes through chapter 10's freezer seam, to chapter 2's freezer.
 pub fn commit(root: &Path, args: &CommitArgs) -> Result<u8> {
-    ch10_images::cli::commit(&compose::engine(root), args, &NoFreezer)
+    let engine = compose::engine(root);
+    ch10_images::cli::commit(&engine, args, &compose::Freezer::new(engine.clone()))
 }
 
 pub fn export(root: &Path, args: &ExportArgs) -> Result<u8> {

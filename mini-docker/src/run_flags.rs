@@ -122,6 +122,7 @@ fn host_config(flags: &ContainerFlags, extra: &Extra) -> Result<HostConfig> {
         cpu_shares: limits.cpu_shares.unwrap_or(0),
         pids_limit: limits.pids_limit,
         cgroup_parent: flags.cgroup_parent.clone().unwrap_or_default(),
+        cgroupns_mode: flags.cgroupns.clone().unwrap_or_default(),
         cap_add: Some(extra.walls.cap_add.clone()),
         cap_drop: Some(extra.walls.cap_drop.clone()),
         privileged: extra.walls.privileged,

@@ -159,6 +159,7 @@ impl Engine {
             s.status = Status::Exited;
             s.exit_code = Some(exit);
             s.oom_killed = oom;
+            s.paused = false;
             s.pid = None;
             s.supervisor_pid = None;
             s.finished_at = Some(now());

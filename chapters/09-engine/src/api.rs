@@ -96,6 +96,12 @@ pub trait Api: ImageApi + NetworkApi + VolumeApi + SystemApi {
     /// `POST /containers/{id}/wait?condition=`: the exit code.
     fn container_wait(&self, id: &str, condition: WaitCondition) -> ApiResult<i64>;
     // ANCHOR_END: api
+    // ANCHOR: api_pause
+    /// `POST /containers/{id}/pause`: freeze it (chapter 2's freezer).
+    fn container_pause(&self, id: &str) -> ApiResult<()>;
+    /// `POST /containers/{id}/unpause`.
+    fn container_unpause(&self, id: &str) -> ApiResult<()>;
+    // ANCHOR_END: api_pause
     // ANCHOR: api_attached
     /// `GET /containers/{id}/logs`: each piece of output, in order.
     fn container_logs(

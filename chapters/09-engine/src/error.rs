@@ -70,6 +70,9 @@ fn status_of(error: &anyhow::Error, message: &str) -> u16 {
     use ch05_run::store::StoreError;
     use ch06_networking::NetError;
     use ch07_volumes::VolumeError;
+    if error.downcast_ref::<ch05_run::pause::PauseError>().is_some() {
+        return 409; // not running, already paused, not paused
+    }
     if let Some(e) = error.downcast_ref::<StoreError>() {
         return if matches!(e, StoreError::NotFound(_)) { 404 } else { 500 };
     }

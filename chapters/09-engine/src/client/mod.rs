@@ -121,6 +121,14 @@ impl Api for Remote {
         Ok(answer["StatusCode"].as_i64().unwrap_or(-1))
     }
 
+    fn container_pause(&self, id: &str) -> ApiResult<()> {
+        self.call("POST", &Self::id_path(id, "/pause"), None).map(drop)
+    }
+
+    fn container_unpause(&self, id: &str) -> ApiResult<()> {
+        self.call("POST", &Self::id_path(id, "/unpause"), None).map(drop)
+    }
+
     fn container_logs(
         &self,
         id: &str,

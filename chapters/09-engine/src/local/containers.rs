@@ -76,6 +76,7 @@ impl Local {
     /// of its own, which has one thread, as forking a supervisor needs.
     pub fn start(&self, wanted: &str, options: StartOptions) -> ApiResult<bool> {
         let id = self.find(wanted)?;
+        self.refuse_if_paused(&id, super::pause::START_PAUSED)?;
         if self.engine.state(&id)?.is_running() {
             return Ok(false);
         }
@@ -224,6 +225,7 @@ impl Local {
                 "You cannot attach to a stopped container, start it first",
             ));
         }
+        self.refuse_if_paused(&id, super::pause::ATTACH_PAUSED)?;
         let dir = self.engine.store.container_dir(&id);
         let mut client = AttachClient::connect(&dir, true, Duration::from_secs(5)).map_err(io)?;
         let mut sender = client.sender().map_err(io)?;

@@ -11,6 +11,7 @@ mod images;
 mod narration;
 pub mod objects;
 mod manage;
+pub mod pause;
 pub mod progress;
 pub mod stats;
 pub mod translate;
@@ -141,6 +142,14 @@ impl Api for Local {
         self.wait(id, condition)
     }
 
+    fn container_pause(&self, id: &str) -> ApiResult<()> {
+        self.pause(id).map(drop)
+    }
+
+    fn container_unpause(&self, id: &str) -> ApiResult<()> {
+        self.unpause(id).map(drop)
+    }
+
     fn container_logs(
         &self,
         id: &str,
@@ -153,6 +162,7 @@ impl Api for Local {
     /// Without a daemon this process is the supervisor, attached to the terminal.
     fn container_start_attached(&self, id: &str) -> ApiResult<i64> {
         let id = self.find(id)?;
+        self.refuse_if_paused(&id, pause::START_PAUSED)?;
         Ok(self.engine.start_attached(&id)? as i64)
     }
 

@@ -9,6 +9,7 @@ mod logs;
 mod networks;
 mod objects;
 mod manage;
+mod pause;
 mod system;
 mod volumes;
 mod wait;
@@ -46,6 +47,8 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("DELETE", ["containers", id]) => Box::pin(containers::remove(d, id.to_string(), request)),
         // ANCHOR_END: table
         // ANCHOR: table_more
+        ("POST", ["containers", id, "pause"]) => Box::pin(pause::pause(d, id.to_string(), true)),
+        ("POST", ["containers", id, "unpause"]) => Box::pin(pause::pause(d, id.to_string(), false)),
         ("POST", ["containers", id, "wait"]) => Box::pin(wait::wait(d, id.to_string(), request)),
         ("GET", ["containers", id, "logs"]) => Box::pin(logs::logs(d, id.to_string(), request)),
         ("POST", ["containers", id, "attach"]) => {
