@@ -7,6 +7,7 @@ pub(crate) mod containers;
 mod exec;
 mod filters;
 mod images;
+mod narration;
 pub mod objects;
 pub mod progress;
 pub mod translate;
