@@ -261,4 +261,12 @@ fn mini_docker_image_and_system_verbs() {
     assert!(images.starts_with("Deleted Images:\nuntagged: ") && images.contains(&id), "{images}");
     assert_eq!(ok(&w.md(&["images", "-q"])), "");
     assert!(ok(&w.md(&["system", "info"])).starts_with("Server:"));
+    // `inspect` without a type: a container, else an image, a network, a volume.
+    ok(&w.md(&["volume", "create", "mdtest-any"]));
+    let mountpoint = ok(&w.md(&["inspect", "-f", "{{.Mountpoint}}", "mdtest-any"]));
+    assert!(mountpoint.ends_with("/volumes/mdtest-any/_data"), "{mountpoint}");
+    let nothing = w.md(&["inspect", "nosuch"]);
+    assert_eq!(nothing.status.code(), Some(1));
+    assert_eq!(stderr(&nothing), "mini-docker: No such object: nosuch");
+    ok(&w.md(&["volume", "rm", "mdtest-any"]));
 }

@@ -306,21 +306,6 @@ pub(crate) fn since_seconds(text: &str) -> Result<i64> {
     Ok(at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))
 }
 
-/// `inspect`: every name as a container; `None` if one is not (then the
-/// caller looks for images of those names).
-pub fn inspect(api: &dyn Api, names: &[String]) -> Result<Option<u8>> {
-    let mut all = Vec::new();
-    for name in names {
-        match api.container_inspect(name) {
-            Ok(described) => all.push(described),
-            Err(error) if error.status == 404 => return Ok(None),
-            Err(error) => bail!("{}", error.message),
-        }
-    }
-    println!("{}", serde_json::to_string_pretty(&all)?);
-    Ok(Some(0))
-}
-
 pub fn exec(api: &dyn Api, args: ch05_run::cli::ExecArgs) -> Result<u8> {
     let body = ExecCreateBody {
         attach_stdin: args.interactive,

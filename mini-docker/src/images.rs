@@ -55,17 +55,6 @@ pub struct InspectArgs {
     images: Vec<String>,
 }
 
-impl InspectArgs {
-    pub fn names(&self) -> &[String] {
-        &self.images
-    }
-
-    /// With `--format`, every object is formatted here (containers too).
-    pub fn formatted(&self) -> bool {
-        self.format.is_some()
-    }
-}
-
 #[derive(Args)]
 pub struct LoadArgs {
     /// A `docker save` tarball, or an OCI image layout (directory or tar).
@@ -485,21 +474,47 @@ pub fn prune(api: &dyn Api, all: bool) -> Result<u8> {
 }
 
 // ANCHOR: inspect
-/// `inspect`: images as JSON (containers are the engine's, see main); with
-/// `-f`, each container or image through the template, a line each.
+/// `image inspect`: images as JSON; with `-f`, each through the template,
+/// a line each.
 pub fn inspect(api: &dyn Api, args: InspectArgs) -> Result<u8> {
     let mut out = Vec::new();
     for name in &args.images {
-        let container = args.format.as_ref().map(|_| api.container_inspect(name));
-        match container {
-            Some(Ok(container)) => out.push(container),
-            Some(Err(error)) if error.status != 404 => bail!("{}", error.message),
-            _ => out.push(api.image_inspect(name).map_err(|e| anyhow!("{}", e.message))?),
-        }
+        out.push(api.image_inspect(name).map_err(|e| anyhow!("{}", e.message))?);
     }
+    print_inspected(&args, &out)
+}
+
+/// `inspect NAME` without a type, as `docker inspect`: a container, else
+/// an image, a network, a volume — the first that knows the name.
+pub fn inspect_any(api: &dyn Api, args: InspectArgs) -> Result<u8> {
+    let mut out = Vec::new();
+    for name in &args.images {
+        let kinds: [&dyn Fn() -> ch09_engine::ApiResult<Value>; 4] = [
+            &|| api.container_inspect(name),
+            &|| api.image_inspect(name),
+            &|| api.network_inspect(name),
+            &|| api.volume_inspect(name),
+        ];
+        let mut found = None;
+        for inspect in kinds {
+            match inspect() {
+                Ok(object) => {
+                    found = Some(object);
+                    break;
+                }
+                Err(error) if error.status == 404 => continue,
+                Err(error) => bail!("{}", error.message),
+            }
+        }
+        out.push(found.ok_or_else(|| anyhow!("No such object: {name}"))?);
+    }
+    print_inspected(&args, &out)
+}
+
+fn print_inspected(args: &InspectArgs, out: &[Value]) -> Result<u8> {
     match &args.format {
-        Some(template) => print!("{}", format::render_each(template, &out)?),
-        None => println!("{}", serde_json::to_string_pretty(&out)?),
+        Some(template) => print!("{}", format::render_each(template, out)?),
+        None => println!("{}", serde_json::to_string_pretty(out)?),
     }
     Ok(0)
 }

@@ -324,11 +324,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Pull(args) => images::pull(api()?.as_ref(), &root, &args),
         Command::Images(args) => images::images(api()?.as_ref(), args),
         Command::Rmi(args) => images::rmi(api()?.as_ref(), args),
-        Command::Inspect(args) if args.formatted() => images::inspect(api()?.as_ref(), args),
-        Command::Inspect(args) => match containers::inspect(api()?.as_ref(), args.names())? {
-            Some(code) => Ok(code),
-            None => images::inspect(api()?.as_ref(), args),
-        },
+        Command::Inspect(args) => images::inspect_any(api()?.as_ref(), args),
         Command::Load(args) => images::load(api()?.as_ref(), args),
         Command::Tag(args) => images::tag(api()?.as_ref(), args),
         Command::Login(args) => images::login(&root, args),
