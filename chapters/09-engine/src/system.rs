@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use crate::error::ApiError;
 use crate::local::Local;
 
 /// The API version this engine speaks; clients negotiate down to it.
@@ -118,3 +119,33 @@ fn security_options(local: &Local) -> Vec<&'static str> {
     }
     options
 }
+
+// ANCHOR: version_prefix
+/// `/v1.47/containers/json` → `/containers/json`; no prefix is the newest.
+/// A version outside what we speak is refused, as dockerd does.
+pub fn strip_version(path: &str) -> Result<&str, ApiError> {
+    let Some(rest) = path.strip_prefix("/v") else { return Ok(path) };
+    let (version, rest) = match rest.find('/') {
+        Some(slash) => (&rest[..slash], &rest[slash..]),
+        None => (rest, "/"),
+    };
+    let Some(asked) = parse_version(version) else { return Ok(path) };
+    if asked > parse_version(API_VERSION).expect("ours parses") {
+        return Err(ApiError::bad_request(format!(
+            "client version {version} is too new. Maximum supported API version is {API_VERSION}"
+        )));
+    }
+    if asked < parse_version(MIN_API_VERSION).expect("ours parses") {
+        return Err(ApiError::bad_request(format!(
+            "client version {version} is too old. Minimum supported API version is {MIN_API_VERSION}, please upgrade your client to a newer version"
+        )));
+    }
+    Ok(rest)
+}
+
+/// `1.47` → (1, 47); anything else is not a version.
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+// ANCHOR_END: version_prefix

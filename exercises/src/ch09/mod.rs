@@ -4,9 +4,19 @@ use crate::catalog::{Exercise, Level};
 
 pub mod glob;
 pub mod reference_matches;
+pub mod strip_version;
 pub mod unix_seconds;
 
 pub const EXERCISES: &[Exercise] = &[
+    Exercise {
+        name: "strip_version",
+        chapter: "ch09",
+        reference: "ch09_engine::system::strip_version",
+        level: Level::Easy,
+        root: false,
+        book: "ch09-engine.md#routes",
+        task: "a request path without its `/v1.47` prefix, and dockerd's refusal of versions it cannot speak",
+    },
     Exercise {
         name: "glob",
         chapter: "ch09",
