@@ -12,6 +12,7 @@ use hyper::{Request, Response};
 use super::http::{self, Body};
 use super::routes;
 use super::Daemon;
+use crate::error::ApiError;
 use crate::system::strip_version;
 
 /// A request on its way to a handler.
