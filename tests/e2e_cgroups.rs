@@ -403,7 +403,7 @@ fn the_docker_cli_pauses_and_unpauses_through_mini_dockerd() {
     {
         return;
     }
-    let w = World::with_own_daemon(BIN);
+    let w = World::with_daemon(BIN);
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
     let id = ok(&docker(
         &w,
