@@ -37,6 +37,10 @@ pub enum ContainerCommand {
     Attach { container: String },
     /// Block until containers stop, then print their exit codes.
     Wait(cli::ContainersArgs),
+    /// Pause all processes within one or more containers.
+    Pause(cli::ContainersArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(cli::ContainersArgs),
     /// Show the processes of a container.
     Top(manage::TopArgs),
     /// Show containers' resource usage.
@@ -77,6 +81,8 @@ impl ContainerCommand {
             C::Exec(a) => Command::Exec(a),
             C::Attach { container } => Command::Attach { container },
             C::Wait(a) => Command::Wait(a),
+            C::Pause(a) => Command::Pause(a),
+            C::Unpause(a) => Command::Unpause(a),
             C::Top(a) => Command::Top(a),
             C::Stats(a) => Command::Stats(a),
             C::Port(a) => Command::Port(a),
