@@ -12,7 +12,9 @@ mod images;
 mod making;
 mod manage;
 mod networks;
+mod ps;
 mod run_flags;
+mod system;
 mod volumes;
 
 use std::path::{Path, PathBuf};
@@ -117,6 +119,12 @@ enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(networks::NetworkCommand),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(system::ImageCommand),
+    /// Manage the engine: disk usage, prune, info.
+    #[command(subcommand)]
+    System(system::SystemCommand),
     /// What a daemon runs to start a container (not for people).
     #[command(hide = true)]
     InternalStart {
@@ -192,6 +200,10 @@ fn client(root: &Path, host: Option<&str>, remap: Option<&str>) -> anyhow::Resul
         Err(_) => settings.driver,
     };
     settings.registry_mirror = std::env::var("MINI_DOCKER_REGISTRY_MIRROR").ok();
+    // dockerd's --insecure-registry, for the engine in this process.
+    settings.insecure_registries = std::env::var("MINI_DOCKER_INSECURE_REGISTRY")
+        .map(|list| list.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
     settings.userns_remap = remap.map(compose::lookup_remap).transpose()?;
     Ok(Box::new(compose::local(root, settings)))
 }
@@ -306,15 +318,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Version => images::version(api()?.as_ref()),
         Command::Info => images::info(api()?.as_ref()),
         Command::Pull(args) => images::pull(api()?.as_ref(), &root, &args),
-        Command::Images(args) => images::images(&root, args),
-        Command::Rmi(args) => images::rmi(&root, args),
-        Command::Inspect(args) if args.formatted() => images::inspect(api()?.as_ref(), &root, args),
+        Command::Images(args) => images::images(api()?.as_ref(), args),
+        Command::Rmi(args) => images::rmi(api()?.as_ref(), args),
+        Command::Inspect(args) if args.formatted() => images::inspect(api()?.as_ref(), args),
         Command::Inspect(args) => match containers::inspect(api()?.as_ref(), args.names())? {
             Some(code) => Ok(code),
-            None => images::inspect(api()?.as_ref(), &root, args),
+            None => images::inspect(api()?.as_ref(), args),
         },
-        Command::Load(args) => images::load(&root, args),
-        Command::Tag(args) => images::tag(&root, args),
+        Command::Load(args) => images::load(api()?.as_ref(), args),
+        Command::Tag(args) => images::tag(api()?.as_ref(), args),
         Command::Login(args) => images::login(&root, args),
         Command::Run(args) => containers::run(api()?.as_ref(), args),
         Command::Create(args) => containers::create(api()?.as_ref(), args),
@@ -342,14 +354,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             manage::prune(manager(&root, host.as_deref())?.as_ref(), args)
         }
         Command::Container(_) => unreachable!("main turns it into its short form"),
-        Command::Volume(command) => volumes::run(&root, command),
-        Command::Network(command) => networks::run(&root, command),
+        Command::Volume(command) => volumes::run(api()?.as_ref(), command),
+        Command::Network(command) => networks::run(api()?.as_ref(), command),
+        Command::Image(command) => system::image(api()?.as_ref(), &root, command),
+        Command::System(command) => system::system(api()?.as_ref(), command),
         Command::Diff(args) => making::diff(&root, &args),
         Command::Commit(args) => making::commit(&root, &args),
         Command::Export(args) => making::export(&root, &args),
-        Command::History(args) => making::history(&root, &args),
+        Command::History(args) => making::history(api()?.as_ref(), &args),
         Command::Push(args) => making::push(&root, &args),
-        Command::Save(args) => making::save(&root, &args),
+        Command::Save(args) => making::save(api()?.as_ref(), &args),
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }

@@ -3,6 +3,7 @@
 
 mod http;
 mod manage;
+mod objects;
 mod terminal;
 
 use std::time::Duration;
@@ -141,8 +142,13 @@ impl Api for Remote {
         self.block_on(terminal::exec(&self.host, id, body))
     }
 
-    fn image_pull(&self, reference: &str, progress: &mut dyn FnMut(&Value)) -> ApiResult<()> {
-        self.block_on(terminal::pull(&self.host, reference, progress))
+    fn image_pull(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        progress: &mut dyn FnMut(&Value),
+    ) -> ApiResult<()> {
+        self.block_on(terminal::pull(&self.host, reference, platform, progress))
     }
 }
 // ANCHOR_END: api_impl

@@ -9,6 +9,8 @@ mod exec;
 mod filters;
 mod images;
 mod manage;
+mod narration;
+pub mod objects;
 pub mod progress;
 pub mod stats;
 pub mod translate;
@@ -74,11 +76,13 @@ impl Settings {
 pub struct Local {
     pub engine: Engine,
     pub settings: Settings,
+    /// Chapter 10's history and save (see [`objects::ArchiveSeam`]).
+    pub archive: objects::ArchiveSeam,
 }
 
 impl Local {
     pub fn new(engine: Engine, settings: Settings) -> Local {
-        Local { engine, settings }
+        Local { engine, settings, archive: objects::ArchiveSeam::default() }
     }
 
     pub fn root(&self) -> &Path {
@@ -160,8 +164,13 @@ impl Api for Local {
         self.exec_attached(id, body)
     }
 
-    fn image_pull(&self, reference: &str, progress: &mut dyn FnMut(&Value)) -> ApiResult<()> {
-        self.pull(reference, progress)
+    fn image_pull(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        progress: &mut dyn FnMut(&Value),
+    ) -> ApiResult<()> {
+        self.pull_as(reference, platform, None, progress)
     }
 }
 // ANCHOR_END: api_impl

@@ -3,10 +3,14 @@
 mod attach;
 mod containers;
 mod exec;
+mod image_objects;
 mod images;
 mod logs;
 mod manage;
+mod networks;
+mod objects;
 mod system;
+mod volumes;
 mod wait;
 
 use std::sync::Arc;
@@ -55,7 +59,11 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("POST", ["exec", id, "resize"]) => Box::pin(exec::resize(d, id.to_string(), request)),
         ("GET", ["exec", id, "json"]) => Box::pin(exec::inspect(d, id.to_string())),
         ("POST", ["images", "create"]) => Box::pin(images::pull(d, request)),
-        _ => return manage::handle(d, Routed { method, segments, request: Box::new(request) }),
+        _ => {
+            let routed = Routed { method, segments, request: Box::new(request) };
+            return objects::handle(Arc::clone(&d), routed)
+                .or_else(|routed| manage::handle(d, routed));
+        }
     })
 }
 // ANCHOR_END: table_more
