@@ -12,7 +12,7 @@ fn ready(test: &str) -> bool {
 }
 
 fn world() -> World {
-    World::with_own_daemon(env!("CARGO_BIN_EXE_mini-docker"))
+    World::with_daemon(env!("CARGO_BIN_EXE_mini-docker"))
 }
 
 /// The `docker` CLI against this world's daemon, with no config of the user's.

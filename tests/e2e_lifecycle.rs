@@ -225,7 +225,7 @@ fn live_restore_survives_a_killed_daemon() {
     if !require_root("live_restore_survives_a_killed_daemon") {
         return;
     }
-    let mut w = World::with_own_daemon(BIN);
+    let mut w = World::with_daemon(BIN);
     ok(&w.md(&["run", "-d", "--name", "keeps", "busybox", "sh", "-c", "echo before; sleep 100"]));
     ok(&w.md(&["run", "-d", "--name", "ends", "busybox", "sleep", "100"]));
     ok(&w.md(&[
@@ -513,7 +513,7 @@ fn the_docker_cli_drives_restarts_health_and_the_new_verbs() {
     {
         return;
     }
-    let w = World::with_own_daemon(BIN);
+    let w = World::with_daemon(BIN);
     let since = unix_now().to_string();
     docker_ok(
         &w,
@@ -630,7 +630,7 @@ fn docker_py_drives_the_same_routes() {
     {
         return;
     }
-    let w = World::with_own_daemon(BIN);
+    let w = World::with_daemon(BIN);
     let script = r#"
 import io, sys, tarfile, time, docker
 client = docker.DockerClient(base_url="unix://" + sys.argv[1])
@@ -715,7 +715,7 @@ fn the_daemon_survives_bad_input_and_many_clients() {
     if !require_root("the_daemon_survives_bad_input_and_many_clients") {
         return;
     }
-    let w = World::with_own_daemon(BIN);
+    let w = World::with_daemon(BIN);
     let ping = || raw(&w, b"GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n", 4096);
     let malformed = raw(&w, &post("/v1.47/containers/create", "{\"Image\": "), 4096);
     assert!(
@@ -820,7 +820,7 @@ fn docker_run_it_through_a_real_pty_follows_a_resize() {
     {
         return;
     }
-    let w = World::with_own_daemon(BIN);
+    let w = World::with_daemon(BIN);
     let pty = nix::pty::openpty(None, None).unwrap();
     let (slave, master_fd) = (pty.slave.as_raw_fd(), pty.master.as_raw_fd());
     set_size(slave, 40, 100);

@@ -340,6 +340,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Exec(args) => containers::exec(api()?.as_ref(), args),
         Command::Attach { container } => containers::attach(api()?.as_ref(), &container),
         Command::Wait(args) => containers::wait(api()?.as_ref(), args),
+        Command::Volume(command) => volumes::run(api()?.as_ref(), command),
+        Command::Network(command) => networks::run(api()?.as_ref(), command),
+        Command::Image(command) => system::image(api()?.as_ref(), &root, command),
+        Command::System(command) => system::system(api()?.as_ref(), command),
         Command::Events(args) => manage::events(manager(&root, host.as_deref())?.as_ref(), args),
         Command::Top(args) => manage::top(manager(&root, host.as_deref())?.as_ref(), args),
         Command::Stats(args) => {
@@ -354,10 +358,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             manage::prune(manager(&root, host.as_deref())?.as_ref(), args)
         }
         Command::Container(_) => unreachable!("main turns it into its short form"),
-        Command::Volume(command) => volumes::run(api()?.as_ref(), command),
-        Command::Network(command) => networks::run(api()?.as_ref(), command),
-        Command::Image(command) => system::image(api()?.as_ref(), &root, command),
-        Command::System(command) => system::system(api()?.as_ref(), command),
         Command::Diff(args) => making::diff(&root, &args),
         Command::Commit(args) => making::commit(&root, &args),
         Command::Export(args) => making::export(&root, &args),

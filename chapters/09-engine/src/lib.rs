@@ -15,8 +15,8 @@ pub mod client;
 pub mod error;
 pub mod lifecycle;
 pub mod local;
-pub mod manage;
 pub mod objects;
+pub mod manage;
 #[cfg(feature = "http")]
 pub mod server;
 pub mod settings;

@@ -54,9 +54,10 @@ impl World {
         world
     }
 
-    /// A world with busybox and a `mini-dockerd` of its own in either mode:
-    /// for tests whose client is the `docker` CLI or docker-py.
-    pub fn with_own_daemon(bin: &str) -> World {
+    /// A world with busybox and its own `mini-dockerd` whatever the test
+    /// mode: for what only a daemon does (live restore) and for other
+    /// clients of the daemon (`docker -H`, docker-py).
+    pub fn with_daemon(bin: &str) -> World {
         let mut world = World::unstarted(bin, crate::unique("br"), crate::network::unique_subnet());
         world.daemon = Some(world.start_daemon_with(&[], &[]));
         world.load("busybox");

@@ -2,8 +2,8 @@
 //! uses — the same requests, in the same order, as the `docker` CLI sends.
 
 mod http;
-mod manage;
 mod objects;
+mod manage;
 mod terminal;
 
 use std::time::Duration;

@@ -6,9 +6,9 @@ mod exec;
 mod image_objects;
 mod images;
 mod logs;
-mod manage;
 mod networks;
 mod objects;
+mod manage;
 mod system;
 mod volumes;
 mod wait;
@@ -61,8 +61,7 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("POST", ["images", "create"]) => Box::pin(images::pull(d, request)),
         _ => {
             let routed = Routed { method, segments, request: Box::new(request) };
-            return objects::handle(Arc::clone(&d), routed)
-                .or_else(|routed| manage::handle(d, routed));
+            return objects::handle(Arc::clone(&d), routed).or_else(|r| manage::handle(d, r));
         }
     })
 }
