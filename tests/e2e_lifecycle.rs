@@ -799,3 +799,93 @@ fn the_daemon_survives_bad_input_and_many_clients() {
     assert_eq!(w.containers(), 1, "every --rm container is gone, talker stays");
     assert!(ok(&w.md(&["images"])).contains("busybox"));
 }
+
+/// Set a terminal's size, as a terminal emulator does on a resize.
+fn set_size(fd: i32, rows: u16, cols: u16) {
+    let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ reads one winsize from a pointer we own.
+    assert_eq!(unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &size) }, 0);
+}
+
+#[test]
+fn docker_run_it_through_a_real_pty_follows_a_resize() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    if !require_root("docker_run_it_through_a_real_pty_follows_a_resize")
+        || !testkit::require_program(
+            "docker_run_it_through_a_real_pty_follows_a_resize",
+            "docker",
+            "docker.io",
+        )
+    {
+        return;
+    }
+    let w = World::with_daemon(BIN);
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let (slave, master_fd) = (pty.slave.as_raw_fd(), pty.master.as_raw_fd());
+    set_size(slave, 40, 100);
+    let socket = format!("unix://{}", w.socket().unwrap().display());
+    let mut cmd = std::process::Command::new("docker");
+    cmd.args(["-H", &socket, "run", "-it", "--rm", "--network", "none", "busybox", "sh"]);
+    cmd.env_remove("DOCKER_HOST").env("DOCKER_CONFIG", w.root.path().join("docker-config"));
+    for stdio in 0..3 {
+        let copy = std::process::Stdio::from(pty.slave.try_clone().unwrap());
+        match stdio {
+            0 => cmd.stdin(copy),
+            1 => cmd.stdout(copy),
+            _ => cmd.stderr(copy),
+        };
+    }
+    // SAFETY: setsid and TIOCSCTTY between fork and exec, as a terminal emulator does.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            if libc::ioctl(slave, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    drop(pty.slave);
+    let mut master = std::fs::File::from(pty.master);
+    let mut reading = master.try_clone().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reading.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let wait_for = |text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !String::from_utf8_lossy(&seen.lock().unwrap()).contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "never saw {text:?}: {}",
+                String::from_utf8_lossy(&seen.lock().unwrap())
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    master.write_all(b"echo size-$(stty size | tr ' ' x)\n").unwrap();
+    wait_for("size-40x100");
+    set_size(master_fd, 50, 120); // the kernel tells docker with SIGWINCH
+    std::thread::sleep(Duration::from_millis(500));
+    master.write_all(b"echo size-$(stty size | tr ' ' x); exit 3\n").unwrap();
+    wait_for("size-50x120");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "docker run -it did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(3));
+}
