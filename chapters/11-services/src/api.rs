@@ -202,6 +202,7 @@ async fn create(swarm: Arc<Swarm>, request: Request<Incoming>) -> Response<Body>
     };
     answer(manager.write(|store| {
         spec::check(&spec).map_err(ApiError::bad_request)?;
+        spec::normalize(&mut spec);
         if spec["Name"].as_str().is_none_or(str::is_empty) {
             spec["Name"] = json!(crate::names::random_name());
         }
@@ -237,7 +238,7 @@ async fn update(
         Ok(manager) => manager,
         Err(error) => return http::error(&error),
     };
-    let spec: Value = match http::body_json(request).await {
+    let mut spec: Value = match http::body_json(request).await {
         Ok(spec) => spec,
         Err(error) => return http::error(&error),
     };
@@ -251,6 +252,7 @@ async fn update(
             ));
         }
         spec::check(&spec).map_err(ApiError::bad_request)?;
+        spec::normalize(&mut spec);
         let ports = allocate_ports(store, &service.id, &spec::ports(&spec))
             .map_err(ApiError::bad_request)?;
         let new_template = spec["TaskTemplate"] != service.spec["TaskTemplate"];

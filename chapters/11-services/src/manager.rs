@@ -71,7 +71,7 @@ impl Manager {
                 orchestrator::reconcile(store, service, now);
                 updater::step(store, service, now);
             }
-            scheduler::schedule(store);
+            scheduler::schedule(store, now);
             reap(store);
         })
     }
@@ -358,7 +358,7 @@ mod tests {
     fn reports_only_move_tasks_forward_and_only_from_their_node() {
         let mut store = swarm(2, 1);
         orchestrator::reconcile(&mut store, "s", SystemTime::now());
-        scheduler::schedule(&mut store);
+        scheduler::schedule(&mut store, SystemTime::now());
         let task = store.tasks.values().next().unwrap().clone();
         let node = task.node_id.clone().unwrap();
         let other = if node == "n1" { "n2" } else { "n1" };
@@ -393,7 +393,7 @@ mod tests {
     fn removed_tasks_are_reaped_once_stopped() {
         let mut store = swarm(1, 2);
         orchestrator::reconcile(&mut store, "s", SystemTime::now());
-        scheduler::schedule(&mut store);
+        scheduler::schedule(&mut store, SystemTime::now());
         store.services.get_mut("s").unwrap().spec["Mode"]["Replicated"]["Replicas"] = 1.into();
         orchestrator::reconcile(&mut store, "s", SystemTime::now());
         reap(&mut store);

@@ -224,7 +224,7 @@ pub mod tests {
 
     /// Pretend every runnable task is running on the node the scheduler gave it.
     pub fn run_all(store: &mut Store) {
-        crate::scheduler::schedule(store);
+        crate::scheduler::schedule(store, SystemTime::now() + std::time::Duration::from_secs(3600));
         for task in store.tasks.values_mut().filter(|t| t.desired == TaskState::Running) {
             if task.node_id.is_some() && !task.status.state.is_terminal() {
                 task.status.state = TaskState::Running;

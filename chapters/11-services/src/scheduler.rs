@@ -3,6 +3,8 @@
 //! tasks of this service, then the fewest tasks at all (swarmkit's
 //! `nodeinfo` ordering, without resources and constraints).
 
+use std::time::SystemTime;
+
 use crate::state::TaskState;
 use crate::store::{Status, Store, Task};
 
@@ -32,12 +34,14 @@ pub fn pick_node(store: &Store, task: &Task) -> Option<String> {
 // ANCHOR: schedule
 /// Give every unassigned runnable task a node, one at a time (each choice
 /// counts in the next one's spread); without a node a task stays pending
-/// with the reason, as `docker service ps` shows it.
-pub fn schedule(store: &mut Store) {
+/// with the reason, as `docker service ps` shows it. A replacement waits
+/// out its restart delay first.
+pub fn schedule(store: &mut Store, now: SystemTime) {
     let waiting: Vec<String> = store
         .tasks
         .values()
         .filter(|t| t.node_id.is_none() && t.desired <= TaskState::Running)
+        .filter(|t| t.run_after.is_none_or(|at| at <= now))
         .filter(|t| t.status.state < TaskState::Assigned)
         .map(|t| t.id.clone())
         .collect();
@@ -80,7 +84,7 @@ mod tests {
     fn tasks_spread_over_ready_nodes() {
         let mut store = swarm(3, 7);
         reconcile(&mut store, "s", SystemTime::now());
-        schedule(&mut store);
+        schedule(&mut store, SystemTime::now());
         assert_eq!(per_node(&store), vec![3, 2, 2]);
         assert!(store.tasks.values().all(|t| t.status.state == TaskState::Assigned));
     }
@@ -91,7 +95,7 @@ mod tests {
         store.nodes.get_mut("n2").unwrap().state = "down".into();
         store.nodes.get_mut("n3").unwrap().availability = "drain".into();
         reconcile(&mut store, "s", SystemTime::now());
-        schedule(&mut store);
+        schedule(&mut store, SystemTime::now());
         assert_eq!(per_node(&store), vec![4, 0, 0]);
     }
 
@@ -100,12 +104,12 @@ mod tests {
         let mut store = swarm(1, 1);
         store.nodes.get_mut("n1").unwrap().state = "down".into();
         reconcile(&mut store, "s", SystemTime::now());
-        schedule(&mut store);
+        schedule(&mut store, SystemTime::now());
         let task = store.tasks.values().next().unwrap();
         assert_eq!(task.status.state, TaskState::Pending);
         assert!(task.status.err.starts_with("no suitable node"));
         store.nodes.get_mut("n1").unwrap().state = "ready".into();
-        schedule(&mut store);
+        schedule(&mut store, SystemTime::now());
         assert_eq!(store.tasks.values().next().unwrap().node_id.as_deref(), Some("n1"));
     }
 }

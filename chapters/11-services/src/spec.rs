@@ -22,6 +22,17 @@ pub fn replicas(spec: &Value) -> u64 {
     spec["Mode"]["Replicated"]["Replicas"].as_u64().unwrap_or(1)
 }
 
+/// What dockerd stores: a replicated mode always has its count (null is 1).
+pub fn normalize(spec: &mut Value) {
+    if spec["Mode"]["Replicated"]["Replicas"].as_u64().is_none() && check_mode(spec) {
+        spec["Mode"] = serde_json::json!({"Replicated": {"Replicas": replicas(spec)}});
+    }
+}
+
+fn check_mode(spec: &Value) -> bool {
+    spec["Mode"].as_object().is_none_or(|m| m.keys().all(|k| k == "Replicated"))
+}
+
 /// Refuse what this chapter does not do, in one line each.
 pub fn check(spec: &Value) -> Result<(), String> {
     let name = spec["Name"].as_str().unwrap_or_default();
@@ -152,6 +163,9 @@ mod tests {
         assert!(restart.restarts(Some(0)) && restart.restarts(None));
         assert_eq!(stop_grace(&spec["TaskTemplate"]), Duration::from_secs(10));
         assert!(check(&spec).is_ok());
+        let mut spec = spec;
+        normalize(&mut spec);
+        assert_eq!(spec["Mode"], serde_json::json!({"Replicated": {"Replicas": 1}}));
     }
 
     #[test]
