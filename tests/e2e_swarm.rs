@@ -460,4 +460,60 @@ fn a_swarm_of_three_daemons_runs_scales_heals_and_updates_a_service() {
     wait_for("no task containers left", || {
         cluster.nodes[..2].iter().all(|n| n.ok(&["ps", "-a", "-q"]).trim().is_empty())
     });
+
+    // mini-docker's own verbs, clients of the same API; the manager's
+    // desired state survives its restart.
+    md(
+        &cluster.nodes[0],
+        &[
+            "service",
+            "create",
+            "-d",
+            "--name",
+            "hello",
+            "--replicas",
+            "2",
+            "busybox",
+            "sleep",
+            "1000",
+        ],
+    );
+    wait_for("hello 2/2 through mini-docker", || {
+        md(&cluster.nodes[0], &["service", "ls"]).contains("2/2")
+    });
+    let nodes = md(&cluster.nodes[0], &["node", "ls"]);
+    assert!(
+        nodes.contains("node3") && nodes.contains("Down") && nodes.contains("Leader"),
+        "{nodes}"
+    );
+    assert_eq!(
+        md(&cluster.nodes[0], &["service", "ps", "hello"]).matches("Running").count(),
+        4,
+        "desired and current"
+    );
+    cluster.nodes[0].stop();
+    cluster.nodes[0].start();
+    let manager = &cluster.nodes[0];
+    wait_for("hello back after the manager's restart", || replicas_of(manager, "hello") == "2/2");
+    md(&cluster.nodes[0], &["service", "scale", "-d", "hello=1"]);
+    wait_for("hello 1/1", || replicas_of(&cluster.nodes[0], "hello") == "1/1");
+    md(&cluster.nodes[0], &["service", "rm", "hello"]);
+    let gone = cluster.nodes[0].docker(&["service", "inspect", "hello"]);
+    assert!(stderr(&gone).contains("no such service: hello"), "{}", stderr(&gone));
+}
+
+/// `mini-docker -H unix://… ARGS` against `node`, which must succeed.
+fn md(node: &Node, args: &[&str]) -> String {
+    let host = format!("unix://{}", node.socket().display());
+    let out = testkit::run(Command::new(CLI).arg("-H").arg(host).args(args).stdin(Stdio::null()));
+    assert!(out.status.success(), "mini-docker {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn replicas_of(manager: &Node, service: &str) -> String {
+    let filter = format!("name={service}");
+    manager
+        .ok(&["service", "ls", "--filter", &filter, "--format", "{{.Replicas}}"])
+        .trim()
+        .to_string()
 }
