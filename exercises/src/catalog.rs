@@ -70,6 +70,7 @@ pub const CHAPTERS: &[(&str, &str, &[Exercise])] = &[
     ("ch07", "Volumes", crate::ch07::EXERCISES),
     ("ch08", "Security", crate::ch08::EXERCISES),
     ("ch10", "Making images", crate::ch10::EXERCISES),
+    ("ch11", "Services", crate::ch11::EXERCISES),
 ];
 
 /// All exercises, in the order to do them.

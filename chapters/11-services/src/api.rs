@@ -224,7 +224,6 @@ async fn create(swarm: Arc<Swarm>, request: Request<Incoming>) -> Response<Body>
 }
 // ANCHOR_END: create
 
-// ANCHOR: update
 /// `POST /services/{id}/update?version=N`: the new spec replaces the old
 /// one if N is still the service's version; a new TaskTemplate starts a
 /// rolling update, a new replica count is only a new count.
@@ -242,6 +241,7 @@ async fn update(
         Ok(spec) => spec,
         Err(error) => return http::error(&error),
     };
+    // ANCHOR: update
     let version: Option<u64> = query.get("version").and_then(|v| v.parse().ok());
     answer(manager.write(|store| {
         let service = find_service(store, &wanted)?.clone();
@@ -339,7 +339,6 @@ fn task(manager: &Manager, wanted: &str) -> ApiResult<(u16, Value)> {
     Ok((200, render::task(&store, task)))
 }
 
-// ANCHOR: logs
 /// `GET /services/{id}/logs` (and a task's): each task's log is asked of
 /// the node that runs it, and every line goes out framed, after the
 /// details `docker service logs` reads to name the task.
@@ -354,6 +353,7 @@ async fn logs(swarm: Arc<Swarm>, wanted: String, query: Query) -> Response<Body>
         Ok(sources) => sources,
         Err(error) => return http::error(&error),
     };
+    // ANCHOR: logs
     let (tx, body) = http::channel();
     tokio::task::spawn_blocking(move || {
         for source in sources {
@@ -381,10 +381,10 @@ async fn logs(swarm: Arc<Swarm>, wanted: String, query: Query) -> Response<Body>
         }
     });
     let mut response = http::response(200, Some("application/vnd.docker.multiplexed-stream"), body);
+    // ANCHOR_END: logs
     response.headers_mut().remove("Content-Length");
     response
 }
-// ANCHOR_END: logs
 
 struct LogSource {
     node_addr: String,

@@ -120,6 +120,7 @@ impl Swarm {
         let (worker_token, manager_token) = (token(random_base36(25)), token(random_base36(25)));
         store.cluster =
             Some(Cluster { id: cluster_id.clone(), meta, spec, worker_token, manager_token });
+        // ANCHOR_END: init
         let meta = store.new_meta();
         let listen = format!("{addr}:{port}");
         let node = Node {
@@ -152,7 +153,6 @@ impl Swarm {
         self.start(config.clone(), Some(store))?;
         Ok(config.node_id)
     }
-    // ANCHOR_END: init
 
     // ANCHOR: join
     /// `POST /swarm/join`: register with the manager, then run as a worker.
