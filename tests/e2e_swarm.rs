@@ -474,8 +474,9 @@ fn a_swarm_of_three_daemons_runs_scales_heals_and_updates_a_service() {
             "--replicas",
             "2",
             "busybox",
-            "sleep",
-            "1000",
+            "sh",
+            "-c",
+            "echo hello from $(hostname); exec sleep 1000",
         ],
     );
     wait_for("hello 2/2 through mini-docker", || {
@@ -491,6 +492,9 @@ fn a_swarm_of_three_daemons_runs_scales_heals_and_updates_a_service() {
         4,
         "desired and current"
     );
+    let logs = cluster.nodes[0].ok(&["service", "logs", "hello"]);
+    assert_eq!(logs.matches("| hello from ").count(), 2, "{logs}");
+    assert!(logs.contains("hello.1.") && logs.contains("hello.2."), "{logs}");
     cluster.nodes[0].stop();
     cluster.nodes[0].start();
     let manager = &cluster.nodes[0];
@@ -500,6 +504,42 @@ fn a_swarm_of_three_daemons_runs_scales_heals_and_updates_a_service() {
     md(&cluster.nodes[0], &["service", "rm", "hello"]);
     let gone = cluster.nodes[0].docker(&["service", "inspect", "hello"]);
     assert!(stderr(&gone).contains("no such service: hello"), "{}", stderr(&gone));
+
+    // An image no node can pull: each task is rejected with the reason, and
+    // the service keeps trying (a registry on the node's own loopback, so
+    // nothing leaves the namespace).
+    let manager = &cluster.nodes[0];
+    manager.ok(&[
+        "service",
+        "create",
+        "-d",
+        "--name",
+        "bad",
+        "--restart-delay",
+        "1s",
+        "--no-resolve-image",
+        "127.0.0.1:1/nothere:latest",
+    ]);
+    wait_for("two rejected attempts", || {
+        let ps = manager.ok(&[
+            "service",
+            "ps",
+            "bad",
+            "--no-trunc",
+            "--format",
+            "{{.CurrentState}}|{{.Error}}",
+        ]);
+        eprintln!("{ps}"); // shown if this never happens
+        ps.lines().filter(|l| l.starts_with("Rejected") && l.contains("127.0.0.1:1")).count() >= 2
+    });
+    manager.ok(&["service", "rm", "bad"]);
+
+    // Leaving: a worker leaves; the manager only with --force.
+    assert_eq!(cluster.nodes[1].ok(&["swarm", "leave"]).trim(), "Node left the swarm.");
+    let last = manager.docker(&["swarm", "leave"]);
+    assert!(stderr(&last).contains("Use `--force` to ignore this message"), "{}", stderr(&last));
+    manager.ok(&["swarm", "leave", "--force"]);
+    assert_eq!(manager.ok(&["info", "--format", "{{.Swarm.LocalNodeState}}"]).trim(), "inactive");
 }
 
 /// `mini-docker -H unix://… ARGS` against `node`, which must succeed.
