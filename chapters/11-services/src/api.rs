@@ -357,7 +357,12 @@ async fn logs(swarm: Arc<Swarm>, wanted: String, query: Query) -> Response<Body>
     let (tx, body) = http::channel();
     tokio::task::spawn_blocking(move || {
         for source in sources {
-            let mut path = format!("{}?container={}", crate::protocol::LOGS, source.container);
+            let mut path = format!(
+                "{}?container={}&secret={}",
+                crate::protocol::LOGS,
+                source.container,
+                source.secret
+            );
             path += if timestamps { "&timestamps=1" } else { "" };
             if let Some(tail) = &tail {
                 path += &format!("&tail={tail}");
@@ -388,6 +393,8 @@ async fn logs(swarm: Arc<Swarm>, wanted: String, query: Query) -> Response<Body>
 
 struct LogSource {
     node_addr: String,
+    /// The node's secret: its node server gives logs to the manager only.
+    secret: String,
     container: String,
     details: String,
 }
@@ -415,6 +422,7 @@ fn log_sources(store: &Store, wanted: &str) -> ApiResult<Vec<LogSource>> {
             let node = store.nodes.get(t.node_id.as_ref()?)?;
             Some(LogSource {
                 node_addr: node.listen.clone(),
+                secret: node.secret.clone(),
                 container: t.status.container_id.clone(),
                 details: format!(
                     "com.docker.swarm.node.id={},com.docker.swarm.service.id={},com.docker.swarm.task.id={}",

@@ -237,7 +237,8 @@ impl Swarm {
         let manager = store.map(|s| Arc::new(Manager::new(&self.root, s)));
         let stop = Arc::new(AtomicBool::new(false));
         let (handle, server_stop, server) =
-            server::spawn(listener, manager.clone(), self.local.clone()).map_err(internal)?;
+            server::spawn(listener, manager.clone(), self.local.clone(), config.secret.clone())
+                .map_err(internal)?;
         let mut threads = vec![server];
         let agent =
             Arc::new(Agent::new(self.local.clone(), config.clone(), mesh::Mesh::new(handle)));

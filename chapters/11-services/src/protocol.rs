@@ -9,7 +9,7 @@
 //!    │ ◀─ {node_id, secret, period}            records the node
 //!    │ POST /node/heartbeat {reports}     ─▶  applies the reports (forward only)
 //!    │ ◀─ {tasks of this node, mesh}           node alive until now + 3 × period
-//!    │ GET  /node/logs?container=ID       ◀─  (the manager asks, for service logs)
+//!    │ GET  /node/logs?container=ID&secret=S ◀─ the manager asks, for service logs
 //! ```
 
 use serde::{Deserialize, Serialize};

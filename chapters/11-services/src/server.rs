@@ -28,6 +28,7 @@ pub fn spawn(
     listener: std::net::TcpListener,
     manager: Option<Arc<Manager>>,
     local: Local,
+    secret: String,
 ) -> std::io::Result<(
     tokio::runtime::Handle,
     tokio::sync::oneshot::Sender<()>,
@@ -42,11 +43,14 @@ pub fn spawn(
             let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
             let serve = async {
                 while let Ok((stream, _)) = listener.accept().await {
-                    let (manager, local) = (manager.clone(), local.clone());
+                    let (manager, local, secret) = (manager.clone(), local.clone(), secret.clone());
                     tokio::spawn(async move {
                         let service = service_fn(move |request| {
-                            let (manager, local) = (manager.clone(), local.clone());
-                            async move { Ok::<_, Infallible>(route(manager, local, request).await) }
+                            let (manager, local, secret) =
+                                (manager.clone(), local.clone(), secret.clone());
+                            async move {
+                                Ok::<_, Infallible>(route(manager, local, &secret, request).await)
+                            }
                         });
                         let _ = http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), service)
@@ -64,10 +68,15 @@ pub fn spawn(
     Ok((handle, stop, thread))
 }
 
-async fn route(manager: Option<Arc<Manager>>, local: Local, request: Request<Incoming>) -> Answer {
+async fn route(
+    manager: Option<Arc<Manager>>,
+    local: Local,
+    secret: &str,
+    request: Request<Incoming>,
+) -> Answer {
     let path = request.uri().path().to_string();
     if path == LOGS {
-        return logs(local, request).await;
+        return logs(local, secret, request).await;
     }
     let Some(manager) = manager else {
         return answer(503, json!({"message": "this node is not a swarm manager"}));
@@ -93,10 +102,21 @@ async fn route(manager: Option<Arc<Manager>>, local: Local, request: Request<Inc
     }
 }
 
-/// `GET /node/logs?container=ID&timestamps=1&tail=N`: `[[stream, text], …]`.
-async fn logs(local: Local, request: Request<Incoming>) -> Answer {
+// ANCHOR: node_logs
+/// `GET /node/logs?container=ID&secret=S&timestamps=1&tail=N`: a task
+/// container's log as `[[stream, text], …]`. Only the manager, which knows
+/// this node's secret, may ask; and only for a task's container.
+async fn logs(local: Local, secret: &str, request: Request<Incoming>) -> Answer {
     let query = ch09_engine::server::http::query(&request);
+    if query.get("secret").map(String::as_str) != Some(secret) {
+        return answer(403, json!({"message": "wrong node secret"}));
+    }
     let container = query.get("container").cloned().unwrap_or_default();
+    let labels = local.inspect(&container).map(|c| c["Config"]["Labels"].clone());
+    if labels.as_ref().map_or(true, |l| l[crate::agent::TASK_LABEL].is_null()) {
+        return answer(404, json!({"message": format!("no task container {container}")}));
+    }
+    // ANCHOR_END: node_logs
     let options = LogsOptions {
         stdout: true,
         stderr: true,
