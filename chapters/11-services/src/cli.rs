@@ -199,7 +199,7 @@ pub fn node(api: &Remote, command: NodeCommand) -> Result<()> {
         NodeCommand::Ls => {
             let me = api.request("GET", "/info", None)?["Swarm"]["NodeID"].clone();
             let nodes = api.request("GET", "/nodes", None)?;
-            let mut rows = vec![vec!["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS"]
+            let mut rows = vec![["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS"]
                 .iter()
                 .map(|s| s.to_string())
                 .collect()];

@@ -70,12 +70,12 @@ impl Mesh {
             keep
         });
         for entry in table {
-            if !ports.contains_key(&entry.port) {
+            let listener = ports.entry(entry.port).or_insert_with(|| {
                 let backends = Arc::new(Backends::default());
                 let task = self.runtime.spawn(listen(entry.port, Arc::clone(&backends)));
-                ports.insert(entry.port, Listener { backends, task });
-            }
-            *ports[&entry.port].backends.addrs.lock().unwrap() = entry.backends.clone();
+                Listener { backends, task }
+            });
+            *listener.backends.addrs.lock().unwrap() = entry.backends.clone();
         }
     }
 }
