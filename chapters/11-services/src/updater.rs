@@ -197,6 +197,24 @@ mod tests {
     }
 
     #[test]
+    fn a_manager_restarted_mid_update_carries_on() {
+        let mut store = swarm(2, 4);
+        let t0 = SystemTime::now();
+        tick(&mut store, t0);
+        change_image(&mut store, 1, 0);
+        tick(&mut store, t0);
+        tick(&mut store, t0);
+        assert_eq!(updated(&store), 1, "one slot done before the restart");
+        let saved = serde_json::to_vec(&store).unwrap();
+        let mut store: Store = serde_json::from_slice(&saved).unwrap();
+        for n in 1..20 {
+            tick(&mut store, t0 + Duration::from_secs(n));
+        }
+        assert_eq!(updated(&store), 4);
+        assert_eq!(store.services["s"].update.as_ref().unwrap().state, "completed");
+    }
+
+    #[test]
     fn a_failed_new_task_pauses_the_update() {
         let mut store = swarm(1, 2);
         let now = SystemTime::now();
