@@ -283,7 +283,7 @@ pub fn logs(api: &dyn Api, args: LogsArgs) -> Result<u8> {
 }
 
 /// `--since`: unix seconds, RFC 3339, or a duration before now (`10m`).
-fn since_seconds(text: &str) -> Result<i64> {
+pub(crate) fn since_seconds(text: &str) -> Result<i64> {
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }

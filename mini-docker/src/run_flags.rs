@@ -140,7 +140,7 @@ fn swap_bytes(swap: ch02_cgroups::Swap) -> i64 {
 }
 
 /// `--cpus 1.5` → 1500000000, Docker's `NanoCpus`.
-fn nano_cpus(text: &str) -> Result<i64> {
+pub(crate) fn nano_cpus(text: &str) -> Result<i64> {
     let cpus: f64 = text.parse().map_err(|_| {
         anyhow!("invalid argument {text:?} for \"--cpus\" flag: use a number, e.g. 0.5")
     })?;

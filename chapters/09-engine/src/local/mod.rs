@@ -3,11 +3,16 @@
 //! what `mini-docker` runs without a daemon, and what `mini-dockerd` calls
 //! for every request — moby's `daemon` package, in miniature.
 
+pub mod archive;
 pub(crate) mod containers;
 mod exec;
 mod filters;
 mod images;
+mod narration;
+pub mod objects;
+mod manage;
 pub mod progress;
+pub mod stats;
 pub mod translate;
 
 use std::path::{Path, PathBuf};
@@ -71,11 +76,13 @@ impl Settings {
 pub struct Local {
     pub engine: Engine,
     pub settings: Settings,
+    /// Chapter 10's history and save (see [`objects::ArchiveSeam`]).
+    pub archive: objects::ArchiveSeam,
 }
 
 impl Local {
     pub fn new(engine: Engine, settings: Settings) -> Local {
-        Local { engine, settings }
+        Local { engine, settings, archive: objects::ArchiveSeam::default() }
     }
 
     pub fn root(&self) -> &Path {

@@ -3,9 +3,14 @@
 mod attach;
 mod containers;
 mod exec;
+mod image_objects;
 mod images;
 mod logs;
+mod networks;
+mod objects;
+mod manage;
 mod system;
+mod volumes;
 mod wait;
 
 use std::sync::Arc;
@@ -54,7 +59,10 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("POST", ["exec", id, "resize"]) => Box::pin(exec::resize(d, id.to_string(), request)),
         ("GET", ["exec", id, "json"]) => Box::pin(exec::inspect(d, id.to_string())),
         ("POST", ["images", "create"]) => Box::pin(images::pull(d, request)),
-        _ => return Err(Routed { method, segments, request: Box::new(request) }),
+        _ => {
+            let routed = Routed { method, segments, request: Box::new(request) };
+            return objects::handle(Arc::clone(&d), routed).or_else(|r| manage::handle(d, r));
+        }
     })
 }
 // ANCHOR_END: table_more
