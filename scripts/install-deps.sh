@@ -16,7 +16,7 @@ need_root() {
 #   umoci, skopeo    independent tools that build and copy test images
 #   iptables, iproute2  networking (chapter 6)
 #   runc, crun       the reference runtimes the benchmarks compare against
-#   util-linux, procps  unshare, setpriv, ps
+#   util-linux, procps  unshare, nsenter (chapter 11's nodes), setpriv, ps
 PACKAGES="busybox-static docker-registry umoci skopeo iptables iproute2 runc crun util-linux procps ca-certificates gcc pkg-config"
 
 missing=""

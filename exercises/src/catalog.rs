@@ -71,6 +71,7 @@ pub const CHAPTERS: &[(&str, &str, &[Exercise])] = &[
     ("ch08", "Security", crate::ch08::EXERCISES),
     ("ch09", "The engine as a daemon", crate::ch09::EXERCISES),
     ("ch10", "Making images", crate::ch10::EXERCISES),
+    ("ch11", "Services", crate::ch11::EXERCISES),
 ];
 
 /// All exercises, in the order to do them.

@@ -25,6 +25,7 @@ pub mod ch07;
 pub mod ch08;
 pub mod ch09;
 pub mod ch10;
+pub mod ch11;
 
 /// Root exercises call this first: without root they fail with the
 /// message learners need, never pass by skipping.

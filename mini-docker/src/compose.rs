@@ -30,6 +30,19 @@ pub fn local(root: &Path, settings: Settings) -> Local {
     Local::new(engine(root), settings).with_archive(std::sync::Arc::new(crate::archive::Chapter10))
 }
 
+// ANCHOR: daemon
+/// The daemon: chapter 9's routes over the engine, and the routes of the
+/// later chapters — chapter 11's swarm mode, which runs its tasks through
+/// the same engine.
+#[cfg(feature = "api")]
+pub fn daemon(root: &Path, settings: Settings) -> ch09_engine::server::Daemon {
+    let local = local(root, settings);
+    let mut daemon = ch09_engine::server::Daemon::new(local.clone());
+    daemon.routes.push(ch11_services::routes(root, local));
+    daemon
+}
+// ANCHOR_END: daemon
+
 // ANCHOR: internal_start
 /// `internal-start`: what a daemon runs to start a container — a process of
 /// its own with a single thread, from which the supervisor can be forked.

@@ -148,6 +148,18 @@ enum Command {
     Push(making::PushArgs),
     /// Save one or more images to a tar archive.
     Save(making::SaveArgs),
+    /// Manage the swarm (a daemon's swarm mode, chapter 11).
+    #[cfg(feature = "api")]
+    #[command(subcommand)]
+    Swarm(ch11_services::cli::SwarmCommand),
+    /// Manage the swarm's nodes.
+    #[cfg(feature = "api")]
+    #[command(subcommand)]
+    Node(ch11_services::cli::NodeCommand),
+    /// Manage services.
+    #[cfg(feature = "api")]
+    #[command(subcommand)]
+    Service(ch11_services::cli::ServiceCommand),
 }
 
 /// An error that carries the exit code `main` should use; it prints as
@@ -269,6 +281,22 @@ fn remote(_: &str, _: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
     anyhow::bail!("this mini-docker was built without the API client (feature \"api\"): build it with `cargo build -p mini-docker`")
 }
 
+// ANCHOR: swarm_verb
+/// `swarm`, `node`, `service`: swarm mode lives in a daemon, so these talk
+/// to one (`-H`, `DOCKER_HOST`, or the default socket).
+#[cfg(feature = "api")]
+fn swarm_verb(
+    host: Option<String>,
+    verb: impl FnOnce(&ch09_engine::Remote) -> Result<(), ch09_engine::ApiError>,
+) -> anyhow::Result<u8> {
+    let host = host.or_else(|| std::env::var("DOCKER_HOST").ok()).filter(|h| !h.is_empty());
+    let host = host.unwrap_or_else(|| ch09_engine::server::listen::DEFAULT_HOST.to_string());
+    let remote = ch09_engine::Remote::new(ch09_engine::server::Host::parse(&host)?)?;
+    verb(&remote).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    Ok(0)
+}
+// ANCHOR_END: swarm_verb
+
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     if let Command::Container(command) = cli.command {
@@ -366,6 +394,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::History(args) => making::history(api()?.as_ref(), &args),
         Command::Push(args) => making::push(&root, &args),
         Command::Save(args) => making::save(api()?.as_ref(), &args),
+        #[cfg(feature = "api")]
+        Command::Swarm(command) => swarm_verb(host, |api| ch11_services::cli::swarm(api, command)),
+        #[cfg(feature = "api")]
+        Command::Node(command) => swarm_verb(host, |api| ch11_services::cli::node(api, command)),
+        #[cfg(feature = "api")]
+        Command::Service(command) => {
+            swarm_verb(host, |api| ch11_services::cli::service(api, command))
+        }
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }

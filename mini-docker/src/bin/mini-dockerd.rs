@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ch09_engine::local::Settings;
-use ch09_engine::server::{self, Daemon, Host};
+use ch09_engine::server::{self, Host};
 use clap::{Parser, Subcommand};
 use mini_docker::compose;
 
@@ -128,7 +128,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     let group = args.group.as_deref().map(server::listen::group_id).transpose()?;
     std::fs::create_dir_all(&args.data_root)?;
-    let daemon = Daemon::new(compose::local(&args.data_root, settings(args)?));
+    let daemon = compose::daemon(&args.data_root, settings(args)?);
     eprintln!(
         "mini-dockerd: serving the Engine API (version {}) on {}",
         ch09_engine::system::API_VERSION,

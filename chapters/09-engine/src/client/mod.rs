@@ -48,6 +48,18 @@ impl Remote {
         self.block_on(async { json(send(&self.host, method, path, body, &[]).await?).await })
     }
 
+    /// Any request whose answer is JSON: for the routes of later chapters
+    /// (chapter 11's `swarm`, `node` and `service` verbs).
+    pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> ApiResult<Value> {
+        let body = body.map(|b| serde_json::to_vec(b).expect("JSON values serialize"));
+        self.call(method, path, body)
+    }
+
+    /// A request's path with `text` encoded for a query string.
+    pub fn encode(text: &str) -> String {
+        encode(text)
+    }
+
     fn id_path(id: &str, rest: &str) -> String {
         format!("/containers/{}{rest}", encode(id))
     }

@@ -30,6 +30,14 @@ pub type Handled = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 /// chapter 11's swarm): handle the request, or hand it back.
 pub trait Routes: Send + Sync {
     fn handle(&self, daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed>;
+
+    /// What `_ping`'s `Swarm` header says, if this chapter knows (chapter 11).
+    fn swarm_header(&self) -> Option<String> {
+        None
+    }
+
+    /// Fill in the parts of `GET /info` this chapter owns (chapter 11's `Swarm`).
+    fn amend_info(&self, _info: &mut serde_json::Value) {}
 }
 // ANCHOR_END: routes_seam
 

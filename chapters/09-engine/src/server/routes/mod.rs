@@ -27,7 +27,7 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
     let path: Vec<&str> = segments.iter().map(String::as_str).collect();
     let d = daemon;
     Ok(match (method.as_str(), path.as_slice()) {
-        ("GET" | "HEAD", ["_ping"]) => Box::pin(system::ping(method == "HEAD")),
+        ("GET" | "HEAD", ["_ping"]) => Box::pin(system::ping(d, method == "HEAD")),
         ("GET", ["version"]) => Box::pin(system::version()),
         ("GET", ["info"]) => Box::pin(system::info(d)),
         ("GET", ["events"]) => Box::pin(system::events(d, request)),

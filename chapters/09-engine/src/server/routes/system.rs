@@ -15,8 +15,8 @@ use crate::types::parse_filters;
 // ANCHOR: ping
 /// `HEAD /_ping` starts every `docker` command: its headers tell the
 /// client which API version to use (`Api-Version`), the OS, and that
-/// swarm mode is off.
-pub async fn ping(head: bool) -> Response<Body> {
+/// whether this node is in a swarm (chapter 11 says, through its routes).
+pub async fn ping(daemon: Arc<Daemon>, head: bool) -> Response<Body> {
     let body = if head { None } else { Some(Bytes::from_static(b"OK")) };
     let mut response = http::response(200, Some("text/plain; charset=utf-8"), Body::Full(body));
     let headers = response.headers_mut();
@@ -24,7 +24,9 @@ pub async fn ping(head: bool) -> Response<Body> {
         .insert("Cache-Control", HeaderValue::from_static("no-cache, no-store, must-revalidate"));
     headers.insert("Pragma", HeaderValue::from_static("no-cache"));
     headers.insert("Builder-Version", HeaderValue::from_static("1"));
-    headers.insert("Swarm", HeaderValue::from_static("inactive"));
+    let swarm = daemon.routes.iter().find_map(|r| r.swarm_header());
+    let swarm = swarm.and_then(|s| HeaderValue::from_str(&s).ok());
+    headers.insert("Swarm", swarm.unwrap_or(HeaderValue::from_static("inactive")));
     if head {
         headers.insert("Content-Length", HeaderValue::from_static("0"));
     }
@@ -39,7 +41,12 @@ pub async fn version() -> Response<Body> {
 pub async fn info(daemon: Arc<Daemon>) -> Response<Body> {
     let local = daemon.local.clone();
     match blocking(move || Ok(crate::system::info(&local))).await {
-        Ok(info) => http::json(200, &info),
+        Ok(mut info) => {
+            for routes in daemon.routes.iter() {
+                routes.amend_info(&mut info);
+            }
+            http::json(200, &info)
+        }
         Err(error) => http::error(&error),
     }
 }
