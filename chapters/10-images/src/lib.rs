@@ -15,6 +15,7 @@
 //! tarball. [`cli`] is the command line that the demo and `mini-docker`
 //! share.
 
+pub mod build;
 pub mod change;
 pub mod changes;
 pub mod cli;
