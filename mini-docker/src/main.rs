@@ -113,6 +113,8 @@ enum Command {
     Push(making::PushArgs),
     /// Save one or more images to a tar archive.
     Save(making::SaveArgs),
+    /// Build an image from a Dockerfile (the classic builder).
+    Build(making::BuildArgs),
 }
 
 /// An error that carries the exit code `main` should use; it prints as
@@ -216,6 +218,7 @@ fn main() -> ExitCode {
             | Command::Start(_)
             | Command::Restart(_)
             | Command::Exec(_)
+            | Command::Build(_)
     );
     let uid = nix::unistd::geteuid();
     if !uid.is_root() && starts && cli.host.is_none() {
@@ -286,6 +289,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::History(args) => making::history(&root, &args),
         Command::Push(args) => making::push(&root, &args),
         Command::Save(args) => making::save(&root, &args),
+        Command::Build(args) => making::build(&root, &args),
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use anyhow::Result;
-pub use ch10_images::cli::{CommitArgs, DiffArgs, ExportArgs, HistoryArgs, PushArgs, SaveArgs};
+pub use ch10_images::cli::{
+    BuildArgs, CommitArgs, DiffArgs, ExportArgs, HistoryArgs, PushArgs, SaveArgs,
+};
 use ch10_images::commit::NoFreezer;
 
 use mini_docker::compose;
@@ -34,3 +36,28 @@ pub fn push(root: &Path, args: &PushArgs) -> Result<u8> {
 pub fn save(root: &Path, args: &SaveArgs) -> Result<u8> {
     ch10_images::cli::save(root, args)
 }
+
+// ANCHOR: build
+/// `build`: the classic builder, in this process, on the composed engine.
+/// RUN steps are containers of that engine (default network, the
+/// cgroup parent of `MINI_DOCKER_CGROUP_PARENT` as `run` has it). A failed
+/// RUN makes the command exit with the RUN's own code, as `docker build`.
+pub fn build(root: &Path, args: &BuildArgs) -> Result<u8> {
+    let mut settings = ch09_engine::local::Settings::defaults();
+    if let Ok(parent) = std::env::var("MINI_DOCKER_CGROUP_PARENT") {
+        settings.cgroup_parent = parent;
+    }
+    if let Ok(driver) = std::env::var("MINI_DOCKER_STORAGE_DRIVER") {
+        settings.driver = driver.parse().map_err(anyhow::Error::msg)?;
+    }
+    let local = compose::local(root, settings);
+    ch10_images::cli::build(&local, args).map_err(|error| {
+        match error.downcast::<ch10_images::build::BuildError>() {
+            Ok(failed) => {
+                anyhow::Error::new(crate::Coded { code: failed.code, error: failed.into() })
+            }
+            Err(other) => other,
+        }
+    })
+}
+// ANCHOR_END: build

@@ -23,7 +23,11 @@ pub const CONTAINER_CONFIG: &str = "container_config";
 // ANCHOR: probe
 /// The image a step made before: a child of `parent` (`None`: a step on
 /// `scratch`) whose recorded probe equals `probe`.
-pub fn probe(store: &Store, parent: Option<&str>, probe: &RunConfig) -> anyhow::Result<Option<String>> {
+pub fn probe(
+    store: &Store,
+    parent: Option<&str>,
+    probe: &RunConfig,
+) -> anyhow::Result<Option<String>> {
     let mut best: Option<(Option<String>, String)> = None;
     for record in store.images()? {
         if record.parent.as_deref() != parent {

@@ -85,8 +85,12 @@ impl Sources {
         let relative = lexical(Path::new(text)).ok_or_else(outside)?;
         if has_wildcards(text) {
             let pattern = Pattern::glob(&slashed(&relative)).map_err(|_| SourceError::NoMatch)?;
-            let found: Vec<PathBuf> =
-                self.tree.iter().map(|(p, _)| p.clone()).filter(|p| pattern.matches(&slashed(p))).collect();
+            let found: Vec<PathBuf> = self
+                .tree
+                .iter()
+                .map(|(p, _)| p.clone())
+                .filter(|p| pattern.matches(&slashed(p)))
+                .collect();
             return if found.is_empty() { Err(SourceError::NoMatch) } else { Ok(found) };
         }
         if relative.as_os_str().is_empty() {
@@ -145,8 +149,8 @@ impl Sources {
             for (p, entry) in self.under(path) {
                 files.push(self.entry_sum(p, entry)?);
             }
-            let is_dir = path.as_os_str().is_empty()
-                || self.tree.get(path).is_some_and(|e| e.node.is_dir());
+            let is_dir =
+                path.as_os_str().is_empty() || self.tree.get(path).is_some_and(|e| e.node.is_dir());
             sums.push(match is_dir {
                 true => format!("dir:{}", hex(files.join(",").as_bytes())),
                 false => format!("file:{}", files.concat()),
@@ -232,7 +236,10 @@ mod tests {
     #[test]
     fn sources_globs_and_ignored_files() {
         let (_dir, sources) = context();
-        assert_eq!(sources.resolve("src/*.rs").unwrap(), [PathBuf::from("src/a.rs"), "src/b.rs".into()]);
+        assert_eq!(
+            sources.resolve("src/*.rs").unwrap(),
+            [PathBuf::from("src/a.rs"), "src/b.rs".into()]
+        );
         assert_eq!(sources.resolve("./notes.md").unwrap(), [PathBuf::from("notes.md")]);
         assert_eq!(sources.resolve("inside").unwrap(), [PathBuf::from("src/a.rs")]);
         let missing = sources.resolve("secret").unwrap_err();
@@ -259,9 +266,18 @@ mod tests {
         let both = sources.content_hash(&[PathBuf::from("notes.md"), "src".into()]).unwrap();
         assert!(both.starts_with("multi:"));
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
-        std::fs::File::options().write(true).open(dir.path().join("src/a.rs")).unwrap().set_modified(later).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("src/a.rs"))
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
         let touched = Sources::context(context_tree(dir.path()).unwrap());
-        assert_eq!(touched.content_hash(&[PathBuf::from("src")]).unwrap(), one, "mtime is not content");
+        assert_eq!(
+            touched.content_hash(&[PathBuf::from("src")]).unwrap(),
+            one,
+            "mtime is not content"
+        );
         std::fs::write(dir.path().join("src/deep/c.rs"), "changed").unwrap();
         let changed = Sources::context(context_tree(dir.path()).unwrap());
         assert_ne!(changed.content_hash(&[PathBuf::from("src")]).unwrap(), one);

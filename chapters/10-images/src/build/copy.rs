@@ -56,7 +56,8 @@ pub struct CopyRequest<'a> {
 pub fn plan(request: &CopyRequest) -> anyhow::Result<Plan> {
     let mut plan = Plan::default();
     let keep_owner = request.sources.rooted; // a stage's files keep theirs
-    let existing_dir = lookup(request.layers, &relative(&request.dest))?.is_some_and(|n| n.is_dir());
+    let existing_dir =
+        lookup(request.layers, &relative(&request.dest))?.is_some_and(|n| n.is_dir());
     let into_dir = request.dest_is_dir || existing_dir || request.paths.len() > 1;
     for path in request.paths {
         let entry = request.sources.tree.get(path);
@@ -103,11 +104,21 @@ impl Plan {
         Ok(())
     }
 
-    fn put(&mut self, request: &CopyRequest, target: &Path, node: Node, source: &Path) -> io::Result<()> {
+    fn put(
+        &mut self,
+        request: &CopyRequest,
+        target: &Path,
+        node: Node,
+        source: &Path,
+    ) -> io::Result<()> {
         if let Some(parent) = target.parent() {
             self.make_dir(request, parent)?;
         }
-        let content = if node.kind == Kind::File { Content::Tree(source.to_path_buf()) } else { Content::None };
+        let content = if node.kind == Kind::File {
+            Content::Tree(source.to_path_buf())
+        } else {
+            Content::None
+        };
         self.entries.insert(relative(target), (node, content));
         Ok(())
     }
@@ -121,7 +132,9 @@ impl Plan {
             let inside = lexical(&entry.path()?).filter(|p| !p.as_os_str().is_empty());
             let inside = match inside {
                 Some(inside) => inside,
-                None if entry.path()?.components().all(|c| c == std::path::Component::CurDir) => continue,
+                None if entry.path()?.components().all(|c| c == std::path::Component::CurDir) => {
+                    continue
+                }
                 None => anyhow::bail!(
                     "{}: the archive has an entry outside its root: {}",
                     name.display(),
@@ -161,7 +174,12 @@ impl Plan {
 
     // ANCHOR: write
     /// Write the planned layer, parents first, as [`crate::image::store_layer`] wants it.
-    pub fn write(&self, sources: &Sources, out: &mut dyn Write, times: TimePolicy) -> io::Result<u64> {
+    pub fn write(
+        &self,
+        sources: &Sources,
+        out: &mut dyn Write,
+        times: TimePolicy,
+    ) -> io::Result<u64> {
         let mut writer = LayerWriter::new(out, times);
         for (path, (node, content)) in &self.entries {
             match content {
@@ -206,7 +224,9 @@ fn new_dir((uid, gid): (u32, u32)) -> Node {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A copied entry's owner: `--chown`, else root — or, from a stage, its own.
@@ -226,7 +246,9 @@ fn read_archive(sources: &Sources, path: &Path) -> io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
     sources.tree.open(path, entry)?.read_to_end(&mut bytes)?;
     let mut head = Vec::new();
-    let Ok(decompressed) = ch04_image_pull::store::decompress(bytes.as_slice()) else { return Ok(None) };
+    let Ok(decompressed) = ch04_image_pull::store::decompress(bytes.as_slice()) else {
+        return Ok(None);
+    };
     decompressed.take(512).read_to_end(&mut head).ok();
     let is_tar = head.len() == 512 && tar_checksum_ok(&head);
     Ok(is_tar.then_some(bytes))
@@ -235,21 +257,31 @@ fn read_archive(sources: &Sources, path: &Path) -> io::Result<Option<Vec<u8>>> {
 /// A tar header's checksum: the sum of its bytes with the field as spaces.
 fn tar_checksum_ok(block: &[u8]) -> bool {
     let field = std::str::from_utf8(&block[148..156]).unwrap_or("");
-    let Ok(wanted) = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8) else {
+    let Ok(wanted) = u32::from_str_radix(field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+    else {
         return false;
     };
-    let sum: u32 = block.iter().enumerate().map(|(i, b)| if (148..156).contains(&i) { 32 } else { *b as u32 }).sum();
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| if (148..156).contains(&i) { 32 } else { *b as u32 })
+        .sum();
     sum == wanted
 }
 
 /// A node for an archive entry; `None` for what a copy does not make
 /// (devices, and kinds tar has that a layer does not need).
-fn archive_node<R: Read>(entry: &tar::Entry<R>, owner: Option<(u32, u32)>) -> io::Result<Option<Node>> {
+fn archive_node<R: Read>(
+    entry: &tar::Entry<R>,
+    owner: Option<(u32, u32)>,
+) -> io::Result<Option<Node>> {
     let header = entry.header();
     let kind = match header.entry_type() {
         tar::EntryType::Directory => Kind::Dir,
         tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::Link => Kind::File,
-        tar::EntryType::Symlink => Kind::Symlink(entry.link_name()?.unwrap_or_default().into_owned().into_os_string()),
+        tar::EntryType::Symlink => {
+            Kind::Symlink(entry.link_name()?.unwrap_or_default().into_owned().into_os_string())
+        }
         tar::EntryType::Fifo => Kind::Fifo,
         _ => return Ok(None),
     };

@@ -106,7 +106,8 @@ mod tests {
 
     #[test]
     fn anchored_cleaned_and_the_last_match_wins() {
-        let ignore = Ignore::parse("# comment\n\n/node_modules/\n*.md\n!README.md\n./tmp\n").unwrap();
+        let ignore =
+            Ignore::parse("# comment\n\n/node_modules/\n*.md\n!README.md\n./tmp\n").unwrap();
         assert!(ignore.excludes("node_modules"));
         assert!(ignore.excludes("node_modules/x/y.js"), "a directory takes its contents");
         assert!(ignore.excludes("notes.md") && !ignore.excludes("README.md"));

@@ -182,7 +182,13 @@ fn split_line(text: &str, number: usize) -> Result<Line, ParseError> {
         return Err(ParseError { line: number, message: format!("unknown instruction: {word}") });
     }
     let (flags, args) = split_flags(rest.trim_start());
-    Ok(Line { instruction, flags, args: args.trim().to_string(), original: text.to_string(), number })
+    Ok(Line {
+        instruction,
+        flags,
+        args: args.trim().to_string(),
+        original: text.to_string(),
+        number,
+    })
 }
 
 /// Leading `--name=value` (or `--name`) words; `--` alone ends them.
@@ -221,7 +227,10 @@ mod tests {
         let text = "# a comment\n\nfrom busybox AS base\nRUN echo a && \\\n  # gone\n  echo b\n\nrun echo '#not a comment'\n";
         let parsed = lines(text);
         assert_eq!(parsed.len(), 3);
-        assert_eq!((parsed[0].instruction.as_str(), parsed[0].args.as_str()), ("FROM", "busybox AS base"));
+        assert_eq!(
+            (parsed[0].instruction.as_str(), parsed[0].args.as_str()),
+            ("FROM", "busybox AS base")
+        );
         assert_eq!(parsed[1].args, "echo a &&   echo b");
         assert_eq!(parsed[1].original, "RUN echo a &&   echo b");
         assert_eq!(parsed[1].number, 4);
@@ -237,7 +246,10 @@ mod tests {
         assert_eq!(late.escape, '\\', "a directive after an instruction is a comment");
         assert_eq!(late.lines.len(), 3, "so the backtick continues nothing");
         let err = parse("# escape=`\n# escape=\\\nFROM x\n").unwrap_err();
-        assert_eq!(err.to_string(), "dockerfile parse error on line 2: only one escape parser directive can be used");
+        assert_eq!(
+            err.to_string(),
+            "dockerfile parse error on line 2: only one escape parser directive can be used"
+        );
         assert!(parse("# escape=x\nFROM x").unwrap_err().message.contains("invalid escape token"));
         let syntax = parse("# syntax=docker/dockerfile:1\n# escape=`\nFROM x").unwrap();
         assert_eq!(syntax.escape, '`');
@@ -246,7 +258,10 @@ mod tests {
     #[test]
     fn flags_come_before_the_arguments() {
         let parsed = lines("COPY --from=build --chown=1:2 /a /b\nRUN -- --not-a-flag\n");
-        assert_eq!(parsed[0].flags, [("from".into(), "build".into()), ("chown".into(), "1:2".into())]);
+        assert_eq!(
+            parsed[0].flags,
+            [("from".into(), "build".into()), ("chown".into(), "1:2".into())]
+        );
         assert_eq!(parsed[0].args, "/a /b");
         assert!(parsed[1].flags.is_empty());
         assert_eq!(parsed[1].args, "--not-a-flag");

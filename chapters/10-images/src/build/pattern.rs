@@ -18,7 +18,10 @@ enum Token {
     /// `*`
     Star,
     /// `[...]`: ranges, negated or not.
-    Class { ranges: Vec<(char, char)>, negated: bool },
+    Class {
+        ranges: Vec<(char, char)>,
+        negated: bool,
+    },
     /// `**/` or a `**` inside: `(.*/)?`.
     Dirs,
     /// `**` at the end: `.*`.
@@ -128,10 +131,12 @@ fn match_at(tokens: &[Token], text: &[char]) -> bool {
     match token {
         Token::Char(c) => text.first() == Some(c) && match_at(rest, &text[1..]),
         Token::One => text.first().is_some_and(|c| *c != '/') && match_at(rest, &text[1..]),
-        Token::Class { ranges, negated } => text.first().is_some_and(|c| {
-            let inside = ranges.iter().any(|(low, high)| low <= c && c <= high);
-            *c != '/' && inside != *negated
-        }) && match_at(rest, &text[1..]),
+        Token::Class { ranges, negated } => {
+            text.first().is_some_and(|c| {
+                let inside = ranges.iter().any(|(low, high)| low <= c && c <= high);
+                *c != '/' && inside != *negated
+            }) && match_at(rest, &text[1..])
+        }
         Token::Star => (0..=text.len())
             .take_while(|&n| n == 0 || text[n - 1] != '/')
             .any(|n| match_at(rest, &text[n..])),

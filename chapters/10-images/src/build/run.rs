@@ -62,7 +62,8 @@ fn run_and_commit(
     progress: &mut dyn Progress,
 ) -> Result<Option<StoredLayer>, BuildError> {
     local.start(id, ch05_run::StartOptions::default()).map_err(api)?;
-    let options = LogsOptions { follow: true, stdout: true, stderr: true, ..LogsOptions::default() };
+    let options =
+        LogsOptions { follow: true, stdout: true, stderr: true, ..LogsOptions::default() };
     local
         .logs(id, &options, &mut |stream, bytes| progress.output(stream == Output::Stderr, bytes))
         .map_err(api)?;

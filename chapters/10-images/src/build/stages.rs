@@ -38,8 +38,13 @@ pub struct Build<'a> {
 
 // ANCHOR: build
 /// Build `options.dockerfile` in `options.context`; the output goes to `progress`.
-pub fn build(local: &Local, options: &BuildOptions, progress: &mut dyn Progress) -> Result<Built, BuildError> {
-    let dockerfile = parser::parse(&options.dockerfile).map_err(|e| BuildError::new(e.to_string()))?;
+pub fn build(
+    local: &Local,
+    options: &BuildOptions,
+    progress: &mut dyn Progress,
+) -> Result<Built, BuildError> {
+    let dockerfile =
+        parser::parse(&options.dockerfile).map_err(|e| BuildError::new(e.to_string()))?;
     for warning in &dockerfile.warnings {
         progress.stream(&format!("[WARNING]: {warning}\n"));
     }
@@ -101,7 +106,8 @@ impl Build<'_> {
 
     /// The unused-argument warning, the summary lines, the tags.
     fn finish(&self, id: &str, progress: &mut dyn Progress) -> Result<(), BuildError> {
-        let unused: Vec<&String> = self.args.keys().filter(|k| !self.declared.contains(*k)).collect();
+        let unused: Vec<&String> =
+            self.args.keys().filter(|k| !self.declared.contains(*k)).collect();
         if !unused.is_empty() {
             let names: Vec<&str> = unused.iter().map(|s| s.as_str()).collect();
             progress.stream(&format!(
@@ -148,10 +154,14 @@ fn split_stages(lines: &[Line]) -> Result<(Vec<Line>, Vec<Vec<Line>>), BuildErro
 }
 
 /// `--target NAME`: the stages up to and including the one named NAME.
-fn until_target(mut stages: Vec<Vec<Line>>, target: Option<&str>) -> Result<Vec<Vec<Line>>, BuildError> {
+fn until_target(
+    mut stages: Vec<Vec<Line>>,
+    target: Option<&str>,
+) -> Result<Vec<Vec<Line>>, BuildError> {
     let Some(target) = target else { return Ok(stages) };
     let wanted = target.to_ascii_lowercase();
-    let position = stages.iter().position(|lines| stage_name(&lines[0]).as_deref() == Some(wanted.as_str()));
+    let position =
+        stages.iter().position(|lines| stage_name(&lines[0]).as_deref() == Some(wanted.as_str()));
     match position {
         Some(index) => {
             stages.truncate(index + 1);

@@ -17,7 +17,9 @@ use super::parser::{self, json_form, Line};
 use super::run::{run_step, RunRequest};
 use super::stages::Build;
 use super::{BuildError, Progress};
-use crate::change::{self, parse_change_escaped, words_escaped, words_escaped_joined, ConfigChange};
+use crate::change::{
+    self, parse_change_escaped, words_escaped, words_escaped_joined, ConfigChange,
+};
 use crate::commit::timestamp;
 use crate::config::{History, ImageConfig, RunConfig};
 use crate::image::{or_roll_back, record_image, store_layer, Parent, StoredLayer};
@@ -76,7 +78,12 @@ impl Stage {
     }
 
     fn shell(&self) -> Vec<String> {
-        let shell = self.config.config.other.get("Shell").and_then(|s| serde_json::from_value(s.clone()).ok());
+        let shell = self
+            .config
+            .config
+            .other
+            .get("Shell")
+            .and_then(|s| serde_json::from_value(s.clone()).ok());
         shell.unwrap_or_else(|| DEFAULT_SHELL.map(String::from).to_vec())
     }
 
@@ -84,7 +91,11 @@ impl Stage {
     /// `FROM image [AS name]`: the stage starts from that image's config
     /// (with a `PATH` if it had none), or from nothing for `scratch`; then
     /// the image's ONBUILD triggers run.
-    pub fn from_line(build: &mut Build, line: &Line, progress: &mut dyn Progress) -> Result<Stage, BuildError> {
+    pub fn from_line(
+        build: &mut Build,
+        line: &Line,
+        progress: &mut dyn Progress,
+    ) -> Result<Stage, BuildError> {
         build.header(line, progress);
         only_flags(line, &["platform"])?;
         let meta = build.meta_args.clone();
@@ -92,7 +103,9 @@ impl Stage {
             .map_err(syntax)?;
         let (image, name) = match words.as_slice() {
             [image] => (image.clone(), None),
-            [image, r#as, name] if r#as.eq_ignore_ascii_case("as") => (image.clone(), Some(stage_name(name)?)),
+            [image, r#as, name] if r#as.eq_ignore_ascii_case("as") => {
+                (image.clone(), Some(stage_name(name)?))
+            }
             _ => return Err(BuildError::new("FROM requires either one or three arguments")),
         };
         let base = base_image(build, &image)?;
@@ -102,17 +115,31 @@ impl Stage {
             config.config.set_env("PATH", ch01_namespaces::exec::DEFAULT_PATH);
         }
         let triggers: Vec<String> = match config.config.other.remove("OnBuild") {
-            Some(Value::Array(items)) => items.iter().filter_map(|t| t.as_str().map(String::from)).collect(),
+            Some(Value::Array(items)) => {
+                items.iter().filter_map(|t| t.as_str().map(String::from)).collect()
+            }
             _ => Vec::new(),
         };
-        let mut stage = Stage { name, image: base, config, args: BTreeMap::new(), cmd_set: false, busted: false };
+        let mut stage = Stage {
+            name,
+            image: base,
+            config,
+            args: BTreeMap::new(),
+            cmd_set: false,
+            busted: false,
+        };
         run_triggers(build, &mut stage, &triggers, progress)?;
         Ok(stage)
     }
     // ANCHOR_END: from
 }
 
-fn run_triggers(build: &mut Build, stage: &mut Stage, triggers: &[String], progress: &mut dyn Progress) -> Result<(), BuildError> {
+fn run_triggers(
+    build: &mut Build,
+    stage: &mut Stage,
+    triggers: &[String],
+    progress: &mut dyn Progress,
+) -> Result<(), BuildError> {
     if triggers.is_empty() {
         return Ok(());
     }
@@ -132,15 +159,18 @@ fn base_image(build: &Build, name: &str) -> Result<Option<Parent>, BuildError> {
     if name.eq_ignore_ascii_case("scratch") {
         return Ok(None);
     }
-    let earlier = build.built.iter().rev().find(|(n, _)| n.as_deref() == Some(&name.to_ascii_lowercase()));
+    let earlier =
+        build.built.iter().rev().find(|(n, _)| n.as_deref() == Some(&name.to_ascii_lowercase()));
     if let Some((_, id)) = earlier {
-        let id = id.as_deref().ok_or_else(|| BuildError::new(format!("stage {name} made no image")))?;
+        let id =
+            id.as_deref().ok_or_else(|| BuildError::new(format!("stage {name} made no image")))?;
         return Ok(Some(Parent::load(&build.store, id)?));
     }
     let id = match build.store.resolve(name).map_err(anyhow::Error::from)? {
         Some((id, _)) => id,
         None => {
-            ch09_engine::Api::image_pull(build.local, name, &mut |_| {}).map_err(|e| BuildError::new(e.message))?;
+            ch09_engine::Api::image_pull(build.local, name, &mut |_| {})
+                .map_err(|e| BuildError::new(e.message))?;
             let found = build.store.resolve(name).map_err(anyhow::Error::from)?;
             found.ok_or_else(|| BuildError::new(format!("pull access denied for {name}")))?.0
         }
@@ -225,7 +255,11 @@ impl Step<'_, '_> {
         if !args.is_empty() {
             cmd = [vec![format!("|{}", args.len())], args.clone(), argv.clone()].concat();
         }
-        let image = self.stage.image_id().ok_or_else(|| BuildError::new("RUN needs an image with a shell: this stage is FROM scratch with nothing in it"))?;
+        let image = self.stage.image_id().ok_or_else(|| {
+            BuildError::new(
+                "RUN needs an image with a shell: this stage is FROM scratch with nothing in it",
+            )
+        })?;
         let request = RunRequest { image: image.to_string(), argv, env: args };
         Ok((cmd, Work::Run(request)))
     }
@@ -252,10 +286,15 @@ impl Step<'_, '_> {
     }
 
     /// WORKDIR: a new directory is a layer of its own; one that exists is not.
-    fn workdir(&self, line: &Line, after: &mut RunConfig) -> Result<(Vec<String>, Work), BuildError> {
+    fn workdir(
+        &self,
+        line: &Line,
+        after: &mut RunConfig,
+    ) -> Result<(Vec<String>, Work), BuildError> {
         only_flags(line, &[])?;
         let text = format!("WORKDIR {}", line.args);
-        let change = parse_change_escaped(&text, &self.env_config(), self.build.escape).map_err(syntax)?;
+        let change =
+            parse_change_escaped(&text, &self.env_config(), self.build.escape).map_err(syntax)?;
         change.apply(after);
         let dir = after.working_dir.clone();
         Ok((self.nop(&format!("WORKDIR {dir}")), Work::Mkdir(PathBuf::from(dir))))
@@ -290,8 +329,15 @@ impl Step<'_, '_> {
         let mut config = self.stage.config.clone();
         config.config = after;
         config.created = Some(created.clone());
-        config.other.insert(CONTAINER_CONFIG.into(), serde_json::to_value(&probe).map_err(anyhow::Error::from)?);
-        let history = History { created: Some(created), created_by: Some(cmd.join(" ")), ..History::default() };
+        config.other.insert(
+            CONTAINER_CONFIG.into(),
+            serde_json::to_value(&probe).map_err(anyhow::Error::from)?,
+        );
+        let history = History {
+            created: Some(created),
+            created_by: Some(cmd.join(" ")),
+            ..History::default()
+        };
         let store = self.build.store.clone();
         let record = or_roll_back(&store, |added| {
             let layer = self.work(work, added).map_err(anyhow::Error::from)?;
@@ -314,7 +360,9 @@ impl Step<'_, '_> {
         let times = self.build.options.times;
         match work {
             Work::Config => Ok(None),
-            Work::Run(request) => run_step(self.build.local, &store, added, &request, times, &mut *self.progress),
+            Work::Run(request) => {
+                run_step(self.build.local, &store, added, &request, times, &mut *self.progress)
+            }
             Work::Copy(copy) => {
                 let layers = self.stage.layers(self.build);
                 let request = CopyRequest {
@@ -332,11 +380,23 @@ impl Step<'_, '_> {
             Work::Mkdir(dir) => {
                 let layers = self.stage.layers(self.build);
                 let relative = dir.strip_prefix("/").unwrap_or(&dir).to_path_buf();
-                if relative.as_os_str().is_empty() || crate::layer::lookup(&layers, &relative).map_err(anyhow::Error::from)?.is_some() {
+                if relative.as_os_str().is_empty()
+                    || crate::layer::lookup(&layers, &relative)
+                        .map_err(anyhow::Error::from)?
+                        .is_some()
+                {
                     return Ok(None);
                 }
                 let sources = Sources::context(Tree::default());
-                let request = CopyRequest { sources: &sources, paths: &[], dest: dir.clone(), dest_is_dir: true, owner: None, unpack: false, layers: &layers };
+                let request = CopyRequest {
+                    sources: &sources,
+                    paths: &[],
+                    dest: dir.clone(),
+                    dest_is_dir: true,
+                    owner: None,
+                    unpack: false,
+                    layers: &layers,
+                };
                 let mut plan = copy::Plan::default();
                 plan.make_dir(&request, &dir).map_err(anyhow::Error::from)?;
                 Ok(store_layer(&store, added, |out| plan.write(&sources, out, times))?)
@@ -352,13 +412,16 @@ impl Step<'_, '_> {
         let failed = |e: &dyn std::fmt::Display| BuildError::new(format!("{what} failed: {e}"));
         let allowed: &[&str] = if what == "COPY" { &["from", "chown"] } else { &["chown"] };
         for (flag, _) in &line.flags {
-            if ["chmod", "link", "parents", "exclude", "checksum", "keep-git-dir"].contains(&flag.as_str()) {
+            if ["chmod", "link", "parents", "exclude", "checksum", "keep-git-dir"]
+                .contains(&flag.as_str())
+            {
                 return Err(needs_buildkit(flag));
             }
         }
         only_flags(line, allowed)?;
         let lookup = self.lookup();
-        let expand = |text: &str| words_escaped_joined(text, &lookup, self.build.escape).map_err(syntax);
+        let expand =
+            |text: &str| words_escaped_joined(text, &lookup, self.build.escape).map_err(syntax);
         let mut words = match json_form(&line.args) {
             Some(words) => words,
             None => words_escaped(&line.args, &lookup, self.build.escape).map_err(syntax)?,
@@ -385,12 +448,16 @@ impl Step<'_, '_> {
         }
         let dest = absolute_dest(&self.stage.config.config.working_dir, &dest_text);
         let chown = flag(line, "chown").map(expand).transpose()?;
-        let owner = chown.as_deref().map(|spec| self.owner(spec)).transpose().map_err(|e| failed(&e))?;
+        let owner =
+            chown.as_deref().map(|spec| self.owner(spec)).transpose().map_err(|e| failed(&e))?;
         let hash = sources.content_hash(&paths).map_err(|e| failed(&e))?;
         let chown_comment = chown.map(|c| format!("--chown={c} ")).unwrap_or_default();
         let cmd = self.nop(&format!("{what} {chown_comment}{hash} in {} ", dest.display()));
         let unpack = what == "ADD";
-        Ok((cmd, Work::Copy(Box::new(CopyWork { sources, paths, dest, dest_is_dir, owner, unpack }))))
+        Ok((
+            cmd,
+            Work::Copy(Box::new(CopyWork { sources, paths, dest, dest_is_dir, owner, unpack })),
+        ))
     }
     // ANCHOR_END: copy
 
@@ -398,7 +465,8 @@ impl Step<'_, '_> {
     /// number, then an image of the local store.
     fn stage_sources(&self, from: &str) -> Result<Sources, BuildError> {
         let wanted = from.to_ascii_lowercase();
-        let by_name = self.build.built.iter().find(|(name, _)| name.as_deref() == Some(wanted.as_str()));
+        let by_name =
+            self.build.built.iter().find(|(name, _)| name.as_deref() == Some(wanted.as_str()));
         let by_index = from.parse::<usize>().ok().and_then(|i| self.build.built.get(i));
         let id = match by_name.or(by_index) {
             Some((_, id)) => id.clone(),
@@ -410,7 +478,8 @@ impl Step<'_, '_> {
             )));
         };
         let record = self.build.store.image(&id).map_err(anyhow::Error::from)?;
-        let layers: Vec<PathBuf> = record.layers.iter().map(|l| self.build.store.layer_path(&l.diff_id)).collect();
+        let layers: Vec<PathBuf> =
+            record.layers.iter().map(|l| self.build.store.layer_path(&l.diff_id)).collect();
         let tree = Tree::of_layers(&layers).map_err(anyhow::Error::from)?;
         Ok(Sources::image(tree))
     }
@@ -420,7 +489,9 @@ impl Step<'_, '_> {
         let layers = self.stage.layers(self.build);
         let read = |file| ch05_run::layers::read_through_layers(&layers, file).unwrap_or_default();
         let user = ch05_run::user::resolve_user(spec, &read("etc/passwd"), &read("etc/group"))
-            .map_err(|e| anyhow::anyhow!("unable to convert uid/gid chown string to host mapping: {e}"))?;
+            .map_err(|e| {
+                anyhow::anyhow!("unable to convert uid/gid chown string to host mapping: {e}")
+            })?;
         Ok((user.uid, user.gid))
     }
 
@@ -433,7 +504,8 @@ impl Step<'_, '_> {
         let instruction = line.instruction.as_str();
         match instruction {
             "CMD" | "ENTRYPOINT" => {
-                let argv = json_form(&line.args).unwrap_or_else(|| [shell, vec![line.args.clone()]].concat());
+                let argv = json_form(&line.args)
+                    .unwrap_or_else(|| [shell, vec![line.args.clone()]].concat());
                 if instruction == "CMD" {
                     after.cmd = Some(argv.clone());
                     self.stage.cmd_set = true;
@@ -446,7 +518,9 @@ impl Step<'_, '_> {
                 Ok(format!("{instruction} {}", go_list(&argv)))
             }
             "SHELL" => {
-                let argv = json_form(&line.args).ok_or_else(|| BuildError::new("SHELL requires the arguments to be in JSON form"))?;
+                let argv = json_form(&line.args).ok_or_else(|| {
+                    BuildError::new("SHELL requires the arguments to be in JSON form")
+                })?;
                 after.other.insert("Shell".into(), json!(argv));
                 Ok(format!("SHELL {}", go_list(&argv)))
             }
@@ -458,7 +532,8 @@ impl Step<'_, '_> {
             }
             _ => {
                 let text = format!("{instruction} {}", line.args);
-                let change = parse_change_escaped(&text, &self.env_config(), self.build.escape).map_err(syntax)?;
+                let change = parse_change_escaped(&text, &self.env_config(), self.build.escape)
+                    .map_err(syntax)?;
                 let comment = comment_of(&change);
                 change.apply(after);
                 Ok(comment)
@@ -470,7 +545,9 @@ impl Step<'_, '_> {
 
 /// What the history says of a config change, as Docker writes it.
 fn comment_of(change: &ConfigChange) -> String {
-    let pairs = |p: &[(String, String)]| p.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+    let pairs = |p: &[(String, String)]| {
+        p.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    };
     match change {
         ConfigChange::Env(p) => format!("ENV {}", pairs(p)),
         ConfigChange::Label(p) => format!("LABEL {}", pairs(p)),
@@ -486,11 +563,13 @@ fn comment_of(change: &ConfigChange) -> String {
 
 /// Go's `%q` of a `[]string`: `["a" "b c"]`.
 pub fn go_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| serde_json::to_string(s).expect("a string")).collect();
+    let quoted: Vec<String> =
+        items.iter().map(|s| serde_json::to_string(s).expect("a string")).collect();
     format!("[{}]", quoted.join(" "))
 }
 
-const HEALTHCHECK_FLAGS: &[&str] = &["interval", "timeout", "start-period", "start-interval", "retries"];
+const HEALTHCHECK_FLAGS: &[&str] =
+    &["interval", "timeout", "start-period", "start-interval", "retries"];
 
 /// HEALTHCHECK NONE, or HEALTHCHECK [--interval=…] CMD command.
 fn healthcheck(line: &Line, after: &mut RunConfig) -> Result<String, BuildError> {
@@ -505,7 +584,9 @@ fn healthcheck(line: &Line, after: &mut RunConfig) -> Result<String, BuildError>
         "CMD" => {
             let test = match json_form(rest) {
                 Some(argv) => [vec!["CMD".to_string()], argv].concat(),
-                None if rest.trim().is_empty() => return Err(BuildError::new("Missing command after HEALTHCHECK CMD")),
+                None if rest.trim().is_empty() => {
+                    return Err(BuildError::new("Missing command after HEALTHCHECK CMD"))
+                }
                 None => vec!["CMD-SHELL".to_string(), rest.trim().to_string()],
             };
             check.insert("Test".into(), json!(test));
@@ -516,17 +597,24 @@ fn healthcheck(line: &Line, after: &mut RunConfig) -> Result<String, BuildError>
                     "start-period" => "StartPeriod",
                     "start-interval" => "StartInterval",
                     _ => {
-                        let retries: u64 = value.parse().map_err(|_| BuildError::new(format!("invalid --retries value {value:?}")))?;
+                        let retries: u64 = value.parse().map_err(|_| {
+                            BuildError::new(format!("invalid --retries value {value:?}"))
+                        })?;
                         check.insert("Retries".into(), json!(retries));
                         continue;
                     }
                 };
-                let duration = humantime::parse_duration(value)
-                    .map_err(|e| BuildError::new(format!("invalid --{name} value {value:?}: {e}")))?;
+                let duration = humantime::parse_duration(value).map_err(|e| {
+                    BuildError::new(format!("invalid --{name} value {value:?}: {e}"))
+                })?;
                 check.insert(key.into(), json!(duration.as_nanos() as u64));
             }
         }
-        other => return Err(BuildError::new(format!("Unknown type \"{other}\" in HEALTHCHECK (try CMD)"))),
+        other => {
+            return Err(BuildError::new(format!(
+                "Unknown type \"{other}\" in HEALTHCHECK (try CMD)"
+            )))
+        }
     }
     after.other.insert("Healthcheck".into(), Value::Object(check));
     Ok(format!("HEALTHCHECK {args}"))
@@ -537,8 +625,12 @@ fn onbuild(line: &Line, after: &mut RunConfig) -> Result<String, BuildError> {
     let trigger = line.args.trim().to_string();
     let word = trigger.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
     match word.as_str() {
-        "ONBUILD" => return Err(BuildError::new("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")),
-        "FROM" | "MAINTAINER" => return Err(BuildError::new(format!("{word} isn't allowed as an ONBUILD trigger"))),
+        "ONBUILD" => {
+            return Err(BuildError::new("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"))
+        }
+        "FROM" | "MAINTAINER" => {
+            return Err(BuildError::new(format!("{word} isn't allowed as an ONBUILD trigger")))
+        }
         _ => {}
     }
     parser::parse(&trigger).map_err(|e| BuildError::new(e.to_string()))?;
@@ -552,7 +644,11 @@ fn onbuild(line: &Line, after: &mut RunConfig) -> Result<String, BuildError> {
 }
 
 /// `ARG A=1 B`: names with their (expanded) defaults.
-pub fn arg_pairs(line: &Line, escape: char, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Vec<(String, Option<String>)>, BuildError> {
+pub fn arg_pairs(
+    line: &Line,
+    escape: char,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, Option<String>)>, BuildError> {
     let words = words_escaped(&line.args, lookup, escape).map_err(syntax)?;
     if words.is_empty() {
         return Err(BuildError::new("ARG requires at least one argument"));
@@ -591,6 +687,7 @@ fn syntax(error: change::ChangeError) -> BuildError {
 /// DEST relative to WORKDIR (`/` when none), cleaned.
 fn absolute_dest(workdir: &str, dest: &str) -> PathBuf {
     let base = if workdir.is_empty() { "/" } else { workdir };
-    let joined = if dest.starts_with('/') { PathBuf::from(dest) } else { Path::new(base).join(dest) };
+    let joined =
+        if dest.starts_with('/') { PathBuf::from(dest) } else { Path::new(base).join(dest) };
     Path::new("/").join(context::lexical(&joined).unwrap_or_default())
 }
