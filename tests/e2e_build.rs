@@ -110,6 +110,12 @@ fn multi_stage_build_then_the_cache_then_a_changed_source() {
     assert_eq!(using_cache(&first), 0, "{first}");
     let id = first.lines().find_map(|l| l.strip_prefix("Successfully built ")).unwrap().to_string();
     assert_eq!(ok(&w.md(&["run", "--rm", "mdtest/built:1"])), "hello from world");
+    let images = ok(&w.md(&["images", "--format", "{{.Repository}}"]));
+    // Intermediate images are hidden; the first stage's last one is
+    // dangling (no tag, no child), as with dockerd's classic builder.
+    assert_eq!(images.lines().filter(|l| *l == "<none>").count(), 1, "{images}");
+    let all = ok(&w.md(&["images", "-a", "--format", "{{.Repository}}"]));
+    assert_eq!(all.lines().filter(|l| *l == "<none>").count(), 7, "one per step but the last: {all}");
 
     // Unchanged: every step after each FROM comes from the cache, same image.
     let again = ok(&build(&w, &["-t", "mdtest/built:1"], &dir));

@@ -277,6 +277,9 @@ pub fn info(api: &dyn Api) -> Result<u8> {
 pub struct ImagesArgs {
     /// Only this repository (and tag): REPOSITORY[:TAG].
     repository: Option<String>,
+    /// Show all images (by default the intermediate images of a build are hidden).
+    #[arg(short, long)]
+    all: bool,
     /// Only show image IDs.
     #[arg(short, long)]
     quiet: bool,
@@ -325,7 +328,7 @@ struct ImageRow {
 pub fn images(root: &Path, args: ImagesArgs) -> Result<u8> {
     let filters = ImageFilters::parse(&args.filter)?;
     let store = Store::open(root)?;
-    let mut rows = image_rows(&store)?;
+    let mut rows = image_rows(&store, args.all)?;
     rows.retain(|row| filters.keep(row) && matches_repository(row, args.repository.as_deref()));
     let format = match (&args.format, args.quiet) {
         (_, true) => "{{.ID}}",
@@ -341,8 +344,10 @@ pub fn images(root: &Path, args: ImagesArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Every tag, then every image no tag points at.
-fn image_rows(store: &Store) -> Result<Vec<ImageRow>> {
+/// Every tag, then every image no tag points at — but, unless `all`, not
+/// the intermediate images a build leaves (untagged, and the parent of
+/// another image: the build cache), as `docker images` hides them.
+fn image_rows(store: &Store, all: bool) -> Result<Vec<ImageRow>> {
     let mut rows = Vec::new();
     let mut tagged = HashSet::new();
     for (tag, id) in &store.tags()? {
@@ -354,7 +359,10 @@ fn image_rows(store: &Store) -> Result<Vec<ImageRow>> {
             image: store.image(id)?,
         });
     }
-    for image in store.images()?.into_iter().filter(|i| !tagged.contains(&i.id)) {
+    let images = store.images()?;
+    let parents: HashSet<&String> = images.iter().filter_map(|i| i.parent.as_ref()).collect();
+    let shown = |i: &&ImageRecord| !tagged.contains(&i.id) && (all || !parents.contains(&i.id));
+    for image in images.iter().filter(shown).cloned() {
         rows.push(ImageRow { repository: "<none>".into(), tag: "<none>".into(), image });
     }
     rows.sort_by(|a, b| {
