@@ -225,7 +225,6 @@ pub struct BuildArgs {
     pub context: PathBuf,
 }
 
-// ANCHOR: build_options
 impl BuildArgs {
     /// What the builder is asked, the Dockerfile read and the tags checked.
     pub fn options(&self) -> Result<crate::build::BuildOptions> {
@@ -272,7 +271,6 @@ impl BuildArgs {
         })
     }
 }
-// ANCHOR_END: build_options
 
 /// The builder's output on this terminal, as `docker build` prints the
 /// classic builder's stream (nothing but the id with `-q`).

@@ -47,29 +47,10 @@ impl Ignore {
     }
     // ANCHOR_END: read
 
-    // ANCHOR: excludes
-    /// Is `path` (relative to the context, `/`-separated) left out? Each
-    /// pattern is tried on the path and, failing that, on each of its
-    /// parent directories; the last one that matches decides.
+    /// Is `path` (relative to the context, `/`-separated) left out?
     pub fn excludes(&self, path: &str) -> bool {
-        let parents: Vec<&str> = match path.rfind('/') {
-            Some(slash) => path[..slash].split('/').collect(),
-            None => Vec::new(),
-        };
-        let mut excluded = false;
-        for (pattern, exception) in &self.patterns {
-            if *exception != excluded {
-                continue; // it could not change the answer
-            }
-            let matched = pattern.matches(path)
-                || (1..=parents.len()).any(|n| pattern.matches(&parents[..n].join("/")));
-            if matched {
-                excluded = !exception;
-            }
-        }
-        excluded
+        excluded(&self.patterns, path)
     }
-    // ANCHOR_END: excludes
 
     /// Could an exception bring back something below the excluded
     /// directory `dir`? Then the walk still goes into it.
@@ -77,6 +58,30 @@ impl Ignore {
         self.exceptions.iter().any(|e| e.starts_with(&format!("{dir}/")) || e.starts_with("**"))
     }
 }
+
+// ANCHOR: excluded
+/// `(pattern, is an exception)` in the file's order, against `path`: each
+/// pattern is tried on the path and, failing that, on each of its parent
+/// directories (`a`, `a/b` for `a/b/c`); the last one that matches decides.
+pub fn excluded(patterns: &[(Pattern, bool)], path: &str) -> bool {
+    let parents: Vec<&str> = match path.rfind('/') {
+        Some(slash) => path[..slash].split('/').collect(),
+        None => Vec::new(),
+    };
+    let mut excluded = false;
+    for (pattern, exception) in patterns {
+        if *exception != excluded {
+            continue; // it could not change the answer
+        }
+        let matched = pattern.matches(path)
+            || (1..=parents.len()).any(|n| pattern.matches(&parents[..n].join("/")));
+        if matched {
+            excluded = !exception;
+        }
+    }
+    excluded
+}
+// ANCHOR_END: excluded
 
 /// Go's `filepath.Clean` for `/`-separated paths.
 pub fn clean(path: &str) -> String {

@@ -174,8 +174,10 @@ fn join_continued(raw: &[&str], start: usize, escape: char) -> (String, usize, u
 }
 // ANCHOR_END: continuation
 
-/// `COPY --from=x a b` → instruction, flags, arguments.
-fn split_line(text: &str, number: usize) -> Result<Line, ParseError> {
+// ANCHOR: split_line
+/// One logical line (`COPY --from=x a b`, continuations already joined)
+/// → its instruction (upper case, known), its flags and its arguments.
+pub fn split_line(text: &str, number: usize) -> Result<Line, ParseError> {
     let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
     let instruction = word.to_ascii_uppercase();
     if !INSTRUCTIONS.contains(&instruction.as_str()) {

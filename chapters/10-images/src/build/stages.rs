@@ -50,18 +50,8 @@ pub fn build(
     }
     let (meta, stages) = split_stages(&dockerfile.lines)?;
     let stages = until_target(stages, options.target.as_deref())?;
-    let mut build = Build {
-        local,
-        store: Store::open(local.root()).map_err(anyhow::Error::from)?,
-        options,
-        escape: dockerfile.escape,
-        args: options.build_args.iter().map(|(k, v)| (k.clone(), value_of(k, v))).collect(),
-        meta_args: BTreeMap::new(),
-        declared: BTreeSet::new(),
-        built: Vec::new(),
-        step: 0,
-        steps: meta.len() + stages.iter().map(Vec::len).sum::<usize>(),
-    };
+    let steps = meta.len() + stages.iter().map(Vec::len).sum::<usize>();
+    let mut build = Build::new(local, options, dockerfile.escape, steps)?;
     for line in &meta {
         build.header(line, progress);
         build.meta_arg(line)?;
@@ -88,7 +78,27 @@ pub fn build(
 }
 // ANCHOR_END: build
 
-impl Build<'_> {
+impl<'a> Build<'a> {
+    fn new(
+        local: &'a Local,
+        options: &'a BuildOptions,
+        escape: char,
+        steps: usize,
+    ) -> Result<Build<'a>, BuildError> {
+        Ok(Build {
+            local,
+            store: Store::open(local.root()).map_err(anyhow::Error::from)?,
+            options,
+            escape,
+            args: options.build_args.iter().map(|(k, v)| (k.clone(), value_of(k, v))).collect(),
+            meta_args: BTreeMap::new(),
+            declared: BTreeSet::new(),
+            built: Vec::new(),
+            step: 0,
+            steps,
+        })
+    }
+
     /// `Step 3/7 : COPY . /app`
     pub fn header(&mut self, line: &Line, progress: &mut dyn Progress) {
         self.step += 1;

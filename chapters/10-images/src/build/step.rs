@@ -87,7 +87,6 @@ impl Stage {
         shell.unwrap_or_else(|| DEFAULT_SHELL.map(String::from).to_vec())
     }
 
-    // ANCHOR: from
     /// `FROM image [AS name]`: the stage starts from that image's config
     /// (with a `PATH` if it had none), or from nothing for `scratch`; then
     /// the image's ONBUILD triggers run.
@@ -131,7 +130,6 @@ impl Stage {
         run_triggers(build, &mut stage, &triggers, progress)?;
         Ok(stage)
     }
-    // ANCHOR_END: from
 }
 
 fn run_triggers(
@@ -410,15 +408,7 @@ impl Step<'_, '_> {
     fn copy(&self, line: &Line) -> Result<(Vec<String>, Work), BuildError> {
         let what = line.instruction.as_str();
         let failed = |e: &dyn std::fmt::Display| BuildError::new(format!("{what} failed: {e}"));
-        let allowed: &[&str] = if what == "COPY" { &["from", "chown"] } else { &["chown"] };
-        for (flag, _) in &line.flags {
-            if ["chmod", "link", "parents", "exclude", "checksum", "keep-git-dir"]
-                .contains(&flag.as_str())
-            {
-                return Err(needs_buildkit(flag));
-            }
-        }
-        only_flags(line, allowed)?;
+        copy_flags(line)?;
         let lookup = self.lookup();
         let expand =
             |text: &str| words_escaped_joined(text, &lookup, self.build.escape).map_err(syntax);
@@ -430,17 +420,8 @@ impl Step<'_, '_> {
             return Err(BuildError::new(format!("{what} requires at least two arguments, but only one was provided. Destination could not be determined.")));
         }
         let dest_text = words.pop().expect("two or more");
-        let sources = match flag(line, "from") {
-            Some(from) => self.stage_sources(&expand(from)?)?,
-            None => Sources::context(context::context_tree(&self.build.options.context)?),
-        };
-        let mut paths = Vec::new();
-        for source in &words {
-            if what == "ADD" && (source.starts_with("http://") || source.starts_with("https://")) {
-                return Err(failed(&"mini-docker downloads nothing while it builds: fetch the file into the context first"));
-            }
-            paths.extend(sources.resolve(source).map_err(|e| failed(&e))?);
-        }
+        let from = flag(line, "from").map(expand).transpose()?;
+        let (sources, paths) = self.sources(what, from.as_deref(), &words)?;
         let dest_is_dir = dest_text.ends_with('/') || dest_text.ends_with("/.") || dest_text == ".";
         let many = paths.len() > 1 || words.iter().any(|w| super::pattern::has_wildcards(w));
         if many && !dest_is_dir {
@@ -460,6 +441,29 @@ impl Step<'_, '_> {
         ))
     }
     // ANCHOR_END: copy
+
+    /// The tree COPY takes from (the context, or `--from`'s), and the
+    /// paths in it that the sources name.
+    fn sources(
+        &self,
+        what: &str,
+        from: Option<&str>,
+        words: &[String],
+    ) -> Result<(Sources, Vec<PathBuf>), BuildError> {
+        let failed = |e: &dyn std::fmt::Display| BuildError::new(format!("{what} failed: {e}"));
+        let sources = match from {
+            Some(from) => self.stage_sources(from)?,
+            None => Sources::context(context::context_tree(&self.build.options.context)?),
+        };
+        let mut paths = Vec::new();
+        for source in words {
+            if what == "ADD" && (source.starts_with("http://") || source.starts_with("https://")) {
+                return Err(failed(&"mini-docker downloads nothing while it builds: fetch the file into the context first"));
+            }
+            paths.extend(sources.resolve(source).map_err(|e| failed(&e))?);
+        }
+        Ok((sources, paths))
+    }
 
     /// `--from=NAME|INDEX|IMAGE`: an earlier stage by name, then by
     /// number, then an image of the local store.
@@ -495,7 +499,6 @@ impl Step<'_, '_> {
         Ok((user.uid, user.gid))
     }
 
-    // ANCHOR: config_change
     /// The instructions that change only the config; returns what the
     /// history says of them (`ENV A=b`, `CMD ["sh"]`).
     fn config_change(&mut self, line: &Line, after: &mut RunConfig) -> Result<String, BuildError> {
@@ -540,7 +543,6 @@ impl Step<'_, '_> {
             }
         }
     }
-    // ANCHOR_END: config_change
 }
 
 /// What the history says of a config change, as Docker writes it.
@@ -660,6 +662,18 @@ pub fn arg_pairs(
             None => (w, None),
         })
         .collect())
+}
+
+/// COPY takes --from and --chown, ADD --chown; BuildKit's others are refused.
+fn copy_flags(line: &Line) -> Result<(), BuildError> {
+    for (flag, _) in &line.flags {
+        if ["chmod", "link", "parents", "exclude", "checksum", "keep-git-dir"]
+            .contains(&flag.as_str())
+        {
+            return Err(needs_buildkit(flag));
+        }
+    }
+    only_flags(line, if line.instruction == "COPY" { &["from", "chown"] } else { &["chown"] })
 }
 
 fn flag<'l>(line: &'l Line, name: &str) -> Option<&'l str> {
