@@ -208,6 +208,7 @@ fn split_flags(mut rest: &str) -> (Vec<(String, String)>, &str) {
     }
     (flags, rest)
 }
+// ANCHOR_END: split_line
 
 /// Exec form: a JSON array of strings (double quotes only). Anything
 /// else, even `['a']`, is shell form: Docker does not complain.
