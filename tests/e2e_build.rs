@@ -115,7 +115,11 @@ fn multi_stage_build_then_the_cache_then_a_changed_source() {
     // dangling (no tag, no child), as with dockerd's classic builder.
     assert_eq!(images.lines().filter(|l| *l == "<none>").count(), 1, "{images}");
     let all = ok(&w.md(&["images", "-a", "--format", "{{.Repository}}"]));
-    assert_eq!(all.lines().filter(|l| *l == "<none>").count(), 7, "one per step but the last: {all}");
+    assert_eq!(
+        all.lines().filter(|l| *l == "<none>").count(),
+        7,
+        "one per step but the last: {all}"
+    );
 
     // Unchanged: every step after each FROM comes from the cache, same image.
     let again = ok(&build(&w, &["-t", "mdtest/built:1"], &dir));
@@ -391,6 +395,62 @@ fn failing_steps_and_bad_input_say_one_line_and_leave_nothing() {
         stderr(&out).contains("COPY failed: forbidden path outside the build context: link"),
         "{}",
         stderr(&out)
+    );
+    assert_store_is_clean(&w);
+}
+
+/// `DOCKER_BUILDKIT=0 docker build` against mini-dockerd: `POST /build`
+/// with the context as a tar and the classic builder's JSON stream. The
+/// route is the daemon's, so this runs with `MINI_DOCKER_TEST_MODE=daemon`
+/// (in-process there is no daemon to send it to).
+#[test]
+fn docker_build_through_the_daemon() {
+    let test = "docker_build_through_the_daemon";
+    if !ready(test) || !testkit::require_program(test, "docker", "docker.io") {
+        return;
+    }
+    let w = World::new(BIN);
+    let Some(socket) = w.socket() else { return };
+    let dir = context(
+        &w,
+        "docker",
+        &[
+            ("Dockerfile", "FROM busybox\nARG X=0\nCOPY a.txt /a.txt\nRUN echo \"x=$X\" > /x\n"),
+            ("a.txt", "a"),
+            (".dockerignore", "ignored.txt\n"),
+            ("ignored.txt", "i"),
+        ],
+    );
+    let docker = |args: &[&str]| {
+        let mut cmd = std::process::Command::new("docker");
+        cmd.arg("-H").arg(format!("unix://{}", socket.display())).args(args);
+        cmd.env("DOCKER_BUILDKIT", "0").env("DOCKER_CONFIG", w.root.path().join("docker-config"));
+        testkit::run(&mut cmd)
+    };
+    let ctx = dir.to_str().unwrap();
+    let out = docker(&["build", "-t", "mdtest/viadocker:1", "--build-arg", "X=7", ctx]);
+    let text = ok(&out);
+    assert!(
+        text.contains("Step 1/4 : FROM busybox") && text.contains(" ---> Running in "),
+        "{text}"
+    );
+    assert!(text.contains("Successfully tagged mdtest/viadocker:1"), "{text}");
+    assert_eq!(ok(&w.md(&["run", "--rm", "mdtest/viadocker:1", "cat", "/x"])), "x=7");
+    let again = ok(&docker(&["build", "-t", "mdtest/viadocker:1", "--build-arg", "X=7", ctx]));
+    assert_eq!(using_cache(&again), 3, "{again}");
+    let quiet = ok(&docker(&["build", "-q", "--build-arg", "X=7", ctx]));
+    assert!(quiet.starts_with("sha256:"), "{quiet}");
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nRUN exit 3\n").unwrap();
+    let failed = docker(&["build", ctx]);
+    assert_eq!(failed.status.code(), Some(3), "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("The command '/bin/sh -c exit 3' returned a non-zero code: 3"));
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nNOPE x\n").unwrap();
+    let bad = docker(&["build", ctx]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("dockerfile parse error on line 2: unknown instruction: NOPE"),
+        "{}",
+        stderr(&bad)
     );
     assert_store_is_clean(&w);
 }

@@ -15,6 +15,8 @@
 //! tarball. [`cli`] is the command line that the demo and `mini-docker`
 //! share.
 
+#[cfg(feature = "http")]
+pub mod api;
 pub mod build;
 pub mod change;
 pub mod changes;

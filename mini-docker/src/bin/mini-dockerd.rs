@@ -128,7 +128,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     let group = args.group.as_deref().map(server::listen::group_id).transpose()?;
     std::fs::create_dir_all(&args.data_root)?;
-    let daemon = Daemon::new(compose::local(&args.data_root, settings(args)?));
+    let mut daemon = Daemon::new(compose::local(&args.data_root, settings(args)?));
+    // Chapter 10's routes: `POST /build`.
+    daemon.routes.push(std::sync::Arc::new(ch10_images::api::BuildRoutes));
     eprintln!(
         "mini-dockerd: serving the Engine API (version {}) on {}",
         ch09_engine::system::API_VERSION,
