@@ -107,7 +107,8 @@ impl Stage {
             }
             _ => return Err(BuildError::new("FROM requires either one or three arguments")),
         };
-        let base = base_image(build, &image)?;
+        let platform = flag(line, "platform").map(str::to_string);
+        let base = base_image(build, &image, platform.as_deref())?;
         progress.stream(&format!(" ---> {}\n", base.as_ref().map_or("", |p| short(&p.record.id))));
         let mut config = base.as_ref().map(|p| p.config.clone()).unwrap_or_else(scratch_config);
         if config.config.env_value("PATH").is_none() {
@@ -153,7 +154,11 @@ fn run_triggers(
 }
 
 /// The base of a stage: `scratch`, an earlier stage, or an image.
-fn base_image(build: &Build, name: &str) -> Result<Option<Parent>, BuildError> {
+fn base_image(
+    build: &Build,
+    name: &str,
+    platform: Option<&str>,
+) -> Result<Option<Parent>, BuildError> {
     if name.eq_ignore_ascii_case("scratch") {
         return Ok(None);
     }
@@ -167,7 +172,7 @@ fn base_image(build: &Build, name: &str) -> Result<Option<Parent>, BuildError> {
     let id = match build.store.resolve(name).map_err(anyhow::Error::from)? {
         Some((id, _)) => id,
         None => {
-            ch09_engine::Api::image_pull(build.local, name, &mut |_| {})
+            ch09_engine::Api::image_pull(build.local, name, platform, &mut |_| {})
                 .map_err(|e| BuildError::new(e.message))?;
             let found = build.store.resolve(name).map_err(anyhow::Error::from)?;
             found.ok_or_else(|| BuildError::new(format!("pull access denied for {name}")))?.0
