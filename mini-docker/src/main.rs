@@ -294,7 +294,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::History(args) => making::history(&root, &args),
         Command::Push(args) => making::push(&root, &args),
         Command::Save(args) => making::save(&root, &args),
-        Command::Build(args) => making::build(&root, &args),
+        Command::Build(args) => making::build(&root, host.as_deref(), &args),
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }

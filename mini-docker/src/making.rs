@@ -38,11 +38,16 @@ pub fn save(root: &Path, args: &SaveArgs) -> Result<u8> {
 }
 
 // ANCHOR: build
-/// `build`: the classic builder, in this process, on the composed engine.
+/// `build`: the classic builder — through the daemon's `POST /build`
+/// when one is named, else in this process, on the composed engine.
 /// RUN steps are containers of that engine (default network, the
 /// cgroup parent of `MINI_DOCKER_CGROUP_PARENT` as `run` has it). A failed
 /// RUN makes the command exit with the RUN's own code, as `docker build`.
-pub fn build(root: &Path, args: &BuildArgs) -> Result<u8> {
+pub fn build(root: &Path, host: Option<&str>, args: &BuildArgs) -> Result<u8> {
+    let host = host.map(str::to_string).or_else(|| std::env::var("DOCKER_HOST").ok());
+    if let Some(host) = host.filter(|h| !h.is_empty()) {
+        return coded(remote_build(&host, args));
+    }
     let mut settings = ch09_engine::local::Settings::defaults();
     if let Ok(parent) = std::env::var("MINI_DOCKER_CGROUP_PARENT") {
         settings.cgroup_parent = parent;
@@ -51,13 +56,26 @@ pub fn build(root: &Path, args: &BuildArgs) -> Result<u8> {
         settings.driver = driver.parse().map_err(anyhow::Error::msg)?;
     }
     let local = compose::local(root, settings);
-    ch10_images::cli::build(&local, args).map_err(|error| {
-        match error.downcast::<ch10_images::build::BuildError>() {
-            Ok(failed) => {
-                anyhow::Error::new(crate::Coded { code: failed.code, error: failed.into() })
-            }
-            Err(other) => other,
-        }
-    })
+    coded(ch10_images::cli::build(&local, args))
 }
 // ANCHOR_END: build
+
+/// Through a daemon: `POST /build` with the context as a tar.
+#[cfg(feature = "api")]
+fn remote_build(host: &str, args: &BuildArgs) -> Result<u8> {
+    let remote = ch09_engine::Remote::new(ch09_engine::server::Host::parse(host)?)?;
+    ch10_images::api::build_remote(&remote, args)
+}
+
+#[cfg(not(feature = "api"))]
+fn remote_build(_: &str, _: &BuildArgs) -> Result<u8> {
+    anyhow::bail!("this mini-docker was built without the API client (feature \"api\")")
+}
+
+/// A failed build exits with its own code (a RUN's), as `docker build`.
+fn coded(result: Result<u8>) -> Result<u8> {
+    result.map_err(|error| match error.downcast::<ch10_images::build::BuildError>() {
+        Ok(failed) => anyhow::Error::new(crate::Coded { code: failed.code, error: failed.into() }),
+        Err(other) => other,
+    })
+}

@@ -196,3 +196,84 @@ impl Progress for JsonProgress {
         (self.send)(json!({ "aux": { "ID": id } }));
     }
 }
+
+// ANCHOR: build_remote
+/// `mini-docker -H … build`: the context as a tar to the daemon's `POST
+/// /build`, its messages printed as they come, as the docker CLI does.
+pub fn build_remote(
+    remote: &ch09_engine::Remote,
+    args: &crate::cli::BuildArgs,
+) -> anyhow::Result<u8> {
+    let options = args.options()?;
+    let (dockerfile, extra) = dockerfile_in_context(args, &options.dockerfile);
+    let tar = build::context::context_tar(
+        &args.context,
+        extra.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+    )?;
+    let mut query = format!("/build?dockerfile={}", encode(&dockerfile));
+    for tag in &args.tags {
+        query.push_str(&format!("&t={}", encode(tag)));
+    }
+    let build_args: std::collections::BTreeMap<_, _> = options.build_args.iter().cloned().collect();
+    query.push_str(&format!("&buildargs={}", encode(&serde_json::to_string(&build_args)?)));
+    if let Some(target) = &args.target {
+        query.push_str(&format!("&target={}", encode(target)));
+    }
+    for (flag, on) in [("nocache", args.no_cache), ("q", args.quiet)] {
+        if on {
+            query.push_str(&format!("&{flag}=1"));
+        }
+    }
+    let mut failed = None;
+    let mut show = |message: &Value| {
+        if let Some(text) = message["stream"].as_str() {
+            print!("{text}");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+        }
+        if let Some(error) = message["errorDetail"].as_object() {
+            let code = error.get("code").and_then(Value::as_i64).filter(|c| *c != 0).unwrap_or(1);
+            let text = error.get("message").and_then(Value::as_str).unwrap_or("the build failed");
+            failed = Some(build::BuildError { message: text.to_string(), code: code as i32 });
+        }
+    };
+    remote
+        .post_json_stream(&query, tar, "application/x-tar", &mut show)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    match failed {
+        Some(error) => Err(error.into()),
+        None => Ok(0),
+    }
+}
+// ANCHOR_END: build_remote
+
+/// The Dockerfile's name in the context, or (outside it) a name for the
+/// copy that goes into the tar, as the docker CLI's `.dockerfile.<random>`.
+fn dockerfile_in_context(
+    args: &crate::cli::BuildArgs,
+    text: &str,
+) -> (String, Option<(String, String)>) {
+    let context = std::fs::canonicalize(&args.context).unwrap_or_else(|_| args.context.clone());
+    let file = args.file.clone().unwrap_or_else(|| build::default_dockerfile(&args.context));
+    let file = std::fs::canonicalize(&file).unwrap_or(file);
+    match file.strip_prefix(&context) {
+        Ok(inside) => (inside.to_string_lossy().into_owned(), None),
+        Err(_) => {
+            let name = format!(".dockerfile.{:x}", std::process::id());
+            (name.clone(), Some((name, text.to_string())))
+        }
+    }
+}
+
+/// Percent-encode a query value.
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}

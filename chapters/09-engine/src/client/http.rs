@@ -66,7 +66,8 @@ pub async fn send(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let is_json = body.is_some();
+    let typed = headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("Content-Type"));
+    let is_json = body.is_some() && !typed;
     if is_json {
         request = request.header("Content-Type", "application/json");
     }

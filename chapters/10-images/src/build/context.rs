@@ -283,3 +283,39 @@ mod tests {
         assert_ne!(changed.content_hash(&[PathBuf::from("src")]).unwrap(), one);
     }
 }
+
+// ANCHOR: context_tar
+/// The context as `docker build` sends it to a daemon: a tar of what
+/// `.dockerignore` leaves, every entry owned by root, symlinks as links;
+/// `extra` adds one more file (a Dockerfile from outside the context).
+pub fn context_tar(root: &Path, extra: Option<(&str, &str)>) -> anyhow::Result<Vec<u8>> {
+    use crate::tarball::{LayerWriter, TimePolicy};
+    let tree = context_tree(root)?;
+    let mut writer = LayerWriter::new(Vec::new(), TimePolicy::default());
+    for (path, entry) in tree.iter() {
+        let node = crate::walk::Node { uid: 0, gid: 0, nlink: 1, ..entry.node.clone() };
+        match node.kind {
+            Kind::File => writer.add(path, &node, Some(&mut tree.open(path, entry)?))?,
+            _ => writer.add(path, &node, None)?,
+        }
+    }
+    if let Some((name, text)) = extra {
+        let mut node = tree.iter().next().map(|(_, e)| e.node.clone()).unwrap_or_else(|| {
+            crate::walk::DirFd::open_root(root)
+                .and_then(|d| d.stat(std::ffi::OsStr::new(".")))
+                .expect("the context is a directory")
+        });
+        node = crate::walk::Node {
+            kind: Kind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: text.len() as u64,
+            nlink: 1,
+            ..node
+        };
+        writer.add(Path::new(name), &node, Some(&mut text.as_bytes()))?;
+    }
+    Ok(writer.finish()?)
+}
+// ANCHOR_END: context_tar
