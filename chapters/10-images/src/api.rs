@@ -197,7 +197,7 @@ impl Progress for JsonProgress {
     }
 }
 
-// ANCHOR: build_remote
+
 /// `mini-docker -H … build`: the context as a tar to the daemon's `POST
 /// /build`, its messages printed as they come, as the docker CLI does.
 pub fn build_remote(
@@ -244,7 +244,7 @@ pub fn build_remote(
         None => Ok(0),
     }
 }
-// ANCHOR_END: build_remote
+
 
 /// The Dockerfile's name in the context, or (outside it) a name for the
 /// copy that goes into the tar, as the docker CLI's `.dockerfile.<random>`.
