@@ -3,7 +3,6 @@
 use crate::catalog::{Exercise, Level};
 
 pub mod changes;
-pub mod excluded;
 pub mod probe_config;
 pub mod resolve_location;
 pub mod split_line;
@@ -56,15 +55,6 @@ pub const EXERCISES: &[Exercise] = &[
         root: false,
         book: "ch10-images.md#building-from-a-dockerfile",
         task: "the classic builder's cache key: the config after a step, with the step as its command",
-    },
-    Exercise {
-        name: "excluded",
-        chapter: "ch10",
-        reference: "ch10_images::build::dockerignore::excluded",
-        level: Level::Medium,
-        root: false,
-        book: "ch10-images.md#building-from-a-dockerfile",
-        task: ".dockerignore: anchored patterns, parent directories, and the last match wins",
     },
     Exercise {
         name: "changes",
