@@ -14,7 +14,7 @@ cargo build --workspace --all-targets --quiet
 
 echo "== unit and end-to-end tests"
 # The exercises are checked below: against the untouched stubs they fail on purpose.
-cargo test --workspace --exclude exercises --quiet
+cargo test --workspace --exclude exercises --quiet --no-fail-fast
 
 echo "== chapter 2 on pure cgroup v2 and pure v1 kernels, booted by qemu"
 bash scripts/vm/cgroup-tests.sh

@@ -11,10 +11,12 @@ use ch09_engine::local::Settings;
 use ch09_engine::Local;
 
 // ANCHOR: engine
-/// The whole engine: chapters 1–5 and the extensions of chapters 6, 7, 8,
-/// and the daemon's own settings (chapter 9).
+/// The whole engine: chapters 1–5 (with the container's view of its
+/// cgroup, chapter 2's, first: chapter 8 may make it writable), the
+/// extensions of chapters 6, 7, 8, and the daemon's own settings (chapter 9).
 pub fn engine(root: &Path) -> Engine {
     Engine::new(root)
+        .with(ch05_run::cgroup_view::CgroupView)
         .with(ch06_networking::Networking)
         .with(ch07_volumes::Volumes)
         .with(ch08_security::Security)
@@ -23,8 +25,9 @@ pub fn engine(root: &Path) -> Engine {
 // ANCHOR_END: engine
 
 /// The engine in this process, behind the Engine API's interface.
+/// Chapter 10 answers its part of the image routes (history, save).
 pub fn local(root: &Path, settings: Settings) -> Local {
-    Local::new(engine(root), settings)
+    Local::new(engine(root), settings).with_archive(std::sync::Arc::new(crate::archive::Chapter10))
 }
 
 // ANCHOR: internal_start
@@ -67,3 +70,36 @@ pub fn internal_exec(root: &Path, id: &str, body: &str) -> anyhow::Result<i64> {
     })
 }
 // ANCHOR_END: internal_exec
+
+// ANCHOR: freezer
+/// Chapter 10's freezer seam for `commit --pause`, filled by chapter 5's
+/// `pause` (chapter 2's freezer): the container is frozen while its layer
+/// is read. One the user paused stays paused afterwards, as with Docker.
+pub struct Freezer {
+    engine: Engine,
+    paused_here: std::cell::Cell<bool>,
+}
+
+impl Freezer {
+    pub fn new(engine: Engine) -> Freezer {
+        Freezer { engine, paused_here: std::cell::Cell::new(false) }
+    }
+}
+
+impl ch10_images::commit::Freezer for Freezer {
+    fn freeze(&self, container: &ch05_run::ContainerConfig) -> anyhow::Result<()> {
+        if !self.engine.state(&container.id)?.is_paused() {
+            self.engine.pause(&container.id)?;
+            self.paused_here.set(true);
+        }
+        Ok(())
+    }
+
+    fn thaw(&self, container: &ch05_run::ContainerConfig) -> anyhow::Result<()> {
+        if self.paused_here.take() {
+            self.engine.unpause(&container.id)?;
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: freezer

@@ -177,6 +177,14 @@ pub fn rm(api: &dyn Api, args: ch05_run::cli::RmArgs) -> Result<u8> {
     for_each(&args.containers, |id| api.container_remove(id, args.force, args.volumes))
 }
 
+/// `pause` (`frozen`) and `unpause`: each name printed, as Docker does.
+pub fn pause(api: &dyn Api, args: ch05_run::cli::ContainersArgs, frozen: bool) -> Result<u8> {
+    for_each(&args.containers, |id| match frozen {
+        true => api.container_pause(id),
+        false => api.container_unpause(id),
+    })
+}
+
 pub fn wait(api: &dyn Api, args: ch05_run::cli::ContainersArgs) -> Result<u8> {
     let mut failed = false;
     for wanted in &args.containers {
@@ -283,7 +291,7 @@ pub fn logs(api: &dyn Api, args: LogsArgs) -> Result<u8> {
 }
 
 /// `--since`: unix seconds, RFC 3339, or a duration before now (`10m`).
-fn since_seconds(text: &str) -> Result<i64> {
+pub(crate) fn since_seconds(text: &str) -> Result<i64> {
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }

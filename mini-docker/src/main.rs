@@ -4,14 +4,17 @@
 //! chapters — in this process, or through a daemon (`-H`, `DOCKER_HOST`,
 //! `MINI_DOCKER_HOST`), with the same code for both.
 
+mod container_cmd;
 mod containers;
 mod doctor;
 mod format;
 mod images;
 mod making;
+mod manage;
 mod networks;
 mod ps;
 mod run_flags;
+mod system;
 mod volumes;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +22,7 @@ use std::process::ExitCode;
 
 use ch05_run::cli;
 use ch09_engine::local::Settings;
+use ch09_engine::manage::Manage;
 use ch09_engine::Api;
 use clap::{Parser, Subcommand};
 use mini_docker::compose;
@@ -89,12 +93,42 @@ enum Command {
     Attach { container: String },
     /// Block until containers stop, then print their exit codes.
     Wait(cli::ContainersArgs),
+    /// Show the daemon's events, as they happen (or in a window: --since, --until).
+    Events(manage::EventsArgs),
+    /// Show the processes of a container.
+    Top(manage::TopArgs),
+    /// Show containers' resource usage (--no-stream: one sample).
+    Stats(manage::StatsArgs),
+    /// Show a container's published ports.
+    Port(manage::PortArgs),
+    /// Rename a container.
+    Rename(manage::RenameArgs),
+    /// Change the limits or restart policy of containers, running or not.
+    Update(manage::UpdateArgs),
+    /// Copy files between a container and the host.
+    Cp(manage::CpArgs),
+    /// Manage containers (`container ls`, `container rm`, `container prune`, …).
+    #[command(subcommand)]
+    Container(container_cmd::ContainerCommand),
+    /// `container prune` (its only form).
+    #[command(hide = true)]
+    ContainerPrune(manage::PruneArgs),
+    /// Pause all processes within one or more containers.
+    Pause(cli::ContainersArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(cli::ContainersArgs),
     /// Manage volumes.
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
     /// Manage networks.
     #[command(subcommand)]
     Network(networks::NetworkCommand),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(system::ImageCommand),
+    /// Manage the engine: disk usage, prune, info.
+    #[command(subcommand)]
+    System(system::SystemCommand),
     /// What a daemon runs to start a container (not for people).
     #[command(hide = true)]
     InternalStart {
@@ -182,6 +216,30 @@ fn client(root: &Path, host: Option<&str>, remap: Option<&str>) -> anyhow::Resul
 
 // ANCHOR_END: client
 
+/// The same choice for the verbs of [`Manage`]: a daemon, or this process.
+fn manager(root: &Path, host: Option<&str>) -> anyhow::Result<Box<dyn Manage>> {
+    let host = host.map(str::to_string).or_else(|| std::env::var("DOCKER_HOST").ok());
+    if let Some(host) = host.filter(|h| !h.is_empty()) {
+        return remote_manager(&host);
+    }
+    let mut settings = Settings::defaults();
+    if let Ok(name) = std::env::var("MINI_DOCKER_STORAGE_DRIVER") {
+        settings.driver = name.parse().map_err(anyhow::Error::msg)?;
+    }
+    Ok(Box::new(compose::local(root, settings)))
+}
+
+#[cfg(feature = "api")]
+fn remote_manager(host: &str) -> anyhow::Result<Box<dyn Manage>> {
+    let host = ch09_engine::server::Host::parse(host)?;
+    Ok(Box::new(ch09_engine::Remote::new(host)?))
+}
+
+#[cfg(not(feature = "api"))]
+fn remote_manager(host: &str) -> anyhow::Result<Box<dyn Manage>> {
+    remote(host, None).map(|_| unreachable!("without the client remote() fails"))
+}
+
 #[cfg(feature = "api")]
 fn remote(host: &str, remap: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
     let host = ch09_engine::server::Host::parse(host)?;
@@ -214,7 +272,10 @@ fn remote(_: &str, _: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Command::Container(command) = cli.command {
+        cli.command = command.into_command();
+    }
     ch01_namespaces::explain::init(cli.explain);
     let starts = matches!(
         cli.command,
@@ -264,15 +325,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Version => images::version(api()?.as_ref()),
         Command::Info => images::info(api()?.as_ref()),
         Command::Pull(args) => images::pull(api()?.as_ref(), &root, &args),
-        Command::Images(args) => images::images(&root, args),
-        Command::Rmi(args) => images::rmi(&root, args),
-        Command::Inspect(args) if args.formatted() => images::inspect(api()?.as_ref(), &root, args),
+        Command::Images(args) => images::images(api()?.as_ref(), args),
+        Command::Rmi(args) => images::rmi(api()?.as_ref(), args),
+        Command::Inspect(args) if args.formatted() => images::inspect(api()?.as_ref(), args),
         Command::Inspect(args) => match containers::inspect(api()?.as_ref(), args.names())? {
             Some(code) => Ok(code),
-            None => images::inspect(api()?.as_ref(), &root, args),
+            None => images::inspect(api()?.as_ref(), args),
         },
-        Command::Load(args) => images::load(&root, args),
-        Command::Tag(args) => images::tag(&root, args),
+        Command::Load(args) => images::load(api()?.as_ref(), args),
+        Command::Tag(args) => images::tag(api()?.as_ref(), args),
         Command::Login(args) => images::login(&root, args),
         Command::Run(args) => containers::run(api()?.as_ref(), args),
         Command::Create(args) => containers::create(api()?.as_ref(), args),
@@ -286,14 +347,32 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Exec(args) => containers::exec(api()?.as_ref(), args),
         Command::Attach { container } => containers::attach(api()?.as_ref(), &container),
         Command::Wait(args) => containers::wait(api()?.as_ref(), args),
-        Command::Volume(command) => volumes::run(&root, command),
-        Command::Network(command) => networks::run(&root, command),
+        Command::Volume(command) => volumes::run(api()?.as_ref(), command),
+        Command::Network(command) => networks::run(api()?.as_ref(), command),
+        Command::Image(command) => system::image(api()?.as_ref(), &root, command),
+        Command::System(command) => system::system(api()?.as_ref(), command),
+        Command::Events(args) => manage::events(manager(&root, host.as_deref())?.as_ref(), args),
+        Command::Top(args) => manage::top(manager(&root, host.as_deref())?.as_ref(), args),
+        Command::Stats(args) => {
+            let connect = || manager(&root, host.as_deref());
+            manage::stats(api()?.as_ref(), &connect, args)
+        }
+        Command::Port(args) => manage::port(api()?.as_ref(), args),
+        Command::Rename(args) => manage::rename(manager(&root, host.as_deref())?.as_ref(), args),
+        Command::Update(args) => manage::update(manager(&root, host.as_deref())?.as_ref(), args),
+        Command::Cp(args) => manage::cp(manager(&root, host.as_deref())?.as_ref(), args),
+        Command::ContainerPrune(args) => {
+            manage::prune(manager(&root, host.as_deref())?.as_ref(), args)
+        }
+        Command::Container(_) => unreachable!("main turns it into its short form"),
+        Command::Pause(args) => containers::pause(api()?.as_ref(), args, true),
+        Command::Unpause(args) => containers::pause(api()?.as_ref(), args, false),
         Command::Diff(args) => making::diff(&root, &args),
         Command::Commit(args) => making::commit(&root, &args),
         Command::Export(args) => making::export(&root, &args),
-        Command::History(args) => making::history(&root, &args),
+        Command::History(args) => making::history(api()?.as_ref(), &args),
         Command::Push(args) => making::push(&root, &args),
-        Command::Save(args) => making::save(&root, &args),
+        Command::Save(args) => making::save(api()?.as_ref(), &args),
         Command::Build(args) => making::build(&root, host.as_deref(), &args),
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)

@@ -122,6 +122,7 @@ fn host_config(flags: &ContainerFlags, extra: &Extra) -> Result<HostConfig> {
         cpu_shares: limits.cpu_shares.unwrap_or(0),
         pids_limit: limits.pids_limit,
         cgroup_parent: flags.cgroup_parent.clone().unwrap_or_default(),
+        cgroupns_mode: flags.cgroupns.clone().unwrap_or_default(),
         cap_add: Some(extra.walls.cap_add.clone()),
         cap_drop: Some(extra.walls.cap_drop.clone()),
         privileged: extra.walls.privileged,
@@ -140,7 +141,7 @@ fn swap_bytes(swap: ch02_cgroups::Swap) -> i64 {
 }
 
 /// `--cpus 1.5` → 1500000000, Docker's `NanoCpus`.
-fn nano_cpus(text: &str) -> Result<i64> {
+pub(crate) fn nano_cpus(text: &str) -> Result<i64> {
     let cpus: f64 = text.parse().map_err(|_| {
         anyhow!("invalid argument {text:?} for \"--cpus\" flag: use a number, e.g. 0.5")
     })?;

@@ -17,7 +17,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 kver="${MINI_DOCKER_VM_KERNEL:?}"
 initramfs="${MINI_DOCKER_VM_INITRAMFS:?}"
 accel="${MINI_DOCKER_VM_ACCEL:-tcg}"
-timeout="${MINI_DOCKER_VM_TIMEOUT:-600}"
+# Emulated (TCG) on a busy 2-core machine one layout's plan took 10 min
+# (2026-12-02: mini-docker's e2e_cgroups alone 440 s in the guest).
+timeout="${MINI_DOCKER_VM_TIMEOUT:-1200}"
 
 for path in "$here" "$plan" "$env_file"; do
   case "$path" in

@@ -351,6 +351,26 @@ impl Cgroup {
     }
     // ANCHOR_END: add_pid
 
+    // ANCHOR: update
+    /// `docker update`: write `limits` into the cgroup of a container that
+    /// runs — the same files as at create, read by the kernel at once.
+    pub fn update(&mut self, limits: &Limits) -> Result<(), CgroupError> {
+        let knobs = match self.version {
+            Version::V1 => knobs::v1(limits),
+            Version::V2 => knobs::v2(limits),
+        };
+        self.apply(&knobs)?;
+        self.limits = limits.clone();
+        Ok(())
+    }
+    // ANCHOR_END: update
+
+    /// The processes in the cgroup (`cgroup.procs` of its first directory).
+    pub fn pids(&self) -> Vec<i32> {
+        let Some(dir) = self.dirs.first() else { return Vec::new() };
+        read_pids(&dir.path.join("cgroup.procs"))
+    }
+
     /// What the container used so far.
     pub fn usage(&self) -> Usage {
         match self.version {

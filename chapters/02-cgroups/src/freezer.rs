@@ -103,6 +103,9 @@ fn set_v1(dir: &Path, frozen: bool) -> Result<(), CgroupError> {
     let wanted = if frozen { "FROZEN" } else { "THAWED" };
     write_value(&file, wanted, BOOK_FREEZER)?;
     wait_until(&file, wanted, FREEZE_TIMEOUT, || {
+        if !dir.exists() {
+            return (true, "removed".into()); // its tasks died: nothing is left to wait for
+        }
         let state = read_value(&file).unwrap_or_default();
         if state != wanted {
             let _ = std::fs::write(&file, wanted); // again, quietly
@@ -124,6 +127,9 @@ fn set_v2(dir: &Path, frozen: bool) -> Result<(), CgroupError> {
     let events = dir.join("cgroup.events");
     let wanted = format!("frozen {}", u8::from(frozen));
     wait_until(&events, &wanted, FREEZE_TIMEOUT, || {
+        if !dir.exists() {
+            return (true, "removed".into());
+        }
         let text = read_value(&events).unwrap_or_default();
         let now_frozen = parse_key(&text, "frozen") == Some(1);
         (now_frozen == frozen, format!("frozen {}", u8::from(now_frozen)))

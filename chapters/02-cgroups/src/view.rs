@@ -176,6 +176,15 @@ impl View {
 }
 // ANCHOR_END: plan
 
+impl View {
+    /// `--privileged`: the same view, writable, as Docker gives it (a
+    /// container that runs systemd or dockerd makes cgroups below its own).
+    pub fn make_writable(&mut self) {
+        self.read_only = false;
+        self.steps.retain(|step| *step != ViewStep::SealTmpfs);
+    }
+}
+
 /// The directory a v1 hierarchy gets in the view: its name on the host
 /// (`memory`, `cpu,cpuacct`).
 fn hierarchy_name(mount: &Mount) -> String {
@@ -438,6 +447,15 @@ mod tests {
         );
         // Writable (--privileged): the tmpfs is not sealed.
         assert!(!view.steps.contains(&ViewStep::SealTmpfs));
+    }
+
+    #[test]
+    fn a_read_only_view_made_writable_is_the_privileged_plan() {
+        let layout = parse_mountinfo(V1);
+        let mut view = View::plan(&layout, &v1_cgroup(), CgroupNs::Host, false);
+        assert!(view.read_only && view.steps.contains(&ViewStep::SealTmpfs));
+        view.make_writable();
+        assert_eq!(view, View::plan(&layout, &v1_cgroup(), CgroupNs::Host, true));
     }
 
     #[test]

@@ -56,11 +56,15 @@ pub fn in_pid_namespace_of<T>(target: Pid, clone_child: impl FnOnce() -> T) -> a
 /// are opened now, in the parent, while `/proc/<pid>` is still the host's.
 /// A container in a user namespace of its own (chapter 8's remapping)
 /// has it joined first: the others belong to it, and joining it gives the
-/// capabilities needed to enter them — as the namespace's root.
+/// capabilities needed to enter them — as the namespace's root. A private
+/// cgroup namespace comes next: the parent hook has already put us in the
+/// container's cgroup, so `/proc/self/cgroup` reads `0::/` as for PID 1.
 pub fn join_namespaces_hook(target: Pid) -> anyhow::Result<ChildHook> {
-    let user = in_own_user_namespace(target).then_some(("user", CloneFlags::CLONE_NEWUSER));
+    let user = in_own_namespace(target, "user").then_some(("user", CloneFlags::CLONE_NEWUSER));
+    let cgroup =
+        in_own_namespace(target, "cgroup").then_some(("cgroup", CloneFlags::CLONE_NEWCGROUP));
     let mut namespaces = Vec::new();
-    for (name, flag) in user.into_iter().chain(JOINED_IN_CHILD) {
+    for (name, flag) in user.into_iter().chain(cgroup).chain(JOINED_IN_CHILD) {
         let path = format!("/proc/{target}/ns/{name}");
         let file = File::open(&path).with_context(|| format!("opening {path}"))?;
         namespaces.push((name, flag, file));
@@ -86,10 +90,10 @@ fn join(target: Pid, name: &str, flag: CloneFlags, file: &File) -> anyhow::Resul
     setns(file.as_fd(), flag).with_context(|| format!("setns({name})"))
 }
 
-/// Is `target` in another user namespace than ours? (Same inode, same namespace.)
-fn in_own_user_namespace(target: Pid) -> bool {
-    let ours = std::fs::read_link("/proc/self/ns/user").ok();
-    ours.is_some() && ours != std::fs::read_link(format!("/proc/{target}/ns/user")).ok()
+/// Is `target` in another namespace of this `kind` than ours? (Same inode, same namespace.)
+fn in_own_namespace(target: Pid, kind: &str) -> bool {
+    let ours = std::fs::read_link(format!("/proc/self/ns/{kind}")).ok();
+    ours.is_some() && ours != std::fs::read_link(format!("/proc/{target}/ns/{kind}")).ok()
 }
 
 fn nsenter_flag(name: &str) -> &str {

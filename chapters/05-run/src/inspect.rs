@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::container::ContainerConfig;
 use crate::lifecycle::Engine;
 use crate::state::{State, Status};
-use crate::summary::status_name;
+use crate::summary::state_name;
 
 /// One container's `inspect` object.
 pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Value {
@@ -19,8 +19,9 @@ pub fn describe(engine: &Engine, config: &ContainerConfig, state: &State) -> Val
         "Path": config.argv.first(),
         "Args": config.argv.get(1..).unwrap_or_default(),
         "State": {
-            "Status": status_name(state.status),
+            "Status": state_name(state),
             "Running": running,
+            "Paused": state.is_paused(),
             "Pid": pid.unwrap_or(0),
             "ExitCode": state.exit_code.unwrap_or(0),
             "OOMKilled": state.oom_killed,

@@ -10,6 +10,7 @@
 //! - [`inspect`], [`summary`], [`ps`]: what `inspect` and `ps` show.
 
 pub mod attach;
+pub mod cgroup_view;
 pub mod cli;
 pub mod container;
 pub mod create;
@@ -23,6 +24,7 @@ pub mod layers;
 pub mod lifecycle;
 pub mod logs;
 pub mod merge;
+pub mod pause;
 pub mod ps;
 pub mod settings;
 pub mod state;

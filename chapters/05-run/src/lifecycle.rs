@@ -108,6 +108,7 @@ impl Engine {
     pub fn stop(&self, id: &str, timeout: Duration) -> anyhow::Result<()> {
         let Some(pid) = self.running_pid(id)? else { return Ok(()) };
         let _ = kill(pid, Signal::SIGTERM);
+        self.thaw_after(id, Signal::SIGTERM)?;
         if self.wait_for_exit(id, timeout)? {
             return Ok(());
         }
@@ -126,7 +127,8 @@ impl Engine {
                 short_id(id)
             )
         };
-        kill(pid, signal).with_context(|| format!("sending {signal} to {pid}"))
+        kill(pid, signal).with_context(|| format!("sending {signal} to {pid}"))?;
+        self.thaw_after(id, signal)
     }
 
     fn running_pid(&self, id: &str) -> anyhow::Result<Option<Pid>> {
@@ -163,6 +165,7 @@ impl Engine {
             }
             if let Some(pid) = state.pid {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                self.thaw_after(id, Signal::SIGKILL)?;
             }
             if !self.wait_for_exit(id, Duration::from_secs(30))? {
                 bail!("container {} did not exit after SIGKILL", short_id(id));

@@ -81,7 +81,8 @@ fn main() -> ExitCode {
     let args = Args::parse();
     ch01_namespaces::explain::init(args.explain);
     let creates = matches!(args.command, Command::Run(_) | Command::Create(_));
-    let engine = Engine::new(&args.root);
+    // Chapter 5's own extension: the container's view of its cgroup.
+    let engine = Engine::new(&args.root).with(ch05_run::cgroup_view::CgroupView);
     match dispatch(&engine, args.command) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

@@ -41,6 +41,10 @@ pub struct State {
     pub error: Option<String>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// Running, but frozen by `pause` (chapter 2's freezer): Docker's
+    /// `State.Paused`, with `Running` still true.
+    #[serde(default)]
+    pub paused: bool,
 }
 // ANCHOR_END: state
 
@@ -55,11 +59,17 @@ impl State {
             error: None,
             started_at: None,
             finished_at: None,
+            paused: false,
         }
     }
 
     pub fn is_running(&self) -> bool {
         self.status == Status::Running
+    }
+
+    /// Running and frozen (`docker pause`).
+    pub fn is_paused(&self) -> bool {
+        self.is_running() && self.paused
     }
 
     // ANCHOR: repair
@@ -77,6 +87,7 @@ impl State {
         self.finished_at = Some(now());
         self.pid = None;
         self.supervisor_pid = None;
+        self.paused = false;
         true
     }
     // ANCHOR_END: repair
@@ -86,7 +97,12 @@ impl State {
         match self.status {
             Status::Created => "Created".to_string(),
             Status::Running => {
-                format!("Up {}", human_duration(since(self.started_at.as_deref(), at)))
+                let up = human_duration(since(self.started_at.as_deref(), at));
+                if self.paused {
+                    format!("Up {up} (Paused)")
+                } else {
+                    format!("Up {up}")
+                }
             }
             Status::Exited => format!(
                 "Exited ({}) {} ago",
@@ -151,6 +167,9 @@ mod tests {
         state.status = Status::Running;
         state.started_at = Some(humantime::format_rfc3339_nanos(start).to_string());
         assert_eq!(state.status_line(start + Duration::from_secs(5)), "Up 5 seconds");
+        state.paused = true;
+        assert_eq!(state.status_line(start + Duration::from_secs(3)), "Up 3 seconds (Paused)");
+        state.paused = false;
         state.status = Status::Exited;
         state.exit_code = Some(3);
         state.finished_at = state.started_at.clone();

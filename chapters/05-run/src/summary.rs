@@ -29,7 +29,7 @@ pub fn summarize(
         "Created": created_unix.map_or(0, |d| d.as_secs()),
         "Ports": [],
         "Labels": {},
-        "State": status_name(state.status),
+        "State": state_name(state),
         "Status": state.status_line(now),
         "HostConfig": { "NetworkMode": "none" },
         "NetworkSettings": { "Networks": {} },
@@ -42,7 +42,17 @@ pub fn summarize(
 }
 // ANCHOR_END: summarize
 
-/// `docker inspect`'s and the API's name of a state.
+/// `docker inspect`'s and the API's name of a container's state: a
+/// paused container is running, and called `paused`.
+pub fn state_name(state: &State) -> &'static str {
+    if state.is_paused() {
+        "paused"
+    } else {
+        status_name(state.status)
+    }
+}
+
+/// The name of a status.
 pub fn status_name(status: Status) -> &'static str {
     match status {
         Status::Created => "created",

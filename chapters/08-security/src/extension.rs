@@ -67,6 +67,9 @@ impl Extension for Security {
             starting.spawn.parent_hook(devices::device_rules_hook(starting.cgroup));
         }
         starting.rootfs.skip_masks = !profile.masks;
+        if let Some(view) = starting.rootfs.cgroup_view.as_mut().filter(|_| options.privileged) {
+            view.make_writable(); // Docker's `--privileged`: the cgroup view too
+        }
         if profile.read_only_root {
             starting.rootfs.before_pivot.push(walls::read_only_root_step());
         }

@@ -12,6 +12,7 @@
 use serde_json::Value;
 
 use crate::error::ApiResult;
+use crate::objects::{ImageApi, NetworkApi, SystemApi, VolumeApi};
 use crate::types::{ContainerCreateBody, CreateResponse, ExecCreateBody, Filters};
 
 /// Which end of a container `wait` waits for (`condition=`).
@@ -66,7 +67,7 @@ pub enum Output {
 
 // ANCHOR: api
 /// What a client can ask of the engine, in the Engine API's terms.
-pub trait Api {
+pub trait Api: ImageApi + NetworkApi + VolumeApi + SystemApi {
     /// `GET /version`.
     fn version(&self) -> ApiResult<Value>;
     /// `GET /info`.
@@ -95,6 +96,12 @@ pub trait Api {
     /// `POST /containers/{id}/wait?condition=`: the exit code.
     fn container_wait(&self, id: &str, condition: WaitCondition) -> ApiResult<i64>;
     // ANCHOR_END: api
+    // ANCHOR: api_pause
+    /// `POST /containers/{id}/pause`: freeze it (chapter 2's freezer).
+    fn container_pause(&self, id: &str) -> ApiResult<()>;
+    /// `POST /containers/{id}/unpause`.
+    fn container_unpause(&self, id: &str) -> ApiResult<()>;
+    // ANCHOR_END: api_pause
     // ANCHOR: api_attached
     /// `GET /containers/{id}/logs`: each piece of output, in order.
     fn container_logs(

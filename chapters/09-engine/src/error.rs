@@ -70,12 +70,16 @@ fn status_of(error: &anyhow::Error, message: &str) -> u16 {
     use ch05_run::store::StoreError;
     use ch06_networking::NetError;
     use ch07_volumes::VolumeError;
+    if error.downcast_ref::<ch05_run::pause::PauseError>().is_some() {
+        return 409; // not running, already paused, not paused
+    }
     if let Some(e) = error.downcast_ref::<StoreError>() {
         return if matches!(e, StoreError::NotFound(_)) { 404 } else { 500 };
     }
     if let Some(e) = error.downcast_ref::<NetError>() {
         return match e {
             NetError::NotFound(_) => 404,
+            NetError::Predefined(_) => 403,
             NetError::Exists(_) | NetError::InUse { .. } | NetError::PortInUse { .. } => 409,
             NetError::Io { .. } | NetError::Json { .. } | NetError::Command(_) => 500,
             _ => 400,

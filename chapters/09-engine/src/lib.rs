@@ -13,7 +13,10 @@ pub mod api;
 #[cfg(feature = "http")]
 pub mod client;
 pub mod error;
+pub mod lifecycle;
 pub mod local;
+pub mod manage;
+pub mod objects;
 #[cfg(feature = "http")]
 pub mod server;
 pub mod settings;
@@ -25,3 +28,4 @@ pub use api::{Api, LogsOptions, Output, WaitCondition};
 pub use client::Remote;
 pub use error::{ApiError, ApiResult};
 pub use local::Local;
+pub use objects::{ImageApi, ImageArchive, NetworkApi, SystemApi, VolumeApi};

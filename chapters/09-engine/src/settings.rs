@@ -10,6 +10,7 @@ use ch05_run::{ContainerConfig, Creating, Extension, Settings, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::lifecycle;
 use crate::types::{HealthConfig, RestartPolicy};
 
 // ANCHOR: settings
@@ -34,14 +35,19 @@ pub struct Engine;
 
 impl Extension for Engine {
     fn create(&self, creating: &mut Creating) -> anyhow::Result<()> {
-        let settings: EngineSettings = creating.request.get()?;
+        let mut settings: EngineSettings = creating.request.get()?;
         check_restart_policy(&settings.restart_policy, creating.config.auto_remove)?;
+        let image = image_healthcheck(creating.root, &creating.image.id);
+        settings.healthcheck =
+            crate::lifecycle::merge_health(settings.healthcheck.as_ref(), image.as_ref());
         creating.config.extensions.set(&settings);
         Ok(())
     }
 
-    fn inspect(&self, _: &Path, config: &ContainerConfig, _: &State, described: &mut Value) {
+    fn inspect(&self, root: &Path, config: &ContainerConfig, state: &State, described: &mut Value) {
         let settings: EngineSettings = config.extensions.get().unwrap_or_default();
+        let dir = ch05_run::store::Store::new(root).container_dir(&config.id);
+        describe_record(&lifecycle::read(&dir), state, described);
         let policy = &settings.restart_policy;
         let name = if policy.name.is_empty() { "no" } else { policy.name.as_str() };
         described["HostConfig"]["RestartPolicy"] =
@@ -53,10 +59,51 @@ impl Extension for Engine {
         }
     }
 
-    fn summarize(&self, _: &Path, config: &ContainerConfig, summary: &mut Value) {
+    fn summarize(&self, root: &Path, config: &ContainerConfig, summary: &mut Value) {
         let settings: EngineSettings = config.extensions.get().unwrap_or_default();
         summary["Labels"] = json!(settings.labels);
+        let store = ch05_run::store::Store::new(root);
+        let record = lifecycle::read(&store.container_dir(&config.id));
+        let running = summary["State"] == "running";
+        match (&record.health, running) {
+            (Some(health), true) => {
+                let status = summary["Status"].as_str().unwrap_or_default();
+                summary["Status"] = json!(format!("{status}{}", lifecycle::status_suffix(health)));
+            }
+            _ if record.restarting && !running => {
+                let state: Option<State> = store.read(&config.id, "state.json").ok();
+                let state = state.unwrap_or_else(State::created);
+                let ago = state.status_line(std::time::SystemTime::now());
+                let ago = ago.split_once(") ").map_or("", |(_, rest)| rest);
+                let code = state.exit_code.unwrap_or(0);
+                summary["State"] = json!("restarting");
+                summary["Status"] = json!(format!("Restarting ({code}) {ago}"));
+            }
+            _ => {}
+        }
     }
+}
+
+// ANCHOR: describe_record
+/// `inspect`'s `RestartCount`, `State.Restarting` and `State.Health`.
+fn describe_record(record: &lifecycle::Record, state: &State, described: &mut Value) {
+    described["RestartCount"] = json!(record.restart_count);
+    let restarting = record.restarting && !state.is_running();
+    described["State"]["Restarting"] = json!(restarting);
+    if restarting {
+        described["State"]["Status"] = json!("restarting");
+    }
+    if let Some(health) = record.health.as_ref().filter(|_| state.is_running()) {
+        described["State"]["Health"] = serde_json::to_value(health).unwrap_or_default();
+    }
+}
+// ANCHOR_END: describe_record
+
+/// The image's `HEALTHCHECK` (`config.Healthcheck` of its config blob).
+fn image_healthcheck(root: &Path, image_id: &str) -> Option<HealthConfig> {
+    let store = ch04_image_pull::store::Store::open(root).ok()?;
+    let config: Value = serde_json::from_slice(&store.read_blob(image_id).ok()?).ok()?;
+    serde_json::from_value(config["config"]["Healthcheck"].clone()).ok()
 }
 
 /// Docker's rules for `--restart`: a known name, a count only with

@@ -51,7 +51,9 @@ pub fn version() -> Value {
 /// `docker info`: counts of what the engine holds, and how it is set up.
 pub fn info(local: &Local) -> Value {
     let all = local.engine.list().unwrap_or_default();
-    let running = all.iter().filter(|(_, s)| s.is_running()).count();
+    // As dockerd counts them: a paused container is not also a running one.
+    let paused = all.iter().filter(|(_, s)| s.is_paused()).count();
+    let running = all.iter().filter(|(_, s)| s.is_running()).count() - paused;
     let images = ch04_image_pull::store::Store::open(local.root())
         .and_then(|s| s.images())
         .map(|i| i.len())
@@ -66,8 +68,8 @@ pub fn info(local: &Local) -> Value {
         "ID": "mini-docker",
         "Containers": all.len(),
         "ContainersRunning": running,
-        "ContainersPaused": 0,
-        "ContainersStopped": all.len() - running,
+        "ContainersPaused": paused,
+        "ContainersStopped": all.len() - running - paused,
         "Images": images,
         "Driver": local.settings.driver.name(),
         "DriverStatus": [],

@@ -105,10 +105,19 @@ pub struct MountBody {
 #[serde(rename_all = "PascalCase", default)]
 pub struct HealthConfig {
     pub test: Option<Vec<String>>,
+    // docker-py sends `null` for the durations it was not given.
+    #[serde(deserialize_with = "null_is_zero")]
     pub interval: i64,
+    #[serde(deserialize_with = "null_is_zero")]
     pub timeout: i64,
+    #[serde(deserialize_with = "null_is_zero")]
     pub retries: i64,
+    #[serde(deserialize_with = "null_is_zero")]
     pub start_period: i64,
+}
+
+fn null_is_zero<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    Ok(Option::<i64>::deserialize(d)?.unwrap_or(0))
 }
 
 /// `POST /containers/create`'s answer.

@@ -197,7 +197,6 @@ impl Progress for JsonProgress {
     }
 }
 
-
 /// `mini-docker -H … build`: the context as a tar to the daemon's `POST
 /// /build`, its messages printed as they come, as the docker CLI does.
 pub fn build_remote(
@@ -244,7 +243,6 @@ pub fn build_remote(
         None => Ok(0),
     }
 }
-
 
 /// The Dockerfile's name in the context, or (outside it) a name for the
 /// copy that goes into the tar, as the docker CLI's `.dockerfile.<random>`.

@@ -21,6 +21,8 @@ pub struct World {
     pub subnet: String,
     bin: PathBuf,
     daemon: Option<Daemon>,
+    /// The daemon was killed or stopped, to be started again.
+    daemon_down: bool,
 }
 
 /// A world's own `mini-dockerd`.
@@ -52,6 +54,16 @@ impl World {
         world
     }
 
+    /// A world with busybox and its own `mini-dockerd` whatever the test
+    /// mode: for what only a daemon does (live restore) and for other
+    /// clients of the daemon (`docker -H`, docker-py).
+    pub fn with_daemon(bin: &str) -> World {
+        let mut world = World::unstarted(bin, crate::unique("br"), crate::network::unique_subnet());
+        world.daemon = Some(world.start_daemon_with(&[], &[]));
+        world.load("busybox");
+        world
+    }
+
     /// An empty world whose default network is `bridge` and `subnet`.
     pub fn on_network(bin: &str, bridge: String, subnet: String) -> World {
         let mut world = World::unstarted(bin, bridge, subnet);
@@ -69,6 +81,7 @@ impl World {
             subnet,
             bin: PathBuf::from(bin),
             daemon: None,
+            daemon_down: false,
         }
     }
 
@@ -127,6 +140,34 @@ impl World {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         let _ = daemon.child.wait();
+    }
+
+    /// Kill the daemon with SIGKILL, as a crash would: no chance to tidy up.
+    pub fn kill_daemon(&mut self) {
+        let Some(daemon) = self.daemon.as_mut() else { return };
+        let _ = daemon.child.kill();
+        let _ = daemon.child.wait();
+        self.daemon_down = true;
+    }
+
+    /// Start the world's daemon again (after [`World::kill_daemon`] or
+    /// [`World::stop_daemon`]), on the same socket and state root.
+    pub fn restart_daemon(&mut self) {
+        if !self.daemon_down {
+            self.stop_daemon();
+        }
+        self.daemon = Some(self.start_daemon_with(&[], &[]));
+        self.daemon_down = false;
+    }
+
+    /// Stop the daemon with SIGTERM, as `systemctl stop` would, keeping
+    /// its socket's name for a [`World::restart_daemon`].
+    pub fn stop_daemon_for_restart(&mut self) {
+        let Some(daemon) = self.daemon.as_mut() else { return };
+        let pid = nix::unistd::Pid::from_raw(daemon.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = daemon.child.wait();
+        self.daemon_down = true;
     }
 
     /// A world with `busybox:latest` loaded.
@@ -199,6 +240,9 @@ impl Drop for World {
         if std::thread::panicking() && self.daemon.is_some() {
             let log = std::fs::read_to_string(self.root.path().join("mini-dockerd.log"));
             eprintln!("--- mini-dockerd's log:\n{}", log.unwrap_or_default());
+        }
+        if self.daemon_down {
+            self.restart_daemon();
         }
         self.clean();
         self.stop_daemon();

@@ -78,6 +78,10 @@ pub struct ContainerFlags {
     /// overlay or vfs (default: overlay where the kernel has it).
     #[arg(long = "storage-driver", env = "MINI_DOCKER_STORAGE_DRIVER")]
     pub storage_driver: Option<String>,
+    /// Cgroup namespace: "private" (its cgroup is its root; the default on
+    /// cgroup v2) or "host" (the default on v1 and hybrid hosts).
+    #[arg(long, value_name = "MODE")]
+    pub cgroupns: Option<String>,
 }
 
 /// Chapter 2's limits.
@@ -130,6 +134,9 @@ impl ContainerFlags {
     pub fn check(&self) -> anyhow::Result<()> {
         self.limits.limits()?;
         self.driver()?;
+        if let Some(mode) = &self.cgroupns {
+            mode.parse::<ch02_cgroups::CgroupNs>()?;
+        }
         crate::env::collect(&self.env_file, &self.env)?;
         Ok(())
     }
@@ -164,10 +171,18 @@ impl ContainerFlags {
                 .clone()
                 .unwrap_or_else(|| ch02_cgroups::DEFAULT_PARENT.to_string()),
             driver: self.driver()?,
-            extensions: Extensions::default(),
+            extensions: self.extensions(),
         })
     }
     // ANCHOR_END: request
+
+    /// The settings of chapter 5's own extensions ([`crate::cgroup_view`]).
+    fn extensions(&self) -> Extensions {
+        let mut extensions = Extensions::default();
+        let mode = self.cgroupns.clone().unwrap_or_default();
+        extensions.set(&crate::cgroup_view::CgroupnsMode { mode });
+        extensions
+    }
 }
 
 #[derive(Args, Debug)]

@@ -2,6 +2,8 @@
 //! uses — the same requests, in the same order, as the `docker` CLI sends.
 
 mod http;
+mod manage;
+mod objects;
 mod terminal;
 
 use std::time::Duration;
@@ -148,6 +150,14 @@ impl Api for Remote {
         let path = Self::id_path(id, &format!("/wait?condition={}", condition.name()));
         let answer = self.call("POST", &path, None)?;
         Ok(answer["StatusCode"].as_i64().unwrap_or(-1))
+    }
+
+    fn container_pause(&self, id: &str) -> ApiResult<()> {
+        self.call("POST", &Self::id_path(id, "/pause"), None).map(drop)
+    }
+
+    fn container_unpause(&self, id: &str) -> ApiResult<()> {
+        self.call("POST", &Self::id_path(id, "/unpause"), None).map(drop)
     }
 
     fn container_logs(

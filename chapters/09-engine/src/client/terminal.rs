@@ -102,6 +102,9 @@ pub async fn run(host: &Host, id: &str, start: bool) -> ApiResult<i64> {
     if !start && inspect["State"]["Running"] != true {
         return Err(ApiError::conflict("You cannot attach to a stopped container, start it first"));
     }
+    if !start && inspect["State"]["Paused"] == true {
+        return Err(ApiError::conflict(crate::local::pause::ATTACH_PAUSED));
+    }
     let attach =
         format!("/attach?stream=1&stdout=1&stderr=1{}", if stdin { "&stdin=1" } else { "" });
     let upgraded = hijack(send(host, "POST", &path(&attach), None, &UPGRADE).await?).await?;

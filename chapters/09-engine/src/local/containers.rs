@@ -52,8 +52,13 @@ impl Local {
         listed.reverse();
         let summaries = listed
             .iter()
-            .filter(|(_, state)| all || state.is_running() || filters.contains_key("status"))
-            .map(|(config, state)| summary::summarize(&self.engine, config, state, now))
+            .map(|(config, state)| (state, summary::summarize(&self.engine, config, state, now)))
+            .filter(|(state, summary)| {
+                all || state.is_running()
+                    || summary["State"] == "restarting"
+                    || filters.contains_key("status")
+            })
+            .map(|(_, summary)| summary)
             .filter(|summary| super::matches(summary, filters))
             .collect();
         Ok(summaries)
@@ -71,9 +76,12 @@ impl Local {
     /// of its own, which has one thread, as forking a supervisor needs.
     pub fn start(&self, wanted: &str, options: StartOptions) -> ApiResult<bool> {
         let id = self.find(wanted)?;
+        self.refuse_if_paused(&id, super::pause::START_PAUSED)?;
         if self.engine.state(&id)?.is_running() {
             return Ok(false);
         }
+        let dir = self.engine.store.container_dir(&id);
+        crate::lifecycle::update(&dir, |r| (r.manually_stopped, r.restarting) = (false, false));
         match &self.settings.start_helper {
             None => self.engine.start_detached_with(&id, options)?,
             Some(helper) => run_start_helper(helper, self.root(), &id, options)?,
@@ -83,8 +91,12 @@ impl Local {
     // ANCHOR_END: start
 
     /// `POST /containers/{id}/stop`; false when it was not running (304).
+    /// A stop is the user's: no restart policy undoes it (Docker's
+    /// `HasBeenManuallyStopped`), and a pending restart is called off.
     pub fn stop(&self, wanted: &str, timeout: Option<u64>) -> ApiResult<bool> {
         let id = self.find(wanted)?;
+        let dir = self.engine.store.container_dir(&id);
+        crate::lifecycle::update(&dir, |r| (r.manually_stopped, r.restarting) = (true, false));
         if !self.engine.state(&id)?.is_running() {
             return Ok(false);
         }
@@ -213,6 +225,7 @@ impl Local {
                 "You cannot attach to a stopped container, start it first",
             ));
         }
+        self.refuse_if_paused(&id, super::pause::ATTACH_PAUSED)?;
         let dir = self.engine.store.container_dir(&id);
         let mut client = AttachClient::connect(&dir, true, Duration::from_secs(5)).map_err(io)?;
         let mut sender = client.sender().map_err(io)?;
@@ -285,10 +298,11 @@ fn run_start_helper(helper: &Path, root: &Path, id: &str, options: StartOptions)
     if options.wait_for_attach {
         command.arg("--wait-for-attach");
     }
-    let out = command
-        .arg(id)
-        .output()
-        .map_err(|e| ApiError::new(500, format!("starting {}: {e}", helper.display())))?;
+    let failed =
+        |e: std::io::Error| ApiError::new(500, format!("starting {}: {e}", helper.display()));
+    let steps = super::narration::pass_to(&mut command).map_err(failed)?;
+    let out = command.arg(id).output().map_err(failed)?;
+    steps.into_iter().for_each(super::narration::HelperSteps::finish);
     if out.status.success() {
         return Ok(());
     }

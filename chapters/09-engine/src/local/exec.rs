@@ -25,6 +25,7 @@ impl Local {
         let Some(pid) = state.pid.filter(|_| state.status == Status::Running) else {
             return Err(ApiError::conflict(format!("container {} is not running", &id[..12])));
         };
+        self.refuse_if_paused(&id, super::pause::EXEC_PAUSED)?;
         let config = self.engine.config(&id)?;
         let request = ExecRequest {
             target: nix::unistd::Pid::from_raw(pid),

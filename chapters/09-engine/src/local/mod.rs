@@ -3,11 +3,17 @@
 //! what `mini-docker` runs without a daemon, and what `mini-dockerd` calls
 //! for every request — moby's `daemon` package, in miniature.
 
+pub mod archive;
 pub(crate) mod containers;
 mod exec;
 mod filters;
 mod images;
+mod manage;
+mod narration;
+pub mod objects;
+pub mod pause;
 pub mod progress;
+pub mod stats;
 pub mod translate;
 
 use std::path::{Path, PathBuf};
@@ -71,11 +77,13 @@ impl Settings {
 pub struct Local {
     pub engine: Engine,
     pub settings: Settings,
+    /// Chapter 10's history and save (see [`objects::ArchiveSeam`]).
+    pub archive: objects::ArchiveSeam,
 }
 
 impl Local {
     pub fn new(engine: Engine, settings: Settings) -> Local {
-        Local { engine, settings }
+        Local { engine, settings, archive: objects::ArchiveSeam::default() }
     }
 
     pub fn root(&self) -> &Path {
@@ -134,6 +142,14 @@ impl Api for Local {
         self.wait(id, condition)
     }
 
+    fn container_pause(&self, id: &str) -> ApiResult<()> {
+        self.pause(id).map(drop)
+    }
+
+    fn container_unpause(&self, id: &str) -> ApiResult<()> {
+        self.unpause(id).map(drop)
+    }
+
     fn container_logs(
         &self,
         id: &str,
@@ -146,6 +162,7 @@ impl Api for Local {
     /// Without a daemon this process is the supervisor, attached to the terminal.
     fn container_start_attached(&self, id: &str) -> ApiResult<i64> {
         let id = self.find(id)?;
+        self.refuse_if_paused(&id, pause::START_PAUSED)?;
         Ok(self.engine.start_attached(&id)? as i64)
     }
 

@@ -46,6 +46,8 @@ pub fn request(
     request.extensions.set(&MountRequest(mounts(host)?));
     request.extensions.set(&security(settings, host));
     request.extensions.set(&engine(body));
+    let mode = host.cgroupns_mode.clone();
+    request.extensions.set(&ch05_run::cgroup_view::CgroupnsMode { mode });
     Ok(request)
 }
 // ANCHOR_END: request

@@ -1,11 +1,14 @@
 //! The daemon watches every container it started: when one exits, its
 //! supervisor says so on the attach socket, and the daemon records the
-//! `die` event (and `destroy`, for `--rm`).
+//! `die` event (and `destroy`, for `--rm`), stops its health checks and
+//! applies its restart policy. A daemon that starts again watches the
+//! running ones anew (live restore, in [`super::restore`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{blocking, supervisor, Daemon};
+use super::{blocking, health, restart, supervisor, Daemon};
+use crate::lifecycle;
 
 // ANCHOR: watch
 /// Watch `id` until it exits, on a task of its own.
@@ -13,17 +16,87 @@ pub fn watch(daemon: Arc<Daemon>, id: String) {
     tokio::spawn(async move {
         let dir = daemon.local.engine.store.container_dir(&id);
         let Ok(mut socket) = supervisor::connect(&dir, false, Duration::from_secs(5)).await else {
-            return;
+            return ended_unseen(daemon, id).await;
         };
+        let checks = begin_run(&daemon, &id).await.map(|run| health::spawn(&daemon, &id, run));
         let code = supervisor::read_exit(&mut socket).await;
-        let exit = code.map_or("137".to_string(), |c| c.to_string());
-        daemon.events.emit("container", "die", &id, &[("exitCode", &exit)]);
-        let local = daemon.local.clone();
-        let check = id.clone();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        if blocking(move || local.state_of(&check)).await.is_err() {
-            daemon.events.emit("container", "destroy", &id, &[]);
+        if let Some(Some(checks)) = checks {
+            checks.abort();
+        }
+        match code {
+            Some(code) => exited(daemon, id, code).await,
+            // We came as it was telling the exit: its state will say.
+            None => ended_unseen(daemon, id).await,
         }
     });
 }
+
 // ANCHOR_END: watch
+
+/// It ended before we could listen (`sh -c 'exit 3'` is quick): its
+/// state says how.
+async fn ended_unseen(daemon: Arc<Daemon>, id: String) {
+    let (local, wanted) = (daemon.local.clone(), id.clone());
+    let settled = blocking(move || {
+        local.engine.wait_for_exit(&wanted, Duration::from_secs(5))?;
+        local.state_of(&wanted)
+    });
+    match settled.await {
+        Ok(state) if !state.is_running() && state.finished_at.is_some() => {
+            let exit = state.exit_code.unwrap_or(0) as i64;
+            exited(daemon, id, exit).await
+        }
+        Ok(_) => {}
+        Err(_) => {
+            let (name, image) = names(&daemon, &id).await;
+            daemon.events.emit("container", "die", &id, &[("name", &name), ("image", &image)]);
+            daemon.events.emit("container", "destroy", &id, &[("name", &name), ("image", &image)]);
+        }
+    }
+}
+
+// ANCHOR: exited
+/// After an exit: `die`, `destroy` if `--rm` took it, then the policy.
+pub async fn exited(daemon: Arc<Daemon>, id: String, exit: i64) {
+    let (name, image) = names(&daemon, &id).await;
+    let code = exit.to_string();
+    let attributes = [("exitCode", code.as_str()), ("name", &name), ("image", &image)];
+    daemon.events.emit("container", "die", &id, &attributes);
+    let local = daemon.local.clone();
+    let check = id.clone();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    if blocking(move || local.state_of(&check)).await.is_err() {
+        daemon.events.emit("container", "destroy", &id, &[("name", &name), ("image", &image)]);
+        return;
+    }
+    restart::after_exit(daemon, id, exit).await;
+}
+// ANCHOR_END: exited
+
+/// Mark the run being watched (its `StartedAt`); a new run's health starts
+/// over as `starting`. The run's start, or `None` if it is not running.
+async fn begin_run(daemon: &Daemon, id: &str) -> Option<health::Run> {
+    let (local, wanted) = (daemon.local.clone(), id.to_string());
+    let state = blocking(move || local.state_of(&wanted)).await.ok()?;
+    let running = state.is_running();
+    let started_at = state.started_at.filter(|_| running)?;
+    let dir = daemon.local.engine.store.container_dir(id);
+    let restored = lifecycle::read(&dir).watching.as_deref() == Some(started_at.as_str());
+    lifecycle::update(&dir, |r| {
+        if !restored {
+            r.health = None;
+        }
+        r.watching = Some(started_at.clone());
+    });
+    Some(health::Run { started_at, restored })
+}
+
+/// The container's name and image, for the events' attributes.
+pub async fn names(daemon: &Daemon, id: &str) -> (String, String) {
+    let (engine, id) = (daemon.local.engine.clone(), id.to_string());
+    let config = tokio::task::spawn_blocking(move || engine.config(&id).ok()).await;
+    match config.ok().flatten() {
+        Some(config) => (config.name, config.image),
+        None => (String::new(), String::new()),
+    }
+}

@@ -40,7 +40,13 @@ pub async fn create(daemon: Arc<Daemon>, request: Request<Incoming>) -> Response
     let image = body.image.clone();
     let created = blocking(move || local.create(name.as_deref(), &body)).await;
     if let Ok(created) = &created {
-        daemon.events.emit("container", "create", &created.id, &[("image", &image)]);
+        let (name, _) = monitor::names(&daemon, &created.id).await;
+        daemon.events.emit(
+            "container",
+            "create",
+            &created.id,
+            &[("image", &image), ("name", &name)],
+        );
     }
     answer(201, created.map(|c| json!({ "Id": c.id, "Warnings": c.warnings })))
 }
@@ -82,7 +88,8 @@ pub async fn start(daemon: Arc<Daemon>, wanted: String) -> Response<Body> {
     let options = ch05_run::StartOptions { wait_for_attach };
     let started = blocking(move || local.start(&started_id, options)).await;
     if let Ok(true) = started {
-        daemon.events.emit("container", "start", &id, &[]);
+        let (name, image) = monitor::names(&daemon, &id).await;
+        daemon.events.emit("container", "start", &id, &[("name", &name), ("image", &image)]);
         monitor::watch(Arc::clone(&daemon), id);
     }
     done(started)
@@ -109,7 +116,13 @@ pub async fn restart(
     if restarted.is_ok() {
         let local = daemon.local.clone();
         if let Ok(full) = blocking(move || local.find(&id)).await {
-            daemon.events.emit("container", "restart", &full, &[]);
+            let (name, image) = monitor::names(&daemon, &full).await;
+            daemon.events.emit(
+                "container",
+                "restart",
+                &full,
+                &[("name", &name), ("image", &image)],
+            );
             monitor::watch(Arc::clone(&daemon), full);
         }
     }

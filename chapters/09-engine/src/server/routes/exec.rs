@@ -40,6 +40,7 @@ pub async fn create(
     let local = daemon.local.clone();
     let found = blocking(move || {
         let id = local.find(&wanted)?;
+        local.refuse_if_paused(&id, crate::local::pause::EXEC_PAUSED)?;
         match local.state_of(&id)?.is_running() {
             true => Ok(id),
             false => Err(ApiError::conflict(format!("Container {id} is not running"))),

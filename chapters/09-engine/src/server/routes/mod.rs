@@ -3,9 +3,15 @@
 mod attach;
 mod containers;
 mod exec;
+mod image_objects;
 mod images;
 mod logs;
+mod manage;
+mod networks;
+mod objects;
+mod pause;
 mod system;
+mod volumes;
 mod wait;
 
 use std::sync::Arc;
@@ -41,6 +47,8 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("DELETE", ["containers", id]) => Box::pin(containers::remove(d, id.to_string(), request)),
         // ANCHOR_END: table
         // ANCHOR: table_more
+        ("POST", ["containers", id, "pause"]) => Box::pin(pause::pause(d, id.to_string(), true)),
+        ("POST", ["containers", id, "unpause"]) => Box::pin(pause::pause(d, id.to_string(), false)),
         ("POST", ["containers", id, "wait"]) => Box::pin(wait::wait(d, id.to_string(), request)),
         ("GET", ["containers", id, "logs"]) => Box::pin(logs::logs(d, id.to_string(), request)),
         ("POST", ["containers", id, "attach"]) => {
@@ -54,7 +62,10 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("POST", ["exec", id, "resize"]) => Box::pin(exec::resize(d, id.to_string(), request)),
         ("GET", ["exec", id, "json"]) => Box::pin(exec::inspect(d, id.to_string())),
         ("POST", ["images", "create"]) => Box::pin(images::pull(d, request)),
-        _ => return Err(Routed { method, segments, request: Box::new(request) }),
+        _ => {
+            let routed = Routed { method, segments, request: Box::new(request) };
+            return objects::handle(Arc::clone(&d), routed).or_else(|r| manage::handle(d, r));
+        }
     })
 }
 // ANCHOR_END: table_more
