@@ -38,6 +38,8 @@ pub fn local(root: &Path, settings: Settings) -> Local {
 pub fn daemon(root: &Path, settings: Settings) -> ch09_engine::server::Daemon {
     let local = local(root, settings);
     let mut daemon = ch09_engine::server::Daemon::new(local.clone());
+    // Chapter 10's `POST /build`, then chapter 11's swarm routes.
+    daemon.routes.push(std::sync::Arc::new(ch10_images::api::BuildRoutes));
     daemon.routes.push(ch11_services::routes(root, local));
     daemon
 }

@@ -263,6 +263,9 @@ pub fn info(api: &dyn Api) -> Result<u8> {
 pub struct ImagesArgs {
     /// Only this repository (and tag): REPOSITORY[:TAG].
     repository: Option<String>,
+    /// Show all images (by default the intermediate images of a build are hidden).
+    #[arg(short, long)]
+    all: bool,
     /// Only show image IDs.
     #[arg(short, long)]
     quiet: bool,
@@ -316,7 +319,7 @@ struct ImageRow {
 /// (`GET /images/json?filters=`); the rows are the CLI's.
 pub fn images(api: &dyn Api, args: ImagesArgs) -> Result<u8> {
     let filters = image_filters(&args.filter)?;
-    let summaries = api.image_list(false, &filters).map_err(|e| anyhow!("{}", e.message))?;
+    let summaries = api.image_list(args.all, &filters).map_err(|e| anyhow!("{}", e.message))?;
     let mut rows = image_rows(&summaries);
     rows.retain(|row| matches_repository(row, args.repository.as_deref()));
     let format = match (&args.format, args.quiet) {

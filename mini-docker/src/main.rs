@@ -160,6 +160,8 @@ enum Command {
     #[cfg(feature = "api")]
     #[command(subcommand)]
     Service(ch11_services::cli::ServiceCommand),
+    /// Build an image from a Dockerfile (the classic builder).
+    Build(making::BuildArgs),
 }
 
 /// An error that carries the exit code `main` should use; it prints as
@@ -310,6 +312,7 @@ fn main() -> ExitCode {
             | Command::Start(_)
             | Command::Restart(_)
             | Command::Exec(_)
+            | Command::Build(_)
     );
     let uid = nix::unistd::geteuid();
     if !uid.is_root() && starts && cli.host.is_none() {
@@ -402,6 +405,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Service(command) => {
             swarm_verb(host, |api| ch11_services::cli::service(api, command))
         }
+        Command::Build(args) => making::build(&root, host.as_deref(), &args),
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }

@@ -7,7 +7,9 @@ use std::time::SystemTime;
 
 use anyhow::{anyhow, Result};
 use ch09_engine::Api;
-pub use ch10_images::cli::{CommitArgs, DiffArgs, ExportArgs, HistoryArgs, PushArgs, SaveArgs};
+pub use ch10_images::cli::{
+    BuildArgs, CommitArgs, DiffArgs, ExportArgs, HistoryArgs, PushArgs, SaveArgs,
+};
 use ch10_images::history::TableOptions;
 
 use mini_docker::compose;
@@ -47,4 +49,47 @@ pub fn save(api: &dyn Api, args: &SaveArgs) -> Result<u8> {
         api.image_save(&args.images, out).map_err(|e| anyhow!("{}", e.message))
     })?;
     Ok(0)
+}
+
+// ANCHOR: build
+/// `build`: the classic builder — through the daemon's `POST /build`
+/// when one is named, else in this process, on the composed engine.
+/// RUN steps are containers of that engine (default network, the
+/// cgroup parent of `MINI_DOCKER_CGROUP_PARENT` as `run` has it). A failed
+/// RUN makes the command exit with the RUN's own code, as `docker build`.
+pub fn build(root: &Path, host: Option<&str>, args: &BuildArgs) -> Result<u8> {
+    let host = host.map(str::to_string).or_else(|| std::env::var("DOCKER_HOST").ok());
+    if let Some(host) = host.filter(|h| !h.is_empty()) {
+        return coded(remote_build(&host, args));
+    }
+    let mut settings = ch09_engine::local::Settings::defaults();
+    if let Ok(parent) = std::env::var("MINI_DOCKER_CGROUP_PARENT") {
+        settings.cgroup_parent = parent;
+    }
+    if let Ok(driver) = std::env::var("MINI_DOCKER_STORAGE_DRIVER") {
+        settings.driver = driver.parse().map_err(anyhow::Error::msg)?;
+    }
+    let local = compose::local(root, settings);
+    coded(ch10_images::cli::build(&local, args))
+}
+// ANCHOR_END: build
+
+/// Through a daemon: `POST /build` with the context as a tar.
+#[cfg(feature = "api")]
+fn remote_build(host: &str, args: &BuildArgs) -> Result<u8> {
+    let remote = ch09_engine::Remote::new(ch09_engine::server::Host::parse(host)?)?;
+    ch10_images::api::build_remote(&remote, args)
+}
+
+#[cfg(not(feature = "api"))]
+fn remote_build(_: &str, _: &BuildArgs) -> Result<u8> {
+    anyhow::bail!("this mini-docker was built without the API client (feature \"api\")")
+}
+
+/// A failed build exits with its own code (a RUN's), as `docker build`.
+fn coded(result: Result<u8>) -> Result<u8> {
+    result.map_err(|error| match error.downcast::<ch10_images::build::BuildError>() {
+        Ok(failed) => anyhow::Error::new(crate::Coded { code: failed.code, error: failed.into() }),
+        Err(other) => other,
+    })
 }

@@ -87,26 +87,40 @@ fn logical_lines(text: &str) -> Vec<String> {
     lines
 }
 
-// ANCHOR: parse_change
 /// Parse one instruction line against `config` (whose `Env` expands `$VAR`).
 pub fn parse_change(line: &str, config: &RunConfig) -> Result<ConfigChange, ChangeError> {
+    parse_change_escaped(line, config, '\\')
+}
+
+// ANCHOR: parse_change
+/// [`parse_change`] with another escape character (a Dockerfile's
+/// `# escape=` directive), as the builder parses its config instructions.
+pub fn parse_change_escaped(
+    line: &str,
+    config: &RunConfig,
+    escape: char,
+) -> Result<ConfigChange, ChangeError> {
     let line = line.trim();
+    let words = |text: &str, env: &dyn Fn(&str) -> Option<String>| words_escaped(text, env, escape);
+    let word_of = |text: &str, env: &dyn Fn(&str) -> Option<String>| {
+        Ok::<_, ChangeError>(words_escaped_joined(text, env, escape)?)
+    };
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
     let env = |name: &str| config.env_value(name).map(str::to_string);
     match word.to_ascii_uppercase().as_str() {
         "CMD" => Ok(ConfigChange::Cmd(command_line("CMD", rest)?)),
         "ENTRYPOINT" => Ok(ConfigChange::Entrypoint(command_line("ENTRYPOINT", rest)?)),
-        "ENV" => Ok(ConfigChange::Env(pairs("ENV", rest, &env)?)),
-        "LABEL" => Ok(ConfigChange::Label(pairs("LABEL", rest, &env)?)),
+        "ENV" => Ok(ConfigChange::Env(pairs("ENV", rest, &env, escape)?)),
+        "LABEL" => Ok(ConfigChange::Label(pairs("LABEL", rest, &env, escape)?)),
         "EXPOSE" => {
             let ports = words(rest, &env)?;
             let specs = ports.iter().map(|p| expand_port(p)).collect::<Result<Vec<_>, _>>()?;
             non_empty("EXPOSE", specs.concat()).map(ConfigChange::Expose)
         }
         "USER" => one("USER", words(rest, &env)?).map(ConfigChange::User),
-        "WORKDIR" => workdir(rest, &env).map(ConfigChange::Workdir),
-        "VOLUME" => volumes(rest, &env).map(ConfigChange::Volume),
+        "WORKDIR" => workdir(&word_of(rest, &env)?).map(ConfigChange::Workdir),
+        "VOLUME" => volumes(rest, &env, escape).map(ConfigChange::Volume),
         "STOPSIGNAL" => {
             let signal = one("STOPSIGNAL", words(rest, &env)?)?;
             ch05_run::cli::parse_signal(&signal).map_err(|e| ChangeError::Syntax(e.to_string()))?;
@@ -118,8 +132,8 @@ pub fn parse_change(line: &str, config: &RunConfig) -> Result<ConfigChange, Chan
 // ANCHOR_END: parse_change
 
 /// `WORKDIR /srv/my app`: one path, spaces and all.
-fn workdir(rest: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ChangeError> {
-    let dir = word_of(rest, env)?;
+fn workdir(dir: &str) -> Result<String, ChangeError> {
+    let dir = dir.to_string();
     if dir.is_empty() {
         return Err(ChangeError::Arguments {
             instruction: "WORKDIR",
@@ -130,10 +144,14 @@ fn workdir(rest: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, C
 }
 
 /// `VOLUME ["/a", "/b"]` or `VOLUME /a /b`.
-fn volumes(rest: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, ChangeError> {
+fn volumes(
+    rest: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    escape: char,
+) -> Result<Vec<String>, ChangeError> {
     let paths = match exec_form(rest) {
         Some(paths) => paths,
-        None => words(rest, env)?,
+        None => words_escaped(rest, env, escape)?,
     };
     if paths.iter().any(|p| p.trim().is_empty()) {
         return Err(ChangeError::Syntax("VOLUME specified can not be an empty string".into()));
@@ -199,7 +217,7 @@ fn command_line(instruction: &'static str, rest: &str) -> Result<Vec<String>, Ch
     non_empty(instruction, argv)
 }
 
-fn exec_form(rest: &str) -> Option<Vec<String>> {
+pub fn exec_form(rest: &str) -> Option<Vec<String>> {
     rest.starts_with('[').then(|| serde_json::from_str::<Vec<String>>(rest).ok()).flatten()
 }
 
@@ -208,16 +226,18 @@ fn pairs(
     instruction: &'static str,
     rest: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    escape: char,
 ) -> Result<Vec<(String, String)>, ChangeError> {
     let first = rest.split_whitespace().next().unwrap_or("");
     if !first.contains('=') {
         let (key, value) = rest
             .split_once(char::is_whitespace)
             .ok_or(ChangeError::Arguments { instruction, what: "at least one argument" })?;
-        return Ok(vec![(word_of(key, env)?, word_of(value.trim(), env)?)]);
+        let word = |text: &str| words_escaped_joined(text, env, escape);
+        return Ok(vec![(word(key)?, word(value.trim())?)]);
     }
     let mut found = Vec::new();
-    for word in words(rest, env)? {
+    for word in words_escaped(rest, env, escape)? {
         let (key, value) = word.split_once('=').ok_or_else(|| {
             ChangeError::Syntax(format!(
                 "Syntax error - can't find = in {word:?}. Must be of the form: name=value"
@@ -268,20 +288,39 @@ fn non_empty(instruction: &'static str, items: Vec<String>) -> Result<Vec<String
 /// Split `text` into words as the Dockerfile's lexer does: whitespace
 /// separates, quotes group, `\` escapes, `$VAR` expands (not in `'…'`).
 pub fn words(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, ChangeError> {
-    Lexer { chars: text.chars().peekable(), env, split: true }.run()
+    words_escaped(text, env, '\\')
 }
 
 /// The same, for one word that may contain spaces (`WORKDIR /my dir`).
 pub fn word_of(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ChangeError> {
-    Ok(Lexer { chars: text.chars().peekable(), env, split: false }.run()?.concat())
+    words_escaped_joined(text, env, '\\')
 }
 
 // ANCHOR_END: words
+
+/// [`words`] with `escape` as the escape character (`# escape=`` ` ``).
+pub fn words_escaped(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    escape: char,
+) -> Result<Vec<String>, ChangeError> {
+    Lexer { chars: text.chars().peekable(), env, split: true, escape }.run()
+}
+
+/// [`word_of`] with `escape` as the escape character.
+pub fn words_escaped_joined(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    escape: char,
+) -> Result<String, ChangeError> {
+    Ok(Lexer { chars: text.chars().peekable(), env, split: false, escape }.run()?.concat())
+}
 
 struct Lexer<'a> {
     chars: Peekable<Chars<'a>>,
     env: &'a dyn Fn(&str) -> Option<String>,
     split: bool,
+    escape: char,
 }
 
 impl Lexer<'_> {
@@ -296,7 +335,7 @@ impl Lexer<'_> {
                     }
                     continue;
                 }
-                '\\' => word.push(self.chars.next().unwrap_or('\\')),
+                c if c == self.escape => word.push(self.chars.next().unwrap_or(c)),
                 '\'' => word.push_str(&self.until('\'')?),
                 '"' => self.double_quoted(&mut word)?,
                 '$' => word.push_str(&self.variable()?),
@@ -331,7 +370,10 @@ impl Lexer<'_> {
         loop {
             match self.chars.next() {
                 Some('"') => return Ok(()),
-                Some('\\') if matches!(self.chars.peek(), Some('"' | '\\' | '$')) => {
+                Some(c)
+                    if c == self.escape
+                        && self.chars.peek().is_some_and(|n| matches!(n, '"' | '$') || *n == c) =>
+                {
                     word.extend(self.chars.next());
                 }
                 Some('$') => word.push_str(&self.variable()?),

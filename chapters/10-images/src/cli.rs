@@ -200,3 +200,115 @@ pub fn to_file_or_stdout(
     }
     result
 }
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Name and optionally a tag (name:tag); repeatable.
+    #[arg(short = 't', long = "tag")]
+    pub tags: Vec<String>,
+    /// Name of the Dockerfile (default: CONTEXT/Dockerfile).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// Set a build-time variable: KEY=VALUE, or KEY to take it from the environment.
+    #[arg(long = "build-arg")]
+    pub build_args: Vec<String>,
+    /// The stage to build up to.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Do not use the cache when building the image.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Suppress the build output and print the image ID on success.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The build context: a directory.
+    pub context: PathBuf,
+}
+
+impl BuildArgs {
+    /// What the builder is asked, the Dockerfile read and the tags checked.
+    pub fn options(&self) -> Result<crate::build::BuildOptions> {
+        if !self.context.is_dir() {
+            bail!(
+                "unable to prepare context: path {:?} not found",
+                self.context.display().to_string()
+            );
+        }
+        let file = match &self.file {
+            Some(file) => file.clone(),
+            None => crate::build::default_dockerfile(&self.context),
+        };
+        let dockerfile = std::fs::read_to_string(&file).map_err(|e| {
+            anyhow!("unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {}: {e}", file.display())
+        })?;
+        let mut tags = Vec::new();
+        for tag in &self.tags {
+            let reference = Reference::parse(tag)
+                .map_err(|e| anyhow!("invalid argument {tag:?} for \"-t, --tag\" flag: {e}"))?;
+            if reference.digest.is_some() {
+                bail!(
+                    "invalid argument {tag:?} for \"-t, --tag\" flag: a tag cannot carry a digest"
+                );
+            }
+            tags.push(reference);
+        }
+        let build_args = self
+            .build_args
+            .iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                None => (kv.clone(), None),
+            })
+            .collect();
+        Ok(crate::build::BuildOptions {
+            context: self.context.clone(),
+            dockerfile,
+            tags,
+            build_args,
+            target: self.target.clone(),
+            no_cache: self.no_cache,
+            times: TimePolicy::from_env(),
+        })
+    }
+}
+
+/// The builder's output on this terminal, as `docker build` prints the
+/// classic builder's stream (nothing but the id with `-q`).
+pub struct TerminalProgress {
+    pub quiet: bool,
+}
+
+impl crate::build::Progress for TerminalProgress {
+    fn stream(&mut self, text: &str) {
+        if !self.quiet {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+
+    fn output(&mut self, stderr: bool, bytes: &[u8]) {
+        if self.quiet {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        // dockerd sends a RUN's stderr in red; the CLI prints it as it comes.
+        let red = stderr && out.is_terminal();
+        let _ = out.write_all(if red { b"\x1b[91m" } else { b"" });
+        let _ = out.write_all(bytes);
+        let _ = out.write_all(if red { b"\x1b[0m" } else { b"" });
+        let _ = out.flush();
+    }
+}
+
+// ANCHOR: build_command
+/// `build`: the steps as they go, then the id (`-q`: only the id).
+pub fn build(local: &ch09_engine::Local, args: &BuildArgs) -> Result<u8> {
+    let options = args.options()?;
+    let mut progress = TerminalProgress { quiet: args.quiet };
+    let built = crate::build::build(local, &options, &mut progress)?;
+    if args.quiet {
+        println!("{}", built.id);
+    }
+    Ok(0)
+}
+// ANCHOR_END: build_command

@@ -12,9 +12,14 @@
 //! container's settings and `-c` changes ([`config`], [`change`]).
 //! [`history`] reads its story back; [`push`] sends it to a registry,
 //! blobs first and the manifest last; [`save`] writes a `docker save`
-//! tarball. [`cli`] is the command line that the demo and `mini-docker`
-//! share.
+//! tarball. [`build`] follows a Dockerfile as Docker's classic builder
+//! does — each step an image, the cache the store's own children — and
+//! `api` (feature `http`) serves it as `POST /build` on chapter 9's daemon.
+//! [`cli`] is the command line that the demo and `mini-docker` share.
 
+#[cfg(feature = "http")]
+pub mod api;
+pub mod build;
 pub mod change;
 pub mod changes;
 pub mod cli;

@@ -8,6 +8,7 @@
 //! sudo ch10-images history 127.0.0.1:5000/hello:1
 //! sudo ch10-images push 127.0.0.1:5000/hello:1
 //! sudo ch10-images save -o hello.tar 127.0.0.1:5000/hello:1
+//! sudo ch10-images build -t hello:2 ./context
 //! ```
 
 use std::path::PathBuf;
@@ -17,11 +18,13 @@ use anyhow::anyhow;
 use ch05_run::cli::{self as run_cli, ContainerFlags, ImageAndCommand};
 use ch05_run::image::local_image;
 use ch05_run::Engine;
+use ch09_engine::local::Settings;
+use ch09_engine::Local;
 use ch10_images::cli;
 use ch10_images::commit::NoFreezer;
 use clap::{Parser, Subcommand};
 
-/// Make images from containers: diff, commit, export, history, push, save.
+/// Make images from containers and Dockerfiles: diff, commit, export, history, push, save, build.
 #[derive(Parser)]
 #[command(name = "ch10-images", version)]
 struct Args {
@@ -49,6 +52,8 @@ enum Command {
     Push(cli::PushArgs),
     /// Save one or more images to a tar archive.
     Save(cli::SaveArgs),
+    /// Build an image from a Dockerfile (the classic builder).
+    Build(cli::BuildArgs),
     /// Create and run a container to make an image from (chapter 5).
     Run(Box<RunArgs>),
     /// List containers (chapter 5).
@@ -80,6 +85,9 @@ fn main() -> ExitCode {
         Command::History(a) => cli::history(&args.root, &a),
         Command::Push(a) => cli::push(&args.root, &a),
         Command::Save(a) => cli::save(&args.root, &a),
+        // The chapter's own engine: RUN steps get no network here (that
+        // is chapter 6's, which `mini-docker build` composes in).
+        Command::Build(a) => cli::build(&Local::new(engine.clone(), Settings::defaults()), &a),
         Command::Run(a) => run(&engine, &a),
         Command::Ps(a) => run_cli::ps(&engine, &a),
         Command::Rm(a) => run_cli::rm(&engine, &a),

@@ -3,7 +3,9 @@
 use crate::catalog::{Exercise, Level};
 
 pub mod changes;
+pub mod probe_config;
 pub mod resolve_location;
+pub mod split_line;
 pub mod substitute;
 pub mod whiteout_entry;
 
@@ -35,6 +37,24 @@ pub const EXERCISES: &[Exercise] = &[
         root: false,
         book: "ch10-images.md#commit-a-config-a-layer-a-line-of-history",
         task: "${NAME:-default} and friends: the Dockerfile's variable modifiers",
+    },
+    Exercise {
+        name: "split_line",
+        chapter: "ch10",
+        reference: "ch10_images::build::parser::split_line",
+        level: Level::Easy,
+        root: false,
+        book: "ch10-images.md#building-from-a-dockerfile",
+        task: "parse one Dockerfile line: its instruction, its --flags and its arguments",
+    },
+    Exercise {
+        name: "probe_config",
+        chapter: "ch10",
+        reference: "ch10_images::build::cache::probe_config",
+        level: Level::Easy,
+        root: false,
+        book: "ch10-images.md#building-from-a-dockerfile",
+        task: "the classic builder's cache key: the config after a step, with the step as its command",
     },
     Exercise {
         name: "changes",

@@ -71,7 +71,8 @@ pub async fn send(
         request = request.header(crate::server::explain::HEADER, "1");
     }
     let shown_body = body.as_deref().map(String::from_utf8_lossy).map(|b| b.into_owned());
-    let is_json = body.is_some();
+    let typed = headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("Content-Type"));
+    let is_json = body.is_some() && !typed;
     if is_json {
         request = request.header("Content-Type", "application/json");
     }

@@ -60,6 +60,37 @@ impl Remote {
         encode(text)
     }
 
+    /// `POST path` with `body` of `content_type`, whose answer is a stream
+    /// of JSON messages, one a line (`POST /build`): each to `on_message`.
+    /// An error status before the stream is the daemon's error.
+    pub fn post_json_stream(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        on_message: &mut dyn FnMut(&Value),
+    ) -> ApiResult<()> {
+        self.block_on(async {
+            let headers = [("Content-Type", content_type)];
+            let response = send(&self.host, "POST", path, Some(body), &headers).await?;
+            if response.status().as_u16() >= 400 {
+                return json(response).await.map(drop);
+            }
+            let mut body = response.into_body();
+            let mut pending = Vec::new();
+            while let Some(chunk) = http::next_chunk(&mut body).await? {
+                pending.extend_from_slice(&chunk);
+                while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    if let Ok(message) = serde_json::from_slice::<Value>(&line) {
+                        on_message(&message);
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn id_path(id: &str, rest: &str) -> String {
         format!("/containers/{}{rest}", encode(id))
     }

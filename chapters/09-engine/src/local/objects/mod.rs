@@ -63,10 +63,21 @@ classified!(
     ch07_volumes::VolumeError
 );
 
+/// `all=false`, as dockerd: no intermediate image of a build (untagged,
+/// and the parent of another image: the classic builder's cache).
+fn without_intermediates(images: Vec<Value>) -> Vec<Value> {
+    let parents: std::collections::HashSet<String> =
+        images.iter().filter_map(|i| i["ParentId"].as_str().map(str::to_string)).collect();
+    let untagged = |i: &Value| i["RepoTags"].as_array().is_none_or(|t| t.is_empty());
+    let id = |i: &Value| i["Id"].as_str().unwrap_or_default().to_string();
+    images.into_iter().filter(|i| !(untagged(i) && parents.contains(&id(i)))).collect()
+}
+
 // ANCHOR: local_impls
 impl ImageApi for Local {
-    fn image_list(&self, _all: bool, filters: &Filters) -> ApiResult<Vec<Value>> {
-        self.images(filters)
+    fn image_list(&self, all: bool, filters: &Filters) -> ApiResult<Vec<Value>> {
+        let images = self.images(filters)?;
+        Ok(if all { images } else { without_intermediates(images) })
     }
     fn image_inspect(&self, name: &str) -> ApiResult<Value> {
         self.image(name)

@@ -20,8 +20,9 @@ pub async fn list(daemon: Arc<Daemon>, request: Request<Incoming>) -> Response<B
         Ok(filters) => filters,
         Err(error) => return http::error(&error),
     };
+    let all = http::truthy(&http::query(&request), "all");
     let local = daemon.local.clone();
-    answer(200, move || local.images(&filters)).await
+    answer(200, move || crate::objects::ImageApi::image_list(&local, all, &filters)).await
 }
 
 pub async fn inspect(daemon: Arc<Daemon>, name: String) -> Response<Body> {

@@ -1,0 +1,277 @@
+//! `POST /build` on chapter 9's daemon, through its `Routes` seam: the
+//! classic builder's query parameters, the context as a tar body, and the
+//! answer as dockerd streams it — one JSON message per line:
+//!
+//! ```text
+//! POST /v1.47/build?t=hello:1&dockerfile=Dockerfile&buildargs={"A":"1"}&nocache=1&q=1&target=x
+//! Content-Type: application/x-tar                  (plain, gzip or zstd)
+//!
+//! {"stream":"Step 1/3 : FROM busybox\n"}
+//! {"stream":" ---> 3f57d9401f8d\n"}
+//! {"aux":{"ID":"sha256:…"}}                        after each stage
+//! {"stream":"Successfully built 9c8b7a6d5e4f\n"}
+//! {"errorDetail":{"code":1,"message":"…"},"error":"…"}   once output has begun
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ch04_image_pull::store::Store;
+use ch04_image_pull::Reference;
+use ch09_engine::server::http;
+use ch09_engine::server::router::{Handled, Routed};
+use ch09_engine::server::{Daemon, Routes};
+use ch09_engine::ApiError;
+use serde_json::{json, Value};
+
+use crate::build::{self, BuildOptions, Progress};
+use crate::tarball::TimePolicy;
+
+/// Chapter 10's routes: `POST /build`.
+pub struct BuildRoutes;
+
+impl Routes for BuildRoutes {
+    fn handle(&self, daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
+        match (routed.method.as_str(), routed.segments.as_slice()) {
+            ("POST", [build]) if build == "build" => Ok(Box::pin(post_build(daemon, routed))),
+            _ => Err(routed),
+        }
+    }
+}
+
+/// The query, with `t` kept once per tag (a map would keep only one).
+struct Query {
+    tags: Vec<String>,
+    all: std::collections::BTreeMap<String, String>,
+}
+
+// ANCHOR: post_build
+async fn post_build(daemon: Arc<Daemon>, routed: Routed) -> hyper_response::Response {
+    let request = *routed.request;
+    let raw = request.uri().query().unwrap_or_default().to_string();
+    let query = Query { tags: tags_of(&raw), all: http::query(&request) };
+    let body = match http::body_bytes(request).await {
+        Ok(body) => body,
+        Err(error) => return http::error(&error),
+    };
+    let local = daemon.local.clone();
+    let prepared = ch09_engine::server::blocking(move || prepare(&local, &query, &body)).await;
+    let (options, quiet, dir) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => return http::error(&error),
+    };
+    let (tx, stream) = http::channel();
+    let local = daemon.local.clone();
+    std::thread::spawn(move || {
+        let mut progress = JsonProgress {
+            send: Box::new(move |v: Value| drop(tx.blocking_send(format!("{v}\n").into()))),
+            quiet,
+            id: None,
+        };
+        let result = build::build(&local, &options, &mut progress);
+        let _ = std::fs::remove_dir_all(&dir);
+        match result {
+            Ok(built) if quiet => (progress.send)(json!({ "stream": format!("{}\n", built.id) })),
+            Ok(_) => {}
+            Err(error) => (progress.send)(json!({
+                "errorDetail": { "code": error.code, "message": error.message },
+                "error": error.message,
+            })),
+        }
+    });
+    http::response(200, Some("application/json"), stream)
+}
+// ANCHOR_END: post_build
+
+/// Names the `Response` type without this crate depending on hyper.
+mod hyper_response {
+    pub type Response = <ch09_engine::server::router::Handled as std::future::Future>::Output;
+}
+
+fn tags_of(raw: &str) -> Vec<String> {
+    raw.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(key, _)| *key == "t")
+        .map(|(_, value)| http::percent_decode(value))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// The context unpacked (safely: chapter 4's unpacker), the Dockerfile
+/// read and parsed, the options checked — all before the stream starts,
+/// so that bad input is an HTTP error, as dockerd answers it.
+fn prepare(
+    local: &ch09_engine::Local,
+    query: &Query,
+    body: &[u8],
+) -> Result<(BuildOptions, bool, PathBuf), ApiError> {
+    let bad = |message: String| ApiError::bad_request(message);
+    if query.all.get("version").is_some_and(|v| v == "2") {
+        return Err(bad("BuildKit (version=2) is not supported: use DOCKER_BUILDKIT=0".into()));
+    }
+    let store = Store::open(local.root()).map_err(|e| ApiError::new(500, e.to_string()))?;
+    let dir = store.temp_path("build-context");
+    std::fs::create_dir_all(&dir).map_err(|e| ApiError::new(500, e.to_string()))?;
+    let made = (|| {
+        let reader = ch04_image_pull::store::decompress(body)
+            .map_err(|e| bad(format!("the build context: {e}")))?;
+        ch04_image_pull::unpack::unpack(reader, &dir)
+            .map_err(|e| bad(format!("the build context: {e}")))?;
+        options(query, &dir)
+    })();
+    match made {
+        Ok(options) => Ok((options, http::truthy(&query.all, "q"), dir)),
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            Err(error)
+        }
+    }
+}
+
+fn options(query: &Query, dir: &Path) -> Result<BuildOptions, ApiError> {
+    let bad = |message: String| ApiError::bad_request(message);
+    let name = query.all.get("dockerfile").filter(|d| !d.is_empty()).cloned();
+    let path = match &name {
+        Some(name) => dir.join(crate::build::context::lexical(Path::new(name)).unwrap_or_default()),
+        None => build::default_dockerfile(dir),
+    };
+    let dockerfile = std::fs::read_to_string(&path).map_err(|_| {
+        bad(format!(
+            "Cannot locate specified Dockerfile: {}",
+            name.as_deref().unwrap_or("Dockerfile")
+        ))
+    })?;
+    build::parser::parse(&dockerfile).map_err(|e| bad(e.to_string()))?;
+    let mut tags = Vec::new();
+    for tag in &query.tags {
+        tags.push(
+            Reference::parse(tag)
+                .map_err(|e| bad(format!("invalid reference format: {tag}: {e}")))?,
+        );
+    }
+    let args: std::collections::BTreeMap<String, Option<String>> = match query.all.get("buildargs")
+    {
+        Some(text) if !text.is_empty() => {
+            serde_json::from_str(text).map_err(|e| bad(format!("buildargs: {e}")))?
+        }
+        _ => Default::default(),
+    };
+    Ok(BuildOptions {
+        context: dir.to_path_buf(),
+        dockerfile,
+        tags,
+        build_args: args.into_iter().collect(),
+        target: query.all.get("target").filter(|t| !t.is_empty()).cloned(),
+        no_cache: http::truthy(&query.all, "nocache"),
+        times: TimePolicy::from_env(),
+    })
+}
+
+/// The builder's output as dockerd's JSON messages (only the id with `q`).
+struct JsonProgress {
+    send: Box<dyn FnMut(Value) + Send>,
+    quiet: bool,
+    id: Option<String>,
+}
+
+impl Progress for JsonProgress {
+    fn stream(&mut self, text: &str) {
+        if !self.quiet {
+            (self.send)(json!({ "stream": text }));
+        }
+    }
+
+    fn output(&mut self, stderr: bool, bytes: &[u8]) {
+        if self.quiet {
+            return;
+        }
+        let text = String::from_utf8_lossy(bytes);
+        // dockerd's stderr of a RUN: red, inside the same stream.
+        let text = if stderr { format!("\u{1b}[91m{text}\u{1b}[0m") } else { text.into_owned() };
+        (self.send)(json!({ "stream": text }));
+    }
+
+    fn aux(&mut self, id: &str) {
+        self.id = Some(id.to_string());
+        (self.send)(json!({ "aux": { "ID": id } }));
+    }
+}
+
+/// `mini-docker -H … build`: the context as a tar to the daemon's `POST
+/// /build`, its messages printed as they come, as the docker CLI does.
+pub fn build_remote(
+    remote: &ch09_engine::Remote,
+    args: &crate::cli::BuildArgs,
+) -> anyhow::Result<u8> {
+    let options = args.options()?;
+    let (dockerfile, extra) = dockerfile_in_context(args, &options.dockerfile);
+    let tar = build::context::context_tar(
+        &args.context,
+        extra.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
+    )?;
+    let mut query = format!("/build?dockerfile={}", encode(&dockerfile));
+    for tag in &args.tags {
+        query.push_str(&format!("&t={}", encode(tag)));
+    }
+    let build_args: std::collections::BTreeMap<_, _> = options.build_args.iter().cloned().collect();
+    query.push_str(&format!("&buildargs={}", encode(&serde_json::to_string(&build_args)?)));
+    if let Some(target) = &args.target {
+        query.push_str(&format!("&target={}", encode(target)));
+    }
+    for (flag, on) in [("nocache", args.no_cache), ("q", args.quiet)] {
+        if on {
+            query.push_str(&format!("&{flag}=1"));
+        }
+    }
+    let mut failed = None;
+    let mut show = |message: &Value| {
+        if let Some(text) = message["stream"].as_str() {
+            print!("{text}");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+        }
+        if let Some(error) = message["errorDetail"].as_object() {
+            let code = error.get("code").and_then(Value::as_i64).filter(|c| *c != 0).unwrap_or(1);
+            let text = error.get("message").and_then(Value::as_str).unwrap_or("the build failed");
+            failed = Some(build::BuildError { message: text.to_string(), code: code as i32 });
+        }
+    };
+    remote
+        .post_json_stream(&query, tar, "application/x-tar", &mut show)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    match failed {
+        Some(error) => Err(error.into()),
+        None => Ok(0),
+    }
+}
+
+/// The Dockerfile's name in the context, or (outside it) a name for the
+/// copy that goes into the tar, as the docker CLI's `.dockerfile.<random>`.
+fn dockerfile_in_context(
+    args: &crate::cli::BuildArgs,
+    text: &str,
+) -> (String, Option<(String, String)>) {
+    let context = std::fs::canonicalize(&args.context).unwrap_or_else(|_| args.context.clone());
+    let file = args.file.clone().unwrap_or_else(|| build::default_dockerfile(&args.context));
+    let file = std::fs::canonicalize(&file).unwrap_or(file);
+    match file.strip_prefix(&context) {
+        Ok(inside) => (inside.to_string_lossy().into_owned(), None),
+        Err(_) => {
+            let name = format!(".dockerfile.{:x}", std::process::id());
+            (name.clone(), Some((name, text.to_string())))
+        }
+    }
+}
+
+/// Percent-encode a query value.
+fn encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
