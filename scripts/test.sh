@@ -22,8 +22,8 @@ bash scripts/vm/cgroup-tests.sh
 echo "== every exercise is sound: its tests pass against the chapter code and fail against the stub"
 cargo run --quiet -p exercises --bin exercise -- verify
 
-echo "== the book builds (every listing is included from the code)"
-mdbook build book --dest-dir "$(mktemp -d)"
+echo "== the book: includes resolve, listings fit, it builds, its sessions replay"
+bash scripts/check-book.sh
 
 echo "== nothing of ours is left on the host"
 cargo test -p testkit --test leftovers --quiet -- --include-ignored
