@@ -8,6 +8,7 @@
 //!   own, and all of them vanish with it;
 //! - a mount namespace with fresh tmpfs on /tmp, /run/mini-docker and
 //!   /var/lib/mini-docker: the default state root is empty and private;
+//!   /etc/subuid and /etc/subgid are private copies, for `--userns-remap`;
 //! - a PID namespace: when the session ends every process it left (a
 //!   detached container, a registry started with `&`) is killed.
 //!
@@ -21,6 +22,7 @@ use std::process::Command;
 use crate::transcript::{self, Step};
 
 /// Where the binaries and the checkout are, and the session's cgroup parent.
+#[derive(Clone)]
 pub struct Setup {
     pub bin_dir: PathBuf,
     pub repo: PathBuf,
@@ -119,15 +121,16 @@ fn script(commands: &[&str], setup: &Setup) -> String {
     let mut s = format!(
         "exec 2>&1\nexport PATH='{}':\"$PATH\" MINI_DOCKER_CGROUP_PARENT='{}'\n\
          sudo() {{ \"$@\"; }}  # the replay already runs as root\n\
-         mkdir /tmp/session && cd /tmp/session && ln -s '{repo}/scripts' '{repo}/target' .\n",
+         book_check_mark() {{ local status=$?; printf '\\n{MARK}\\n'; return $status; }}  # keeps $?\n\
+         mkdir /tmp/session && cd /tmp/session && ln -s '{repo}/scripts' '{repo}/target' '{repo}/chapters' .\n",
         setup.bin_dir.display(),
         setup.cgroup_parent,
         repo = setup.repo.display()
     );
     for command in commands {
-        s.push_str(&format!("printf '\\n{MARK}\\n'\n{command}\n"));
+        s.push_str(&format!("book_check_mark\n{command}\n"));
     }
-    s.push_str(&format!("printf '\\n{MARK}\\n'\n"));
+    s.push_str("book_check_mark\n");
     // Containers removed as a reader would; the PID namespace kills the rest.
     s.push_str("mini-docker rm -f $(mini-docker ps -aq) >/dev/null 2>&1\n");
     s
@@ -139,6 +142,9 @@ ip link set lo up
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkdir -p /run/mini-docker && mount -t tmpfs tmpfs /run/mini-docker
 mount -t tmpfs tmpfs /var/lib/mini-docker
+for f in /etc/subuid /etc/subgid; do  # a session may add a range: to a copy
+  if [ -f $f ]; then cp $f /run/mini-docker/${f#/etc/}; mount --bind /run/mini-docker/${f#/etc/} $f; fi
+done
 exec bash --noprofile --norc \"$0\"";
 // ANCHOR_END: script
 
@@ -148,7 +154,8 @@ fn run_in_own_world(commands: &[&str], setup: &Setup) -> Result<Vec<String>, Str
     let file = work.join(format!("{}.sh", setup.cgroup_parent));
     std::fs::write(&file, script(commands, setup))
         .map_err(|e| format!("{}: {e}", file.display()))?;
-    let made_root = !Path::new("/var/lib/mini-docker").exists();
+    // The mount point of the private state root: the default root, left
+    // in place (empty) since a replay running beside this one may use it.
     let _ = std::fs::create_dir_all("/var/lib/mini-docker");
     let out = Command::new("timeout")
         .args(["--kill-after=10", "600", "unshare", "--mount", "--net", "--pid", "--fork"])
@@ -158,9 +165,6 @@ fn run_in_own_world(commands: &[&str], setup: &Setup) -> Result<Vec<String>, Str
         .output()
         .map_err(|e| format!("running unshare (util-linux): {e}"));
     let _ = std::fs::remove_file(&file);
-    if made_root {
-        let _ = std::fs::remove_dir("/var/lib/mini-docker");
-    }
     remove_cgroups(&setup.cgroup_parent);
     let out = out?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
