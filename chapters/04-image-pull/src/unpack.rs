@@ -212,7 +212,9 @@ fn open_dir_in_root(
     }
     Ok(dir)
 }
+// ANCHOR_END: open_dir_in_root
 
+// ANCHOR: open_dir_in_root_2
 fn open_existing_dir_in_root(root: &OwnedFd, components: &[OsString]) -> nix::Result<OwnedFd> {
     let path: PathBuf =
         if components.is_empty() { PathBuf::from(".") } else { components.iter().collect() };
@@ -225,7 +227,7 @@ fn open_in_root(root: &OwnedFd, path: &Path, flags: OFlag) -> nix::Result<OwnedF
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     openat2(root, path, how)
 }
-// ANCHOR_END: open_dir_in_root
+// ANCHOR_END: open_dir_in_root_2
 
 /// If something is already at `name`, remove it (inside the root, without
 /// following it) — unless a directory meets a directory: then they merge.
