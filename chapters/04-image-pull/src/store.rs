@@ -155,7 +155,9 @@ impl Store {
         }
         result.map(|()| true)
     }
+    // ANCHOR_END: write_blob
 
+    // ANCHOR: write_blob_2
     fn write_verified(
         &self,
         temp: &Path,
@@ -204,7 +206,7 @@ impl Store {
         sync_dir(target.parent().unwrap_or(&self.root));
         Ok(())
     }
-    // ANCHOR_END: write_blob
+    // ANCHOR_END: write_blob_2
 
     /// Store bytes we already hold (a manifest), under their own digest.
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<(String, bool), StoreError> {
