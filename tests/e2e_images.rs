@@ -328,3 +328,38 @@ fn pull_quiet_all_tags_and_the_listing_flags() {
     assert_eq!(table.lines().next(), Some("TAG       REPOSITORY"), "{table}");
     finish(registry);
 }
+
+#[test]
+fn pull_platform_chooses_from_a_multi_platform_index() {
+    if !ready("pull_platform_chooses_from_a_multi_platform_index") {
+        return;
+    }
+    let registry = Registry::start();
+    let w = testkit::world::World::empty(env!("CARGO_BIN_EXE_mini-docker"));
+    let name = format!("{}/multi", registry.host());
+    let (amd, arm) = (layer_tar("amd", b"amd64"), layer_tar("arm", b"arm64"));
+    registry.push_multi_platform("multi", "1", &[("amd64", &amd), ("arm64", &arm)]);
+
+    let reference = format!("{name}:1");
+    assert_eq!(
+        testkit::world::ok(&w.md(&["pull", "-q", "--platform", "linux/arm64", &reference])),
+        reference
+    );
+    let arch =
+        testkit::world::ok(&w.md(&["inspect", "-f", "{{.Os}}/{{.Architecture}}", &reference]));
+    assert_eq!(arch, "linux/arm64");
+    let missing = w.md(&["pull", "--platform", "linux/s390x", &reference]);
+    assert_eq!(missing.status.code(), Some(1));
+    let message = stderr(&missing);
+    assert!(message.contains("no image for platform linux/s390x"), "{message}");
+    assert!(message.contains("linux/amd64, linux/arm64"), "{message}");
+    let bogus = w.md(&["pull", "--platform", "amd64", &reference]);
+    assert!(
+        stderr(&bogus).contains("\"amd64\": unknown operating system or architecture"),
+        "{}",
+        stderr(&bogus)
+    );
+    assert_eq!(stderr(&bogus).lines().count(), 1);
+    drop(w);
+    finish(registry);
+}

@@ -400,3 +400,41 @@ fn options_end_at_the_image_as_in_docker() {
     assert!(stderr(&bogus).contains("unexpected argument '--bogus'"), "{}", stderr(&bogus));
     ok(&w.md(&["rm", "-f", &id]));
 }
+
+#[test]
+fn ps_filters_and_go_templates_as_docker() {
+    if !require_root("ps_filters_and_go_templates_as_docker") {
+        return;
+    }
+    let w = World::new(BIN);
+    ok(&w.md(&["run", "-d", "--name", "web", "--label", "tier=front", "busybox", "sleep", "60"]));
+    ok(&w.md(&["run", "--name", "job", "--label", "tier=back", "busybox", "true"]));
+    let names =
+        |args: &[&str]| ok(&w.md(&[&["ps", "-a", "--format", "{{.Names}}"], args].concat()));
+    assert_eq!(names(&["--filter", "name=web"]), "web");
+    assert_eq!(names(&["--filter", "status=exited"]), "job");
+    assert_eq!(names(&["--filter", "exited=0"]), "job");
+    assert_eq!(names(&["--filter", "label=tier=back"]), "job");
+    assert_eq!(names(&["--filter", "ancestor=busybox", "--filter", "status=running"]), "web");
+    let table = ok(&w.md(&["ps", "--format", r"table {{.Names}}\t{{.State}}\t{{.Labels}}"]));
+    assert_eq!(table, "NAMES     STATE     LABELS\nweb       running   tier=front", "{table}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&w.md(&["ps", "--format", "json"]))).unwrap();
+    assert_eq!(json["Names"], "web");
+    assert_eq!(json["Command"], "\"sleep 60\"");
+    let default = ok(&w.md(&["ps", "-a"]));
+    let header = default.lines().next().unwrap();
+    assert!(header.starts_with("CONTAINER ID   IMAGE     COMMAND "), "{default}");
+    assert!(header.ends_with("PORTS     NAMES"), "{default}");
+    for (args, message) in [
+        (["ps", "--format", "{{.Names"], "template parsing error"),
+        (["ps", "--filter", "name"], "bad format of filter"),
+        (["ps", "--filter", "colour=red"], "invalid filter 'colour'"),
+        (["ps", "--filter", "status=sleeping"], "invalid filter 'status=sleeping'"),
+    ] {
+        let out = w.md(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{args:?}: {}", stderr(&out));
+    }
+}

@@ -205,6 +205,9 @@ pub struct PsArgs {
     /// Don't truncate the ids.
     #[arg(long = "no-trunc")]
     no_trunc: bool,
+    /// Format the output: table, table TEMPLATE, json, or a Go template.
+    #[arg(long)]
+    format: Option<String>,
 }
 
 /// `KEY=VALUE` filters into the API's map.
@@ -222,14 +225,15 @@ pub fn parse_filter_flags(flags: &[String]) -> Result<Filters> {
 pub fn ps(api: &dyn Api, args: PsArgs) -> Result<u8> {
     let filters = parse_filter_flags(&args.filter)?;
     let summaries = api.container_list(args.all, &filters).map_err(|e| anyhow!(e.message))?;
-    if args.quiet {
-        for summary in &summaries {
-            let id = summary["Id"].as_str().unwrap_or_default();
-            println!("{}", if args.no_trunc { id } else { &id[..id.len().min(12)] });
-        }
-        return Ok(0);
-    }
-    print!("{}", ch05_run::ps::table(&summaries, SystemTime::now()));
+    let template = match (args.quiet, &args.format) {
+        (true, _) => "{{.ID}}",
+        (false, Some(format)) => format.as_str(),
+        (false, None) => crate::ps::PS_TABLE,
+    };
+    let format = crate::format::Format::parse(template, crate::ps::PS_TABLE)?;
+    let now = SystemTime::now();
+    let rows: Vec<_> = summaries.iter().map(|s| crate::ps::row(s, now, args.no_trunc)).collect();
+    print!("{}", format.render(&rows, crate::ps::PS_HEADERS)?);
     Ok(0)
 }
 

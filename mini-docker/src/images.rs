@@ -32,9 +32,6 @@ pub struct PullArgs {
     /// os/arch[/variant] to choose from a multi-platform image (default: this host).
     #[arg(long)]
     platform: Option<String>,
-    /// A registry (host:port) that speaks plain HTTP; loopback always may.
-    #[arg(long = "insecure-registry")]
-    insecure: Vec<String>,
     /// Pull Docker Hub images through this mirror (URL or host:port).
     #[arg(long, env = "MINI_DOCKER_REGISTRY_MIRROR")]
     registry_mirror: Option<String>,
@@ -104,15 +101,13 @@ pub struct LoginArgs {
 /// stdout, each layer's progress on stderr (bars on a terminal); with `-q`
 /// only the reference, with `-a` every tag of the repository.
 pub fn pull(api: &dyn Api, root: &Path, args: &PullArgs) -> Result<u8> {
-    if args.platform.is_some() || !args.insecure.is_empty() {
-        bail!("--platform and --insecure-registry are not supported by this pull: the engine pulls for its own platform, and loopback registries may always speak plain HTTP");
-    }
     let out: &mut dyn std::io::Write = &mut std::io::stdout();
     let reference = Reference::parse(&args.image)?;
     if args.all_tags {
         return pull_all_tags(api, root, args, &reference, out).map(|()| 0);
     }
-    pull_image(api, &reference, Report { quiet: args.quiet, status: true }, out)?;
+    let report = Report { quiet: args.quiet, status: true, platform: args.platform.as_deref() };
+    pull_image(api, &reference, report, out)?;
     writeln!(out, "{reference}")?;
     Ok(0)
 }
@@ -121,18 +116,20 @@ pub fn pull(api: &dyn Api, root: &Path, args: &PullArgs) -> Result<u8> {
 /// stderr for `run`, whose stdout belongs to the container).
 pub fn pull_to(api: &dyn Api, image: &str, out: &mut dyn std::io::Write) -> Result<()> {
     let reference = Reference::parse(image)?;
-    pull_image(api, &reference, Report { quiet: false, status: true }, out)?;
+    pull_image(api, &reference, Report { quiet: false, status: true, platform: None }, out)?;
     writeln!(out, "{reference}")?;
     Ok(())
 }
 
 /// What of the engine's messages to print.
 #[derive(Clone, Copy)]
-struct Report {
+struct Report<'a> {
     /// Nothing at all (`-q`).
     quiet: bool,
     /// The `Status:` line too (`-a` prints one for all the tags instead).
     status: bool,
+    /// `--platform`: which manifest of a multi-platform image.
+    platform: Option<&'a str>,
 }
 
 /// One image through the engine; true when something new came (a tag
@@ -140,12 +137,12 @@ struct Report {
 fn pull_image(
     api: &dyn Api,
     reference: &Reference,
-    report: Report,
+    report: Report<'_>,
     out: &mut dyn std::io::Write,
 ) -> Result<bool> {
     let mut display = (!report.quiet).then(Display::for_stderr);
     let (mut failed, mut newer) = (None, false);
-    let pulled = api.image_pull(&reference.to_string(), &mut |message| {
+    let pulled = api.image_pull(&reference.to_string(), report.platform, &mut |message| {
         if let Some(event) = ch09_engine::local::progress::from_json(message) {
             display.iter_mut().for_each(|d| d.show(&event));
             return;
@@ -188,7 +185,8 @@ fn pull_all_tags(
     if tags.is_empty() {
         bail!("{} has no tags to pull", reference.familiar_name());
     }
-    let (report, mut newer) = (Report { quiet: args.quiet, status: false }, false);
+    let report = Report { quiet: args.quiet, status: false, platform: args.platform.as_deref() };
+    let mut newer = false;
     for tag in tags {
         let tagged = Reference { tag: Some(tag), digest: None, ..reference.clone() };
         newer |= pull_image(api, &tagged, report, out)?;
@@ -696,7 +694,7 @@ fn ago(seconds: i64) -> String {
 }
 
 /// Docker's `CreatedAt`: `2024-01-02 03:04:05 +0000 UTC`.
-fn docker_time(seconds: i64) -> String {
+pub(crate) fn docker_time(seconds: i64) -> String {
     let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     // The civil date of a day number (Howard Hinnant's algorithm, backwards).
     let z = days + 719_468;

@@ -10,6 +10,7 @@ mod format;
 mod images;
 mod making;
 mod networks;
+mod ps;
 mod run_flags;
 mod volumes;
 
@@ -169,6 +170,10 @@ fn client(root: &Path, host: Option<&str>, remap: Option<&str>) -> anyhow::Resul
         Err(_) => settings.driver,
     };
     settings.registry_mirror = std::env::var("MINI_DOCKER_REGISTRY_MIRROR").ok();
+    // dockerd's --insecure-registry, for the engine in this process.
+    settings.insecure_registries = std::env::var("MINI_DOCKER_INSECURE_REGISTRY")
+        .map(|list| list.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
     settings.userns_remap = remap.map(compose::lookup_remap).transpose()?;
     Ok(Box::new(compose::local(root, settings)))
 }

@@ -114,6 +114,11 @@ pub trait Api {
 
     /// `POST /images/create?fromImage=`: pull, reporting progress as the
     /// Engine API's JSON messages.
-    fn image_pull(&self, reference: &str, progress: &mut dyn FnMut(&Value)) -> ApiResult<()>;
+    fn image_pull(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        progress: &mut dyn FnMut(&Value),
+    ) -> ApiResult<()>;
 }
 // ANCHOR_END: api_attached

@@ -125,11 +125,7 @@ impl Registry {
     /// Upload `body` as a blob of repository `name` (the registry's push
     /// API: POST an upload, PUT its bytes). Returns its digest.
     pub fn upload_blob(&self, name: &str, body: &[u8]) -> String {
-        use sha2::Digest as _;
-        let digest = format!(
-            "sha256:{}",
-            sha2::Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let digest = sha256(body);
         let auth = self.basic_header();
         let headers: Vec<(&str, &str)> =
             auth.iter().map(|a| ("Authorization", a.as_str())).collect();
@@ -217,8 +213,20 @@ impl Registry {
     /// made by the test: a big one, or a malicious one), for this host's
     /// platform. Returns the layer's digest (also its DiffID).
     pub fn push_one_layer_image(&self, name: &str, tag: &str, layer: &[u8]) -> String {
-        let layer_digest = self.upload_blob(name, layer);
         let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" };
+        self.push_image_for(name, tag, arch, layer);
+        sha256(layer)
+    }
+
+    /// Push `name:tag`, one layer for `arch`; the manifest's digest and size.
+    pub fn push_image_for(
+        &self,
+        name: &str,
+        tag: &str,
+        arch: &str,
+        layer: &[u8],
+    ) -> (String, usize) {
+        let layer_digest = self.upload_blob(name, layer);
         let config = serde_json::json!({
             "architecture": arch,
             "os": "linux",
@@ -245,7 +253,32 @@ impl Registry {
         let media_type = "application/vnd.oci.image.manifest.v1+json";
         let put = self.put_manifest(name, tag, media_type, manifest.as_bytes());
         assert_eq!(put.status, 201, "PUT manifest: {}", String::from_utf8_lossy(&put.body));
-        layer_digest
+        let digest =
+            put.header("Docker-Content-Digest").expect("the manifest's digest").to_string();
+        (digest, manifest.len())
+    }
+
+    /// Push `name:tag` as an image index with one single-layer image per
+    /// architecture (`(arch, layer)`), as multi-platform images are.
+    pub fn push_multi_platform(&self, name: &str, tag: &str, images: &[(&str, &[u8])]) {
+        let manifests: Vec<serde_json::Value> = images
+            .iter()
+            .map(|(arch, layer)| {
+                let (digest, size) = self.push_image_for(name, &format!("{tag}-{arch}"), arch, layer);
+                let media_type = "application/vnd.oci.image.manifest.v1+json";
+                let platform = serde_json::json!({ "os": "linux", "architecture": arch });
+                serde_json::json!({ "mediaType": media_type, "digest": digest, "size": size, "platform": platform })
+            })
+            .collect();
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": manifests,
+        })
+        .to_string();
+        let media_type = "application/vnd.oci.image.index.v1+json";
+        let put = self.put_manifest(name, tag, media_type, index.as_bytes());
+        assert_eq!(put.status, 201, "PUT index: {}", String::from_utf8_lossy(&put.body));
     }
 
     /// Credentials for skopeo's `--dest-creds`/`--src-creds`, if the registry has auth.
@@ -339,4 +372,11 @@ mod base64_lite {
         }
         out
     }
+}
+
+/// `sha256:<hex>` of `bytes`: a blob's digest.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }

@@ -140,8 +140,13 @@ impl Api for Remote {
         self.block_on(terminal::exec(&self.host, id, body))
     }
 
-    fn image_pull(&self, reference: &str, progress: &mut dyn FnMut(&Value)) -> ApiResult<()> {
-        self.block_on(terminal::pull(&self.host, reference, progress))
+    fn image_pull(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        progress: &mut dyn FnMut(&Value),
+    ) -> ApiResult<()> {
+        self.block_on(terminal::pull(&self.host, reference, platform, progress))
     }
 }
 // ANCHOR_END: api_impl

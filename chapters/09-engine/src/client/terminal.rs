@@ -293,9 +293,17 @@ pub async fn exec(host: &Host, id: &str, body: &ExecCreateBody) -> ApiResult<i64
 // ANCHOR_END: exec
 
 /// A pull's messages, each as it comes; an `errorDetail` ends it as an error.
-pub async fn pull(host: &Host, reference: &str, progress: &mut dyn FnMut(&Value)) -> ApiResult<()> {
+pub async fn pull(
+    host: &Host,
+    reference: &str,
+    platform: Option<&str>,
+    progress: &mut dyn FnMut(&Value),
+) -> ApiResult<()> {
     let (name, tag) = split_reference(reference);
-    let path = format!("/images/create?fromImage={}&tag={}", encode(&name), encode(&tag));
+    let mut path = format!("/images/create?fromImage={}&tag={}", encode(&name), encode(&tag));
+    if let Some(platform) = platform {
+        path.push_str(&format!("&platform={}", encode(platform)));
+    }
     let response = send(host, "POST", &path, None, &[("X-Registry-Auth", "e30=")]).await?;
     let mut body = ok_stream(response).await?;
     let mut pending = BytesMut::new();

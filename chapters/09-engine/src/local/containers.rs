@@ -46,6 +46,7 @@ impl Local {
 
     /// `GET /containers/json`: newest first, the stopped ones only with `all`.
     pub fn list(&self, all: bool, filters: &Filters) -> ApiResult<Vec<Value>> {
+        super::filters::check(filters)?;
         let now = SystemTime::now();
         let mut listed = self.engine.list()?;
         listed.reverse();

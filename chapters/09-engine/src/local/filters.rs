@@ -3,7 +3,33 @@
 
 use serde_json::Value;
 
+use crate::error::{ApiError, ApiResult};
 use crate::types::Filters;
+
+/// The container states a `status=` filter may name (dockerd's list).
+const STATES: [&str; 7] =
+    ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+
+/// Refuse what dockerd refuses: a key it does not know, a state that is not one.
+pub fn check(filters: &Filters) -> ApiResult<()> {
+    for (key, values) in filters {
+        if !["id", "name", "status", "ancestor", "label", "network", "exited"]
+            .contains(&key.as_str())
+        {
+            return Err(ApiError::bad_request(format!("invalid filter '{key}'")));
+        }
+        let bad = |v: &String| match key.as_str() {
+            "status" => !STATES.contains(&v.as_str()),
+            "exited" => v.parse::<i64>().is_err(),
+            _ => false,
+        };
+        if let Some(value) = values.iter().find(|v| bad(v)) {
+            let message = format!("invalid filter '{key}={value}'");
+            return Err(ApiError::bad_request(message));
+        }
+    }
+    Ok(())
+}
 
 // ANCHOR: matches
 /// Does the container `summary` pass every filter?
@@ -20,6 +46,7 @@ fn one(summary: &Value, key: &str, value: &str) -> bool {
         "ancestor" => ancestor(&text("Image"), &text("ImageID"), value),
         "label" => label(&summary["Labels"], value),
         "network" => summary["NetworkSettings"]["Networks"].get(value).is_some(),
+        "exited" => text("State") == "exited" && exit_code(&text("Status")) == value.parse().ok(),
         _ => false,
     }
 }
@@ -28,6 +55,12 @@ fn one(summary: &Value, key: &str, value: &str) -> bool {
 fn names(summary: &Value) -> Vec<String> {
     let names = summary["Names"].as_array().map(Vec::as_slice).unwrap_or_default();
     names.iter().filter_map(|n| n.as_str()).map(|n| n.trim_start_matches('/').to_string()).collect()
+}
+
+/// The code in a status line like `Exited (137) 2 seconds ago`.
+fn exit_code(status: &str) -> Option<i64> {
+    let inside = status.strip_prefix("Exited (")?.split(')').next()?;
+    inside.parse().ok()
 }
 
 /// `ancestor=busybox`, `ancestor=busybox:latest` or an image id prefix.
@@ -73,5 +106,15 @@ mod tests {
         assert!(matches(&web, &f(&[("label", "tier"), ("id", "abc")])));
         assert!(matches(&web, &f(&[("label", "tier=front"), ("network", "bridge")])));
         assert!(!matches(&web, &f(&[("label", "tier=back")])));
+        let job = json!({"State": "exited", "Status": "Exited (3) 2 seconds ago"});
+        assert!(matches(&job, &f(&[("exited", "3")])) && !matches(&job, &f(&[("exited", "0")])));
+    }
+
+    #[test]
+    fn unknown_keys_and_states_are_refused_as_dockerd_does() {
+        assert!(check(&f(&[("name", "web"), ("status", "paused"), ("exited", "0")])).is_ok());
+        assert_eq!(check(&f(&[("colour", "red")])).unwrap_err().message, "invalid filter 'colour'");
+        let bad = check(&f(&[("status", "sleeping")])).unwrap_err();
+        assert_eq!((bad.status, bad.message.as_str()), (400, "invalid filter 'status=sleeping'"));
     }
 }

@@ -15,18 +15,21 @@ impl Local {
     // ANCHOR: pull
     /// `POST /images/create?fromImage=`: every step as a JSON message.
     pub fn pull(&self, image: &str, out: &mut dyn FnMut(&Value)) -> ApiResult<()> {
-        self.pull_as(image, None, out)
+        self.pull_as(image, None, None, out)
     }
 
-    /// [`Local::pull`] with the client's credentials (`X-Registry-Auth`).
+    /// [`Local::pull`] for a `platform` (`linux/arm64`; this host's when
+    /// `None`), with the client's credentials (`X-Registry-Auth`).
     pub fn pull_as(
         &self,
         image: &str,
+        platform: Option<&str>,
         credentials: Option<Credentials>,
         out: &mut dyn FnMut(&Value),
     ) -> ApiResult<()> {
         let reference =
             Reference::parse(image).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let platform = platform_of(platform)?;
         let store = Store::open(self.root()).map_err(|e| ApiError::new(500, e.to_string()))?;
         let options =
             RegistryOptions { credentials, ..self.settings.registry_options(self.root()) };
@@ -34,7 +37,7 @@ impl Local {
             "status": format!("Pulling from {}", reference.familiar_name()),
             "id": reference.tag_or_digest(),
         }));
-        let pulled = pull::pull(&store, &reference, &options, &Platform::host(), &mut |event| {
+        let pulled = pull::pull(&store, &reference, &options, &platform, &mut |event| {
             out(&progress::to_json(event))
         })
         .map_err(|e| pull_error(e.to_string()))?;
@@ -45,6 +48,18 @@ impl Local {
         Ok(())
     }
     // ANCHOR_END: pull
+}
+
+/// `--platform` (`os/arch[/variant]`), or this host when there is none.
+fn platform_of(text: Option<&str>) -> ApiResult<Platform> {
+    match text.filter(|t| !t.is_empty()) {
+        None => Ok(Platform::host()),
+        Some(text) => Platform::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "\"{text}\": unknown operating system or architecture: expected os/arch[/variant]"
+            ))
+        }),
+    }
 }
 
 /// A registry that does not know the image is a 404, anything else a 500.

@@ -157,8 +157,13 @@ impl Api for Local {
         self.exec_attached(id, body)
     }
 
-    fn image_pull(&self, reference: &str, progress: &mut dyn FnMut(&Value)) -> ApiResult<()> {
-        self.pull(reference, progress)
+    fn image_pull(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        progress: &mut dyn FnMut(&Value),
+    ) -> ApiResult<()> {
+        self.pull_as(reference, platform, None, progress)
     }
 }
 // ANCHOR_END: api_impl

@@ -32,13 +32,14 @@ pub async fn pull(daemon: Arc<Daemon>, request: Request<Incoming>) -> Response<B
     };
     let credentials =
         request.headers().get("X-Registry-Auth").and_then(|h| credentials(h.to_str().ok()?));
+    let platform = query.get("platform").cloned();
     let (tx, body) = http::channel();
     let local = daemon.local.clone();
     tokio::task::spawn_blocking(move || {
         let mut send = |message: &serde_json::Value| {
             let _ = tx.blocking_send(Bytes::from(format!("{message}\n")));
         };
-        if let Err(error) = local.pull_as(&reference, credentials, &mut send) {
+        if let Err(error) = local.pull_as(&reference, platform.as_deref(), credentials, &mut send) {
             send(&json!({ "errorDetail": { "message": error.message }, "error": error.message }));
         }
     });
