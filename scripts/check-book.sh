@@ -5,7 +5,8 @@
 #    (mdbook only warns about a renamed anchor or a moved file);
 # 2. the book builds, and no page keeps a raw `{{#` directive;
 # 3. every shell session (book/sessions/*.console) is replayed against the
-#    built binaries, as root, in namespaces of its own, and must match.
+#    built binaries, as root, in namespaces of its own, and must match
+#    (`cargo test -p book-check`; one session: `book-check replay FILE`).
 # test.sh calls it after building the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,10 +34,13 @@ if [ -n "$raw" ]; then
   exit 1
 fi
 
-echo "== every session replays (book/sessions)"
+echo "== every session replays (book/sessions), and the checks themselves fail when they should"
+# The replays run the built binaries: build them all first.
+cargo build --quiet --workspace --bins
 if [ "$(id -u)" != 0 ]; then
   if [ "${CI:-}" = true ]; then echo "check-book: replaying the sessions needs root" >&2; exit 1; fi
   echo "!!! SKIPPED the session replay: needs root (sudo bash scripts/check-book.sh) !!!" >&2
+  cargo test --quiet -p book-check --test includes
   exit 0
 fi
-"$check" replay book/sessions/*.console
+cargo test --quiet -p book-check
