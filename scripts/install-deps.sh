@@ -73,3 +73,25 @@ if ! $only_run && ! command -v mdbook >/dev/null 2>&1; then
   echo "install-deps: building mdbook from crates.io (a few minutes, once)"
   cargo install mdbook --locked --version '^0.4' --quiet
 fi
+
+# The real clients of mini-dockerd in the end-to-end tests: the `docker`
+# CLI (only the CLI: its daemon is never started) and docker-py.
+if ! command -v docker >/dev/null 2>&1; then
+  need_root
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  if ! apt-get install -y -qq --no-install-recommends docker-cli >/dev/null 2>&1; then
+    # Older releases ship the CLI only inside docker.io: keep its daemon
+    # from being started by the package's scripts.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+    rm -f /usr/sbin/policy-rc.d
+  fi
+fi
+if ! python3 -c 'import docker' >/dev/null 2>&1; then
+  need_root
+  echo "install-deps: installing docker-py (pip install docker)"
+  command -v pip3 >/dev/null 2>&1 || apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+  python3 -m pip install --quiet docker 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages docker
+fi

@@ -438,3 +438,25 @@ fn ps_filters_and_go_templates_as_docker() {
         assert_eq!(stderr(&out).lines().count(), 1, "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn explain_through_a_daemon_narrates_each_request_and_the_daemons_steps() {
+    if !require_root("explain_through_a_daemon_narrates_each_request_and_the_daemons_steps") {
+        return;
+    }
+    let w = World::new(BIN);
+    let out = w.md(&["--explain", "run", "--rm", "--network", "none", "busybox", "echo", "hi"]);
+    assert_eq!(stdout(&out), "hi");
+    let narration = stderr(&out);
+    let clone = narration.find("syscall: clone(").expect("the spawn is narrated");
+    assert!(narration.contains("detach the old root"), "{narration}");
+    if w.through_daemon() {
+        let create = "[explain] ask the daemon: POST /v1.47/containers/create → 201 Created";
+        assert!(narration.contains(create), "{narration}");
+        assert!(narration.contains("shell:   curl --unix-socket "), "{narration}");
+        let start = narration.find("/start → 204 No Content").expect("the start is narrated");
+        assert!(start < clone, "the daemon's steps come back with the start: {narration}");
+    } else {
+        assert!(!narration.contains("ask the daemon"), "{narration}");
+    }
+}

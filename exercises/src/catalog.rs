@@ -69,6 +69,7 @@ pub const CHAPTERS: &[(&str, &str, &[Exercise])] = &[
     ("ch06", "Networking", crate::ch06::EXERCISES),
     ("ch07", "Volumes", crate::ch07::EXERCISES),
     ("ch08", "Security", crate::ch08::EXERCISES),
+    ("ch09", "The engine as a daemon", crate::ch09::EXERCISES),
     ("ch10", "Making images", crate::ch10::EXERCISES),
 ];
 

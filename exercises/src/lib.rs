@@ -23,6 +23,7 @@ pub mod ch05;
 pub mod ch06;
 pub mod ch07;
 pub mod ch08;
+pub mod ch09;
 pub mod ch10;
 
 /// Root exercises call this first: without root they fail with the

@@ -23,8 +23,9 @@ pub fn engine(root: &Path) -> Engine {
 // ANCHOR_END: engine
 
 /// The engine in this process, behind the Engine API's interface.
+/// Chapter 10 answers its part of the image routes (history, save).
 pub fn local(root: &Path, settings: Settings) -> Local {
-    Local::new(engine(root), settings)
+    Local::new(engine(root), settings).with_archive(std::sync::Arc::new(crate::archive::Chapter10))
 }
 
 // ANCHOR: internal_start

@@ -1,18 +1,17 @@
 //! `pull`, `images`, `rmi`, `inspect`, `load`, `tag`, `login`: the image
 //! verbs, calling chapter 4.
 
-use std::collections::HashSet;
+use std::io::Write as _;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ch04_image_pull::auth::{self, Credentials};
 use ch04_image_pull::digest::short;
-use ch04_image_pull::platform::Platform;
 use ch04_image_pull::progress::Display;
 use ch04_image_pull::registry::{Registry, RegistryOptions};
-use ch04_image_pull::store::{ImageRecord, Store};
-use ch04_image_pull::{load, Reference};
+use ch04_image_pull::Reference;
+use ch09_engine::types::Filters;
 use ch09_engine::Api;
 use clap::Args;
 use serde_json::{json, Value};
@@ -315,16 +314,22 @@ const IMAGES_TABLE_DIGESTS: &str =
 struct ImageRow {
     repository: String,
     tag: String,
-    image: ImageRecord,
+    id: String,
+    repo_digests: Vec<String>,
+    /// Unix seconds; `None` when the image does not say.
+    created: Option<i64>,
+    size: u64,
 }
 
+// ANCHOR: images
 /// `images`: one row per tag and one per untagged image, newest first,
-/// through Docker's default table or `--format`.
-pub fn images(root: &Path, args: ImagesArgs) -> Result<u8> {
-    let filters = ImageFilters::parse(&args.filter)?;
-    let store = Store::open(root)?;
-    let mut rows = image_rows(&store)?;
-    rows.retain(|row| filters.keep(row) && matches_repository(row, args.repository.as_deref()));
+/// through Docker's default table or `--format`. The engine filters
+/// (`GET /images/json?filters=`); the rows are the CLI's.
+pub fn images(api: &dyn Api, args: ImagesArgs) -> Result<u8> {
+    let filters = image_filters(&args.filter)?;
+    let summaries = api.image_list(false, &filters).map_err(|e| anyhow!("{}", e.message))?;
+    let mut rows = image_rows(&summaries);
+    rows.retain(|row| matches_repository(row, args.repository.as_deref()));
     let format = match (&args.format, args.quiet) {
         (_, true) => "{{.ID}}",
         (Some(format), false) => format.as_str(),
@@ -338,52 +343,56 @@ pub fn images(root: &Path, args: ImagesArgs) -> Result<u8> {
     print!("{}", format.render(&objects, IMAGE_HEADERS)?);
     Ok(0)
 }
+// ANCHOR_END: images
 
-/// Every tag, then every image no tag points at.
-fn image_rows(store: &Store) -> Result<Vec<ImageRow>> {
+/// Every tag of every summary, and a `<none>` row for an image without one.
+fn image_rows(summaries: &[Value]) -> Vec<ImageRow> {
     let mut rows = Vec::new();
-    let mut tagged = HashSet::new();
-    for (tag, id) in &store.tags()? {
-        let reference = Reference::parse(tag)?;
-        tagged.insert(id.clone());
-        rows.push(ImageRow {
-            repository: reference.familiar_name(),
-            tag: reference.tag.clone().unwrap_or_default(),
-            image: store.image(id)?,
-        });
-    }
-    for image in store.images()?.into_iter().filter(|i| !tagged.contains(&i.id)) {
-        rows.push(ImageRow { repository: "<none>".into(), tag: "<none>".into(), image });
+    for summary in summaries {
+        let strings = |key: &str| -> Vec<String> {
+            let list = summary[key].as_array().map(Vec::as_slice).unwrap_or_default();
+            list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+        };
+        let row = |repository: String, tag: String| ImageRow {
+            repository,
+            tag,
+            id: summary["Id"].as_str().unwrap_or_default().to_string(),
+            repo_digests: strings("RepoDigests"),
+            created: summary["Created"].as_i64().filter(|c| *c > 0),
+            size: summary["Size"].as_u64().unwrap_or(0),
+        };
+        let tags = strings("RepoTags");
+        if tags.is_empty() {
+            rows.push(row("<none>".into(), "<none>".into()));
+        }
+        for tag in tags {
+            let Ok(reference) = Reference::parse(&tag) else { continue };
+            rows.push(row(reference.familiar_name(), reference.tag.clone().unwrap_or_default()));
+        }
     }
     rows.sort_by(|a, b| {
-        b.image
-            .created
-            .cmp(&a.image.created)
-            .then(a.repository.cmp(&b.repository))
-            .then(a.tag.cmp(&b.tag))
+        b.created.cmp(&a.created).then(a.repository.cmp(&b.repository)).then(a.tag.cmp(&b.tag))
     });
-    Ok(rows)
+    rows
 }
 
 /// A row as Docker's template fields.
 fn image_fields(row: &ImageRow, now: i64, no_trunc: bool) -> Value {
-    let image = &row.image;
-    let created = image.created.as_deref().and_then(parse_rfc3339);
-    let digest = image
+    let digest = row
         .repo_digests
         .iter()
         .find(|d| Reference::parse(d).is_ok_and(|r| r.familiar_name() == row.repository))
         .and_then(|d| d.split_once('@'))
         .map_or("<none>".to_string(), |(_, digest)| digest.to_string());
-    let id = if no_trunc { image.id.clone() } else { short(&image.id).to_string() };
-    let size = human_size(image.size);
+    let id = if no_trunc { row.id.clone() } else { short(&row.id).to_string() };
+    let size = human_size(row.size);
     json!({
         "ID": id,
         "Repository": row.repository,
         "Tag": row.tag,
         "Digest": digest,
-        "CreatedSince": created.map_or("N/A".to_string(), |t| ago(now - t)),
-        "CreatedAt": created.map_or(String::new(), docker_time),
+        "CreatedSince": row.created.map_or("N/A".to_string(), |t| ago(now - t)),
+        "CreatedAt": row.created.map_or(String::new(), docker_time),
         "Size": size,
         "VirtualSize": size,
         "Containers": "N/A",
@@ -405,57 +414,22 @@ fn matches_repository(row: &ImageRow, wanted: Option<&str>) -> bool {
 }
 
 // ANCHOR: image_filters
-/// `images --filter`: `dangling=true` keeps only the images no tag points
-/// at (`<none>`), `dangling=false` only tagged ones; `reference=PATTERN`
-/// keeps the rows whose `repository` or `repository:tag` matches the glob.
-#[derive(Default)]
-struct ImageFilters {
-    dangling: Option<bool>,
-    references: Vec<String>,
-}
-
-impl ImageFilters {
-    fn parse(filters: &[String]) -> Result<ImageFilters> {
-        let mut parsed = ImageFilters::default();
-        for filter in filters {
-            match filter.split_once('=') {
-                Some(("dangling", "true" | "1")) => parsed.dangling = Some(true),
-                Some(("dangling", "false" | "0")) => parsed.dangling = Some(false),
-                Some(("reference", pattern)) => parsed.references.push(pattern.to_string()),
-                _ => {
-                    bail!("invalid filter {filter:?}: use dangling=true|false or reference=PATTERN")
-                }
-            }
-        }
-        Ok(parsed)
+/// `images --filter KEY=VALUE` as the API's `filters`: `dangling=true|false`
+/// and `reference=PATTERN` (the engine applies them).
+fn image_filters(filters: &[String]) -> Result<Filters> {
+    let mut parsed = Filters::new();
+    for filter in filters {
+        let (key, value) = match filter.split_once('=') {
+            Some(("dangling", "true" | "1")) => ("dangling", "true"),
+            Some(("dangling", "false" | "0")) => ("dangling", "false"),
+            Some(("reference", pattern)) => ("reference", pattern),
+            _ => bail!("invalid filter {filter:?}: use dangling=true|false or reference=PATTERN"),
+        };
+        parsed.entry(key.to_string()).or_default().push(value.to_string());
     }
-
-    fn keep(&self, row: &ImageRow) -> bool {
-        let dangling = row.repository == "<none>";
-        let full = format!("{}:{}", row.repository, row.tag);
-        self.dangling.is_none_or(|wanted| wanted == dangling)
-            && (self.references.is_empty()
-                || self.references.iter().any(|p| glob(p, &row.repository) || glob(p, &full)))
-    }
+    Ok(parsed)
 }
 // ANCHOR_END: image_filters
-
-/// Go's `path.Match` for `*` (any run of characters but `/`) and `?`.
-fn glob(pattern: &str, text: &str) -> bool {
-    fn matches(p: &[char], t: &[char]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some('*'), _) => {
-                matches(&p[1..], t) || (t.first().is_some_and(|c| *c != '/') && matches(p, &t[1..]))
-            }
-            (Some('?'), Some(c)) if *c != '/' => matches(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => matches(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    matches(&p, &t)
-}
 
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -464,77 +438,63 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Image ids used by containers: `<root>/containers/*/config.json` `"image_id"`
-/// (chapter 5 writes it).
-/// Chapter 5 writes those files; until then there are none.
-pub fn images_in_use(root: &Path) -> HashSet<String> {
-    let Ok(containers) = std::fs::read_dir(root.join("containers")) else { return HashSet::new() };
-    containers
-        .flatten()
-        .filter_map(|c| std::fs::read(c.path().join("config.json")).ok())
-        .filter_map(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        .filter_map(|config| config.get("image_id").and_then(Value::as_str).map(str::to_string))
-        .collect()
-}
-
-pub fn rmi(root: &Path, args: RmiArgs) -> Result<u8> {
-    let store = Store::open(root)?;
-    let in_use = images_in_use(root);
+// ANCHOR: rmi
+/// `rmi`: one `DELETE /images/{name}` per name, printing what went.
+pub fn rmi(api: &dyn Api, args: RmiArgs) -> Result<u8> {
     let mut failed = false;
     for name in &args.images {
-        if let Err(e) = remove_one(&store, name, args.force, &in_use) {
-            eprintln!("mini-docker: {e:#}");
-            failed = true;
+        match api.image_remove(name, args.force) {
+            Ok(removed) => print_removed(&removed, "Untagged", "Deleted"),
+            Err(e) => {
+                eprintln!("mini-docker: {}", e.message);
+                failed = true;
+            }
         }
     }
     Ok(if failed { 1 } else { 0 })
 }
+// ANCHOR_END: rmi
 
-fn remove_one(store: &Store, name: &str, force: bool, in_use: &HashSet<String>) -> Result<()> {
-    let lock = store.lock()?;
-    let (id, tag) = store.resolve(name)?.ok_or_else(|| anyhow!("no such image: {name}"))?;
-    if in_use.contains(&id) && !force {
-        bail!(
-            "conflict: unable to remove {name} (must force) - a container is using image {}",
-            short(&id)
-        );
-    }
-    let tags: Vec<String> =
-        store.tags()?.into_iter().filter(|(_, v)| *v == id).map(|(k, _)| k).collect();
-    if let Some(tag) = &tag {
-        store.remove_tag(&lock, tag)?;
-        println!("Untagged: {}", Reference::parse(tag)?.familiar());
-        if tags.len() > 1 {
-            return Ok(());
+/// `[{"Untagged": …}, {"Deleted": …}]`, a line each.
+fn print_removed(removed: &[Value], untagged: &str, deleted: &str) {
+    for item in removed {
+        if let Some(tag) = item["Untagged"].as_str() {
+            println!("{untagged}: {tag}");
         }
-    } else if tags.len() > 1 && !force {
-        bail!(
-            "conflict: unable to delete {} (must be forced) - image is referenced in {} tags",
-            short(&id),
-            tags.len()
-        );
-    } else {
-        for tag in &tags {
-            println!("Untagged: {}", Reference::parse(tag)?.familiar());
+        if let Some(id) = item["Deleted"].as_str() {
+            println!("{deleted}: {id}");
         }
     }
-    store.remove_image(&lock, &id)?;
-    println!("Deleted: {id}");
-    Ok(())
+}
+
+/// `image prune [-a]`: the dangling images (every unused one with `-a`).
+pub fn prune(api: &dyn Api, all: bool) -> Result<u8> {
+    let filters = Filters::from([("dangling".to_string(), vec![(!all).to_string()])]);
+    let pruned = api.image_prune(&filters).map_err(|e| anyhow!("{}", e.message))?;
+    let removed = pruned["ImagesDeleted"].as_array().cloned().unwrap_or_default();
+    if !removed.is_empty() {
+        println!("Deleted Images:");
+        print_removed(&removed, "untagged", "deleted");
+        println!();
+    }
+    println!(
+        "Total reclaimed space: {}",
+        human_size(pruned["SpaceReclaimed"].as_u64().unwrap_or(0))
+    );
+    Ok(0)
 }
 
 // ANCHOR: inspect
 /// `inspect`: images as JSON (containers are the engine's, see main); with
 /// `-f`, each container or image through the template, a line each.
-pub fn inspect(api: &dyn Api, root: &Path, args: InspectArgs) -> Result<u8> {
-    let store = Store::open(root)?;
+pub fn inspect(api: &dyn Api, args: InspectArgs) -> Result<u8> {
     let mut out = Vec::new();
     for name in &args.images {
         let container = args.format.as_ref().map(|_| api.container_inspect(name));
         match container {
             Some(Ok(container)) => out.push(container),
             Some(Err(error)) if error.status != 404 => bail!("{}", error.message),
-            _ => out.push(image_json(&store, name)?),
+            _ => out.push(api.image_inspect(name).map_err(|e| anyhow!("{}", e.message))?),
         }
     }
     match &args.format {
@@ -545,59 +505,26 @@ pub fn inspect(api: &dyn Api, root: &Path, args: InspectArgs) -> Result<u8> {
 }
 // ANCHOR_END: inspect
 
-fn image_json(store: &Store, name: &str) -> Result<Value> {
-    let (id, _) = store.resolve(name)?.ok_or_else(|| anyhow!("no such image: {name}"))?;
-    inspect_json(store, &store.image(&id)?)
-}
-
-fn inspect_json(store: &Store, image: &ImageRecord) -> Result<Value> {
-    let config: Value = serde_json::from_slice(&store.read_blob(&image.id)?)?;
-    let repo_tags: Vec<String> = store
-        .tags()?
-        .into_iter()
-        .filter(|(_, id)| *id == image.id)
-        .filter_map(|(tag, _)| Reference::parse(&tag).ok().map(|r| r.familiar()))
-        .collect();
-    Ok(json!({
-        "Id": image.id,
-        "RepoTags": repo_tags,
-        "RepoDigests": image.repo_digests,
-        "Created": image.created,
-        "Size": image.size,
-        "Architecture": config.get("architecture"),
-        "Os": config.get("os"),
-        "Config": config.get("config"),
-        "Manifest": image.manifest,
-        "RootFS": { "Type": "layers", "Layers": image.layers.iter().map(|l| &l.diff_id).collect::<Vec<_>>() },
-        "LayerDirs": image.layers.iter().map(|l| store.layer_path(&l.diff_id)).collect::<Vec<_>>(),
-    }))
-}
-
-pub fn load(root: &Path, args: LoadArgs) -> Result<u8> {
-    let store = Store::open(root)?;
-    let mut display = Display::for_stderr();
-    let loaded = load::load(&store, &args.input, &Platform::host(), &mut |p| display.show(p))?;
-    for image in loaded {
-        if image.tags.is_empty() {
-            println!("Loaded image ID: {}", image.image.id);
+/// `load -i FILE`: `POST /images/load`, printing its `stream` lines.
+pub fn load(api: &dyn Api, args: LoadArgs) -> Result<u8> {
+    let mut failed = None;
+    let loaded = api.image_load(&args.input, &mut |message| {
+        if let Some(text) = message["stream"].as_str() {
+            failed = failed.take().or(write!(std::io::stdout(), "{text}").err());
         }
-        for tag in image.tags {
-            println!("Loaded image: {}", Reference::parse(&tag)?.familiar());
-        }
-    }
-    Ok(0)
+    });
+    loaded.map_err(|e| anyhow!("{}", e.message))?;
+    failed.map_or(Ok(0), |e| Err(e.into()))
 }
 
-pub fn tag(root: &Path, args: TagArgs) -> Result<u8> {
-    let store = Store::open(root)?;
+/// `tag SOURCE TARGET`: `POST /images/SOURCE/tag?repo=&tag=`.
+pub fn tag(api: &dyn Api, args: TagArgs) -> Result<u8> {
     let target = Reference::parse(&args.target)?;
     if target.digest.is_some() {
         bail!("refusing to create a tag with a digest reference: {}", args.target);
     }
-    let lock = store.lock()?;
-    let (id, _) =
-        store.resolve(&args.source)?.ok_or_else(|| anyhow!("no such image: {}", args.source))?;
-    store.set_tag(&lock, &target.to_string(), &id)?;
+    let tag = target.tag.clone().unwrap_or_else(|| "latest".into());
+    api.image_tag(&args.source, &target.name(), &tag).map_err(|e| anyhow!("{}", e.message))?;
     Ok(0)
 }
 
@@ -710,36 +637,6 @@ pub(crate) fn docker_time(seconds: i64) -> String {
     format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} +0000 UTC")
 }
 
-/// Seconds since the epoch of `2024-01-02T03:04:05.678Z` (or with an offset).
-fn parse_rfc3339(text: &str) -> Option<i64> {
-    let (date, time) = text.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let (clock, offset) = match time.find(['Z', '+', '-']) {
-        Some(i) => (&time[..i], &time[i..]),
-        None => (time, "Z"),
-    };
-    let mut c = clock.split(':');
-    let (h, min) = (c.next()?.parse::<i64>().ok()?, c.next()?.parse::<i64>().ok()?);
-    let s = c.next().and_then(|s| s.split('.').next()?.parse::<i64>().ok()).unwrap_or(0);
-    let offset_seconds = match offset.as_bytes().first() {
-        Some(b'+') | Some(b'-') => {
-            let sign = if offset.starts_with('-') { -1 } else { 1 };
-            let (oh, om) = offset[1..].split_once(':')?;
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
-        }
-        _ => 0,
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + min * 60 + s - offset_seconds)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -749,9 +646,6 @@ mod tests {
         assert_eq!(human_size(999), "999B");
         assert_eq!(human_size(4_261_000), "4.261MB");
         assert_eq!(human_size(1_000_000), "1MB");
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2024-01-02T03:04:05.678Z"), Some(1_704_164_645));
-        assert_eq!(parse_rfc3339("2024-01-02T04:04:05+01:00"), Some(1_704_164_645));
         assert_eq!(ago(3 * 86_400), "3 days ago");
         assert_eq!(ago(3600), "1 hour ago");
         assert_eq!(docker_time(0), "1970-01-01 00:00:00 +0000 UTC");
@@ -760,36 +654,42 @@ mod tests {
     }
 
     fn row(repository: &str, tag: &str) -> ImageRow {
-        let image = ImageRecord {
+        ImageRow {
+            repository: repository.into(),
+            tag: tag.into(),
             id: format!("sha256:{}", "ab".repeat(32)),
-            manifest: String::new(),
-            layers: Vec::new(),
             repo_digests: vec![format!("docker.io/library/busybox@sha256:{}", "cd".repeat(32))],
-            created: Some("2024-01-02T03:04:05Z".into()),
+            created: Some(1_704_164_645),
             size: 4_261_000,
-            parent: None,
-        };
-        ImageRow { repository: repository.into(), tag: tag.into(), image }
+        }
     }
 
     #[test]
-    fn filters_keep_dangling_or_matching_rows() {
+    fn filters_become_the_apis() {
         let filters =
-            |f: &[&str]| ImageFilters::parse(&f.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        let dangling = filters(&["dangling=true"]).unwrap();
-        assert!(
-            dangling.keep(&row("<none>", "<none>")) && !dangling.keep(&row("busybox", "latest"))
+            |f: &[&str]| image_filters(&f.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(filters(&["dangling=1"]).unwrap()["dangling"], ["true"]);
+        assert_eq!(
+            filters(&["reference=busy*", "reference=a"]).unwrap()["reference"],
+            ["busy*", "a"]
         );
-        assert!(!filters(&["dangling=false"]).unwrap().keep(&row("<none>", "<none>")));
-        let busy = filters(&["reference=busy*"]).unwrap();
-        assert!(busy.keep(&row("busybox", "latest")) && !busy.keep(&row("alpine", "3")));
-        assert!(filters(&["reference=*:latest"]).unwrap().keep(&row("busybox", "latest")));
-        assert!(!glob("*", "127.0.0.1:5000/app"), "* stops at a slash, as in Go");
         let error = filters(&["size=big"]).err().unwrap().to_string();
         assert_eq!(
             error,
             "invalid filter \"size=big\": use dangling=true|false or reference=PATTERN"
         );
+    }
+
+    #[test]
+    fn summaries_become_a_row_per_tag() {
+        let summaries = [
+            json!({"Id": "sha256:1", "RepoTags": ["busybox:latest", "127.0.0.1:5000/a:1"], "Created": 2, "Size": 1}),
+            json!({"Id": "sha256:2", "RepoTags": [], "Created": 3, "Size": 1}),
+        ];
+        let rows = image_rows(&summaries);
+        let names: Vec<(&str, &str)> =
+            rows.iter().map(|r| (r.repository.as_str(), r.tag.as_str())).collect();
+        assert_eq!(names, [("<none>", "<none>"), ("127.0.0.1:5000/a", "1"), ("busybox", "latest")]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod making;
 mod networks;
 mod ps;
 mod run_flags;
+mod system;
 mod volumes;
 
 use std::path::{Path, PathBuf};
@@ -95,6 +96,12 @@ enum Command {
     /// Manage networks.
     #[command(subcommand)]
     Network(networks::NetworkCommand),
+    /// Manage images.
+    #[command(subcommand)]
+    Image(system::ImageCommand),
+    /// Manage the engine: disk usage, prune, info.
+    #[command(subcommand)]
+    System(system::SystemCommand),
     /// What a daemon runs to start a container (not for people).
     #[command(hide = true)]
     InternalStart {
@@ -261,15 +268,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Version => images::version(api()?.as_ref()),
         Command::Info => images::info(api()?.as_ref()),
         Command::Pull(args) => images::pull(api()?.as_ref(), &root, &args),
-        Command::Images(args) => images::images(&root, args),
-        Command::Rmi(args) => images::rmi(&root, args),
-        Command::Inspect(args) if args.formatted() => images::inspect(api()?.as_ref(), &root, args),
+        Command::Images(args) => images::images(api()?.as_ref(), args),
+        Command::Rmi(args) => images::rmi(api()?.as_ref(), args),
+        Command::Inspect(args) if args.formatted() => images::inspect(api()?.as_ref(), args),
         Command::Inspect(args) => match containers::inspect(api()?.as_ref(), args.names())? {
             Some(code) => Ok(code),
-            None => images::inspect(api()?.as_ref(), &root, args),
+            None => images::inspect(api()?.as_ref(), args),
         },
-        Command::Load(args) => images::load(&root, args),
-        Command::Tag(args) => images::tag(&root, args),
+        Command::Load(args) => images::load(api()?.as_ref(), args),
+        Command::Tag(args) => images::tag(api()?.as_ref(), args),
         Command::Login(args) => images::login(&root, args),
         Command::Run(args) => containers::run(api()?.as_ref(), args),
         Command::Create(args) => containers::create(api()?.as_ref(), args),
@@ -283,14 +290,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Exec(args) => containers::exec(api()?.as_ref(), args),
         Command::Attach { container } => containers::attach(api()?.as_ref(), &container),
         Command::Wait(args) => containers::wait(api()?.as_ref(), args),
-        Command::Volume(command) => volumes::run(&root, command),
-        Command::Network(command) => networks::run(&root, command),
+        Command::Volume(command) => volumes::run(api()?.as_ref(), command),
+        Command::Network(command) => networks::run(api()?.as_ref(), command),
+        Command::Image(command) => system::image(api()?.as_ref(), &root, command),
+        Command::System(command) => system::system(api()?.as_ref(), command),
         Command::Diff(args) => making::diff(&root, &args),
         Command::Commit(args) => making::commit(&root, &args),
         Command::Export(args) => making::export(&root, &args),
-        Command::History(args) => making::history(&root, &args),
+        Command::History(args) => making::history(api()?.as_ref(), &args),
         Command::Push(args) => making::push(&root, &args),
-        Command::Save(args) => making::save(&root, &args),
+        Command::Save(args) => making::save(api()?.as_ref(), &args),
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }

@@ -3,9 +3,13 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use std::time::SystemTime;
+
+use anyhow::{anyhow, Result};
+use ch09_engine::Api;
 pub use ch10_images::cli::{CommitArgs, DiffArgs, ExportArgs, HistoryArgs, PushArgs, SaveArgs};
 use ch10_images::commit::NoFreezer;
+use ch10_images::history::TableOptions;
 
 use mini_docker::compose;
 
@@ -23,14 +27,25 @@ pub fn export(root: &Path, args: &ExportArgs) -> Result<u8> {
     ch10_images::cli::export(&compose::engine(root), args)
 }
 
-pub fn history(root: &Path, args: &HistoryArgs) -> Result<u8> {
-    ch10_images::cli::history(root, args)
+// ANCHOR: history
+/// `history IMAGE`: `GET /images/{name}/history`, as chapter 10's table.
+pub fn history(api: &dyn Api, args: &HistoryArgs) -> Result<u8> {
+    let items = api.image_history(&args.image).map_err(|e| anyhow!("{}", e.message))?;
+    let rows: Vec<_> = items.iter().map(mini_docker::archive::history_row).collect();
+    let options = TableOptions { no_trunc: args.no_trunc, human: args.human, quiet: args.quiet };
+    print!("{}", ch10_images::history::table(&rows, SystemTime::now(), options));
+    Ok(0)
 }
+// ANCHOR_END: history
 
 pub fn push(root: &Path, args: &PushArgs) -> Result<u8> {
     ch10_images::cli::push(root, args)
 }
 
-pub fn save(root: &Path, args: &SaveArgs) -> Result<u8> {
-    ch10_images::cli::save(root, args)
+/// `save IMAGE...`: `GET /images/get?names=…`, to a file or stdout.
+pub fn save(api: &dyn Api, args: &SaveArgs) -> Result<u8> {
+    ch10_images::cli::to_file_or_stdout(args.output.as_deref(), |out| {
+        api.image_save(&args.images, out).map_err(|e| anyhow!("{}", e.message))
+    })?;
+    Ok(0)
 }

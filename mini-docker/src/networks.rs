@@ -1,11 +1,9 @@
 //! The network commands: `network create`, `ls`, `rm`, `inspect`, `prune`.
-//! Argument parsing and output only; the work is chapter 6's.
+//! Argument parsing and output only; the work is chapter 6's, in this
+//! process or the daemon's.
 
-use std::path::Path;
-
-use anyhow::{bail, Result};
-use ch06_networking::network::DEFAULT_NETWORK;
-use ch06_networking::{Networks, Subnet};
+use anyhow::Result;
+use ch09_engine::Api;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
@@ -77,32 +75,41 @@ pub struct PruneArgs {
     force: bool,
 }
 
-pub fn run(root: &Path, command: NetworkCommand) -> Result<u8> {
+pub fn run(api: &dyn Api, command: NetworkCommand) -> Result<u8> {
     match command {
-        NetworkCommand::Create(args) => create(root, args),
-        NetworkCommand::Ls(args) => ls(root, args),
-        NetworkCommand::Rm(args) => rm(root, args),
-        NetworkCommand::Inspect(args) => inspect(root, args),
-        NetworkCommand::Prune(_) => prune(root),
+        NetworkCommand::Create(args) => create(api, args),
+        NetworkCommand::Ls(args) => ls(api, args),
+        NetworkCommand::Rm(args) => rm(api, args),
+        NetworkCommand::Inspect(args) => inspect(api, args),
+        NetworkCommand::Prune(_) => prune(api),
     }
 }
 
-fn create(root: &Path, args: CreateArgs) -> Result<u8> {
-    if args.driver != "bridge" {
-        bail!("plugin \"{}\" not found: only the bridge driver exists here", args.driver);
-    }
-    let mut bridge = None;
+fn api_error(error: ch09_engine::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{}", error.message)
+}
+
+// ANCHOR: create
+/// `network create`: the body the `docker` CLI sends to `POST /networks/create`.
+fn create(api: &dyn Api, args: CreateArgs) -> Result<u8> {
+    let mut options = serde_json::Map::new();
     for opt in &args.opt {
-        match opt.split_once('=') {
-            Some(("com.docker.network.bridge.name", name)) => bridge = Some(name.to_string()),
-            _ => return Err(ch06_networking::NetError::InvalidOption(opt.clone()).into()),
-        }
+        let Some((key, value)) = opt.split_once('=') else {
+            return Err(ch06_networking::NetError::InvalidOption(opt.clone()).into());
+        };
+        options.insert(key.to_string(), json!(value));
     }
-    let subnet = args.subnet.as_deref().map(str::parse::<Subnet>).transpose()?;
-    let network = Networks::new(root).create(&args.name, subnet, bridge)?;
-    println!("{}", network.id);
+    let config: Vec<Value> = args.subnet.iter().map(|s| json!({ "Subnet": s })).collect();
+    let body = json!({
+        "Name": args.name, "Driver": args.driver, "Options": options,
+        "IPAM": { "Driver": "default", "Options": {}, "Config": config },
+        "Internal": false, "Attachable": false, "Labels": {},
+    });
+    let created = api.network_create(&body).map_err(api_error)?;
+    println!("{}", created["Id"].as_str().unwrap_or_default());
     Ok(0)
 }
+// ANCHOR_END: create
 
 /// The fields of a `network ls` row and their headers: Docker's, and the
 /// subnet and bridge that ours show too.
@@ -121,20 +128,31 @@ const NETWORK_HEADERS: &format::Headers = &[
 const NETWORKS_TABLE: &str =
     r"table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.Subnet}}\t{{.Bridge}}";
 
-/// `network ls`: ours, then the built-in `host` and `none`.
-fn ls(root: &Path, args: LsArgs) -> Result<u8> {
-    let id = |id: &str| if args.no_trunc { id.to_string() } else { id[..12].to_string() };
-    let mut rows: Vec<Value> = Networks::new(root)
-        .list()?
-        .into_iter()
-        .map(|n| {
-            let (subnet, bridge) = (n.subnet.to_string(), n.bridge.clone());
-            network_row(&id(&n.id), &n.name, "bridge", &n.created, &subnet, &bridge)
-        })
-        .collect();
-    if !args.quiet {
-        rows.push(network_row("-", "host", "host", "", "", ""));
-        rows.push(network_row("-", "none", "null", "", "", ""));
+/// `network ls`: ours, then the built-in `host` and `none` (which have no
+/// bridge of ours: their id shows as `-`, and `-q` leaves them out).
+fn ls(api: &dyn Api, args: LsArgs) -> Result<u8> {
+    let id = |id: &str| if args.no_trunc { id.to_string() } else { id.chars().take(12).collect() };
+    let mut rows = Vec::new();
+    for network in api.network_list().map_err(api_error)? {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let (name, driver) = (text(&network["Name"]), text(&network["Driver"]));
+        if driver != "bridge" {
+            if !args.quiet {
+                rows.push(network_row("-", &name, &driver, "", "", ""));
+            }
+            continue;
+        }
+        let subnet = text(&network["IPAM"]["Config"][0]["Subnet"]);
+        let bridge = text(&network["Options"]["com.docker.network.bridge.name"]);
+        let created = text(&network["Created"]);
+        rows.push(network_row(
+            &id(&text(&network["Id"])),
+            &name,
+            "bridge",
+            &created,
+            &subnet,
+            &bridge,
+        ));
     }
     let format = match (&args.format, args.quiet) {
         (_, true) => "{{.ID}}",
@@ -159,13 +177,13 @@ fn network_row(
     })
 }
 
-fn rm(root: &Path, args: NamesArgs) -> Result<u8> {
+fn rm(api: &dyn Api, args: NamesArgs) -> Result<u8> {
     let mut failed = false;
     for name in &args.networks {
-        match ch06_networking::remove_network(root, name) {
-            Ok(_) => println!("{name}"),
+        match api.network_remove(name) {
+            Ok(()) => println!("{name}"),
             Err(e) => {
-                eprintln!("mini-docker: {e}");
+                eprintln!("mini-docker: {}", e.message);
                 failed = true;
             }
         }
@@ -173,12 +191,10 @@ fn rm(root: &Path, args: NamesArgs) -> Result<u8> {
     Ok(u8::from(failed))
 }
 
-fn inspect(root: &Path, args: InspectArgs) -> Result<u8> {
-    let networks = Networks::new(root);
+fn inspect(api: &dyn Api, args: InspectArgs) -> Result<u8> {
     let mut all = Vec::new();
     for name in &args.networks {
-        let wanted = if name == "default" { DEFAULT_NETWORK } else { name };
-        all.push(ch06_networking::inspect::describe_network(&networks, &networks.get(wanted)?));
+        all.push(api.network_inspect(name).map_err(api_error)?);
     }
     match &args.format {
         Some(template) => print!("{}", format::render_each(template, &all)?),
@@ -187,12 +203,13 @@ fn inspect(root: &Path, args: InspectArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn prune(root: &Path) -> Result<u8> {
-    let removed = ch06_networking::prune(root)?;
+fn prune(api: &dyn Api) -> Result<u8> {
+    let pruned = api.network_prune().map_err(api_error)?;
+    let removed = pruned["NetworksDeleted"].as_array().cloned().unwrap_or_default();
     if !removed.is_empty() {
         println!("Deleted Networks:");
         for name in removed {
-            println!("{name}");
+            println!("{}", name.as_str().unwrap_or_default());
         }
     }
     Ok(0)

@@ -1,13 +1,14 @@
 //! `volume create | ls | inspect | rm | prune`: argument parsing and
-//! output only; the work is chapter 7's.
+//! output only; the work is chapter 7's, in this process or the daemon's.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
-use anyhow::{bail, Result};
-use ch07_volumes::prune::{human_size, prune, table};
-use ch07_volumes::{containers_using, Volume, VolumeStore};
+use anyhow::Result;
+use ch07_volumes::prune::{human_size, table};
+use ch07_volumes::Volume;
+use ch09_engine::types::Filters;
+use ch09_engine::Api;
 use clap::Subcommand;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use crate::format;
 
@@ -74,14 +75,18 @@ const VOLUME_HEADERS: &format::Headers = &[
 const VOLUMES_TABLE: &str = r"table {{.Driver}}\t{{.Name}}";
 
 /// `volume ls --format`: each volume as Docker's fields.
-fn formatted(store: &VolumeStore, volumes: &[Volume], format: &str) -> Result<String> {
-    let rows: Vec<serde_json::Value> = volumes
+fn formatted(volumes: &[Value], format: &str) -> Result<String> {
+    let rows: Vec<Value> = volumes
         .iter()
         .map(|v| {
-            let labels: Vec<String> = v.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            serde_json::json!({
-                "Name": v.name, "Driver": "local", "Scope": "local",
-                "Mountpoint": store.inspect(v)["Mountpoint"], "Labels": labels.join(","),
+            let labels = v["Labels"].as_object().map(|l| {
+                l.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+            });
+            json!({
+                "Name": v["Name"], "Driver": "local", "Scope": "local",
+                "Mountpoint": v["Mountpoint"], "Labels": labels.unwrap_or_default().join(","),
                 "Links": "N/A", "Size": "N/A",
             })
         })
@@ -89,13 +94,24 @@ fn formatted(store: &VolumeStore, volumes: &[Volume], format: &str) -> Result<St
     format::Format::parse(format, VOLUMES_TABLE)?.render(&rows, VOLUME_HEADERS)
 }
 
-pub fn run(root: &Path, command: VolumeCommand) -> Result<u8> {
-    let store = VolumeStore::new(root);
+fn api_error(error: ch09_engine::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{}", error.message)
+}
+
+fn name_of(volume: &Value) -> String {
+    volume["Name"].as_str().unwrap_or_default().to_string()
+}
+
+/// The API's volume as chapter 7's record, for chapter 7's table.
+fn as_volume(volume: &Value) -> Volume {
+    let labels = serde_json::from_value(volume["Labels"].clone()).unwrap_or_default();
+    let created_at = volume["CreatedAt"].as_str().unwrap_or_default().to_string();
+    Volume { name: name_of(volume), created_at, labels, anonymous: false }
+}
+
+pub fn run(api: &dyn Api, command: VolumeCommand) -> Result<u8> {
     match command {
         VolumeCommand::Create { name, driver, labels } => {
-            if driver != "local" {
-                bail!("volume driver {driver:?} is not supported: only \"local\" is");
-            }
             let labels: BTreeMap<String, String> = labels
                 .iter()
                 .map(|l| {
@@ -104,23 +120,26 @@ pub fn run(root: &Path, command: VolumeCommand) -> Result<u8> {
                         .unwrap_or((l.clone(), String::new()))
                 })
                 .collect();
-            let _lock = store.lock()?;
-            let (volume, _) = store.create(name.as_deref(), labels, false)?;
-            println!("{}", volume.name);
+            let body =
+                json!({ "Name": name, "Driver": driver, "Labels": labels, "DriverOpts": {} });
+            println!("{}", name_of(&api.volume_create(&body).map_err(api_error)?));
         }
         VolumeCommand::Ls { quiet, format } => {
-            let volumes = store.list()?;
+            let listed = api.volume_list().map_err(api_error)?;
+            let volumes = listed["Volumes"].as_array().cloned().unwrap_or_default();
             match (quiet, format) {
-                (true, _) => volumes.iter().for_each(|v| println!("{}", v.name)),
-                (false, Some(format)) => print!("{}", formatted(&store, &volumes, &format)?),
-                (false, None) => print!("{}", table(&volumes)),
+                (true, _) => volumes.iter().for_each(|v| println!("{}", name_of(v))),
+                (false, Some(format)) => print!("{}", formatted(&volumes, &format)?),
+                (false, None) => {
+                    print!("{}", table(&volumes.iter().map(as_volume).collect::<Vec<_>>()))
+                }
             }
         }
         VolumeCommand::Inspect { format, names } => {
             let found = names
                 .iter()
-                .map(|n| store.get(n).map(|v| store.inspect(&v)))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|n| api.volume_inspect(n).map_err(api_error))
+                .collect::<Result<Vec<_>>>()?;
             match format {
                 Some(template) => print!("{}", format::render_each(&template, &found)?),
                 None => println!("{}", serde_json::to_string_pretty(&found)?),
@@ -129,12 +148,11 @@ pub fn run(root: &Path, command: VolumeCommand) -> Result<u8> {
         VolumeCommand::Rm { force, names } => {
             let mut failed = false;
             for name in names {
-                let _lock = store.lock()?;
-                match store.remove(&name, containers_using(root, &name)) {
+                match api.volume_remove(&name, false) {
                     Ok(()) => println!("{name}"),
-                    Err(ch07_volumes::VolumeError::NotFound(_)) if force => {}
+                    Err(e) if e.status == 404 && force => {}
                     Err(e) => {
-                        eprintln!("mini-docker: {e}");
+                        eprintln!("mini-docker: {}", e.message);
                         failed = true;
                     }
                 }
@@ -142,11 +160,21 @@ pub fn run(root: &Path, command: VolumeCommand) -> Result<u8> {
             return Ok(u8::from(failed));
         }
         VolumeCommand::Prune { all, force: _ } => {
-            let pruned = prune(root, all)?;
-            if !pruned.names.is_empty() {
-                println!("Deleted Volumes:\n{}\n", pruned.names.join("\n"));
+            let filters = if all {
+                Filters::from([("all".to_string(), vec!["true".to_string()])])
+            } else {
+                Filters::new()
+            };
+            let pruned = api.volume_prune(&filters).map_err(api_error)?;
+            let names: Vec<String> = pruned["VolumesDeleted"]
+                .as_array()
+                .map(|n| n.iter().filter_map(|n| n.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            if !names.is_empty() {
+                println!("Deleted Volumes:\n{}\n", names.join("\n"));
             }
-            println!("Total reclaimed space: {}", human_size(pruned.bytes));
+            let bytes = pruned["SpaceReclaimed"].as_u64().unwrap_or(0);
+            println!("Total reclaimed space: {}", human_size(bytes));
         }
     }
     Ok(0)

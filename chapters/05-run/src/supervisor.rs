@@ -136,6 +136,8 @@ impl Engine {
             }
         })?;
         report.started();
+        // A daemon's helper narrates to a pipe the daemon reads to its end.
+        ch01_namespaces::explain::close_sink();
         let (exit, mut attach) = self.relay_and_wait(&config, started, attached);
         let oom_killed = cgroup.oom_kills() > 0 && exit == 137;
         let _ = cgroup.remove();

@@ -12,6 +12,7 @@
 use serde_json::Value;
 
 use crate::error::ApiResult;
+use crate::objects::{ImageApi, NetworkApi, SystemApi, VolumeApi};
 use crate::types::{ContainerCreateBody, CreateResponse, ExecCreateBody, Filters};
 
 /// Which end of a container `wait` waits for (`condition=`).
@@ -66,7 +67,7 @@ pub enum Output {
 
 // ANCHOR: api
 /// What a client can ask of the engine, in the Engine API's terms.
-pub trait Api {
+pub trait Api: ImageApi + NetworkApi + VolumeApi + SystemApi {
     /// `GET /version`.
     fn version(&self) -> ApiResult<Value>;
     /// `GET /info`.

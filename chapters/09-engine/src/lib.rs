@@ -14,6 +14,7 @@ pub mod api;
 pub mod client;
 pub mod error;
 pub mod local;
+pub mod objects;
 #[cfg(feature = "http")]
 pub mod server;
 pub mod settings;
@@ -25,3 +26,4 @@ pub use api::{Api, LogsOptions, Output, WaitCondition};
 pub use client::Remote;
 pub use error::{ApiError, ApiResult};
 pub use local::Local;
+pub use objects::{ImageApi, ImageArchive, NetworkApi, SystemApi, VolumeApi};

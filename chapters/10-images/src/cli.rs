@@ -172,7 +172,7 @@ pub fn save(root: &Path, args: &SaveArgs) -> Result<u8> {
 
 /// Write a tar to `path` (under a temporary name, renamed when complete)
 /// or to standard output — never to a terminal, as Docker refuses too.
-fn to_file_or_stdout(
+pub fn to_file_or_stdout(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {

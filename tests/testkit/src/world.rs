@@ -52,6 +52,15 @@ impl World {
         world
     }
 
+    /// A world with busybox and a `mini-dockerd` of its own in either mode:
+    /// for tests whose client is the `docker` CLI or docker-py.
+    pub fn with_own_daemon(bin: &str) -> World {
+        let mut world = World::unstarted(bin, crate::unique("br"), crate::network::unique_subnet());
+        world.daemon = Some(world.start_daemon_with(&[], &[]));
+        world.load("busybox");
+        world
+    }
+
     /// An empty world whose default network is `bridge` and `subnet`.
     pub fn on_network(bin: &str, bridge: String, subnet: String) -> World {
         let mut world = World::unstarted(bin, bridge, subnet);

@@ -66,6 +66,11 @@ pub async fn send(
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
+    let explain = ch01_namespaces::explain::enabled();
+    if explain {
+        request = request.header(crate::server::explain::HEADER, "1");
+    }
+    let shown_body = body.as_deref().map(String::from_utf8_lossy).map(|b| b.into_owned());
     let is_json = body.is_some();
     if is_json {
         request = request.header("Content-Type", "application/json");
@@ -73,12 +78,53 @@ pub async fn send(
     let request = request
         .body(Full::new(Bytes::from(body.unwrap_or_default())))
         .map_err(|e| ApiError::new(500, e.to_string()))?;
-    sender
+    let response = sender
         .send_request(request)
         .await
-        .map_err(|e| ApiError::new(500, format!("{method} {path}: {e}")))
+        .map_err(|e| ApiError::new(500, format!("{method} {path}: {e}")))?;
+    if explain {
+        narrate(host, method, path, shown_body.as_deref(), &response);
+    }
+    Ok(response)
 }
 // ANCHOR_END: send
+
+// ANCHOR: narrate
+/// `--explain` as a client: the request, the curl command that sends the
+/// same, and then what the daemon did for it (its steps, handed back).
+fn narrate(
+    host: &Host,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    response: &Response<Incoming>,
+) {
+    let versioned = format!("/v{API_VERSION}{path}");
+    let (socket, url) = match host {
+        Host::Unix(socket) => {
+            (format!("--unix-socket {} ", socket.display()), "http://localhost".to_string())
+        }
+        Host::Tcp(address) => (String::new(), format!("http://{address}")),
+    };
+    let data = match body {
+        Some(body) if body.len() > 100 => {
+            format!(" -d '{}…'", &body[..body.floor_char_boundary(100)])
+        }
+        Some(body) => format!(" -d '{body}'"),
+        None => String::new(),
+    };
+    let status = response.status();
+    ch01_namespaces::explain::step(ch01_namespaces::explain::Step {
+        what: &format!("ask the daemon: {method} {versioned} → {status}"),
+        syscall: &format!("connect(), then write(\"{method} {versioned} HTTP/1.1\\r\\n…\")"),
+        shell: &format!("curl {socket}-X {method}{data} '{url}{versioned}'"),
+        book: "ch09-engine.md#one-request-by-hand",
+    });
+    if let Some(steps) = crate::server::explain::steps_of(response) {
+        ch01_namespaces::explain::note(&steps);
+    }
+}
+// ANCHOR_END: narrate
 
 /// The whole body of a response.
 pub async fn bytes(response: Response<Incoming>) -> ApiResult<Bytes> {

@@ -2,6 +2,7 @@
 //! uses — the same requests, in the same order, as the `docker` CLI sends.
 
 mod http;
+mod objects;
 mod terminal;
 
 use std::time::Duration;

@@ -285,10 +285,11 @@ fn run_start_helper(helper: &Path, root: &Path, id: &str, options: StartOptions)
     if options.wait_for_attach {
         command.arg("--wait-for-attach");
     }
-    let out = command
-        .arg(id)
-        .output()
-        .map_err(|e| ApiError::new(500, format!("starting {}: {e}", helper.display())))?;
+    let failed =
+        |e: std::io::Error| ApiError::new(500, format!("starting {}: {e}", helper.display()));
+    let steps = super::narration::pass_to(&mut command).map_err(failed)?;
+    let out = command.arg(id).output().map_err(failed)?;
+    steps.into_iter().for_each(super::narration::HelperSteps::finish);
     if out.status.success() {
         return Ok(());
     }

@@ -7,6 +7,8 @@ pub(crate) mod containers;
 mod exec;
 mod filters;
 mod images;
+mod narration;
+pub mod objects;
 pub mod progress;
 pub mod translate;
 
@@ -71,11 +73,13 @@ impl Settings {
 pub struct Local {
     pub engine: Engine,
     pub settings: Settings,
+    /// Chapter 10's history and save (see [`objects::ArchiveSeam`]).
+    pub archive: objects::ArchiveSeam,
 }
 
 impl Local {
     pub fn new(engine: Engine, settings: Settings) -> Local {
-        Local { engine, settings }
+        Local { engine, settings, archive: objects::ArchiveSeam::default() }
     }
 
     pub fn root(&self) -> &Path {

@@ -9,6 +9,7 @@
 
 pub mod events;
 pub mod execs;
+pub mod explain;
 pub mod http;
 pub mod listen;
 pub mod monitor;
@@ -73,7 +74,7 @@ impl Daemon {
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    tokio::task::spawn_blocking(work)
+    tokio::task::spawn_blocking(explain::kept_by_request(work))
         .await
         .unwrap_or_else(|e| Err(ApiError::new(500, format!("the engine failed: {e}"))))
 }
@@ -134,7 +135,7 @@ fn listen(host: &Host, group: Option<u32>, daemon: Arc<Daemon>) -> anyhow::Resul
 async fn connection(io: impl AsyncRead + AsyncWrite + Unpin + Send + 'static, daemon: Arc<Daemon>) {
     let service = service_fn(move |request| {
         let daemon = Arc::clone(&daemon);
-        async move { Ok::<_, Infallible>(router::route(daemon, request).await) }
+        async move { Ok::<_, Infallible>(explain::narrated(daemon, request).await) }
     });
     let served = http1::Builder::new()
         .max_buf_size(64 * 1024)

@@ -3,9 +3,13 @@
 mod attach;
 mod containers;
 mod exec;
+mod image_objects;
 mod images;
 mod logs;
+mod networks;
+mod objects;
 mod system;
+mod volumes;
 mod wait;
 
 use std::sync::Arc;
@@ -54,7 +58,7 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("POST", ["exec", id, "resize"]) => Box::pin(exec::resize(d, id.to_string(), request)),
         ("GET", ["exec", id, "json"]) => Box::pin(exec::inspect(d, id.to_string())),
         ("POST", ["images", "create"]) => Box::pin(images::pull(d, request)),
-        _ => return Err(Routed { method, segments, request: Box::new(request) }),
+        _ => return objects::handle(d, Routed { method, segments, request: Box::new(request) }),
     })
 }
 // ANCHOR_END: table_more

@@ -1,0 +1,86 @@
+//! `/networks/...`: list, create, inspect, delete, prune.
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use serde_json::Value;
+
+use super::objects::answer;
+use crate::server::http::{self, Body};
+use crate::server::{blocking, Daemon};
+use crate::ApiError;
+
+pub async fn list(daemon: Arc<Daemon>) -> Response<Body> {
+    let local = daemon.local.clone();
+    answer(200, move || local.networks()).await
+}
+
+pub async fn inspect(daemon: Arc<Daemon>, name: String) -> Response<Body> {
+    let local = daemon.local.clone();
+    answer(200, move || local.network(&name)).await
+}
+
+/// `POST /networks/create`: 201 `{"Id": …, "Warning": ""}`.
+pub async fn create(daemon: Arc<Daemon>, request: Request<Incoming>) -> Response<Body> {
+    let body: Value = match http::body_json(request).await {
+        Ok(body) => body,
+        Err(error) => return http::error(&error),
+    };
+    let local = daemon.local.clone();
+    let name = body["Name"].as_str().unwrap_or_default().to_string();
+    match blocking(move || local.create_network(&body)).await {
+        Ok(created) => {
+            let id = created["Id"].as_str().unwrap_or_default();
+            daemon.events.emit("network", "create", id, &[("name", &name), ("type", "bridge")]);
+            http::json(201, &created)
+        }
+        Err(error) => http::error(&error),
+    }
+}
+
+/// `DELETE /networks/{name}`: 204.
+pub async fn remove(daemon: Arc<Daemon>, name: String) -> Response<Body> {
+    let local = daemon.local.clone();
+    let wanted = name.clone();
+    match blocking(move || local.remove_network(&wanted)).await {
+        Ok(()) => {
+            daemon.events.emit("network", "destroy", &name, &[("name", &name), ("type", "bridge")]);
+            http::empty(204)
+        }
+        Err(error) => http::error(&error),
+    }
+}
+
+pub async fn prune(daemon: Arc<Daemon>) -> Response<Body> {
+    let local = daemon.local.clone();
+    answer(200, move || local.prune_networks()).await
+}
+
+/// `POST /networks/{name}/connect` and `/disconnect`: a container here has
+/// exactly one network, chosen when it is created (chapter 6 gives it one
+/// veth). Unknown networks and containers are 404s, as in moby; the rest
+/// is refused with the reason, not silently ignored.
+pub async fn connect(
+    daemon: Arc<Daemon>,
+    name: String,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    let body: Value = match http::body_json(request).await {
+        Ok(body) => body,
+        Err(error) => return http::error(&error),
+    };
+    let container = body["Container"].as_str().unwrap_or_default().to_string();
+    let local = daemon.local.clone();
+    let checked = blocking(move || {
+        local.network(&name)?;
+        local.find(&container)?;
+        Err::<(), _>(ApiError::bad_request(format!(
+            "cannot change the networks of container {container}: a container has one network here, chosen when it is created (--network {name})"
+        )))
+    });
+    match checked.await {
+        Ok(()) => http::empty(200),
+        Err(error) => http::error(&error),
+    }
+}
