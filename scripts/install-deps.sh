@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Install what building and testing mini-docker needs on Debian or Ubuntu.
 # Safe to run again: it only installs what is missing.
+#   install-deps.sh         everything the tests and the book need
+#   install-deps.sh --run   only what building mini-docker and running a
+#                           container needs (scripts/try.sh): no registry,
+#                           reference runtimes, VM kernels or mdbook
 set -euo pipefail
+only_run=false
+[ "${1:-}" = --run ] && only_run=true
 
 need_root() {
   if [ "$(id -u)" != 0 ]; then
@@ -18,6 +24,9 @@ need_root() {
 #   runc, crun       the reference runtimes the benchmarks compare against
 #   util-linux, procps  unshare, nsenter (chapter 11's nodes), setpriv, ps
 PACKAGES="busybox-static docker-registry umoci skopeo iptables iproute2 runc crun util-linux procps ca-certificates gcc pkg-config"
+# Running a container: the offline busybox image (busybox-static, umoci,
+# skopeo), the bridge (iptables, iproute2), a linker for cargo (gcc).
+$only_run && PACKAGES="busybox-static umoci skopeo iptables iproute2 util-linux procps ca-certificates gcc"
 
 missing=""
 for p in $PACKAGES; do
@@ -39,6 +48,7 @@ case "$(dpkg --print-architecture 2>/dev/null)" in
   amd64) ;;
   *) VM_PACKAGES="" ;; # the VM tests boot an x86-64 kernel only
 esac
+$only_run && VM_PACKAGES=""
 missing=""
 for p in $VM_PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -59,7 +69,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
-if ! command -v mdbook >/dev/null 2>&1; then
+if ! $only_run && ! command -v mdbook >/dev/null 2>&1; then
   echo "install-deps: building mdbook from crates.io (a few minutes, once)"
   cargo install mdbook --locked --version '^0.4' --quiet
 fi

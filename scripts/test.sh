@@ -14,7 +14,8 @@ cargo build --workspace --all-targets --quiet
 
 echo "== unit and end-to-end tests"
 # The exercises are checked below: against the untouched stubs they fail on purpose.
-cargo test --workspace --exclude exercises --quiet --no-fail-fast
+# book-check's tests (the session replays) run with the book, below.
+cargo test --workspace --exclude exercises --exclude book-check --quiet --no-fail-fast
 
 echo "== chapter 2 on pure cgroup v2 and pure v1 kernels, booted by qemu"
 bash scripts/vm/cgroup-tests.sh
@@ -22,8 +23,8 @@ bash scripts/vm/cgroup-tests.sh
 echo "== every exercise is sound: its tests pass against the chapter code and fail against the stub"
 cargo run --quiet -p exercises --bin exercise -- verify
 
-echo "== the book builds (every listing is included from the code)"
-mdbook build book --dest-dir "$(mktemp -d)"
+echo "== the book: includes resolve, listings fit, it builds, its sessions replay"
+bash scripts/check-book.sh
 
 echo "== nothing of ours is left on the host"
 cargo test -p testkit --test leftovers --quiet -- --include-ignored

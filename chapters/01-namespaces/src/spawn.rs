@@ -34,9 +34,11 @@ use crate::hostname::{validate_hostname, HostnameError};
 use crate::namespaces::{clone_flags, flag_names, names, unshare_command, Namespaces};
 use crate::{init, signals};
 
+// ANCHOR: clone
 /// The stack the cloned child runs on before it execs. It is only touched
 /// page by page, so the untouched part costs nothing.
 const CHILD_STACK_SIZE: usize = 8 * 1024 * 1024;
+// ANCHOR_END: clone
 
 // ANCHOR: hooks
 /// Work the parent does on the child while the child waits: it gets the
@@ -269,6 +271,7 @@ impl Spawn {
             shell: &unshare_command(&self.namespaces),
             book: "ch01-namespaces.md#the-spawn-protocol",
         });
+        // ANCHOR: clone
         let mut stack = vec![0u8; CHILD_STACK_SIZE];
         let child_main = Box::new(|| child_main(self, pipes));
         // SAFETY: without CLONE_VM the child gets its own copy of our memory,
@@ -279,6 +282,7 @@ impl Spawn {
             Errno::EPERM => SpawnError::NeedsRoot,
             other => SpawnError::Clone(other),
         })
+        // ANCHOR_END: clone
     }
 
     fn run_parent_hooks(&mut self, child: Pid) -> Result<(), SpawnError> {

@@ -86,7 +86,9 @@ fn make_device(dev: &Path, name: &str, major: u64, minor: u64) -> Result<(), Mou
     )
     .map_err(|errno| MountError::Create { path, error: errno.into() })
 }
+// ANCHOR_END: make_device
 
+// ANCHOR: make_device_2
 /// What runc does in a user namespace: an empty file, with the host's
 /// device node bind-mounted on it (the host's `/dev` is still in view).
 fn bind_host_device(path: &Path, name: &str) -> Result<(), MountError> {
@@ -103,7 +105,7 @@ fn bind_host_device(path: &Path, name: &str) -> Result<(), MountError> {
     };
     mount(&bind, path)
 }
-// ANCHOR_END: make_device
+// ANCHOR_END: make_device_2
 
 fn mount_dev_filesystems(root: &Path) -> Result<(), MountError> {
     let nosuid_noexec_nodev = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;

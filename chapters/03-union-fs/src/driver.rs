@@ -161,8 +161,10 @@ fn finish(made: Result<Union, PrepareError>, container_dir: &Path) -> Result<Roo
     }
     made.map(|union| Rootfs { container_dir: container_dir.to_path_buf(), union })
 }
+// ANCHOR_END: prepare
 
 // ANCHOR: reopen
+// ANCHOR: prepare_2
 /// The root that [`prepare`] made earlier in `container_dir`: the same
 /// layers and the same writable directory, so whatever was written there
 /// is still there. Nothing is copied again. A root is prepared once and
@@ -194,7 +196,9 @@ pub fn reopen(
     Ok(Rootfs { container_dir: container_dir.to_path_buf(), union })
 }
 // ANCHOR_END: reopen
+// ANCHOR_END: prepare_2
 
+// ANCHOR: prepare_2_2
 fn union_root(union: &Union) -> &Path {
     match union {
         Union::Overlay { merged, .. } => merged,
@@ -224,7 +228,7 @@ fn prepare_vfs(
     vfs::flatten_owned_by(layers, &dir, owners)?;
     Ok(Union::Vfs { dir })
 }
-// ANCHOR_END: prepare
+// ANCHOR_END: prepare_2_2
 
 fn create_dir(path: &Path) -> Result<(), PrepareError> {
     std::fs::create_dir(path)

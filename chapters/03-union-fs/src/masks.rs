@@ -95,7 +95,9 @@ fn mask(root: &Path, path: &str) -> Result<(), MountError> {
     };
     mount(&m, &target)
 }
+// ANCHOR_END: mask
 
+// ANCHOR: mask_2
 /// The container's `/dev/null`, checked: it must really be the character
 /// device 1:3. (CVE-2025-31133: runc bind-mounted whatever `/dev/null`
 /// was — a symlink planted by the container redirected the mask.)
@@ -110,7 +112,7 @@ fn container_dev_null(root: &Path) -> Result<PathBuf, MountError> {
     }
     Ok(null)
 }
-// ANCHOR_END: mask
+// ANCHOR_END: mask_2
 
 // ANCHOR: readonly
 /// A bind mount of a path onto itself, then a remount of that bind mount

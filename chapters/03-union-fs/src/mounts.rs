@@ -22,6 +22,7 @@ pub enum MountError {
     Create { path: PathBuf, error: std::io::Error },
 }
 
+// ANCHOR: mount_struct
 /// One mount, as `mount(2)` takes it, plus the words for `--explain`.
 pub struct Mount<'a> {
     pub what: &'a str,
@@ -31,6 +32,7 @@ pub struct Mount<'a> {
     pub data: Option<&'a str>,
     pub book: &'a str,
 }
+// ANCHOR_END: mount_struct
 
 // ANCHOR: mount
 /// Narrate and make one mount on `target`.

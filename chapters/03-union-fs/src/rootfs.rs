@@ -87,10 +87,12 @@ impl fmt::Debug for BeforePivot {
     }
 }
 
+// ANCHOR: rootfs_hook
 /// The hook to add to a chapter 1 `Spawn`.
 pub fn rootfs_hook(setup: RootfsSetup) -> ChildHook {
     ChildHook::new("setting up the root filesystem", move || setup_rootfs(&setup))
 }
+// ANCHOR_END: rootfs_hook
 
 // ANCHOR: setup_rootfs
 /// Everything between "released by the parent" and exec, for the filesystem.

@@ -50,7 +50,9 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
     }
     Some(Challenge { scheme: scheme.to_ascii_lowercase(), params })
 }
+// ANCHOR_END: challenge
 
+// ANCHOR: challenge_2
 /// The value of a quoted string (after the opening quote) and what follows it.
 fn read_quoted(text: &str) -> Option<(String, &str)> {
     let mut value = String::new();
@@ -64,7 +66,7 @@ fn read_quoted(text: &str) -> Option<(String, &str)> {
     }
     None
 }
-// ANCHOR_END: challenge
+// ANCHOR_END: challenge_2
 
 /// A user name and password (or access token) for one registry.
 #[derive(Clone, PartialEq, Eq)]
@@ -168,7 +170,9 @@ pub fn lookup(files: &[PathBuf], domain: &str) -> Option<Credentials> {
             .and_then(|(_, entry)| credentials_of(entry))
     })
 }
+// ANCHOR_END: credential_lookup
 
+// ANCHOR: credential_lookup_2
 fn credentials_of(entry: &Value) -> Option<Credentials> {
     if let Some(auth) = entry.get("auth").and_then(Value::as_str).filter(|a| !a.is_empty()) {
         return Credentials::decode(auth);
@@ -189,7 +193,7 @@ fn auth_key_matches(key: &str, domain: &str) -> bool {
         host == domain
     }
 }
-// ANCHOR_END: credential_lookup
+// ANCHOR_END: credential_lookup_2
 
 /// The key to store credentials for `domain` under (Docker's convention).
 pub fn auth_key(domain: &str) -> String {

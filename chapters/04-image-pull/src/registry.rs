@@ -412,7 +412,9 @@ impl Registry {
         }
         Ok(())
     }
+    // ANCHOR_END: answer_challenge
 
+    // ANCHOR: answer_challenge_2
     /// `GET <realm>?service=…&scope=repository:<name>:pull`, with our
     /// credentials if we have some (anonymous otherwise), for a token.
     fn fetch_token(&self, challenge: &Challenge) -> Result<String, RegistryError> {
@@ -450,7 +452,7 @@ impl Registry {
         auth::token_from_response(&body)
             .ok_or_else(|| self.protocol("token endpoint sent no token".into()))
     }
-    // ANCHOR_END: answer_challenge
+    // ANCHOR_END: answer_challenge_2
 
     // ANCHOR: api_error
     /// `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`
@@ -514,7 +516,9 @@ fn next_page(link: &str) -> Option<String> {
     };
     Some(path.to_string())
 }
+// ANCHOR_END: base_url
 
+// ANCHOR: base_url_2
 pub fn base_url(reference: &Reference, options: &RegistryOptions) -> String {
     if reference.domain == DEFAULT_DOMAIN {
         if let Some(mirror) = options.mirror.as_deref().filter(|m| !m.is_empty()) {
@@ -540,7 +544,7 @@ fn scheme_for(host: &str, options: &RegistryOptions) -> &'static str {
         "https"
     }
 }
-// ANCHOR_END: base_url
+// ANCHOR_END: base_url_2
 
 fn host_without_port(host: &str) -> &str {
     if let Some(rest) = host.strip_prefix('[') {

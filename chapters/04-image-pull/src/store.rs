@@ -155,7 +155,9 @@ impl Store {
         }
         result.map(|()| true)
     }
+    // ANCHOR_END: write_blob
 
+    // ANCHOR: write_blob_2
     fn write_verified(
         &self,
         temp: &Path,
@@ -204,7 +206,7 @@ impl Store {
         sync_dir(target.parent().unwrap_or(&self.root));
         Ok(())
     }
-    // ANCHOR_END: write_blob
+    // ANCHOR_END: write_blob_2
 
     /// Store bytes we already hold (a manifest), under their own digest.
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<(String, bool), StoreError> {
@@ -288,7 +290,9 @@ impl Store {
             }
         }
     }
+    // ANCHOR_END: unpack_layer
 
+    // ANCHOR: unpack_layer_2
     fn unpack_verified(
         &self,
         reader: impl Read,
@@ -329,7 +333,7 @@ impl Store {
             Err(e) => Err(self.io("renaming a layer into place", e)),
         }
     }
-    // ANCHOR_END: unpack_layer
+    // ANCHOR_END: unpack_layer_2
 
     /// Take the metadata lock (`flock` on `images/.lock`): concurrent pulls
     /// and removals update `repositories.json` one at a time.
@@ -468,7 +472,9 @@ impl Store {
         self.remove_unreferenced(lock, &candidates)?;
         Ok(candidates)
     }
+    // ANCHOR_END: remove_image
 
+    // ANCHOR: remove_image_2
     /// Delete those of `candidates` that no image record references: the
     /// rollback of a failed pull, and the end of `rmi`.
     pub fn remove_unreferenced(
@@ -493,7 +499,7 @@ impl Store {
         }
         Ok(())
     }
-    // ANCHOR_END: remove_image
+    // ANCHOR_END: remove_image_2
 
     fn image_path(&self, id: &str) -> PathBuf {
         self.root.join("images").join(format!("{}.json", hex_part(id)))

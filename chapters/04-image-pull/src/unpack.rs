@@ -212,7 +212,9 @@ fn open_dir_in_root(
     }
     Ok(dir)
 }
+// ANCHOR_END: open_dir_in_root
 
+// ANCHOR: open_dir_in_root_2
 fn open_existing_dir_in_root(root: &OwnedFd, components: &[OsString]) -> nix::Result<OwnedFd> {
     let path: PathBuf =
         if components.is_empty() { PathBuf::from(".") } else { components.iter().collect() };
@@ -225,7 +227,7 @@ fn open_in_root(root: &OwnedFd, path: &Path, flags: OFlag) -> nix::Result<OwnedF
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     openat2(root, path, how)
 }
-// ANCHOR_END: open_dir_in_root
+// ANCHOR_END: open_dir_in_root_2
 
 /// If something is already at `name`, remove it (inside the root, without
 /// following it) — unless a directory meets a directory: then they merge.
@@ -306,7 +308,9 @@ fn is_aufs_metadata(component: &OsStr) -> bool {
     component.as_bytes().starts_with(b".wh..wh.")
         && component.as_bytes() != OPAQUE_MARKER.as_bytes()
 }
+// ANCHOR_END: whiteouts
 
+// ANCHOR: whiteouts_2
 /// Overlayfs's form of a whiteout: a 0:0 character device named like the
 /// hidden file; of an opaque marker: `trusted.overlay.opaque=y` on the
 /// directory. The `.wh.` files themselves are never written.
@@ -355,7 +359,7 @@ fn create_whiteout(
     }
     Ok(())
 }
-// ANCHOR_END: whiteouts
+// ANCHOR_END: whiteouts_2
 
 fn display_in_layer(parent: &[OsString], name: &OsStr) -> String {
     let mut path: PathBuf = ["LAYER"].iter().collect();
@@ -399,7 +403,9 @@ fn write_file(
     set_xattrs(parent, name, meta, raw)?;
     set_mtime(parent, name, meta.mtime).map_err(io_err(raw, "utimensat"))
 }
+// ANCHOR_END: create_entries
 
+// ANCHOR: create_entries_2
 fn make_directory(
     parent: &OwnedFd,
     name: &OsStr,
@@ -426,7 +432,9 @@ fn make_directory(
     fchmod(&dir, Mode::from_bits_truncate(meta.mode)).map_err(io_err(raw, "fchmod"))?;
     set_xattrs(parent, name, meta, raw)
 }
+// ANCHOR_END: create_entries_2
 
+// ANCHOR: create_entries_2_2
 /// The target is stored verbatim and never followed here: it only means
 /// something once the layer is a container's root.
 fn make_symlink(
@@ -467,7 +475,9 @@ fn make_hardlink(
         },
     )
 }
+// ANCHOR_END: create_entries_2_2
 
+// ANCHOR: create_entries_2_2_2
 fn make_node(
     parent: &OwnedFd,
     name: &OsStr,
@@ -493,7 +503,7 @@ fn make_node(
     set_xattrs(parent, name, meta, raw)?;
     set_mtime(parent, name, meta.mtime).map_err(io_err(raw, "utimensat"))
 }
-// ANCHOR_END: create_entries
+// ANCHOR_END: create_entries_2_2_2
 
 fn chown_at(parent: &OwnedFd, name: &OsStr, meta: &Meta) -> nix::Result<()> {
     fchownat(

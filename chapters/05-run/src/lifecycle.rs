@@ -173,7 +173,9 @@ impl Engine {
         }
         self.remove_files(id, volumes)
     }
+    // ANCHOR_END: remove
 
+    // ANCHOR: remove_2
     /// Delete the container's files and release what it holds.
     pub(crate) fn remove_files(&self, id: &str, volumes: bool) -> anyhow::Result<()> {
         let _all = self.store.lock_all()?;
@@ -198,7 +200,7 @@ impl Engine {
         }
         Ok(())
     }
-    // ANCHOR_END: remove
+    // ANCHOR_END: remove_2
 
     /// Free what the container holds outside its directory: its cgroup
     /// (after a crash), and whatever each extension holds for it.

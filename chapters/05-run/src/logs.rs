@@ -67,7 +67,9 @@ impl LogWriter {
         Ok(())
     }
 }
+// ANCHOR_END: writer
 
+// ANCHOR: writer_2
 fn write_entry(file: Option<&mut File>, stream: Stream, line: &[u8]) -> std::io::Result<()> {
     let Some(file) = file else { return Ok(()) };
     let entry = Entry {
@@ -79,7 +81,7 @@ fn write_entry(file: Option<&mut File>, stream: Stream, line: &[u8]) -> std::io:
     json.push(b'\n');
     file.write_all(&json)
 }
-// ANCHOR_END: writer
+// ANCHOR_END: writer_2
 
 /// Every entry in the log, or the last `tail` of them.
 pub fn read(path: &Path, tail: Option<usize>) -> std::io::Result<Vec<Entry>> {

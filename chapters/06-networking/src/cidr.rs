@@ -21,7 +21,9 @@ pub struct Subnet {
     network: Ipv4Addr,
     prefix: u8,
 }
+// ANCHOR_END: subnet
 
+// ANCHOR: subnet_2
 impl Subnet {
     pub fn new(address: Ipv4Addr, prefix: u8) -> Result<Subnet, CidrError> {
         if prefix > 32 {
@@ -61,7 +63,7 @@ impl Subnet {
         (first..=last).map(Ipv4Addr::from)
     }
 }
-// ANCHOR_END: subnet
+// ANCHOR_END: subnet_2
 
 fn mask(prefix: u8) -> u32 {
     if prefix == 0 {

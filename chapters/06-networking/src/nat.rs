@@ -274,7 +274,9 @@ pub fn remove_port_rules(
         restore(&what, &batch(&rules, "-D"), BOOK_PORTS).or_else(|_| remove_tagged(|t| t == tag))
     })
 }
+// ANCHOR_END: port_batch_remove
 
+// ANCHOR: port_batch_remove_2
 /// `127.0.0.1:8080->80/tcp, 0.0.0.0:53->53/udp`, as `docker port` shows them.
 fn port_list(ports: &[PortMapping]) -> String {
     let shown: Vec<String> = ports
@@ -302,7 +304,7 @@ pub fn batch(rules: &[Rule], action: &str) -> String {
     }
     text
 }
-// ANCHOR_END: port_batch_remove
+// ANCHOR_END: port_batch_remove_2
 
 fn restore(what: &str, batch: &str, book: &str) -> Result<(), NetError> {
     let argv = argv(&["iptables-restore", "-w", "--noflush"]);

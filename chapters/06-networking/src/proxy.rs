@@ -134,7 +134,9 @@ fn accept_loop(listener: TcpListener, target: SocketAddrV4, stop: Arc<AtomicBool
         });
     }
 }
+// ANCHOR_END: accept_loop
 
+// ANCHOR: accept_loop_2
 /// Copy both ways until each side has said all it had to say.
 fn relay(client: TcpStream, upstream: TcpStream) {
     let (Ok(client_2), Ok(upstream_2)) = (client.try_clone(), upstream.try_clone()) else { return };
@@ -159,7 +161,7 @@ fn copy_then_close(mut from: TcpStream, mut to: TcpStream) {
     }
     let _ = to.shutdown(Shutdown::Write);
 }
-// ANCHOR_END: accept_loop
+// ANCHOR_END: accept_loop_2
 
 /// UDP has no connections: each client address gets its own socket to the
 /// container, and a thread that sends the container's replies back.

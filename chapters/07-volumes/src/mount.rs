@@ -101,7 +101,9 @@ pub fn bind(root: &Path, m: &ContainerMount, source: &Path) -> anyhow::Result<()
     }
     Ok(())
 }
+// ANCHOR_END: bind
 
+// ANCHOR: bind_2
 /// A remount sets all of a mount's flags anew: keep nosuid, nodev and
 /// noexec if the source had them (runc does the same).
 fn flags_to_keep(target: &Path) -> MsFlags {
@@ -116,7 +118,7 @@ fn flags_to_keep(target: &Path) -> MsFlags {
         .filter(|(st, _)| stat.flags().contains(*st))
         .fold(MsFlags::empty(), |all, (_, ms)| all | ms)
 }
-// ANCHOR_END: bind
+// ANCHOR_END: bind_2
 
 // ANCHOR: tmpfs
 /// A fresh tmpfs: memory, gone when the container's mount namespace is.

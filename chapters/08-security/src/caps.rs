@@ -232,7 +232,9 @@ struct CapData {
 }
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+// ANCHOR_END: capset
 
+// ANCHOR: capset_2
 /// Set this thread's effective, permitted and inheritable sets.
 pub fn set_sets(effective: CapSet, permitted: CapSet, inheritable: CapSet) -> Result<(), CapError> {
     let mut header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
@@ -261,7 +263,7 @@ pub fn current_sets() -> Result<(CapSet, CapSet), CapError> {
         |f: fn(&CapData) -> u32| CapSet(u64::from(f(&data[0])) | u64::from(f(&data[1])) << 32);
     Ok((join(|d| d.effective), join(|d| d.permitted)))
 }
-// ANCHOR_END: capset
+// ANCHOR_END: capset_2
 
 /// Empty the ambient set: no capability is handed to a non-root exec.
 pub fn clear_ambient() -> Result<(), CapError> {

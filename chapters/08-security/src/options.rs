@@ -44,7 +44,9 @@ pub struct WallFlags {
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,
 }
+// ANCHOR_END: options
 
+// ANCHOR: options_2
 impl WallFlags {
     /// The options these flags say, with nothing else set.
     pub fn options(&self) -> SecurityOptions {
@@ -71,7 +73,7 @@ pub struct Profile {
     pub device_rules: bool,
     pub read_only_root: bool,
 }
-// ANCHOR_END: options
+// ANCHOR_END: options_2
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OptionError {

@@ -41,7 +41,9 @@ pub struct Denied {
 const fn deny(name: &'static str, nr: i64, unless: Option<&'static str>) -> Denied {
     Denied { name, nr, unless, errno: libc::EPERM }
 }
+// ANCHOR_END: deny_list
 
+// ANCHOR: deny_list_2
 /// Docker's refusals, grouped by the attack they stop.
 pub fn deny_list() -> Vec<Denied> {
     use libc::*;
@@ -119,7 +121,7 @@ pub const CLONE_NAMESPACE_FLAGS: u32 = (libc::CLONE_NEWNS
     | libc::CLONE_NEWUSER
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWNET) as u32;
-// ANCHOR_END: deny_list
+// ANCHOR_END: deny_list_2
 
 /// The calls denied for a container holding `caps`: an entry is dropped
 /// when the container has the capability it needs anyway (Docker's rule).
@@ -168,6 +170,8 @@ pub const AUDIT_ARCH: u32 = 0xC000_003E; // AUDIT_ARCH_X86_64
 #[cfg(target_arch = "aarch64")]
 pub const AUDIT_ARCH: u32 = 0xC000_00B7; // AUDIT_ARCH_AARCH64
 
+// ANCHOR_END: bpf
+// ANCHOR: bpf_2
 /// One instruction: `struct sock_filter`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +189,9 @@ const fn stmt(code: u16, k: u32) -> Instruction {
 const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Instruction {
     Instruction { code, jt, jf, k }
 }
+// ANCHOR_END: bpf_2
 
+// ANCHOR: bpf_2_2
 /// The whole filter. Jumps are relative: `jt`/`jf` say how many
 /// instructions to skip when the test is true/false.
 pub fn program(denied: &[Denied], check_clone_flags: bool) -> Vec<Instruction> {
@@ -218,7 +224,7 @@ pub fn program(denied: &[Denied], check_clone_flags: bool) -> Vec<Instruction> {
     p.push(stmt(BPF_RET_K, RET_ALLOW));
     p
 }
-// ANCHOR_END: bpf
+// ANCHOR_END: bpf_2_2
 
 /// The filter for a container holding `caps`.
 pub fn filter_for(caps: CapSet) -> Vec<Instruction> {

@@ -188,7 +188,9 @@ pub fn make_reachable(path: &Path, owned: &Path, remap: &Remap) -> Result<(), Us
     }
     Ok(())
 }
+// ANCHOR_END: reachable
 
+// ANCHOR: reachable_2
 /// Give `path` to the container's root (on the host: the range's first
 /// uid and gid), so that root inside may write it: the `/etc` files we
 /// bind in, a new volume's directory.
@@ -203,7 +205,7 @@ pub fn give_to_container_root(path: &Path, remap: &Remap) -> Result<(), UsernsEr
     std::os::unix::fs::lchown(path, Some(uid), Some(gid))
         .map_err(|e| UsernsError::Chown { path: path.to_path_buf(), message: e.to_string() })
 }
-// ANCHOR_END: reachable
+// ANCHOR_END: reachable_2
 
 // ANCHOR: prepare_root
 /// The root of a remapped container: a vfs copy (chapter 3) whose owners

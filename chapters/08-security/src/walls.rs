@@ -57,7 +57,9 @@ fn before_user(profile: Profile, last: u8) -> anyhow::Result<()> {
     caps::keep_caps_across_setuid(true)?;
     Ok(())
 }
+// ANCHOR_END: hooks
 
+// ANCHOR: hooks_2
 fn after_user(profile: Profile) -> anyhow::Result<()> {
     let (_, permitted) = caps::current_sets()?;
     if profile.seccomp {
@@ -83,7 +85,7 @@ fn after_user(profile: Profile) -> anyhow::Result<()> {
     set_not_dumpable()?;
     Ok(())
 }
-// ANCHOR_END: hooks
+// ANCHOR_END: hooks_2
 
 fn short_list(set: CapSet) -> String {
     let names: Vec<String> =

@@ -19,11 +19,14 @@ usage: cargo exercise [COMMAND]
   next              check your work and show the next exercise to do (the default)
   check NAME        run one exercise's tests (e.g. check clone_flags)
   check chNN        run one chapter's exercises (e.g. check ch02), or `check all`
-  hint NAME         the hint for an exercise, and the book section it practises
+  hint NAME [N]     the next step of an exercise's hint (a nudge first, the answer last),
+                    or step N
   verify            (CI) the tests pass against the chapter code and fail against the stubs
 
 Add --reference to list/next/check to run the tests against the chapter's real code.
-Exercises marked (root) use the real kernel: run them with sudo.";
+Exercises marked (root) use the real kernel: `check NAME` runs their tests with
+sudo (only the test binary runs as root: the build, and target/, stay yours).
+Without root, `next` skips them and says so.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,7 +37,11 @@ fn main() -> ExitCode {
         [] | ["next"] => next(reference),
         ["list"] => list(reference),
         ["check", target] => check(target, reference),
-        ["hint", name] => hint(name),
+        ["hint", name] => hint(name, None),
+        ["hint", name, step] => match step.parse::<usize>() {
+            Ok(n) if n > 0 => hint(name, Some(n)),
+            _ => Err(format!("hint {name} {step}: the step is a number from 1")),
+        },
         ["verify"] => verify(),
         _ if args.iter().any(|a| a == "--help" || a == "-h" || a == "help") => {
             println!("{USAGE}");
@@ -42,6 +49,7 @@ fn main() -> ExitCode {
         }
         _ => Err(format!("unknown command {:?}\n\n{USAGE}", args.join(" "))),
     };
+    give_back_target();
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
@@ -72,9 +80,8 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Run the exercise tests whose names start with `filter`; `Err` is a
-/// compile failure, with the compiler's errors.
-fn run_tests(filter: &str, reference: bool) -> Result<Outcomes, String> {
+/// `cargo test` of the exercises' library tests.
+fn cargo_test(reference: bool) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
     cmd.arg("test")
@@ -84,6 +91,13 @@ fn run_tests(filter: &str, reference: bool) -> Result<Outcomes, String> {
     if reference {
         cmd.args(["--features", "reference"]);
     }
+    cmd
+}
+
+/// Run the exercise tests whose names start with `filter`; `Err` is a
+/// compile failure, with the compiler's errors.
+fn run_tests(filter: &str, reference: bool) -> Result<Outcomes, String> {
+    let mut cmd = cargo_test(reference);
     // One test at a time: some tests fork (an init must not reap the
     // harness's children), and a child forked while another test thread
     // holds the output lock — as a panicking stub does — deadlocks in its
@@ -102,6 +116,73 @@ fn run_tests(filter: &str, reference: bool) -> Result<Outcomes, String> {
         return Err(compile_errors(&String::from_utf8_lossy(&out.stderr)));
     }
     Ok(parse_libtest(&stdout))
+}
+
+/// A root exercise, for a learner who is not root: build the tests as the
+/// learner, then run only the test binary with sudo, so that nothing in
+/// target/ ends up owned by root.
+fn run_tests_with_sudo(filter: &str, reference: bool) -> Result<Outcomes, String> {
+    let mut build = cargo_test(reference);
+    build.args(["--no-run", "--message-format=json"]);
+    let out = build.output().map_err(|e| format!("running cargo: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let Some(binary) = stdout.lines().find_map(test_executable) else {
+        return Err(compile_errors(&String::from_utf8_lossy(&out.stderr)));
+    };
+    eprintln!("{}", dim("(this exercise needs root: running its tests with sudo...)"));
+    let out = Command::new("sudo")
+        .arg("--")
+        .arg(&binary)
+        .args([filter, "--test-threads=1", "--color", "never"])
+        .env("RUST_BACKTRACE", "0")
+        .current_dir(crate_dir())
+        .output()
+        .map_err(|e| format!("running sudo (is it installed?): {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.contains("running ") {
+        return Err(format!(
+            "sudo did not run the tests: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(parse_libtest(&stdout))
+}
+
+/// The test binary named by one of cargo's JSON messages, if it names one.
+fn test_executable(message: &str) -> Option<String> {
+    let at = message.find("\"executable\":\"")? + "\"executable\":\"".len();
+    let path = &message[at..];
+    Some(path[..path.find('"')?].to_string())
+}
+
+/// Run as `sudo cargo exercise ...`: cargo built as root, so give whatever
+/// root now owns in target/ back to the learner who ran sudo.
+fn give_back_target() {
+    let ids = |var: &str| std::env::var(var).ok().and_then(|v| v.parse::<u32>().ok());
+    let (Some(uid), Some(gid)) = (ids("SUDO_UID"), ids("SUDO_GID")) else { return };
+    if !is_root() || uid == 0 {
+        return;
+    }
+    give_back(&target_dir(), uid, gid);
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate_dir().join("../target"))
+}
+
+fn give_back(path: &std::path::Path, uid: u32, gid: u32) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
+    if meta.uid() == 0 {
+        let _ = std::os::unix::fs::lchown(path, Some(uid), Some(gid));
+    }
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            give_back(&entry.path(), uid, gid);
+        }
+    }
 }
 
 /// The compiler's messages without cargo's progress lines.
@@ -210,7 +291,7 @@ fn label(exercise: &Exercise) -> String {
 }
 
 fn root_command(name: &str) -> String {
-    format!("sudo -E env \"PATH=$PATH\" cargo exercise check {name}")
+    format!("cargo exercise check {name} (it runs the tests with sudo)")
 }
 
 /// What a failing test printed, made short: the panic message without the
@@ -288,8 +369,8 @@ fn report(outcomes: &Outcomes, exercise: &Exercise) -> bool {
     println!("  task: {}", exercise.task);
     println!("  edit: exercises/{}", exercise.file());
     println!("  book: book/src/{}", exercise.book);
-    if exercise.root && !is_root() {
-        println!("  needs root: run with sudo ({})", root_command(exercise.name));
+    if exercise.root && !is_root() && tests.iter().all(|(_, o)| !o.passed) {
+        println!("  needs root: {}", root_command(exercise.name));
         return false;
     }
     println!();
@@ -302,12 +383,41 @@ fn report(outcomes: &Outcomes, exercise: &Exercise) -> bool {
 fn say_next(outcomes: &Outcomes, after: Option<&Exercise>) {
     let all = catalog::all();
     let start = after.and_then(|a| all.iter().position(|e| e.name == a.name)).map_or(0, |i| i + 1);
-    let pending = all[start..].iter().chain(all[..start].iter()).find(|e| !is_done(outcomes, e));
-    match pending {
-        Some(e) if e.root && !is_root() => println!("Next: {} — needs root: {}", label(e), root_command(e.name)),
+    let pending: Vec<&Exercise> =
+        all[start..].iter().chain(all[..start].iter()).filter(|e| !is_done(outcomes, e)).collect();
+    let (next, skipped) = next_runnable(&pending, is_root());
+    say_skipped(&skipped);
+    match next {
         Some(e) => println!("Next: {} — cargo exercise check {}", label(e), e.name),
+        None if !skipped.is_empty() => println!("Next: {} — {}", label(skipped[0]), root_command(skipped[0].name)),
         None => println!("{}", green("Every exercise is done. Well done! Try the chapters' harder ideas in the book's Exercises sections.")),
     }
+}
+
+/// The first pending exercise this learner can run now, and the root ones
+/// skipped on the way to it (all of them are runnable as root).
+fn next_runnable<'a>(
+    pending: &[&'a Exercise],
+    root: bool,
+) -> (Option<&'a Exercise>, Vec<&'a Exercise>) {
+    if root {
+        return (pending.first().copied(), Vec::new());
+    }
+    let first = pending.iter().position(|e| !e.root);
+    let skipped_upto = first.unwrap_or(pending.len());
+    (first.map(|i| pending[i]), pending[..skipped_upto].to_vec())
+}
+
+fn say_skipped(skipped: &[&Exercise]) {
+    if skipped.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = skipped.iter().map(|e| e.name).collect();
+    println!(
+        "(skipped {} exercise(s) that need root, as you are not root: {}; `cargo exercise check NAME` runs one with sudo)",
+        skipped.len(),
+        names.join(", ")
+    );
 }
 
 fn progress(outcomes: &Outcomes) -> String {
@@ -342,26 +452,26 @@ fn list(reference: bool) -> Result<bool, String> {
 fn next(reference: bool) -> Result<bool, String> {
     let outcomes = run_tests("ch", reference)?;
     println!("{}", progress(&outcomes));
-    let Some(exercise) = catalog::all().into_iter().find(|e| !is_done(&outcomes, e)) else {
+    let all = catalog::all();
+    let pending: Vec<&Exercise> = all.iter().filter(|e| !is_done(&outcomes, e)).collect();
+    let (next, skipped) = next_runnable(&pending, is_root());
+    let Some(exercise) = next else {
         say_next(&outcomes, None);
-        return Ok(true);
+        return Ok(pending.is_empty());
     };
     println!();
-    report(&outcomes, &exercise);
+    say_skipped(&skipped);
+    report(&outcomes, exercise);
     Ok(false)
 }
 
 fn check(target: &str, reference: bool) -> Result<bool, String> {
     if let Some(exercise) = catalog::find(target) {
-        if exercise.root && !is_root() {
-            println!(
-                "{} needs root: run with sudo:\n  {}",
-                label(&exercise),
-                root_command(exercise.name)
-            );
-            return Ok(false);
-        }
-        let outcomes = run_tests(&exercise.test_prefix(), reference)?;
+        let outcomes = if exercise.root && !is_root() {
+            run_tests_with_sudo(&exercise.test_prefix(), reference)?
+        } else {
+            run_tests(&exercise.test_prefix(), reference)?
+        };
         let done = report(&outcomes, &exercise);
         if done {
             say_next(&outcomes, Some(&exercise));
@@ -397,17 +507,59 @@ fn check(target: &str, reference: bool) -> Result<bool, String> {
     }
 }
 
-fn hint(name: &str) -> Result<bool, String> {
+/// `hint NAME`: the next step of the hint, one at a time — a nudge first,
+/// the answer last. Step 1 is made from the tests (what they check); the
+/// others are the hint file's parts, separated by lines `---`. How many
+/// steps were shown is kept in target/exercise-hints/NAME.
+fn hint(name: &str, step: Option<usize>) -> Result<bool, String> {
     let exercise = catalog::find(name)
         .ok_or_else(|| format!("no exercise called {name:?}: see `cargo exercise list`"))?;
     let path = crate_dir().join(exercise.hint_file());
     let text =
         std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    println!("Hint for {}\n", label(&exercise));
-    println!("{}", text.trim_end());
-    println!("\nBook: book/src/{}", exercise.book);
-    println!("Still stuck? The chapter's own version is `{}`.", exercise.reference);
+    let mut steps = vec![nudge_from_tests(&exercise)];
+    steps.extend(text.split("\n---\n").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+    let seen_file = target_dir().join("exercise-hints").join(exercise.name);
+    let seen: usize =
+        std::fs::read_to_string(&seen_file).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    let shown = step.unwrap_or(seen + 1).min(steps.len());
+    let _ = std::fs::create_dir_all(seen_file.parent().expect("a parent"));
+    let _ = std::fs::write(&seen_file, shown.max(seen).to_string());
+    println!("Hint for {}, step {shown} of {}:\n", label(&exercise), steps.len());
+    println!("{}", steps[shown - 1]);
+    if shown < steps.len() {
+        println!("\nTry with that first. More: cargo exercise hint {name}");
+    } else {
+        println!("\nBook: book/src/{}", exercise.book);
+        println!("Still stuck? The chapter's own version is `{}`.", exercise.reference);
+    }
     Ok(true)
+}
+
+/// The first step of every hint: what the tests check, from their names,
+/// and where the book explains it.
+fn nudge_from_tests(exercise: &Exercise) -> String {
+    let stub = std::fs::read_to_string(crate_dir().join(exercise.file())).unwrap_or_default();
+    let mut names = Vec::new();
+    let mut after_test = false;
+    for line in stub.lines().map(str::trim) {
+        if line == "#[test]" {
+            after_test = true;
+        } else if let Some(rest) = line.strip_prefix("fn ").filter(|_| after_test) {
+            names.push(rest.split('(').next().unwrap_or(rest).replace('_', " "));
+            after_test = false;
+        }
+    }
+    let mut text = format!(
+        "Start from what the tests ask (exercises/{}), one test at a time:\n",
+        exercise.file()
+    );
+    names.iter().for_each(|n| text.push_str(&format!("  - {n}\n")));
+    text.push_str(&format!(
+        "The section that explains it: book/src/{} (its text, not its listing).",
+        exercise.book
+    ));
+    text
 }
 
 /// CI: prove every exercise sound. Against the chapter code every test
@@ -478,5 +630,57 @@ fn verify() -> Result<bool, String> {
             println!("{} {p}", red("problem:"));
         }
         Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_root_next_skips_the_root_exercises_and_names_them() {
+        let all = catalog::all();
+        let pending: Vec<&Exercise> = all.iter().collect();
+        let first_root = pending.iter().position(|e| e.root).expect("a root exercise");
+        let from_root = &pending[first_root..];
+        let (next, skipped) = next_runnable(from_root, false);
+        assert!(next.is_some_and(|e| !e.root), "the next one a non-root learner can do");
+        assert!(!skipped.is_empty() && skipped.iter().all(|e| e.root));
+        assert_eq!(skipped[0].name, from_root[0].name);
+        let (next, skipped) = next_runnable(from_root, true);
+        assert_eq!(next.map(|e| e.name), Some(from_root[0].name), "root takes them in order");
+        assert!(skipped.is_empty());
+        let only_root: Vec<&Exercise> = all.iter().filter(|e| e.root).collect();
+        let (next, skipped) = next_runnable(&only_root, false);
+        assert!(next.is_none() && skipped.len() == only_root.len());
+    }
+
+    #[test]
+    fn the_test_binary_is_read_from_cargos_json() {
+        let line = r#"{"reason":"compiler-artifact","executable":"/t/debug/deps/exercises-1f2e","fresh":true}"#;
+        assert_eq!(test_executable(line).as_deref(), Some("/t/debug/deps/exercises-1f2e"));
+        assert_eq!(test_executable(r#"{"reason":"build-finished","success":true}"#), None);
+    }
+
+    #[test]
+    fn the_first_hint_step_lists_what_the_tests_check() {
+        let e = catalog::find("supervise").expect("supervise");
+        let nudge = nudge_from_tests(&e);
+        assert!(nudge.contains("a signal to the init is forwarded to the command"), "{nudge}");
+    }
+
+    #[test]
+    fn files_root_made_are_given_back() {
+        if !is_root() {
+            return; // only root can make a file owned by root
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("deps")).unwrap();
+        std::fs::write(dir.path().join("deps/x"), "").unwrap();
+        give_back(dir.path(), 65534, 65534);
+        use std::os::unix::fs::MetadataExt;
+        for p in [dir.path().to_path_buf(), dir.path().join("deps"), dir.path().join("deps/x")] {
+            assert_eq!(std::fs::metadata(&p).unwrap().uid(), 65534, "{}", p.display());
+        }
     }
 }

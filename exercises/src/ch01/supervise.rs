@@ -96,4 +96,35 @@ mod tests {
         );
         assert_eq!(code, 5, "99 means supervise panicked");
     }
+
+    // A wrong answer this test catches: a `supervise` that only waits. The
+    // init then dies of the SIGTERM meant for the command (or, if it
+    // ignores signals, waits the command out), and `docker stop` would
+    // always end in SIGKILL after its grace period.
+    #[test]
+    fn a_signal_to_the_init_is_forwarded_to_the_command() {
+        let init = forked(|| {
+            let command = forked(|| {
+                std::thread::sleep(Duration::from_secs(3));
+                0
+            });
+            solution::supervise(command)
+        });
+        // Time for supervise to install its handlers before the signal comes.
+        std::thread::sleep(Duration::from_millis(500));
+        nix::sys::signal::kill(init, Signal::SIGTERM).expect("kill");
+        match waitpid(init, None).expect("waitpid") {
+            WaitStatus::Exited(_, code) => assert_eq!(
+                code,
+                128 + 15,
+                "the command did not die of the SIGTERM sent to the init (exit {code}; 99 means \
+                 supervise panicked): forward the init's signals to the command"
+            ),
+            WaitStatus::Signaled(_, signal, _) => panic!(
+                "the init itself died of {signal:?}: supervise must catch the signals it gets \
+                 and forward them to the command (see ch01_namespaces::signals)"
+            ),
+            other => panic!("the init process ended with {other:?}"),
+        }
+    }
 }

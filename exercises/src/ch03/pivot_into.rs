@@ -91,4 +91,91 @@ mod tests {
         }
         assert!(root.path().join("marker").exists(), "the host still sees the directory");
     }
+
+    // Wrong answers this test catches:
+    // - no `MS_SLAVE | MS_REC` before `umount2`: the detach of the old root
+    //   reaches a mount namespace outside (here one we set up; in real life,
+    //   the host's) through mounts it shares with it;
+    // - no final `chdir("/")`: the working directory is left in the
+    //   detached old root, where a `..` walks back to the host's files.
+
+    /// Exit codes of the process that pivots.
+    const PIVOT_FAILED: i32 = 20;
+    const CWD_NOT_ROOT: i32 = 21;
+
+    /// In a new mount namespace (a peer of the caller's), pivot into
+    /// `new_root`, check the working directory, and report by exit code.
+    fn pivot_in_a_peer_namespace(new_root: &Path) -> i32 {
+        use nix::sys::wait::{waitpid, WaitStatus};
+        use nix::unistd::{fork, ForkResult};
+        // SAFETY: the spawn child is single-threaded; the forked child only
+        // makes system calls and leaves with _exit.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => {
+                let code = match nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+                    .ok()
+                    .and_then(|_| std::panic::catch_unwind(|| solution::pivot_into(new_root)).ok())
+                {
+                    Some(Ok(())) => {
+                        let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| {
+                            use std::os::unix::fs::MetadataExt;
+                            (a.dev(), a.ino()) == (b.dev(), b.ino())
+                        };
+                        match (std::fs::metadata("."), std::fs::metadata("/")) {
+                            (Ok(cwd), Ok(root)) if same(&cwd, &root) => 0,
+                            _ => CWD_NOT_ROOT,
+                        }
+                    }
+                    _ => PIVOT_FAILED,
+                };
+                unsafe { libc::_exit(code) }
+            }
+            ForkResult::Parent { child } => match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => code,
+                other => panic!("the pivoting process ended with {other:?}"),
+            },
+        }
+    }
+
+    #[test]
+    fn the_old_root_goes_without_reaching_outside_and_the_cwd_is_the_new_root() {
+        crate::needs_root();
+        assert!(testkit::busybox::require_busybox("pivot_into"), "needs /bin/busybox");
+        let work = testkit::temp_dir();
+        let (root, shared) = (work.path().join("root"), work.path().join("shared"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&shared).unwrap();
+        testkit::busybox::make_busybox_rootfs(&root);
+        let inner = shared.join("inner");
+        let process = Process { argv: vec!["/bin/true".into()], env: vec![], cwd: None };
+        let mut spawn = Spawn::new(process);
+        spawn.child_hook(ChildHook::new("pivoting next door", move || {
+            make_mounts_private()?;
+            let none = None::<&str>;
+            mount(Some(&root), &root, none, MsFlags::MS_BIND, none)?;
+            // A shared tmpfs with a mount inside: the pivoting namespace's
+            // copies are peers of these, so an umount there can reach here.
+            mount(Some("tmpfs"), &shared, Some("tmpfs"), MsFlags::empty(), none)?;
+            mount(none, &shared, none, MsFlags::MS_SHARED, none)?;
+            std::fs::create_dir(&inner)?;
+            mount(Some("tmpfs"), &inner, Some("tmpfs"), MsFlags::empty(), none)?;
+            match pivot_in_a_peer_namespace(&root) {
+                0 => {}
+                PIVOT_FAILED => anyhow::bail!("pivot_into failed or panicked (is the todo!() still there?)"),
+                CWD_NOT_ROOT => anyhow::bail!("after pivot_into the working directory is not the new root: end with chdir(\"/\")"),
+                other => anyhow::bail!("the pivoting process exited with {other}"),
+            }
+            let mounts = std::fs::read_to_string("/proc/self/mountinfo")?;
+            let inner_line = format!(" {} ", inner.display());
+            anyhow::ensure!(
+                mounts.lines().any(|l| l.contains(&inner_line)),
+                "detaching the old root unmounted {} in the namespace next door: make the old \
+                 root MS_SLAVE | MS_REC before umount2, so its unmounts stay inside",
+                inner.display()
+            );
+            Ok(())
+        }));
+        let child = spawn.spawn().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(child.wait().map_err(|e| e.to_string()), Ok(ExitStatus::Exited(0)));
+    }
 }
