@@ -17,6 +17,9 @@ echo "== unit and end-to-end tests"
 # book-check's tests (the session replays) run with the book, below.
 cargo test --workspace --exclude exercises --exclude book-check --quiet --no-fail-fast
 
+echo "== the end-to-end tests again, every command through a mini-dockerd of each test's own"
+MINI_DOCKER_TEST_MODE=daemon cargo test -p mini-docker --tests --quiet --no-fail-fast
+
 echo "== chapter 2 on pure cgroup v2 and pure v1 kernels, booted by qemu"
 bash scripts/vm/cgroup-tests.sh
 
