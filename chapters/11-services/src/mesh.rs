@@ -33,10 +33,20 @@ impl Backends {
     pub fn pick(&self) -> Option<String> {
         let addrs = self.addrs.lock().unwrap();
         if addrs.is_empty() {
-            return None;
+            return None; // no turn is used up while there is no one to take it
         }
         let turn = self.next.fetch_add(1, Ordering::Relaxed);
-        Some(addrs[turn % addrs.len()].clone())
+        round_robin(&addrs, turn).cloned()
+    }
+}
+
+/// The backend whose turn `turn` is: the list again and again, in order.
+/// The counter only grows, and the list may have changed since the last
+/// turn (the table comes with every heartbeat): any turn must land in it.
+pub fn round_robin<T>(backends: &[T], turn: usize) -> Option<&T> {
+    match backends.len() {
+        0 => None,
+        n => backends.get(turn % n),
     }
 }
 // ANCHOR_END: pick

@@ -54,7 +54,8 @@ pub const EXERCISES: &[Exercise] = &[
         level: Level::Easy,
         root: false,
         book: "ch10-images.md#building-from-a-dockerfile",
-        task: "the classic builder's cache key: the config after a step, with the step as its command",
+        task:
+            "the classic builder's cache key: the config after a step, with the step as its command",
     },
     Exercise {
         name: "changes",

@@ -5,6 +5,7 @@ use crate::catalog::{Exercise, Level};
 pub mod advance;
 pub mod decide;
 pub mod pick_node;
+pub mod round_robin;
 
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
@@ -33,5 +34,14 @@ pub const EXERCISES: &[Exercise] = &[
         root: false,
         book: "ch11-services.md#the-scheduler-spreading",
         task: "spread scheduling: a ready, active node with the fewest tasks of the service",
+    },
+    Exercise {
+        name: "round_robin",
+        chapter: "ch11",
+        reference: "ch11_services::mesh::round_robin",
+        level: Level::Easy,
+        root: false,
+        book: "ch11-services.md#the-routing-mesh",
+        task: "the mesh's choice: the backend whose turn it is, in a list that may have changed",
     },
 ];
