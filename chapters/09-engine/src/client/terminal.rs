@@ -99,11 +99,8 @@ pub async fn run(host: &Host, id: &str, start: bool) -> ApiResult<i64> {
     let path = |rest: &str| format!("/containers/{}{rest}", encode(id));
     let inspect = http::json(send(host, "GET", &path("/json"), None, &[]).await?).await?;
     let (tty, stdin) = (inspect["Config"]["Tty"] == true, inspect["Config"]["OpenStdin"] == true);
-    if !start && inspect["State"]["Running"] != true {
-        return Err(ApiError::conflict("You cannot attach to a stopped container, start it first"));
-    }
-    if !start && inspect["State"]["Paused"] == true {
-        return Err(ApiError::conflict(crate::local::pause::ATTACH_PAUSED));
+    if !start {
+        attachable(&inspect)?;
     }
     let attach =
         format!("/attach?stream=1&stdout=1&stderr=1{}", if stdin { "&stdin=1" } else { "" });
@@ -136,6 +133,17 @@ pub async fn run(host: &Host, id: &str, start: bool) -> ApiResult<i64> {
     Ok(answer["StatusCode"].as_i64().unwrap_or(-1))
 }
 // ANCHOR_END: run
+
+/// `docker attach` needs a container that runs, and is not paused.
+fn attachable(inspect: &Value) -> ApiResult<()> {
+    if inspect["State"]["Running"] != true {
+        return Err(ApiError::conflict("You cannot attach to a stopped container, start it first"));
+    }
+    if inspect["State"]["Paused"] == true {
+        return Err(ApiError::conflict(crate::local::pause::ATTACH_PAUSED));
+    }
+    Ok(())
+}
 
 /// A start that failed: its message, and the exit code the container
 /// recorded (127 for a command not found, 126 for one that cannot run),
