@@ -416,3 +416,67 @@ fn commit_of(
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(image.id)
 }
+
+// ANCHOR: making_remote
+/// `mini-docker -H … diff`: `GET /containers/{id}/changes`, printed as `C /etc`.
+pub fn diff_remote(
+    remote: &ch09_engine::Remote,
+    args: &crate::cli::DiffArgs,
+) -> anyhow::Result<u8> {
+    let path = format!("/containers/{}/changes", encode(&args.container));
+    let changes =
+        remote.request("GET", &path, None).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    for change in changes.as_array().into_iter().flatten() {
+        let letter = match change["Kind"].as_u64() {
+            Some(1) => 'A',
+            Some(2) => 'D',
+            _ => 'C',
+        };
+        println!("{letter} {}", change["Path"].as_str().unwrap_or_default());
+    }
+    Ok(0)
+}
+
+/// `mini-docker -H … commit`: `POST /commit`, the new image's id printed.
+pub fn commit_remote(
+    remote: &ch09_engine::Remote,
+    args: &crate::cli::CommitArgs,
+) -> anyhow::Result<u8> {
+    let mut path = format!("/commit?container={}&pause={}", encode(&args.container), args.pause);
+    if let Some(repository) = &args.repository {
+        let reference = Reference::parse(repository)?;
+        anyhow::ensure!(
+            reference.digest.is_none(),
+            "refusing to create a tag with a digest reference"
+        );
+        path.push_str(&format!(
+            "&repo={}&tag={}",
+            encode(&reference.name()),
+            encode(reference.tag.as_deref().unwrap_or("latest"))
+        ));
+    }
+    for (key, value) in [("author", &args.author), ("comment", &args.message)] {
+        if let Some(value) = value {
+            path.push_str(&format!("&{key}={}", encode(value)));
+        }
+    }
+    for change in &args.changes {
+        path.push_str(&format!("&changes={}", encode(change)));
+    }
+    let made = remote.request("POST", &path, None).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    println!("{}", made["Id"].as_str().unwrap_or_default());
+    Ok(0)
+}
+
+/// `mini-docker -H … export`: `GET /containers/{id}/export`, to a file or stdout.
+pub fn export_remote(
+    remote: &ch09_engine::Remote,
+    args: &crate::cli::ExportArgs,
+) -> anyhow::Result<u8> {
+    let path = format!("/containers/{}/export", encode(&args.container));
+    crate::cli::to_file_or_stdout(args.output.as_deref(), |out| {
+        remote.get_to(&path, out).map_err(|e| anyhow::anyhow!("{}", e.message))
+    })?;
+    Ok(0)
+}
+// ANCHOR_END: making_remote
