@@ -36,6 +36,11 @@ fn a_container_becomes_an_image_that_runs_elsewhere() {
     ok(&w.md(&["export", "-o", export.to_str().unwrap(), "maker"]));
     let names = ok(&run(Command::new("tar").arg("-tf").arg(&export)));
     assert!(names.lines().any(|n| n == "made") && !names.lines().any(|n| n == "etc/motd"));
+    for verb in [&["diff", "nosuch"][..], &["export", "nosuch"], &["commit", "nosuch"]] {
+        let out = w.md(verb);
+        assert_eq!(out.status.code(), Some(1), "{verb:?}");
+        assert!(stderr(&out).contains("No such container: nosuch"), "{}", stderr(&out));
+    }
 
     let saved = w.root.path().join("made.tar");
     ok(&w.md(&["save", "-o", saved.to_str().unwrap(), "mdtest/made:1"]));
