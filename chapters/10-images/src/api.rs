@@ -323,6 +323,8 @@ impl Routes for MakingRoutes {
     }
 }
 
+// ANCHOR_END: making_routes
+
 /// moby's `[{"Path":"/etc","Kind":0}]`: 0 changed, 1 added, 2 deleted.
 fn changes_of(local: &ch09_engine::Local, wanted: &str) -> Result<Value, ApiError> {
     let engine = &local.engine;
@@ -336,7 +338,6 @@ fn changes_of(local: &ch09_engine::Local, wanted: &str) -> Result<Value, ApiErro
         .collect();
     Ok(Value::Array(list))
 }
-// ANCHOR_END: making_routes
 
 fn internal(error: impl std::fmt::Display) -> ApiError {
     ApiError::new(500, error.to_string())
@@ -417,7 +418,6 @@ fn commit_of(
     Ok(image.id)
 }
 
-// ANCHOR: making_remote
 /// `mini-docker -H … diff`: `GET /containers/{id}/changes`, printed as `C /etc`.
 pub fn diff_remote(
     remote: &ch09_engine::Remote,
@@ -479,4 +479,3 @@ pub fn export_remote(
     })?;
     Ok(0)
 }
-// ANCHOR_END: making_remote
