@@ -9,6 +9,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 bash scripts/install-deps.sh
 
+echo "== the code is formatted (rustfmt.toml)"
+cargo fmt --all --check
+
 echo "== build"
 cargo build --workspace --all-targets --quiet
 
