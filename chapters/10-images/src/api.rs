@@ -479,3 +479,16 @@ pub fn export_remote(
     })?;
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::every;
+
+    #[test]
+    fn a_repeated_query_key_keeps_every_value_in_order() {
+        let raw = "container=c&changes=CMD+cat+%2Fmade&changes=ENV+A%3D1&tag=1";
+        assert_eq!(every(raw, "changes"), ["CMD cat /made", "ENV A=1"]);
+        assert_eq!(every(raw, "tag"), ["1"]);
+        assert!(every(raw, "repo").is_empty());
+    }
+}
