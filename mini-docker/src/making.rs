@@ -14,17 +14,58 @@ use ch10_images::history::TableOptions;
 
 use mini_docker::compose;
 
-pub fn diff(root: &Path, args: &DiffArgs) -> Result<u8> {
+/// The daemon named by `-H` or `DOCKER_HOST`, if any.
+#[cfg(feature = "api")]
+fn remote(host: Option<&str>) -> Result<Option<ch09_engine::Remote>> {
+    let host = host.map(str::to_string).or_else(|| std::env::var("DOCKER_HOST").ok());
+    match host.filter(|h| !h.is_empty()) {
+        Some(host) => Ok(Some(ch09_engine::Remote::new(ch09_engine::server::Host::parse(&host)?)?)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(not(feature = "api"))]
+fn remote(host: Option<&str>) -> Result<Option<std::convert::Infallible>> {
+    let host = host.map(str::to_string).or_else(|| std::env::var("DOCKER_HOST").ok());
+    match host.filter(|h| !h.is_empty()) {
+        Some(_) => {
+            anyhow::bail!("this mini-docker was built without the API client (feature \"api\")")
+        }
+        None => Ok(None),
+    }
+}
+
+/// `diff`: through the daemon's `GET /containers/{id}/changes` when one is
+/// named, else in this process.
+pub fn diff(root: &Path, host: Option<&str>, args: &DiffArgs) -> Result<u8> {
+    #[cfg(feature = "api")]
+    if let Some(remote) = remote(host)? {
+        return ch10_images::api::diff_remote(&remote, args);
+    }
+    #[cfg(not(feature = "api"))]
+    remote(host)?;
     ch10_images::cli::diff(&compose::engine(root), args)
 }
 
 /// `--pause` goes through chapter 10's freezer seam, to chapter 2's freezer.
-pub fn commit(root: &Path, args: &CommitArgs) -> Result<u8> {
+pub fn commit(root: &Path, host: Option<&str>, args: &CommitArgs) -> Result<u8> {
+    #[cfg(feature = "api")]
+    if let Some(remote) = remote(host)? {
+        return ch10_images::api::commit_remote(&remote, args);
+    }
+    #[cfg(not(feature = "api"))]
+    remote(host)?;
     let engine = compose::engine(root);
     ch10_images::cli::commit(&engine, args, &compose::Freezer::new(engine.clone()))
 }
 
-pub fn export(root: &Path, args: &ExportArgs) -> Result<u8> {
+pub fn export(root: &Path, host: Option<&str>, args: &ExportArgs) -> Result<u8> {
+    #[cfg(feature = "api")]
+    if let Some(remote) = remote(host)? {
+        return ch10_images::api::export_remote(&remote, args);
+    }
+    #[cfg(not(feature = "api"))]
+    remote(host)?;
     ch10_images::cli::export(&compose::engine(root), args)
 }
 

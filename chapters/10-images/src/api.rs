@@ -89,9 +89,14 @@ mod hyper_response {
 }
 
 fn tags_of(raw: &str) -> Vec<String> {
+    every(raw, "t")
+}
+
+/// Every value of a key that may repeat (`t`, `changes`).
+fn every(raw: &str, wanted: &str) -> Vec<String> {
     raw.split('&')
         .filter_map(|pair| pair.split_once('='))
-        .filter(|(key, _)| *key == "t")
+        .filter(|(key, _)| *key == wanted)
         .map(|(_, value)| http::percent_decode(value))
         .filter(|t| !t.is_empty())
         .collect()
@@ -274,4 +279,216 @@ fn encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// Chapter 10's container routes: `GET /containers/{id}/changes`,
+/// `GET /containers/{id}/export` and `POST /commit`. `freezer` makes the
+/// pause seam of `commit` (chapter 2's freezer, given by the composition).
+pub struct MakingRoutes {
+    pub freezer: fn(&ch05_run::Engine) -> Box<dyn crate::commit::Freezer>,
+}
+
+// ANCHOR: making_routes
+impl Routes for MakingRoutes {
+    fn handle(&self, daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
+        let freezer = self.freezer;
+        match (routed.method.as_str(), routed.segments.as_slice()) {
+            ("GET", [c, id, changes]) if c == "containers" && changes == "changes" => {
+                let id = id.clone();
+                Ok(Box::pin(async move {
+                    let local = daemon.local.clone();
+                    match ch09_engine::server::blocking(move || changes_of(&local, &id)).await {
+                        Ok(list) => http::json(200, &list),
+                        Err(error) => http::error(&error),
+                    }
+                }))
+            }
+            ("GET", [c, id, export]) if c == "containers" && export == "export" => {
+                Ok(Box::pin(get_export(daemon, id.clone())))
+            }
+            ("POST", [commit]) if commit == "commit" => {
+                let query = http::query(&routed.request);
+                let raw = routed.request.uri().query().unwrap_or_default().to_string();
+                Ok(Box::pin(async move {
+                    let local = daemon.local.clone();
+                    let work = move || commit_of(&local, &query, every(&raw, "changes"), freezer);
+                    match ch09_engine::server::blocking(work).await {
+                        Ok(id) => http::json(201, &json!({ "Id": id })),
+                        Err(error) => http::error(&error),
+                    }
+                }))
+            }
+            _ => Err(routed),
+        }
+    }
+}
+
+// ANCHOR_END: making_routes
+
+/// moby's `[{"Path":"/etc","Kind":0}]`: 0 changed, 1 added, 2 deleted.
+fn changes_of(local: &ch09_engine::Local, wanted: &str) -> Result<Value, ApiError> {
+    let engine = &local.engine;
+    let config = engine.config(&local.find(wanted)?).map_err(internal)?;
+    let changes = crate::commit::container_fs(engine, &config)
+        .and_then(|fs| Ok(fs.changes()?))
+        .map_err(internal)?;
+    let list: Vec<Value> = changes
+        .iter()
+        .map(|c| json!({ "Path": format!("/{}", c.path.display()), "Kind": c.kind as u8 }))
+        .collect();
+    Ok(Value::Array(list))
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::new(500, error.to_string())
+}
+
+/// The container's files as one tar, streamed as it is written.
+async fn get_export(daemon: Arc<Daemon>, wanted: String) -> hyper_response::Response {
+    let local = daemon.local.clone();
+    let found = ch09_engine::server::blocking(move || {
+        let config = local.engine.config(&local.find(&wanted)?).map_err(internal)?;
+        crate::commit::container_fs(&local.engine, &config).map_err(internal)
+    })
+    .await;
+    let fs = match found {
+        Ok(fs) => fs,
+        Err(error) => return http::error(&error),
+    };
+    let (tx, stream) = http::channel();
+    std::thread::spawn(move || {
+        let mut out = ChannelWriter(Box::new(move |bytes| tx.blocking_send(bytes.into()).is_ok()));
+        let _ = fs.export(&mut out);
+    });
+    http::response(200, Some("application/x-tar"), stream)
+}
+
+/// Bytes written to the response's channel (a closed one: the client left).
+struct ChannelWriter(Box<dyn FnMut(Vec<u8>) -> bool + Send>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !(self.0)(buf.to_vec()) {
+            let left = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client left");
+            return Err(left);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`.
+fn commit_of(
+    local: &ch09_engine::Local,
+    query: &std::collections::BTreeMap<String, String>,
+    changes: Vec<String>,
+    freezer: fn(&ch05_run::Engine) -> Box<dyn crate::commit::Freezer>,
+) -> Result<String, ApiError> {
+    let get = |key: &str| query.get(key).filter(|v| !v.is_empty()).cloned();
+    let wanted = get("container").ok_or_else(|| ApiError::bad_request("no container given"))?;
+    let id = local.find(&wanted)?;
+    let tag = match get("repo") {
+        Some(repo) => {
+            let name = match get("tag") {
+                Some(tag) => format!("{repo}:{tag}"),
+                None => repo,
+            };
+            let reference = Reference::parse(&name)
+                .map_err(|e| ApiError::bad_request(format!("invalid reference format: {e}")))?;
+            Some(reference)
+        }
+        None => None,
+    };
+    let options = crate::commit::CommitOptions {
+        tag,
+        author: get("author"),
+        message: get("comment"),
+        changes,
+        // dockerd pauses unless told `pause=0`.
+        pause: query.get("pause").is_none_or(|p| !matches!(p.as_str(), "0" | "false")),
+        times: TimePolicy::from_env(),
+    };
+    let store = Store::open(local.root()).map_err(internal)?;
+    let freezer = freezer(&local.engine);
+    let image = crate::commit::commit(&local.engine, &store, &id, &options, freezer.as_ref())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(image.id)
+}
+
+/// `mini-docker -H … diff`: `GET /containers/{id}/changes`, printed as `C /etc`.
+pub fn diff_remote(
+    remote: &ch09_engine::Remote,
+    args: &crate::cli::DiffArgs,
+) -> anyhow::Result<u8> {
+    let path = format!("/containers/{}/changes", encode(&args.container));
+    let changes =
+        remote.request("GET", &path, None).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    for change in changes.as_array().into_iter().flatten() {
+        let letter = match change["Kind"].as_u64() {
+            Some(1) => 'A',
+            Some(2) => 'D',
+            _ => 'C',
+        };
+        println!("{letter} {}", change["Path"].as_str().unwrap_or_default());
+    }
+    Ok(0)
+}
+
+/// `mini-docker -H … commit`: `POST /commit`, the new image's id printed.
+pub fn commit_remote(
+    remote: &ch09_engine::Remote,
+    args: &crate::cli::CommitArgs,
+) -> anyhow::Result<u8> {
+    let mut path = format!("/commit?container={}&pause={}", encode(&args.container), args.pause);
+    if let Some(repository) = &args.repository {
+        let reference = Reference::parse(repository)?;
+        anyhow::ensure!(
+            reference.digest.is_none(),
+            "refusing to create a tag with a digest reference"
+        );
+        path.push_str(&format!(
+            "&repo={}&tag={}",
+            encode(&reference.name()),
+            encode(reference.tag.as_deref().unwrap_or("latest"))
+        ));
+    }
+    for (key, value) in [("author", &args.author), ("comment", &args.message)] {
+        if let Some(value) = value {
+            path.push_str(&format!("&{key}={}", encode(value)));
+        }
+    }
+    for change in &args.changes {
+        path.push_str(&format!("&changes={}", encode(change)));
+    }
+    let made = remote.request("POST", &path, None).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    println!("{}", made["Id"].as_str().unwrap_or_default());
+    Ok(0)
+}
+
+/// `mini-docker -H … export`: `GET /containers/{id}/export`, to a file or stdout.
+pub fn export_remote(
+    remote: &ch09_engine::Remote,
+    args: &crate::cli::ExportArgs,
+) -> anyhow::Result<u8> {
+    let path = format!("/containers/{}/export", encode(&args.container));
+    crate::cli::to_file_or_stdout(args.output.as_deref(), |out| {
+        remote.get_to(&path, out).map_err(|e| anyhow::anyhow!("{}", e.message))
+    })?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::every;
+
+    #[test]
+    fn a_repeated_query_key_keeps_every_value_in_order() {
+        let raw = "container=c&changes=CMD+cat+%2Fmade&changes=ENV+A%3D1&tag=1";
+        assert_eq!(every(raw, "changes"), ["CMD cat /made", "ENV A=1"]);
+        assert_eq!(every(raw, "tag"), ["1"]);
+        assert!(every(raw, "repo").is_empty());
+    }
 }

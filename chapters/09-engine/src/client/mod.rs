@@ -91,6 +91,21 @@ impl Remote {
         })
     }
 
+    /// `GET path` whose answer is a byte stream (`export`): copied to `out`.
+    pub fn get_to(&self, path: &str, out: &mut dyn std::io::Write) -> ApiResult<()> {
+        self.block_on(async {
+            let response = send(&self.host, "GET", path, None, &[]).await?;
+            if response.status().as_u16() >= 400 {
+                return json(response).await.map(drop);
+            }
+            let mut body = response.into_body();
+            while let Some(chunk) = http::next_chunk(&mut body).await? {
+                out.write_all(&chunk).map_err(|e| ApiError::new(500, format!("writing: {e}")))?;
+            }
+            Ok(())
+        })
+    }
+
     fn id_path(id: &str, rest: &str) -> String {
         format!("/containers/{}{rest}", encode(id))
     }
