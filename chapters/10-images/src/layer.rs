@@ -221,13 +221,18 @@ fn add_from<W: Write>(
 
 /// The owner of a whiteout at the root: root, at the epoch.
 fn root_owned() -> Node {
+    dir_node((0, 0), 0)
+}
+
+/// A plain directory (0755) owned by `uid:gid`, modified at `mtime`.
+pub(crate) fn dir_node((uid, gid): (u32, u32), mtime: i64) -> Node {
     Node {
         kind: Kind::Dir,
         mode: 0o755,
-        uid: 0,
-        gid: 0,
+        uid,
+        gid,
         size: 0,
-        mtime: 0,
+        mtime,
         mtime_nsec: 0,
         rdev: 0,
         dev: 0,

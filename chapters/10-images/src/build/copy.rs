@@ -204,23 +204,8 @@ fn relative(path: &Path) -> PathBuf {
     path.strip_prefix("/").unwrap_or(path).to_path_buf()
 }
 
-fn new_dir((uid, gid): (u32, u32)) -> Node {
-    Node {
-        kind: Kind::Dir,
-        mode: 0o755,
-        uid,
-        gid,
-        size: 0,
-        mtime: now(),
-        mtime_nsec: 0,
-        rdev: 0,
-        dev: 0,
-        ino: 0,
-        nlink: 1,
-        capability: None,
-        opaque: false,
-        refers_below: false,
-    }
+fn new_dir(owner: (u32, u32)) -> Node {
+    crate::layer::dir_node(owner, now())
 }
 
 fn now() -> i64 {
