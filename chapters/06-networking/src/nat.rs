@@ -242,8 +242,7 @@ pub fn add_port_rules(
     ip: Ipv4Addr,
     ports: &[PortMapping],
 ) -> Result<(), NetError> {
-    let rules: Vec<Rule> =
-        ports.iter().flat_map(|p| port_rules(network, container_id, ip, p)).collect();
+    let rules = published_rules(network, container_id, ip, ports);
     if rules.is_empty() {
         return Ok(());
     }
@@ -254,6 +253,16 @@ pub fn add_port_rules(
 
 // ANCHOR: port_batch_remove
 
+/// Every rule of every published port of one container.
+fn published_rules(
+    network: &Network,
+    container_id: &str,
+    ip: Ipv4Addr,
+    ports: &[PortMapping],
+) -> Vec<Rule> {
+    ports.iter().flat_map(|p| port_rules(network, container_id, ip, p)).collect()
+}
+
 /// Remove a container's published ports: the same batch with `-D`. If a
 /// rule is missing (removed by hand, or a crash before they were all
 /// added), the batch fails as a whole, and we delete whatever is tagged.
@@ -263,8 +272,7 @@ pub fn remove_port_rules(
     ip: Ipv4Addr,
     ports: &[PortMapping],
 ) -> Result<(), NetError> {
-    let rules: Vec<Rule> =
-        ports.iter().flat_map(|p| port_rules(network, container_id, ip, p)).collect();
+    let rules = published_rules(network, container_id, ip, ports);
     if rules.is_empty() {
         return Ok(());
     }
