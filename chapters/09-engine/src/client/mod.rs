@@ -60,19 +60,19 @@ impl Remote {
         encode(text)
     }
 
-    /// `POST path` with `body` of `content_type`, whose answer is a stream
-    /// of JSON messages, one a line (`POST /build`): each to `on_message`.
-    /// An error status before the stream is the daemon's error.
+    /// `POST path` with `body` and `headers` (its `Content-Type`, …), whose
+    /// answer is a stream of JSON messages, one a line (`POST /build`,
+    /// `POST /images/{name}/push`): each to `on_message`. An error status
+    /// before the stream is the daemon's error.
     pub fn post_json_stream(
         &self,
         path: &str,
         body: Vec<u8>,
-        content_type: &str,
+        headers: &[(&str, &str)],
         on_message: &mut dyn FnMut(&Value),
     ) -> ApiResult<()> {
         self.block_on(async {
-            let headers = [("Content-Type", content_type)];
-            let response = send(&self.host, "POST", path, Some(body), &headers).await?;
+            let response = send(&self.host, "POST", path, Some(body), headers).await?;
             if response.status().as_u16() >= 400 {
                 return json(response).await.map(drop);
             }
