@@ -296,6 +296,7 @@ pub fn build_remote(
     let (dockerfile, extra) = dockerfile_in_context(args, &options.dockerfile);
     let tar = build::context::context_tar(
         &args.context,
+        &dockerfile,
         extra.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
     )?;
     let mut query = format!("/build?dockerfile={}", encode(&dockerfile));
