@@ -250,3 +250,87 @@ fn docker_cli_push_through_the_daemon() {
         stderr(&nosuch)
     );
 }
+
+/// docker-py's `container.commit(conf=…, changes=…)`: `POST /commit` with a
+/// body, the changes applied to it, the result merged over the container's
+/// config as dockerd does.
+const COMMIT_PY: &str = r#"
+import sys, docker
+c = docker.DockerClient(base_url="unix://" + sys.argv[1])
+made = c.containers.get("maker")
+conf = {"Cmd": ["cat", "/made"], "Env": ["A=1"], "Labels": {"k": "v"},
+        "ExposedPorts": {"8080/tcp": {}}, "WorkingDir": "/tmp", "User": "1000",
+        "Entrypoint": None, "Hostname": "not-an-image-field"}
+image = made.commit(repository="mdtest/conf", tag="1", conf=conf, changes=["ENV B=2"])
+print(image.id)
+"#;
+
+#[test]
+fn commit_merges_a_body_config_and_changes_as_dockerd() {
+    let test = "commit_merges_a_body_config_and_changes_as_dockerd";
+    if !require_root(test)
+        || !testkit::require_program(test, "python3", "python3")
+        || !testkit::require_program(test, "docker", "docker.io")
+    {
+        return;
+    }
+    if !run(Command::new("python3").args(["-c", "import docker"])).status.success() {
+        assert!(!testkit::in_ci(), "docker-py is missing: run scripts/install-deps.sh");
+        eprintln!("SKIP {test}: no docker-py (pip install docker)");
+        return;
+    }
+    let w = World::with_daemon(BIN);
+    let socket = w.socket().expect("a daemon").display().to_string();
+    ok(&w.md(&[
+        "run",
+        "--name",
+        "maker",
+        "-e",
+        "FROM_RUN=x",
+        "busybox",
+        "sh",
+        "-c",
+        "echo made > /made",
+    ]));
+    let id = ok(&run(Command::new("python3").args(["-c", COMMIT_PY, &socket])));
+    assert!(id.starts_with("sha256:"), "{id}");
+    let config = |image: &str| -> serde_json::Value {
+        let all = ok(&w.md(&["inspect", image]));
+        serde_json::from_str::<serde_json::Value>(&all).unwrap()[0]["Config"].clone()
+    };
+    let conf = config("mdtest/conf:1");
+    assert_eq!(conf["Cmd"], serde_json::json!(["cat", "/made"]));
+    let env: Vec<&str> =
+        conf["Env"].as_array().unwrap().iter().filter_map(|e| e.as_str()).collect();
+    assert_eq!(&env[..2], ["A=1", "B=2"], "the body's, then the change: {env:?}");
+    assert!(env.iter().any(|e| e.starts_with("PATH=")) && env.contains(&"FROM_RUN=x"), "{env:?}");
+    assert_eq!(conf["Labels"]["k"], "v");
+    assert_eq!(conf["ExposedPorts"], serde_json::json!({ "8080/tcp": {} }));
+    assert_eq!((conf["WorkingDir"].as_str(), conf["User"].as_str()), (Some("/tmp"), Some("1000")));
+    assert!(conf.get("Hostname").is_none(), "{conf}");
+    assert_eq!(ok(&w.md(&["run", "--rm", "mdtest/conf:1"])), "made");
+
+    // The docker CLI sends no body: `--change`s over the container's config.
+    let docker = run(Command::new("docker")
+        .arg("-H")
+        .arg(format!("unix://{socket}"))
+        .args([
+            "commit",
+            "--change",
+            "ENV C=3",
+            "--change",
+            "EXPOSE 9090",
+            "maker",
+            "mdtest/changed:1",
+        ])
+        .env("DOCKER_CONFIG", w.root.path().join("docker-config"))
+        .env_remove("DOCKER_HOST"));
+    ok(&docker);
+    let changed = config("mdtest/changed:1");
+    let env: Vec<&str> =
+        changed["Env"].as_array().unwrap().iter().filter_map(|e| e.as_str()).collect();
+    assert_eq!(env.last(), Some(&"C=3"), "{env:?}");
+    assert!(env.contains(&"FROM_RUN=x"), "{env:?}");
+    assert_eq!(changed["ExposedPorts"], serde_json::json!({ "9090/tcp": {} }));
+    assert_eq!(changed["Cmd"], serde_json::json!(["sh", "-c", "echo made > /made"]));
+}
