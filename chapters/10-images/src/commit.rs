@@ -79,6 +79,8 @@ pub fn commit(
     apply_changes(&options.changes, &mut config)?;
     crate::merge::merge(&mut config, &settings);
     image.config = config;
+    // ANCHOR_END: commit
+    // ANCHOR: commit_2
     let created = timestamp(options.times);
     image.created = Some(created.clone());
     image.author = options.author.clone();
@@ -102,7 +104,7 @@ pub fn commit(
         record_image(store, added, Some(&parent), image, history, layer, tag.as_deref())
     })
 }
-// ANCHOR_END: commit
+// ANCHOR_END: commit_2
 
 /// Run `work` with the container frozen (when `pause`), thawing it after
 /// whatever `work` returned.
