@@ -421,6 +421,8 @@ fn docker_build_through_the_daemon() {
             ("ignored.txt", "i"),
         ],
     );
+    // More than a request body may have elsewhere (16 MB): streamed to disk.
+    std::fs::write(dir.join("big.bin"), vec![0u8; 20 << 20]).unwrap();
     let docker = |args: &[&str]| {
         let mut cmd = std::process::Command::new("docker");
         cmd.arg("-H").arg(format!("unix://{}", socket.display())).args(args);
