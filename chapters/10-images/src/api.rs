@@ -294,11 +294,13 @@ pub fn build_remote(
 ) -> anyhow::Result<u8> {
     let options = args.options()?;
     let (dockerfile, extra) = dockerfile_in_context(args, &options.dockerfile);
-    let tar = build::context::context_tar(
-        &args.context,
-        &dockerfile,
-        extra.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
-    )?;
+    let tar = TempFile(
+        std::env::temp_dir().join(format!(".mini-docker-context-{}.tar", std::process::id())),
+    );
+    let file = std::io::BufWriter::new(std::fs::File::create(&tar.0)?);
+    let extra = extra.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+    let file = build::context::context_tar(&args.context, &dockerfile, extra, file)?;
+    file.into_inner().map_err(|e| e.into_error())?;
     let mut query = format!("/build?dockerfile={}", encode(&dockerfile));
     for tag in &args.tags {
         query.push_str(&format!("&t={}", encode(tag)));
@@ -325,12 +327,22 @@ pub fn build_remote(
             failed = Some(build::BuildError { message: text.to_string(), code: code as i32 });
         }
     };
+    let headers = [("Content-Type", "application/x-tar")];
     remote
-        .post_json_stream(&query, tar, &[("Content-Type", "application/x-tar")], &mut show)
+        .post_file_json_stream(&query, &tar.0, &headers, &mut show)
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     match failed {
         Some(error) => Err(error.into()),
         None => Ok(0),
+    }
+}
+
+/// A file removed when dropped: the context tar, sent from disk.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 

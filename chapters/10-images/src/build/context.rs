@@ -353,14 +353,15 @@ mod tests {
 /// `.dockerignore` leaves (and the Dockerfile and `.dockerignore`, always),
 /// every entry owned by root, symlinks as links; `extra` adds one more
 /// file (a Dockerfile from outside the context).
-pub fn context_tar(
+pub fn context_tar<W: std::io::Write>(
     root: &Path,
     dockerfile: &str,
     extra: Option<(&str, &str)>,
-) -> anyhow::Result<Vec<u8>> {
+    out: W,
+) -> anyhow::Result<W> {
     use crate::tarball::{LayerWriter, TimePolicy};
     let tree = context_tree_keeping(root, &[".dockerignore", dockerfile])?;
-    let mut writer = LayerWriter::new(Vec::new(), TimePolicy::default());
+    let mut writer = LayerWriter::new(out, TimePolicy::default());
     for (path, entry) in tree.iter() {
         let node = crate::walk::Node { uid: 0, gid: 0, nlink: 1, ..entry.node.clone() };
         match node.kind {
