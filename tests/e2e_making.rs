@@ -181,6 +181,16 @@ fn push_with_the_clients_credentials_is_read_back_by_skopeo_and_umoci() {
     let again = ok(&push(&name, &login));
     assert!(again.contains(": Layer already exists"), "{again}");
 
+    if w.through_daemon() {
+        let out = w.md(&["push", "--insecure-registry", &host, &name]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("--insecure-registry is a daemon setting"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
     // No tag: Docker's default, then the one line of a tag not here.
     let out = push(&format!("{host}/mdtest/pushed"), &login);
     assert!(stdout(&out).starts_with("Using default tag: latest\n"), "{}", stdout(&out));

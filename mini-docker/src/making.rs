@@ -90,6 +90,9 @@ pub fn push(root: &Path, host: Option<&str>, args: &PushArgs) -> Result<u8> {
         if !args.insecure.is_empty() {
             anyhow::bail!("--insecure-registry is a daemon setting: start mini-dockerd with --insecure-registry");
         }
+        if args.chunk_size != ch10_images::push::DEFAULT_CHUNK_SIZE {
+            anyhow::bail!("--chunk-size is a daemon setting: start mini-dockerd with MINI_DOCKER_PUSH_CHUNK_SIZE");
+        }
         let credential_files = ch04_image_pull::auth::credential_files(root);
         let target = ch10_images::api::DaemonPush { remote: &remote, credential_files };
         return ch10_images::cli::push(&target, args);
