@@ -52,6 +52,19 @@ fn a_container_becomes_an_image_that_runs_elsewhere() {
     assert_eq!(ok(&elsewhere.md(&["run", "--rm", "mdtest/made:1"])), "made");
 }
 
+/// The real `docker` CLI against the world's mini-dockerd, with Docker's
+/// config (and so its logins) in `config`.
+fn docker(w: &World, config: &Path, args: &[&str]) -> std::process::Output {
+    let socket = w.socket().expect("the world has a daemon");
+    run(Command::new("docker")
+        .arg("-H")
+        .arg(format!("unix://{}", socket.display()))
+        .args(args)
+        .env("DOCKER_CONFIG", config)
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_API_VERSION"))
+}
+
 /// The real `docker` CLI against mini-dockerd: `diff`, `commit`, `export`
 /// through chapter 10's routes, and moby's 404 for an unknown container.
 #[test]
@@ -61,16 +74,8 @@ fn docker_cli_diff_commit_export() {
         return;
     }
     let w = World::with_daemon(BIN);
-    let docker = |args: &[&str]| {
-        let socket = w.socket().expect("the world has a daemon");
-        run(Command::new("docker")
-            .arg("-H")
-            .arg(format!("unix://{}", socket.display()))
-            .args(args)
-            .env("DOCKER_CONFIG", w.root.path().join("docker-config"))
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_API_VERSION"))
-    };
+    let config = w.root.path().join("docker-config");
+    let docker = |args: &[&str]| docker(&w, &config, args);
     ok(&w.md(&[
         "run",
         "--name",
@@ -223,16 +228,7 @@ fn docker_cli_push_through_the_daemon() {
     let w = World::with_daemon(BIN);
     let registry = Registry::start_with_basic_auth(USER, PASSWORD);
     let host = registry.host();
-    let docker = |config: &Path, args: &[&str]| {
-        let socket = w.socket().expect("the world has a daemon");
-        run(Command::new("docker")
-            .arg("-H")
-            .arg(format!("unix://{}", socket.display()))
-            .args(args)
-            .env("DOCKER_CONFIG", config)
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_API_VERSION"))
-    };
+    let docker = |config: &Path, args: &[&str]| docker(&w, config, args);
     let login = docker_config(&w, "docker-config", &host, PASSWORD);
     ok(&docker(&login, &["run", "--name", "maker", "busybox", "sh", "-c", "echo made > /made"]));
     let name = format!("{host}/mdtest/docker:2");
@@ -321,21 +317,13 @@ fn commit_merges_a_body_config_and_changes_as_dockerd() {
     assert_eq!(ok(&w.md(&["run", "--rm", "mdtest/conf:1"])), "made");
 
     // The docker CLI sends no body: `--change`s over the container's config.
-    let docker = run(Command::new("docker")
-        .arg("-H")
-        .arg(format!("unix://{socket}"))
-        .args([
-            "commit",
-            "--change",
-            "ENV C=3",
-            "--change",
-            "EXPOSE 9090",
-            "maker",
-            "mdtest/changed:1",
-        ])
-        .env("DOCKER_CONFIG", w.root.path().join("docker-config"))
-        .env_remove("DOCKER_HOST"));
-    ok(&docker);
+    let config_dir = w.root.path().join("docker-config");
+    let change = ["--change", "ENV C=3", "--change", "EXPOSE 9090"];
+    ok(&docker(
+        &w,
+        &config_dir,
+        &[&["commit"], &change[..], &["maker", "mdtest/changed:1"]].concat(),
+    ));
     let changed = config("mdtest/changed:1");
     let env: Vec<&str> =
         changed["Env"].as_array().unwrap().iter().filter_map(|e| e.as_str()).collect();
