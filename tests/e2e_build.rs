@@ -579,15 +579,14 @@ fn builder_prune_removes_the_cache_no_tag_needs() {
     assert_eq!(ok(&w.md(&["builder", "prune", "-f"])), "Total reclaimed space: 0B");
     assert_eq!(ok(&w.md(&["run", "--rm", "mdtest/prune:1", "cat", "/b.txt"])), "two");
     if let Some(socket) = w.socket() {
-        let docker = std::process::Command::new("docker")
-            .arg("-H")
-            .arg(format!("unix://{}", socket.display()))
-            .args(["system", "prune", "-f"])
-            .env("DOCKER_CONFIG", w.root.path().join("docker-config"))
-            .env_remove("DOCKER_HOST")
-            .output()
-            .unwrap();
-        assert!(docker.status.success(), "{}", stderr(&docker));
-        assert!(stdout(&docker).contains("Total reclaimed space:"), "{}", stdout(&docker));
+        let docker = |args: &[&str]| {
+            let mut cmd = std::process::Command::new("docker");
+            cmd.arg("-H").arg(format!("unix://{}", socket.display())).args(args);
+            cmd.env("DOCKER_CONFIG", w.root.path().join("docker-config")).env_remove("DOCKER_HOST");
+            testkit::run(&mut cmd)
+        };
+        let system = ok(&docker(&["system", "prune", "-f"]));
+        assert!(system.contains("Total reclaimed space:"), "{system}");
+        assert_eq!(ok(&docker(&["builder", "prune", "-f"])), "Total reclaimed space: 0B");
     }
 }
