@@ -185,10 +185,14 @@ async fn copy_body(
             frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
         let Ok(data) = frame.into_data() else { continue };
         total += data.len() as u64;
-        if total > limit {
-            return Err(ApiError::bad_request(format!("request body larger than {limit} bytes")));
+        // Past the limit the rest is read and dropped, not written: a
+        // client still sending would otherwise never read the answer.
+        if total <= limit {
+            file.write_all(&data).map_err(failed)?;
         }
-        file.write_all(&data).map_err(failed)?;
+    }
+    if total > limit {
+        return Err(ApiError::bad_request(format!("request body larger than {limit} bytes")));
     }
     file.flush().map_err(failed)?;
     Ok(total)
