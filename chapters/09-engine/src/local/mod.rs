@@ -8,6 +8,7 @@ pub(crate) mod containers;
 mod exec;
 mod filters;
 mod images;
+pub mod in_root;
 mod manage;
 mod narration;
 pub mod objects;
