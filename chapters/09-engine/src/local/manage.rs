@@ -154,12 +154,12 @@ impl Local {
     // ANCHOR: in_root
     /// Do `work` in the container's root: a running one's is its
     /// `/proc/PID/root` (with its volumes); a stopped one's is mounted for
-    /// the moment (overlay) or is a plain directory (vfs).
-    fn in_root<T>(
+    /// this copy alone (overlay) or is a plain directory (vfs).
+    fn in_root<T: Send>(
         &self,
         wanted: &str,
         path: &str,
-        work: impl FnOnce(&Path) -> std::io::Result<T>,
+        work: impl FnOnce(&Path) -> std::io::Result<T> + Send,
     ) -> ApiResult<T> {
         let id = self.find(wanted)?;
         let state = self.engine.state(&id)?;
@@ -181,18 +181,7 @@ impl Local {
         let ch03_union_fs::driver::Union::Overlay { mount_data, merged, .. } = &rootfs.union else {
             return work(rootfs.root()).map_err(missing);
         };
-        let flags = nix::mount::MsFlags::empty();
-        nix::mount::mount(
-            Some("overlay"),
-            merged,
-            Some("overlay"),
-            flags,
-            Some(mount_data.as_str()),
-        )
-        .map_err(|e| ApiError::new(500, format!("mounting the container's root: {e}")))?;
-        let done = work(merged);
-        let _ = nix::mount::umount2(merged, nix::mount::MntFlags::MNT_DETACH);
-        done.map_err(missing)
+        super::stopped_root::with_mounted(mount_data, merged, work).map_err(missing)
     }
     // ANCHOR_END: in_root
 }

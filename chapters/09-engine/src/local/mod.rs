@@ -15,6 +15,7 @@ pub mod objects;
 pub mod pause;
 pub mod progress;
 pub mod stats;
+pub mod stopped_root;
 pub mod translate;
 
 use std::path::{Path, PathBuf};
