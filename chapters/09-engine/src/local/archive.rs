@@ -381,6 +381,37 @@ mod tests {
     }
 
     #[test]
+    fn a_link_swapped_in_during_copies_never_leads_out() {
+        let root = tempfile::tempdir().unwrap();
+        let host = tempfile::tempdir().unwrap();
+        let r = root.path().to_owned();
+        fs::write(host.path().join("secret"), "HOST").unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            // The container: `/d` is a directory one moment and a link to
+            // the host the next, swapped atomically (`RENAME_EXCHANGE`).
+            fs::create_dir(r.join("d")).unwrap();
+            fs::write(r.join("d/secret"), "inside").unwrap();
+            symlink(host.path(), r.join("l")).unwrap();
+            scope.spawn(|| {
+                let swap = nix::fcntl::RenameFlags::RENAME_EXCHANGE;
+                let here = nix::fcntl::AT_FDCWD;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    nix::fcntl::renameat2(here, &r.join("d"), here, &r.join("l"), swap).unwrap();
+                }
+            });
+            for _ in 0..2000 {
+                let _ = unpack(&r, "/d", &one_file("planted", b"x"));
+                if let Ok(tar) = tar_of(&r, "/d/secret") {
+                    assert!(!String::from_utf8_lossy(&tar).contains("HOST"), "read the host");
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert!(!host.path().join("planted").exists(), "a copy wrote onto the host");
+    }
+
+    #[test]
     fn split_keeps_the_last_name_unless_it_means_a_directory() {
         assert_eq!(split("/etc/hosts"), Some(("/etc".into(), "hosts".into())));
         assert_eq!(split("hosts"), Some(("".into(), "hosts".into())));
