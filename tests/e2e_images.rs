@@ -363,3 +363,23 @@ fn pull_platform_chooses_from_a_multi_platform_index() {
     drop(w);
     finish(registry);
 }
+
+#[test]
+fn a_missing_tag_is_the_error_alone() {
+    if !ready("a_missing_tag_is_the_error_alone") {
+        return;
+    }
+    let registry = Registry::start();
+    images::push(&registry, "busybox", "busybox:latest");
+    let w = testkit::world::World::new(env!("CARGO_BIN_EXE_mini-docker"));
+    let name = format!("{}/busybox", registry.host());
+    let out = w.md(&["pull", &format!("{name}:missing-tag")]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("Pulling from"), "progress before the error: {}", stdout(&out));
+    let error = stderr(&out);
+    assert_eq!(error.trim().lines().count(), 1, "one clear line: {error}");
+    assert!(error.contains("missing-tag") || error.contains("manifest unknown"), "{error}");
+    let pulled = ok(w.md(&["pull", &name]));
+    assert!(pulled.starts_with("latest: Pulling from"), "{pulled}");
+    assert!(pulled.contains(&format!("Status: Downloaded newer image for {name}:latest")));
+}

@@ -33,14 +33,23 @@ impl Local {
         let store = Store::open(self.root()).map_err(|e| ApiError::new(500, e.to_string()))?;
         let options =
             RegistryOptions { credentials, ..self.settings.registry_options(self.root()) };
-        out(&json!({
+        // "Pulling from" only once the registry has found the manifest (the
+        // first layer event, or success): a missing tag is the error alone.
+        let pulling = json!({
             "status": format!("Pulling from {}", reference.familiar_name()),
             "id": reference.tag_or_digest(),
-        }));
+        });
+        let mut announced = false;
         let pulled = pull::pull(&store, &reference, &options, &platform, &mut |event| {
+            if !std::mem::replace(&mut announced, true) {
+                out(&pulling);
+            }
             out(&progress::to_json(event))
         })
         .map_err(|e| pull_error(e.to_string()))?;
+        if !announced {
+            out(&pulling);
+        }
         out(&json!({ "status": format!("Digest: {}", pulled.digest) }));
         let news =
             if pulled.changed { "Downloaded newer image for" } else { "Image is up to date for" };
