@@ -90,6 +90,19 @@ if ! $only_run && ! command -v mdbook >/dev/null 2>&1; then
   echo "install-deps: building mdbook from crates.io (a few minutes, once)"
   cargo install mdbook --locked --version '^0.4' --quiet
 fi
+# The book's pictures: svgbob's preprocessor for mdbook 0.4.
+if ! $only_run && ! command -v mdbook-svgbob >/dev/null 2>&1; then
+  echo "install-deps: building mdbook-svgbob from crates.io (once)"
+  cargo install mdbook-svgbob --locked --version '^0.2' --quiet
+fi
+# check-book.sh opens every built page in headless Chromium.
+if ! $only_run && ! command -v chromium >/dev/null 2>&1; then
+  need_root
+  echo "install-deps: installing chromium (the book's rendered-page check)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 
 # The real clients of mini-dockerd in the end-to-end tests: the `docker`
 # CLI (only the CLI: its daemon is never started) and docker-py.
