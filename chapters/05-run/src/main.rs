@@ -58,6 +58,9 @@ enum Command {
     Inspect(cli::ContainersArgs),
     /// Block until containers stop, then print their exit codes.
     Wait(cli::ContainersArgs),
+    /// The exit command of a detached container's shim (not for people).
+    #[command(hide = true)]
+    InternalExited(cli::ExitedArgs),
 }
 
 #[derive(clap::Args)]
@@ -111,6 +114,7 @@ fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<u8> {
         Command::Inspect(args) => cli::inspect(engine, &args.containers)?
             .ok_or_else(|| anyhow!("no such container: {}", args.containers.join(", "))),
         Command::Wait(args) => cli::wait(engine, &args),
+        Command::InternalExited(args) => cli::exited(engine, &args),
     }
 }
 

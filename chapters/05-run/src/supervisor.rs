@@ -27,11 +27,11 @@ use crate::user::switch_user_hook;
 
 /// A container that runs: its process, our side of its stdio, the attach
 /// socket, and what each extension holds until it exits.
-struct Started {
-    child: Child,
-    stdio: stdio::ParentSide,
-    attach: AttachServer,
-    held: Vec<Box<dyn Running>>,
+pub(crate) struct Started {
+    pub(crate) child: Child,
+    pub(crate) stdio: stdio::ParentSide,
+    pub(crate) attach: AttachServer,
+    pub(crate) held: Vec<Box<dyn Running>>,
 }
 
 /// How to start a container.
@@ -138,21 +138,43 @@ impl Engine {
         report.started();
         // A daemon's helper narrates to a pipe the daemon reads to its end.
         ch01_namespaces::explain::close_sink();
-        let (exit, mut attach) = self.relay_and_wait(&config, started, attached);
-        let oom_killed = cgroup.oom_kills() > 0 && exit == 137;
-        let _ = cgroup.remove();
+        // Detached, this process becomes the small shim: past here only if it cannot.
+        let started = if attached { started } else { self.become_shim(&config, started) };
+        let (exit, attach) = self.relay_and_wait(&config, started, attached);
+        self.finish(&config, Some(&cgroup), exit, Some(attach))
+    }
+    // ANCHOR_END: supervise
+
+    // ANCHOR: finish
+    /// After the exit: the cgroup goes, the attach clients are told, the
+    /// state records it, and `--rm` removes the container. Both the
+    /// in-process supervisor and the shim's exit command end here.
+    pub(crate) fn finish(
+        &self,
+        config: &ContainerConfig,
+        cgroup: Option<&Cgroup>,
+        exit: i32,
+        attach: Option<AttachServer>,
+    ) -> anyhow::Result<i32> {
+        let oom_killed = cgroup.is_some_and(|c| c.oom_kills() > 0) && exit == 137;
+        let _ = cgroup.map(Cgroup::remove);
         // The exit is told, and the socket gone, before the state says
         // "exited": whoever connects after that reads the state instead,
         // and no one connects to an old supervisor meaning a new one.
-        attach.broadcast_exit(exit);
-        drop(attach);
-        self.record_exit(&config, exit, oom_killed)?;
+        if let Some(mut attach) = attach {
+            attach.broadcast_exit(exit);
+        }
+        self.record_exit(config, exit, oom_killed)?;
         if config.auto_remove {
             self.remove_files(&config.id, true)?;
         }
         Ok(exit)
     }
-    // ANCHOR_END: supervise
+    // ANCHOR_END: finish
+
+    pub(crate) fn log_path(&self, id: &str) -> std::path::PathBuf {
+        self.store.container_dir(id).join("container.log")
+    }
 
     fn record_exit(&self, config: &ContainerConfig, exit: i32, oom: bool) -> anyhow::Result<()> {
         self.update_state(&config.id, |s| {
@@ -246,8 +268,9 @@ impl Engine {
         started: Started,
         attached: bool,
     ) -> (i32, AttachServer) {
-        let Started { child, stdio: mut side, mut attach, held } = started;
-        let log_path = self.store.container_dir(&config.id).join("container.log");
+        let Started { child, stdio: mut side, mut attach, mut held } = started;
+        held.iter_mut().for_each(|h| h.started(child.pid()));
+        let log_path = self.log_path(&config.id);
         let _raw = (attached && config.tty).then(RawMode::enable).flatten();
         if attached {
             side.forward_window_size();
@@ -304,17 +327,15 @@ fn wait_for_attach_hook(attach: &Rc<RefCell<AttachServer>>) -> ch01_namespaces::
     })
 }
 
-/// Tell what each extension holds that the container runs, or that its
-/// start failed (so that it gives back what it took).
+/// The container runs, with what each extension holds for it (told
+/// `started` where this process relays); or its start failed, and each
+/// extension gives back what it took.
 fn tell_extensions(
     spawned: anyhow::Result<((Child, stdio::ParentSide), AttachServer)>,
-    mut held: Vec<Box<dyn Running>>,
+    held: Vec<Box<dyn Running>>,
 ) -> anyhow::Result<Started> {
     match spawned {
-        Ok(((child, stdio), attach)) => {
-            held.iter_mut().for_each(|h| h.started(child.pid()));
-            Ok(Started { child, stdio, attach, held })
-        }
+        Ok(((child, stdio), attach)) => Ok(Started { child, stdio, attach, held }),
         Err(error) => {
             held.into_iter().for_each(|h| h.stopped());
             Err(error)
