@@ -85,7 +85,9 @@ fn main() -> ExitCode {
     ch01_namespaces::explain::init(args.explain);
     let creates = matches!(args.command, Command::Run(_) | Command::Create(_));
     // Chapter 5's own extension: the container's view of its cgroup.
-    let engine = Engine::new(&args.root).with(ch05_run::cgroup_view::CgroupView);
+    // It answers `internal-exited`, so its detached supervisors become the shim.
+    let engine =
+        Engine::new(&args.root).with(ch05_run::cgroup_view::CgroupView).exiting_through_shim();
     match dispatch(&engine, args.command) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

@@ -49,7 +49,7 @@ impl Engine {
     /// cannot be (no shim installed, or the exec failed): then this
     /// process supervises on in full.
     pub(crate) fn become_shim(&self, config: &ContainerConfig, mut started: Started) -> Started {
-        let Some((binary, shim)) = programs() else { return started };
+        let Some((binary, shim)) = programs().filter(|_| self.uses_shim()) else { return started };
         let mut handover = self.handover(config, &started, &binary);
         if started.held.iter().any(|h| h.needs_a_process()) {
             let pid = started.child.pid();
