@@ -220,7 +220,7 @@ impl Engine {
     /// Free what the container holds outside its directory: its cgroup
     /// (after a crash), and whatever each extension holds for it.
     pub(crate) fn release(&self, config: &ContainerConfig) {
-        if let Ok(layout) = ch02_cgroups::detect() {
+        if let Ok(layout) = ch02_cgroups::detect_once() {
             let _ = ch02_cgroups::remove_leftover(&layout, &config.cgroup_parent, &config.id);
         }
         for extension in self.extensions() {

@@ -107,7 +107,7 @@ mod tests {
     fn lines_are_split_and_streams_kept_apart() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("container.log");
-        let mut log = LogWriter::open(&path).unwrap();
+        let mut log = LogWriter::open(&path);
         log.write(Stream::Stdout, b"hel").unwrap();
         log.write(Stream::Stderr, b"oops\n").unwrap();
         log.write(Stream::Stdout, b"lo\nworld").unwrap();
@@ -133,7 +133,7 @@ mod tests {
     fn follow_stops_when_the_container_ended_and_the_log_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("container.log");
-        let mut log = LogWriter::open(&path).unwrap();
+        let mut log = LogWriter::open(&path);
         log.write(Stream::Stdout, b"a\nb\n").unwrap();
         let mut seen = Vec::new();
         follow(&path, 0, || false, |e| seen.push(e.log.clone())).unwrap();

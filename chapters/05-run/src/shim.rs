@@ -105,7 +105,7 @@ impl Engine {
         for extension in self.extensions() {
             extension.exited(&self.root, &config);
         }
-        let cgroup = ch02_cgroups::detect().ok().and_then(|layout| {
+        let cgroup = ch02_cgroups::detect_once().ok().and_then(|layout| {
             ch02_cgroups::Cgroup::open(&layout, &config.cgroup_parent, &config.id).ok()
         });
         if attach.is_none() {

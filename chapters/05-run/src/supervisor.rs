@@ -57,10 +57,11 @@ impl Engine {
     /// how the start went on a pipe: no polling, and a failure is told even
     /// when `--rm` removed the container at once.
     pub fn start_detached_with(&self, id: &str, options: StartOptions) -> anyhow::Result<()> {
-        if self.state(id)?.is_running() {
+        let state = self.state(id)?;
+        if state.is_running() {
             return Ok(());
         }
-        self.update_state(id, |s| *s = State { status: Status::Created, ..State::created() })?;
+        self.reset_state(&state, id)?;
         let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         // SAFETY: we are single-threaded here; the first child only forks
         // and exits, the second is a whole copy of us and runs on.
@@ -87,11 +88,21 @@ impl Engine {
     /// Start the container with this process as its supervisor, attached to
     /// our terminal, and return its exit code (`run` without `-d`, `start -a`).
     pub fn start_attached(&self, id: &str) -> anyhow::Result<i32> {
-        if self.state(id)?.is_running() {
+        let state = self.state(id)?;
+        if state.is_running() {
             bail!("container {} is already running", short_id(id));
         }
-        self.update_state(id, |s| *s = State { status: Status::Created, ..State::created() })?;
+        self.reset_state(&state, id)?;
         self.supervise(id, true, StartOptions::default())
+    }
+
+    /// Back to "created" before a start — unless it is that already (a
+    /// fresh `run`: one write of `state.json` less).
+    fn reset_state(&self, state: &State, id: &str) -> anyhow::Result<()> {
+        if *state != State::created() {
+            self.update_state(id, |s| *s = State::created())?;
+        }
+        Ok(())
     }
 
     pub fn supervise(
@@ -277,9 +288,7 @@ impl Engine {
             side.feed_stdin();
             ch01_namespaces::signals::forward_signals_to(child.pid());
         }
-        if let Ok(mut log) = LogWriter::open(&log_path) {
-            let _ = side.relay(&mut log, attached, Some(&mut attach));
-        }
+        let _ = side.relay(&mut LogWriter::open(&log_path), attached, Some(&mut attach));
         let status = child.wait().map(|s| s.code()).unwrap_or(125);
         ch01_namespaces::signals::stop_forwarding();
         held.into_iter().for_each(|h| h.stopped());
@@ -396,7 +405,7 @@ fn read_report(read_end: std::os::fd::OwnedFd) -> anyhow::Result<()> {
 }
 
 fn create_cgroup(config: &ContainerConfig) -> anyhow::Result<Cgroup> {
-    let layout = ch02_cgroups::detect()?;
+    let layout = ch02_cgroups::detect_once()?;
     let limits = config.limits.to_limits();
     Ok(Cgroup::create(&layout, &config.cgroup_parent, &config.id, &limits)?)
 }

@@ -159,7 +159,7 @@ pub fn run(handover: Handover) -> ! {
     let input = handover.input.map(own);
     let mut attach =
         unsafe { AttachServer::adopt(&handover.dir, handover.listener, &handover.clients) };
-    let mut log = LogWriter::open(&handover.log).unwrap_or_else(|_| LogWriter::discarding());
+    let mut log = LogWriter::open(&handover.log);
     let _ = crate::relay::relay(outputs, input, &mut log, false, Some(&mut attach));
     let code = wait_for_exit(Pid::from_raw(handover.pid));
     if let Some(keeper) = handover.keeper.map(Pid::from_raw) {

@@ -11,27 +11,23 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::Stream;
 
 // ANCHOR: writer
 /// Appends output to the log, a whole line per entry. A line still being
-/// written (no newline yet) waits in `pending` until it is complete.
+/// written (no newline yet) waits in `pending` until it is complete. The
+/// file is made at the first line: a silent container makes none.
 pub struct LogWriter {
+    path: Option<PathBuf>,
     file: Option<File>,
     pending: [Vec<u8>; 2],
 }
 
 impl LogWriter {
-    pub fn open(path: &Path) -> std::io::Result<LogWriter> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(LogWriter { file: Some(file), pending: [Vec::new(), Vec::new()] })
-    }
-
-    /// A writer that keeps nothing (`exec`'s output is not logged).
-    pub fn discarding() -> LogWriter {
-        LogWriter { file: None, pending: [Vec::new(), Vec::new()] }
+    pub fn open(path: &Path) -> LogWriter {
+        LogWriter { path: Some(path.to_path_buf()), file: None, pending: [Vec::new(), Vec::new()] }
     }
 
     /// Record a chunk of output from one stream.
@@ -40,7 +36,7 @@ impl LogWriter {
         pending.extend_from_slice(chunk);
         while let Some(end) = pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = pending.drain(..=end).collect();
-            write_entry(self.file.as_mut(), stream, &line)?;
+            write_entry(opened(&mut self.file, &self.path)?, stream, &line)?;
         }
         Ok(())
     }
@@ -50,13 +46,31 @@ impl LogWriter {
         for stream in [Stream::Stdout, Stream::Stderr] {
             let rest = std::mem::take(&mut self.pending[stream as usize]);
             if !rest.is_empty() {
-                write_entry(self.file.as_mut(), stream, &rest)?;
+                write_entry(opened(&mut self.file, &self.path)?, stream, &rest)?;
             }
         }
         Ok(())
     }
 }
 // ANCHOR_END: writer
+
+impl LogWriter {
+    /// A writer that keeps nothing (`exec`'s output is not logged).
+    pub fn discarding() -> LogWriter {
+        LogWriter { path: None, file: None, pending: [Vec::new(), Vec::new()] }
+    }
+}
+
+/// The log file, opened (and made) the first time it is needed.
+fn opened<'a>(
+    file: &'a mut Option<File>,
+    path: &Option<PathBuf>,
+) -> std::io::Result<Option<&'a mut File>> {
+    if let (None, Some(path)) = (&file, path) {
+        *file = Some(OpenOptions::new().create(true).append(true).open(path)?);
+    }
+    Ok(file.as_mut())
+}
 
 // ANCHOR: writer_2
 fn write_entry(file: Option<&mut File>, stream: Stream, line: &[u8]) -> std::io::Result<()> {
@@ -111,7 +125,9 @@ mod tests {
     fn lines_are_split_and_streams_kept_apart() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("container.log");
-        let mut log = LogWriter::open(&path).unwrap();
+        let mut log = LogWriter::open(&path);
+        log.flush().unwrap();
+        assert!(!path.exists(), "nothing written, no file made");
         log.write(Stream::Stdout, b"hel").unwrap();
         log.write(Stream::Stderr, b"oops\n").unwrap();
         log.write(Stream::Stdout, b"lo\nworld").unwrap();

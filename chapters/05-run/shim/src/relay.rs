@@ -41,7 +41,8 @@ pub fn relay(
             match read_some(fd.as_fd(), &mut buf) {
                 0 => closed.push(i),
                 n => {
-                    log.write(*stream, &buf[..n])?;
+                    // A log that cannot be written must not stop the relay.
+                    let _ = log.write(*stream, &buf[..n]);
                     if terminal {
                         write_to_terminal(*stream, &buf[..n]);
                     }
