@@ -11,7 +11,7 @@
 //!       └─fork─▶ keeper: only when an extension's `started` needs a process (port proxies)
 //! ```
 
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use ch05_shim::handover::{self, Handover};
@@ -45,12 +45,19 @@ fn programs() -> Option<(PathBuf, PathBuf)> {
 
 impl Engine {
     // ANCHOR: become_shim
-    /// Become the shim, handing it `started`; returns it only when that
-    /// cannot be (no shim installed, or the exec failed): then this
-    /// process supervises on in full.
-    pub(crate) fn become_shim(&self, config: &ContainerConfig, mut started: Started) -> Started {
+    /// Become the shim, handing it `started` (and the pipe on which `run -d`
+    /// waits to hear that the start went well, which the shim answers);
+    /// returns it only when that cannot be (no shim installed, or the exec
+    /// failed): then this process supervises on in full.
+    pub(crate) fn become_shim(
+        &self,
+        config: &ContainerConfig,
+        mut started: Started,
+        report: Option<&std::fs::File>,
+    ) -> Started {
         let Some((binary, shim)) = programs().filter(|_| self.uses_shim()) else { return started };
         let mut handover = self.handover(config, &started, &binary);
+        handover.report = report.map(|pipe| pipe.as_raw_fd());
         if started.held.iter().any(|h| h.needs_a_process()) {
             let pid = started.child.pid();
             match spawn_keeper(&mut started.held, pid, &handover.descriptors()) {
@@ -85,6 +92,7 @@ impl Engine {
             listener,
             clients,
             keeper: None,
+            report: None,
             exit_command: exit_command(binary, &self.root, &config.id),
         }
     }

@@ -136,21 +136,16 @@ impl Engine {
                 return self.failed_to_start(&config, format!("{error:#}"), code, report);
             }
         };
-        let (pid, supervisor) = (started.child.pid().as_raw(), std::process::id() as i32);
-        self.update_state(id, |s| {
-            *s = State {
-                status: Status::Running,
-                pid: Some(pid),
-                supervisor_pid: Some(supervisor),
-                started_at: Some(now()),
-                ..State::created()
-            }
-        })?;
-        report.started();
+        self.record_running(id, started.child.pid().as_raw())?;
         // A daemon's helper narrates to a pipe the daemon reads to its end.
         ch01_namespaces::explain::close_sink();
-        // Detached, this process becomes the small shim: past here only if it cannot.
-        let started = if attached { started } else { self.become_shim(&config, started) };
+        // Detached, this process becomes the small shim, which tells the
+        // start: past here only if it cannot.
+        let started = match attached {
+            true => started,
+            false => self.become_shim(&config, started, report.0.as_ref()),
+        };
+        report.started();
         let (exit, attach) = self.relay_and_wait(&config, started, attached);
         self.finish(&config, Some(&cgroup), exit, Some(attach))
     }
@@ -182,6 +177,20 @@ impl Engine {
         Ok(exit)
     }
     // ANCHOR_END: finish
+
+    fn record_running(&self, id: &str, pid: i32) -> anyhow::Result<()> {
+        let supervisor = std::process::id() as i32;
+        self.update_state(id, |s| {
+            *s = State {
+                status: Status::Running,
+                pid: Some(pid),
+                supervisor_pid: Some(supervisor),
+                started_at: Some(now()),
+                ..State::created()
+            }
+        })?;
+        Ok(())
+    }
 
     pub(crate) fn log_path(&self, id: &str) -> std::path::PathBuf {
         self.store.container_dir(id).join("container.log")
@@ -372,7 +381,7 @@ fn spawn_of(config: &ContainerConfig, cgroup: &Cgroup) -> Spawn {
 
 /// How the supervisor tells the command that started it how the start
 /// went: one line on a pipe, `0` or `CODE MESSAGE`.
-struct Report(Option<std::fs::File>);
+pub(crate) struct Report(pub(crate) Option<std::fs::File>);
 
 impl Report {
     fn started(&mut self) {

@@ -10,6 +10,7 @@
 //! ```
 
 use std::ffi::CString;
+use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
@@ -38,6 +39,8 @@ pub struct Handover {
     pub clients: Vec<(RawFd, bool, bool)>,
     /// The process that keeps what extensions started (port proxies), if any.
     pub keeper: Option<i32>,
+    /// Where `run -d` waits for the word that the start went well (`0`).
+    pub report: Option<RawFd>,
     /// The program and arguments that finish the container's run.
     pub exit_command: Vec<String>,
 }
@@ -57,6 +60,7 @@ impl Handover {
             args.extend(["--client".into(), format!("{fd}:{}:{}", *output as u8, *sending as u8)]);
         }
         args.extend(self.keeper.iter().flat_map(|pid| ["--keeper".into(), pid.to_string()]));
+        args.extend(self.report.iter().flat_map(|fd| ["--report".into(), fd.to_string()]));
         args.push("--".into());
         args.extend(self.exit_command.iter().cloned());
         args
@@ -73,6 +77,7 @@ impl Handover {
             listener: -1,
             clients: Vec::new(),
             keeper: None,
+            report: None,
             exit_command: Vec::new(),
         };
         while let Some(flag) = args.next() {
@@ -100,6 +105,7 @@ impl Handover {
             "--stdin" => self.input = Some(number(value)?),
             "--listener" => self.listener = number(value)?,
             "--keeper" => self.keeper = Some(number(value)?),
+            "--report" => self.report = Some(number(value)?),
             "--client" => {
                 let mut parts = value.split(':');
                 let (fd, output, sending) = (parts.next(), parts.next(), parts.next());
@@ -115,7 +121,8 @@ impl Handover {
     pub fn descriptors(&self) -> Vec<RawFd> {
         let outputs = self.outputs.iter().map(|(fd, _)| *fd);
         let clients = self.clients.iter().map(|(fd, ..)| *fd);
-        outputs.chain(self.input).chain([self.listener]).chain(clients).collect()
+        let single = self.input.into_iter().chain([self.listener]).chain(self.report);
+        outputs.chain(single).chain(clients).collect()
     }
 }
 
@@ -159,6 +166,9 @@ pub fn run(handover: Handover) -> ! {
     let input = handover.input.map(own);
     let mut attach =
         unsafe { AttachServer::adopt(&handover.dir, handover.listener, &handover.clients) };
+    if let Some(pipe) = handover.report.map(own) {
+        let _ = std::fs::File::from(pipe).write_all(b"0\n"); // the start went well
+    }
     let mut log = LogWriter::open(&handover.log);
     let _ = crate::relay::relay(outputs, input, &mut log, false, Some(&mut attach));
     let code = wait_for_exit(Pid::from_raw(handover.pid));
@@ -217,11 +227,12 @@ mod tests {
             listener: 9,
             clients: vec![(10, true, false), (11, false, true)],
             keeper: Some(43),
+            report: Some(12),
             exit_command: vec!["/bin/md".into(), "--root".into(), "/r".into()],
         };
         let args = handover.to_args();
         assert_eq!(Handover::from_args(args.into_iter()), Ok(handover.clone()));
-        assert_eq!(handover.descriptors(), [5, 6, 8, 9, 10, 11]);
+        assert_eq!(handover.descriptors(), [5, 6, 8, 9, 12, 10, 11]);
         let missing = Handover::from_args(["--pid", "1"].map(String::from).into_iter());
         assert!(missing.unwrap_err().contains("exit command"));
         let bad = Handover::from_args(["--pid", "x"].map(String::from).into_iter());
