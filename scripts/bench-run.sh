@@ -114,6 +114,18 @@ awk -v a="$md_ms" -v b="$crun_net" 'BEGIN { printf "ratio mini-docker / crun: %.
 awk -v a="$bridged_ms" -v b="$md_ms" 'BEGIN { printf "ratio bridged / --network none: %.2f (target: at most 1.50)\n", a / b }'
 awk -v a="$bridged_ms" -v b="$runc_ms" 'BEGIN { printf "ratio bridged / runc: %.2f (target: at most 1.00)\n", a / b }'
 
+# CPU time rather than wall time: what the other load of the machine
+# changes least (perf's task-clock, all processes of the command).
+if command -v perf >/dev/null && perf stat -e task-clock true >/dev/null 2>&1; then
+  export work
+  cpu_ms() { perf stat -r "$runs" -x, -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.1f", $1}'; }
+  md_cpu=$(cpu_ms "$md" --root "$root" run --rm $network_flag busybox /bin/true)
+  crun_cpu=$(cpu_ms bash -c "$(declare -f crun_run); crun_run")
+  wrapper_cpu=$(cpu_ms bash -c "$(declare -f crun_wrapper); crun_wrapper")
+  echo "CPU time (perf task-clock, mean of $runs): mini-docker ${md_cpu} ms, crun ${crun_cpu} ms of which the wrapper ${wrapper_cpu} ms"
+  awk -v a="$md_cpu" -v b="$crun_cpu" -v w="$wrapper_cpu" 'BEGIN { printf "ratio of CPU time mini-docker / crun: %.2f\n", a / (b - w) }'
+fi
+
 # memory PID: "VmRSS KiB, private KiB" of a process
 memory() {
   local rss private
@@ -141,6 +153,8 @@ if command -v conmon >/dev/null; then
   conmon -c bench-conmon -u bench-conmon -n bench-conmon -r "$(command -v runc)" \
     -b "$work/bundle-sleep" -p "$work/container.pid" -P "$work/conmon.pid" \
     -l "k8s-file:$work/conmon.log" --exit-dir "$work/exits" --socket-dir-path "$work/sockets" >/dev/null 2>&1
+  # conmon has runc create the container in the background: wait for it.
+  for _ in $(seq 100); do [ -s "$work/container.pid" ] && break; sleep 0.05; done
   runc start bench-conmon
   sleep 0.2
   echo "conmon $(conmon --version | awk 'NR == 1 {print $3}') of a runc container, for comparison:  $(memory "$(cat "$work/conmon.pid")")"

@@ -162,7 +162,8 @@ impl Engine {
         exit: i32,
         attach: Option<AttachServer>,
     ) -> anyhow::Result<i32> {
-        let oom_killed = cgroup.is_some_and(|c| c.oom_kills() > 0) && exit == 137;
+        // Only a SIGKILL (137) can be the OOM killer's: no cgroup files read otherwise.
+        let oom_killed = exit == 137 && cgroup.is_some_and(|c| c.oom_kills() > 0);
         let _ = cgroup.map(Cgroup::remove);
         // The exit is told, and the socket gone, before the state says
         // "exited": whoever connects after that reads the state instead,
