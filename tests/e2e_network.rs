@@ -105,10 +105,13 @@ impl Drop for World {
             testkit::assert_no_leftovers(bridge);
         }
         for id in self.ids.lock().unwrap().iter() {
-            assert!(
-                !Path::new("/sys/class/net").join(format!("mdv{}", &id[..12])).exists(),
-                "the veth of {id} is left"
-            );
+            // Every veth of the container: eth0's mdv<12>, eth1's md1<11>, ...
+            let links = std::fs::read_dir("/sys/class/net").unwrap().flatten();
+            let left: Vec<String> = links
+                .map(|l| l.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with("md") && name.contains(&id[..11]))
+                .collect();
+            assert!(left.is_empty(), "the veths {left:?} of {id} are left");
             assert!(
                 testkit::network::iptables_rules_mentioning(&id[..12]).is_empty(),
                 "rules of {id} are left"
@@ -522,4 +525,120 @@ fn network_ls_and_inspect_take_a_go_template() {
     assert_eq!(address, w.ip(&id, "mdtestfmt"));
     let bad = w.md(&["network", "ls", "--format", "{{.Name"]);
     refused(&bad, 1, "template parsing error");
+}
+
+/// The container's routes, one per line (`ip route` inside it).
+fn routes(w: &World, container: &str) -> String {
+    ok(&w.md(&["exec", container, "ip", "route"]))
+}
+
+/// The network names in `inspect`'s `NetworkSettings.Networks`.
+fn networks_of(w: &World, container: &str) -> Vec<String> {
+    let inspect = w.inspect(container);
+    inspect["NetworkSettings"]["Networks"].as_object().unwrap().keys().cloned().collect()
+}
+
+fn prefix(subnet: &str) -> &str {
+    &subnet[..subnet.rfind('.').unwrap()]
+}
+
+#[test]
+fn a_running_container_connected_to_a_second_network_reaches_it_and_leaves_it() {
+    if !require_root("a_running_container_connected_to_a_second_network_reaches_it_and_leaves_it") {
+        return;
+    }
+    let w = World::new();
+    let (_, front) = w.network("mdtestfront");
+    let (_, back) = w.network("mdtestback");
+    let web = w.start(&["--name", "web", "--network", "mdtestfront", "busybox", "sleep", "60"]);
+    w.start(&["--name", "db", "--network", "mdtestback", "busybox", "sleep", "60"]);
+    let db = w.ip("db", "mdtestback");
+    let across = w.md(&["exec", "web", "ping", "-c", "1", "-W", "1", &db]);
+    assert!(!across.status.success(), "web reached db before it was connected");
+    assert_eq!(ok(&w.md(&["network", "connect", "mdtestback", "web"])), "");
+    assert_eq!(networks_of(&w, "web"), ["mdtestback", "mdtestfront"]);
+    let web_back = w.ip("web", "mdtestback");
+    assert!(web_back.starts_with(prefix(&back)), "{web_back} not in {back}");
+    let eth1 = ok(&w.md(&["exec", "web", "ip", "-o", "-4", "addr", "show", "eth1"]));
+    assert!(eth1.contains(&format!("{web_back}/24")), "{eth1}");
+    // No second default route: the gateway stays with the first network.
+    let table = routes(&w, "web");
+    assert_eq!(table.matches("default").count(), 1, "{table}");
+    assert!(table.contains(&format!("default via {}.1 dev eth0", prefix(&front))), "{table}");
+    ok(&w.md(&["exec", "web", "ping", "-c", "1", "-W", "3", &db]));
+    // Both learnt the other's name on the network they now share.
+    ok(&w.md(&["exec", "web", "ping", "-c", "1", "-W", "3", "db"]));
+    ok(&w.md(&["exec", "db", "ping", "-c", "1", "-W", "3", "web"]));
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&w.md(&["network", "inspect", "mdtestback"]))).unwrap();
+    assert_eq!(listed[0]["Containers"][&web]["Name"], "web", "{listed}");
+    // Twice, or with what is not there: moby's errors.
+    let twice = w.md(&["network", "connect", "mdtestback", "web"]);
+    refused(&twice, 1, "endpoint with name web already exists in network mdtestback");
+    refused(&w.md(&["network", "connect", "nosuch", "web"]), 1, "network nosuch not found");
+    refused(&w.md(&["network", "connect", "mdtestback", "nosuch"]), 1, "No such container: nosuch");
+    refused(&w.md(&["network", "connect", "host", "web"]), 1, "connected to host network");
+    let alias = w.md(&["network", "connect", "--alias", "www", "mdtestback", "db"]);
+    refused(&alias, 1, "network connect --alias is not supported here");
+    // Disconnected: the interface, its address and its veth are gone.
+    assert_eq!(ok(&w.md(&["network", "disconnect", "mdtestback", "web"])), "");
+    assert!(!w.md(&["exec", "web", "ip", "link", "show", "eth1"]).status.success());
+    let gone = w.md(&["exec", "web", "ping", "-c", "1", "-W", "1", &db]);
+    assert!(!gone.status.success(), "web still reaches db");
+    assert_eq!(networks_of(&w, "web"), ["mdtestfront"]);
+    assert!(!Path::new("/sys/class/net").join(format!("md1{}", &web[..11])).exists());
+    assert_eq!(w.leases().len(), 2, "{:?}", w.leases());
+    let again = w.md(&["network", "disconnect", "mdtestback", "web"]);
+    refused(&again, 1, &format!("container {web} is not connected to network mdtestback"));
+    // rm takes the rest: the World's drop checks no veth, rule or lease is left.
+    ok(&w.md(&["network", "connect", "mdtestback", "web"]));
+    ok(&w.md(&["rm", "-f", "web", "db"]));
+    assert!(w.leases().is_empty(), "{:?}", w.leases());
+}
+
+#[test]
+fn a_created_container_joins_its_connected_networks_when_it_starts() {
+    if !require_root("a_created_container_joins_its_connected_networks_when_it_starts") {
+        return;
+    }
+    let w = World::new();
+    let (_, front) = w.network("mdtestfront");
+    let (_, back) = w.network("mdtestback");
+    let id = ok(&w.md(&[
+        "create",
+        "--name",
+        "app",
+        "--network",
+        "mdtestfront",
+        "busybox",
+        "sleep",
+        "60",
+    ]));
+    w.ids.lock().unwrap().push(id.clone());
+    ok(&w.md(&["network", "connect", "mdtestback", "app"]));
+    assert_eq!(networks_of(&w, "app"), ["mdtestback", "mdtestfront"]);
+    assert_eq!(w.ip("app", "mdtestback"), "", "an address before the start");
+    ok(&w.md(&["start", "app"]));
+    assert!(w.ip("app", "mdtestfront").starts_with(prefix(&front)));
+    let on_back = w.ip("app", "mdtestback");
+    let eth1 = ok(&w.md(&["exec", "app", "ip", "-o", "-4", "addr", "show", "eth1"]));
+    assert!(on_back.starts_with(prefix(&back)) && eth1.contains(&on_back), "{eth1}");
+    let table = routes(&w, "app");
+    assert!(table.contains(&format!("default via {}.1 dev eth0", prefix(&front))), "{table}");
+    // Off the network that had the default route: the next one takes it over.
+    ok(&w.md(&["network", "disconnect", "mdtestfront", "app"]));
+    let table = routes(&w, "app");
+    assert!(table.contains(&format!("default via {}.1 dev eth1", prefix(&back))), "{table}");
+    // Recorded: the next start has only that network, as eth0.
+    ok(&w.md(&["stop", "-t", "1", "app"]));
+    assert_eq!(networks_of(&w, "app"), ["mdtestback"]);
+    assert!(w.leases().is_empty(), "a stopped container holds {:?}", w.leases());
+    ok(&w.md(&["start", "app"]));
+    let eth0 = ok(&w.md(&["exec", "app", "ip", "-o", "-4", "addr", "show", "eth0"]));
+    assert!(eth0.contains(&w.ip("app", "mdtestback")), "{eth0}");
+    // A stopped container's networks change in its settings alone.
+    ok(&w.md(&["stop", "-t", "1", "app"]));
+    ok(&w.md(&["network", "disconnect", "mdtestback", "app"]));
+    assert_eq!(networks_of(&w, "app"), Vec::<String>::new());
+    ok(&w.md(&["rm", "app"]));
 }

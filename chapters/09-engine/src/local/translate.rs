@@ -120,7 +120,7 @@ fn network(host: &HostConfig) -> ApiResult<NetworkSettings> {
             ports.push(spec.parse::<PortMapping>().map_err(bad)?);
         }
     }
-    Ok(NetworkSettings { mode, ports })
+    Ok(NetworkSettings { mode, ports, ..NetworkSettings::default() })
 }
 
 /// `Binds` (the `-v` strings), `Mounts` (`--mount`) and `Tmpfs`.
