@@ -38,6 +38,9 @@ pub struct DaemonFlags {
     /// Start period for the container to initialize before counting retries.
     #[arg(long = "health-start-period")]
     pub health_start_period: Option<String>,
+    /// Time between running the check during the start period (API 1.44).
+    #[arg(long = "health-start-interval")]
+    pub health_start_interval: Option<String>,
     /// Disable any container-specified HEALTHCHECK.
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
@@ -216,6 +219,7 @@ fn health(flags: &DaemonFlags) -> Result<Option<HealthConfig>> {
         timeout: nanos("--health-timeout", &flags.health_timeout)?,
         retries: flags.health_retries.unwrap_or(0),
         start_period: nanos("--health-start-period", &flags.health_start_period)?,
+        start_interval: nanos("--health-start-interval", &flags.health_start_interval)?,
     }))
 }
 

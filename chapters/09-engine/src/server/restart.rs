@@ -43,7 +43,7 @@ pub async fn restart_after(daemon: Arc<Daemon>, id: String, delay: Duration) {
         return; // stopped (or started by hand) meanwhile
     }
     let (local, wanted) = (daemon.local.clone(), id.clone());
-    let started = blocking(move || local.start(&wanted, ch05_run::StartOptions::default())).await;
+    let started = blocking(move || local.start_by_policy(&wanted)).await;
     let count =
         |r: &mut lifecycle::Record| (r.restart_count, r.restarting) = (r.restart_count + 1, false);
     match started {
