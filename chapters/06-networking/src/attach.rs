@@ -188,7 +188,9 @@ impl Attachment {
         }
         Ok(attachment)
     }
+    // ANCHOR_END: prepare
 
+    // ANCHOR: join
     /// Join the network `name` as the container's interface number
     /// `index` (eth0, eth1, ...); the first takes the published ports.
     fn join(
@@ -218,7 +220,7 @@ impl Attachment {
         self.joined.push((network.clone(), endpoint(ip)));
         nat::add_port_rules(&network, request.container_id, ip, &ports)
     }
-    // ANCHOR_END: prepare
+    // ANCHOR_END: join
 
     /// The container's address on its first network, for its /etc/hosts.
     pub fn ip(&self) -> Option<IpAddr> {

@@ -63,12 +63,7 @@ impl Extension for Networking {
             creating.warnings.push(warning.to_string());
             settings.ports.clear();
         }
-        if let NetworkMode::Bridge(name) = &settings.mode {
-            if name != DEFAULT_NETWORK {
-                Networks::new(creating.root).get(name)?;
-            }
-        }
-        for name in &settings.connected {
+        for name in settings.networks().iter().filter(|name| *name != DEFAULT_NETWORK) {
             Networks::new(creating.root).get(name)?;
         }
         creating.config.extensions.set(&settings);
