@@ -164,6 +164,9 @@ pub fn check_of(config: &HealthConfig) -> Option<Check> {
     })
 }
 
+// ANCHOR_END: health_check
+
+// ANCHOR: next_interval
 impl Check {
     /// How long to wait before the next probe: the start interval while the
     /// container is `starting` within its start period, as Docker 25+.
@@ -176,8 +179,7 @@ impl Check {
         }
     }
 }
-
-// ANCHOR_END: health_check
+// ANCHOR_END: next_interval
 
 // ANCHOR: record_probe
 /// Record one probe: success makes it healthy; a failure counts (unless
