@@ -110,7 +110,8 @@ fn docker_cli_network_connect_disconnect(w: &World, subnet: &str) {
     let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
     let since = now().as_secs().to_string();
     ok(&docker(w, &["run", "-d", "--name", "user", "busybox", "sleep", "60"]));
-    assert_eq!(ok(&docker(w, &["network", "connect", "mdtestnet", "user"])), "");
+    let connect = ["network", "connect", "--alias", "useralias", "mdtestnet", "user"];
+    assert_eq!(ok(&docker(w, &connect)), "");
     let keys = "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}";
     assert_eq!(ok(&docker(w, &["inspect", "-f", keys, "user"])), "bridge mdtestnet");
     let members = "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}";
@@ -119,6 +120,9 @@ fn docker_cli_network_connect_disconnect(w: &World, subnet: &str) {
     assert!(listed.starts_with(&format!("user {prefix}.")), "{listed}");
     let eth1 = ok(&docker(w, &["exec", "user", "ip", "-o", "-4", "addr", "show", "eth1"]));
     assert!(eth1.contains(&format!(" {prefix}.")), "{eth1}");
+    ok(&docker(w, &["exec", "user", "ping", "-c", "1", "-W", "3", "useralias"]));
+    let aliases = "{{json .NetworkSettings.Networks.mdtestnet.Aliases}}";
+    assert_eq!(ok(&docker(w, &["inspect", "-f", aliases, "user"])), r#"["useralias"]"#);
     refused(
         &docker(w, &["network", "connect", "mdtestnet", "user"]),
         "endpoint with name user already exists in network mdtestnet",

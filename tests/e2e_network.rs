@@ -561,6 +561,13 @@ fn a_running_container_connected_to_a_second_network_reaches_it_and_leaves_it() 
     assert!(web_back.starts_with(prefix(&back)), "{web_back} not in {back}");
     let eth1 = ok(&w.md(&["exec", "web", "ip", "-o", "-4", "addr", "show", "eth1"]));
     assert!(eth1.contains(&format!("{web_back}/24")), "{eth1}");
+    // Its MAC address is made from its IP, as Docker's: 02:42 and the four bytes.
+    let octets: Vec<String> =
+        web_back.split('.').map(|o| format!("{:02x}", o.parse::<u8>().unwrap())).collect();
+    let mac = format!("02:42:{}", octets.join(":"));
+    assert_eq!(ok(&w.md(&["exec", "web", "cat", "/sys/class/net/eth1/address"])), mac);
+    let listed = &w.inspect("web")["NetworkSettings"]["Networks"]["mdtestback"]["MacAddress"];
+    assert_eq!(listed, &serde_json::json!(mac));
     // No second default route: the gateway stays with the first network.
     let table = routes(&w, "web");
     assert_eq!(table.matches("default").count(), 1, "{table}");
@@ -578,8 +585,10 @@ fn a_running_container_connected_to_a_second_network_reaches_it_and_leaves_it() 
     refused(&w.md(&["network", "connect", "nosuch", "web"]), 1, "network nosuch not found");
     refused(&w.md(&["network", "connect", "mdtestback", "nosuch"]), 1, "No such container: nosuch");
     refused(&w.md(&["network", "connect", "host", "web"]), 1, "connected to host network");
-    let alias = w.md(&["network", "connect", "--alias", "www", "mdtestback", "db"]);
-    refused(&alias, 1, "network connect --alias is not supported here");
+    let alias = w.md(&["network", "connect", "--alias", "www", "bridge", "db"]);
+    refused(&alias, 1, "network-scoped alias is supported only for containers in user defined");
+    let ip = w.md(&["network", "connect", "--ip", "10.1.2.3", "mdtestfront", "db"]);
+    refused(&ip, 1, "network connect --ip is not supported here");
     // Disconnected: the interface, its address and its veth are gone.
     assert_eq!(ok(&w.md(&["network", "disconnect", "mdtestback", "web"])), "");
     assert!(!w.md(&["exec", "web", "ip", "link", "show", "eth1"]).status.success());
@@ -590,8 +599,12 @@ fn a_running_container_connected_to_a_second_network_reaches_it_and_leaves_it() 
     assert_eq!(w.leases().len(), 2, "{:?}", w.leases());
     let again = w.md(&["network", "disconnect", "mdtestback", "web"]);
     refused(&again, 1, &format!("container {web} is not connected to network mdtestback"));
+    // Back with an alias: another name for it on that network.
+    ok(&w.md(&["network", "connect", "--alias", "www", "mdtestback", "web"]));
+    ok(&w.md(&["exec", "db", "ping", "-c", "1", "-W", "3", "www"]));
+    let aliases = &w.inspect("web")["NetworkSettings"]["Networks"]["mdtestback"]["Aliases"];
+    assert_eq!(aliases, &serde_json::json!(["www"]));
     // rm takes the rest: the World's drop checks no veth, rule or lease is left.
-    ok(&w.md(&["network", "connect", "mdtestback", "web"]));
     ok(&w.md(&["rm", "-f", "web", "db"]));
     assert!(w.leases().is_empty(), "{:?}", w.leases());
 }

@@ -39,7 +39,7 @@ pub struct ConnectArgs {
     /// IPv6 address (refused: no IPv6 here).
     #[arg(long)]
     ip6: Option<String>,
-    /// A network-scoped alias for the container (refused: only its name).
+    /// A network-scoped alias for the container (another name in the others' /etc/hosts).
     #[arg(long)]
     alias: Vec<String>,
     /// Add a link to another container (refused, as links are legacy).

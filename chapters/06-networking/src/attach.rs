@@ -13,6 +13,7 @@
 //! If the supervisor dies instead, [`release_container`] does the same from
 //! whichever command notices (chapter 5's repair path).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
@@ -108,6 +109,9 @@ pub struct Endpoint {
     /// The container's /etc/hosts on the host, rewritten as members come and go.
     pub hosts_file: Option<PathBuf>,
     pub ports: Vec<PortMapping>,
+    /// More names on this network (`network connect --alias`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// The supervisor: when it is gone, so is the container.
     pub holder: Holder,
 }
@@ -129,6 +133,8 @@ pub struct AttachRequest<'a> {
     /// The networks to join, in order: the first gets the ports and the
     /// default route (see `NetworkSettings::networks`).
     pub networks: &'a [String],
+    /// The aliases on each network, by its name.
+    pub aliases: &'a BTreeMap<String, Vec<String>>,
     pub ports: &'a [PortMapping],
 }
 
@@ -214,6 +220,7 @@ impl Attachment {
             interface: format!("eth{index}"),
             hosts_file: Some(request.hosts_file.clone()),
             ports: ports.clone(),
+            aliases: request.aliases.get(name).cloned().unwrap_or_default(),
             holder: Holder::me(),
         };
         let ip = lease(networks, &network, &endpoint)?;
@@ -420,6 +427,7 @@ pub(crate) fn update_members_hosts(networks: &Networks, network: &Network) {
             if e.hostname != e.container_name {
                 names.push(e.hostname.clone());
             }
+            names.extend(e.aliases.iter().cloned());
             (e.ip, names)
         })
         .collect();
@@ -591,6 +599,7 @@ mod tests {
                     interface: "eth0".into(),
                     hosts_file: None,
                     ports: vec![],
+                    aliases: vec![],
                     holder,
                 };
                 serde_json::to_vec(&e).unwrap()

@@ -38,32 +38,55 @@ pub struct Changed {
 }
 
 // ANCHOR: connect
-/// `network connect NETWORK CONTAINER`: record the network in the
-/// container's settings and, if it runs, join it now.
-pub fn connect(engine: &Engine, network: &str, container: &str) -> anyhow::Result<Changed> {
+/// `network connect [--alias NAME] NETWORK CONTAINER`: record the network
+/// in the container's settings and, if it runs, join it now.
+pub fn connect(
+    engine: &Engine,
+    network: &str,
+    container: &str,
+    aliases: &[String],
+) -> anyhow::Result<Changed> {
     let id = engine.find(container)?;
     let (config, state) = (engine.config(&id)?, engine.state(&id)?);
     let settings: NetworkSettings = config.extensions.get()?;
-    match (&settings.mode, network) {
-        (NetworkMode::Host, _) | (_, "host") => return Err(NetError::HostNetwork.into()),
-        (NetworkMode::None, _) | (_, "none") => return Err(NetError::NoneNetwork.into()),
-        _ => {}
-    }
+    refuse(&settings.mode, network, aliases)?;
     let networks = Networks::new(&engine.root);
     let _lock = networks.lock()?;
     let network =
         network_named(&networks, if network == "default" { DEFAULT_NETWORK } else { network })?;
+    if network.name == DEFAULT_NETWORK && !aliases.is_empty() {
+        return Err(NetError::AliasOnDefault.into());
+    }
     if settings.networks().iter().any(|name| same_network(name, &network)) {
         let (container, network) = (config.name.clone(), network.name.clone());
         return Err(NetError::EndpointExists { container, network }.into());
     }
     if state.is_running() {
-        join_running(engine, &networks, &network, &config, &state)?;
+        join_running(engine, &networks, (&network, aliases), &config, &state)?;
     }
-    change_settings(engine, &id, |s| s.connected.push(network.name.clone()))?;
+    change_settings(engine, &id, |s| {
+        s.connected.push(network.name.clone());
+        if !aliases.is_empty() {
+            s.aliases.insert(network.name.clone(), aliases.to_vec());
+        }
+    })?;
     Ok(Changed { network, container_id: id })
 }
 // ANCHOR_END: connect
+
+/// What no network connect can do: the host's stack and `none` have no
+/// networks to add, and an alias must be a name for /etc/hosts.
+fn refuse(mode: &NetworkMode, network: &str, aliases: &[String]) -> Result<(), NetError> {
+    match (mode, network) {
+        (NetworkMode::Host, _) | (_, "host") => return Err(NetError::HostNetwork),
+        (NetworkMode::None, _) | (_, "none") => return Err(NetError::NoneNetwork),
+        _ => {}
+    }
+    match aliases.iter().find(|alias| !network::valid_name(alias)) {
+        Some(bad) => Err(NetError::InvalidAlias(bad.clone())),
+        None => Ok(()),
+    }
+}
 
 // ANCHOR: join_running
 /// Join `network` now: the next free interface, an address leased for the
@@ -71,7 +94,7 @@ pub fn connect(engine: &Engine, network: &str, container: &str) -> anyhow::Resul
 fn join_running(
     engine: &Engine,
     networks: &Networks,
-    network: &Network,
+    (network, aliases): (&Network, &[String]),
     config: &ContainerConfig,
     state: &State,
 ) -> anyhow::Result<()> {
@@ -95,6 +118,7 @@ fn join_running(
         interface: format!("eth{index}"),
         hosts_file: Some(engine.store.container_dir(&config.id).join("hosts")),
         ports: Vec::new(),
+        aliases: aliases.to_vec(),
         holder: Holder { pid: supervisor, start_time },
     };
     let endpoint = endpoint(lease(networks, network, &endpoint)?);
@@ -166,6 +190,7 @@ pub fn disconnect(
 /// The settings without `network`.
 fn leave(settings: &mut NetworkSettings, network: &Network) {
     settings.connected.retain(|name| !same_network(name, network));
+    settings.aliases.retain(|name, _| !same_network(name, network));
     if let NetworkMode::Bridge(name) = &settings.mode {
         if same_network(name, network) {
             settings.left_mode = true;

@@ -45,8 +45,12 @@ pub enum NetError {
     HostNetwork,
     #[error("container cannot be connected to multiple networks with one of the networks in private (none) mode")]
     NoneNetwork,
-    #[error("network connect {0} is not supported here: the container gets the network's next free address, under its own name only")]
+    #[error("network connect {0} is not supported here: the container gets the network's next free address")]
     ConnectOption(&'static str),
+    #[error("network-scoped alias is supported only for containers in user defined networks")]
+    AliasOnDefault,
+    #[error("invalid alias {0:?}: use letters, digits, '_', '.' and '-', starting with a letter or digit")]
+    InvalidAlias(String),
     #[error("container {0} has {1} networks: no more can be connected")]
     TooManyNetworks(String, usize),
     #[error("Bind for {ip}:{port} failed: port is already allocated")]

@@ -9,6 +9,7 @@
 //! stopped  Attachment::release;  rm / crash: release_container
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ch05_run::{ContainerConfig, Creating, Extension, Running, Settings, Starting, State};
@@ -33,6 +34,9 @@ pub struct NetworkSettings {
     /// `network disconnect` took the container off the network of `mode`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub left_mode: bool,
+    /// `network connect --alias`: more names on a network, by network.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, Vec<String>>,
 }
 
 impl Settings for NetworkSettings {
@@ -81,6 +85,7 @@ impl Extension for Networking {
             hosts_file: starting.dir.join("hosts"),
             mode: &settings.mode,
             networks: &settings.networks(),
+            aliases: &settings.aliases,
             ports: &settings.ports,
         })?;
         starting.spawn.namespaces.net = attachment.own_namespace();

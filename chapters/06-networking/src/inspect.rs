@@ -22,6 +22,7 @@ pub fn network_settings(root: &Path, container_id: &str, settings: &NetworkSetti
     }
     let (mut ip, mut gateway, mut prefix, mut ports) =
         (String::new(), String::new(), 0, Map::new());
+    let mut mac = String::new();
     for (network, endpoint) in &attached {
         networks.retain(|name, _| !same_network(name, network));
         networks.insert(network.name.clone(), endpoint_settings(network, endpoint));
@@ -30,6 +31,7 @@ pub fn network_settings(root: &Path, container_id: &str, settings: &NetworkSetti
         if network.name == DEFAULT_NETWORK {
             (ip, gateway, prefix) =
                 (endpoint.ip.to_string(), network.gateway.to_string(), network.subnet.prefix());
+            mac = crate::link::mac_text(endpoint.ip);
         }
     }
     json!({
@@ -37,6 +39,7 @@ pub fn network_settings(root: &Path, container_id: &str, settings: &NetworkSetti
         "IPAddress": ip,
         "Gateway": gateway,
         "IPPrefixLen": prefix,
+        "MacAddress": mac,
         "Ports": ports,
         "Networks": networks,
     })
@@ -50,7 +53,8 @@ fn endpoint_settings(network: &Network, endpoint: &Endpoint) -> Value {
         "Gateway": network.gateway.to_string(),
         "IPAddress": endpoint.ip.to_string(),
         "IPPrefixLen": network.subnet.prefix(),
-        "MacAddress": "",
+        "MacAddress": crate::link::mac_text(endpoint.ip),
+        "Aliases": Some(&endpoint.aliases).filter(|a| !a.is_empty()),
     })
 }
 

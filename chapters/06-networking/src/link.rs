@@ -182,8 +182,26 @@ fn address_and_up(
         format!("in the container's network namespace: give {name} the address {ip}/{prefix}");
     let shell = inside(format!("ip addr add {ip}/{prefix} dev {name}"));
     change(socket, &what, &shell, &route::new_address(index, ip, prefix))?;
-    let what = format!("in the container's network namespace: bring {name} up");
-    change(socket, &what, &inside(format!("ip link set {name} up")), &route::set_up(name))
+    let (mac, shown) = (mac_of(ip), mac_text(ip));
+    // As Docker's: the same IP, the same MAC, so no neighbour keeps a stale one.
+    let what = format!(
+        "in the container's network namespace: bring {name} up, with a MAC address made \
+         from its IP ({shown}, as Docker's)"
+    );
+    let shell = inside(format!("ip link set {name} address {shown} up"));
+    change(socket, &what, &shell, &route::set_up_with_mac(name, mac))
+}
+
+/// Docker's MAC address for a container's IP: `02:42` (locally
+/// administered) and the four bytes of the address.
+pub fn mac_of(ip: Ipv4Addr) -> [u8; 6] {
+    let [a, b, c, d] = ip.octets();
+    [0x02, 0x42, a, b, c, d]
+}
+
+/// [`mac_of`] as `ip` writes it.
+pub fn mac_text(ip: Ipv4Addr) -> String {
+    mac_of(ip).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 // ANCHOR_END: inside
 

@@ -123,6 +123,7 @@ fn run(
         hosts_file: hosts_file.clone(),
         mode: &mode,
         networks: &networks,
+        aliases: &Default::default(),
         ports,
     };
     let mut attachment = Attachment::prepare(&request).map_err(|e| (e.to_string(), 125))?;

@@ -67,8 +67,15 @@ impl Local {
     /// `POST /networks/{name}/connect`: `{"Container": …, "EndpointConfig": {…}}`.
     pub fn connect_network(&self, name: &str, body: &Value) -> ApiResult<Changed> {
         let container = container_of(body)?;
-        refuse_endpoint_options(&body["EndpointConfig"])?;
-        Ok(ch06_networking::connect(&self.engine, name, container)?)
+        let config = &body["EndpointConfig"];
+        refuse_endpoint_options(config)?;
+        let aliases: Vec<String> = config["Aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        Ok(ch06_networking::connect(&self.engine, name, container, &aliases)?)
     }
 
     /// `POST /networks/{name}/disconnect`: `{"Container": …, "Force": false}`.
@@ -97,8 +104,8 @@ fn container_of(body: &Value) -> ApiResult<&str> {
     }
 }
 
-/// What `docker network connect` may ask of an endpoint beyond joining:
-/// chapter 6 gives the next free address, and names only the container.
+/// What `docker network connect` may ask of an endpoint beyond joining
+/// and aliases: chapter 6 gives the next free address.
 fn refuse_endpoint_options(config: &Value) -> ApiResult<()> {
     let given = |v: &Value| match v {
         Value::String(s) => !s.is_empty(),
@@ -110,7 +117,6 @@ fn refuse_endpoint_options(config: &Value) -> ApiResult<()> {
         (&config["IPAMConfig"]["IPv4Address"], "--ip"),
         (&config["IPAMConfig"]["IPv6Address"], "--ip6"),
         (&config["IPAMConfig"]["LinkLocalIPs"], "--link-local-ip"),
-        (&config["Aliases"], "--alias"),
         (&config["Links"], "--link"),
         (&config["DriverOpts"], "--driver-opt"),
     ];
