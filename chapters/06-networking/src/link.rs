@@ -167,7 +167,9 @@ pub fn configure_inside(
     let shell = inside(format!("ip route add default via {gateway}"));
     change(&mut socket, &what, &shell, &route::new_default_route(gateway))
 }
+// ANCHOR_END: inside
 
+// ANCHOR: address
 /// `ip addr add IP/PREFIX dev NAME` and `ip link set NAME up`, inside.
 fn address_and_up(
     socket: &mut Socket,
@@ -203,7 +205,7 @@ pub fn mac_of(ip: Ipv4Addr) -> [u8; 6] {
 pub fn mac_text(ip: Ipv4Addr) -> String {
     mac_of(ip).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
-// ANCHOR_END: inside
+// ANCHOR_END: address
 
 // ANCHOR: plug
 /// One of a container's interfaces on a network: the veth's host end and
