@@ -158,6 +158,17 @@ fn docker_cli_network_connect_disconnect(w: &World, subnet: &str) {
         assert!(events.lines().any(|l| l == line), "no {line:?} in {events}");
     }
     ok(&docker(w, &["rm", "-f", "user"]));
+    // `--network` twice (API 1.44: two entries in EndpointsConfig), an alias on the first.
+    let (bridge, subnet) = (testkit::unique("br"), testkit::network::unique_subnet());
+    let option = format!("com.docker.network.bridge.name={bridge}");
+    ok(&docker(w, &["network", "create", "--subnet", &subnet, "-o", &option, "mdtestnet2"]));
+    let run = ["run", "-d", "--name", "multi", "--network", "mdtestnet", "--network-alias", "m"];
+    ok(&docker(w, &[&run[..], &["--network", "mdtestnet2", "busybox", "sleep", "60"]].concat()));
+    assert_eq!(ok(&docker(w, &["inspect", "-f", keys, "multi"])), "mdtestnet mdtestnet2");
+    ok(&docker(w, &["exec", "multi", "ping", "-c", "1", "-W", "3", "m"]));
+    ok(&docker(w, &["rm", "-f", "multi"]));
+    ok(&docker(w, &["network", "rm", "mdtestnet2"]));
+    testkit::assert_no_leftovers(&bridge);
 }
 
 #[test]

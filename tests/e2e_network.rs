@@ -655,3 +655,28 @@ fn a_created_container_joins_its_connected_networks_when_it_starts() {
     assert_eq!(networks_of(&w, "app"), Vec::<String>::new());
     ok(&w.md(&["rm", "app"]));
 }
+
+#[test]
+fn a_container_runs_on_two_networks_with_an_alias() {
+    if !require_root("a_container_runs_on_two_networks_with_an_alias") {
+        return;
+    }
+    let w = World::new();
+    let (_, front) = w.network("mdtestfront");
+    let (_, back) = w.network("mdtestback");
+    let both = ["--network", "mdtestfront", "--network", "mdtestback", "--network-alias", "api"];
+    w.start(&[&["--name", "both"][..], &both, &["busybox", "sleep", "60"]].concat());
+    w.start(&["--name", "peer", "--network", "mdtestfront", "busybox", "sleep", "60"]);
+    assert_eq!(networks_of(&w, "both"), ["mdtestback", "mdtestfront"]);
+    let eth0 = ok(&w.md(&["exec", "both", "ip", "-o", "-4", "addr", "show", "eth0"]));
+    let eth1 = ok(&w.md(&["exec", "both", "ip", "-o", "-4", "addr", "show", "eth1"]));
+    assert!(eth0.contains(&format!(" {}.", prefix(&front))), "{eth0}");
+    assert!(eth1.contains(&format!(" {}.", prefix(&back))), "{eth1}");
+    // The alias is a name on the first network.
+    ok(&w.md(&["exec", "peer", "ping", "-c", "1", "-W", "3", "api"]));
+    let none =
+        w.md(&["run", "--rm", "--network", "none", "--network", "mdtestback", "busybox", "true"]);
+    refused(&none, 125, "cannot attach both user-defined and non-user-defined network-modes");
+    let aliased = w.md(&["run", "--rm", "--network-alias", "x", "busybox", "true"]);
+    refused(&aliased, 125, "alias is supported only for containers in user defined networks");
+}
