@@ -421,6 +421,8 @@ fn docker_build_through_the_daemon() {
             ("ignored.txt", "i"),
         ],
     );
+    // More than a request body may have elsewhere (16 MB): streamed to disk.
+    std::fs::write(dir.join("big.bin"), vec![0u8; 20 << 20]).unwrap();
     let docker = |args: &[&str]| {
         let mut cmd = std::process::Command::new("docker");
         cmd.arg("-H").arg(format!("unix://{}", socket.display())).args(args);
@@ -453,4 +455,138 @@ fn docker_build_through_the_daemon() {
         stderr(&bad)
     );
     assert_store_is_clean(&w);
+}
+
+/// The lines after `Step N/M : <instruction>` up to the next step.
+fn block<'a>(out: &'a str, instruction: &str) -> Vec<&'a str> {
+    let start = out.find(&format!(" : {instruction}\n")).unwrap_or_else(|| panic!("{out}"));
+    let rest = &out[start..];
+    let rest = &rest[rest.find('\n').unwrap() + 1..];
+    rest.lines().take_while(|l| !l.starts_with("Step ") && !l.starts_with("Successfully")).collect()
+}
+
+fn is_short_id(text: &str) -> bool {
+    text.len() == 12 && text.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// dockerd's classic builder makes a container for ENV, LABEL, CMD… too
+/// (never started): ` ---> Running in <id>`, ` ---> Removed intermediate
+/// container <id>`, then the step's image. A cached step has none.
+#[test]
+fn metadata_steps_have_their_intermediate_container() {
+    if !ready("metadata_steps_have_their_intermediate_container") {
+        return;
+    }
+    let w = World::new(BIN);
+    let dockerfile = "FROM busybox\nENV A=b\nLABEL k=v\nWORKDIR /made\nCMD [\"sh\"]\n";
+    let dir = context(&w, "nop", &[("Dockerfile", dockerfile)]);
+    let out = ok(&build(&w, &["-t", "mdtest/nop:1"], &dir));
+    for instruction in ["ENV A=b", "LABEL k=v", "WORKDIR /made", "CMD [\"sh\"]"] {
+        let lines = block(&out, instruction);
+        assert_eq!(lines.len(), 3, "{instruction}: {lines:?}");
+        let running = lines[0].strip_prefix(" ---> Running in ").unwrap_or_default();
+        let removed = lines[1].strip_prefix(" ---> Removed intermediate container ");
+        assert!(is_short_id(running) && removed == Some(running), "{instruction}: {lines:?}");
+        let image = lines[2].strip_prefix(" ---> ").unwrap_or_default();
+        assert!(is_short_id(image) && image != running, "{instruction}: {lines:?}");
+    }
+    let again = ok(&build(&w, &["-t", "mdtest/nop:1"], &dir));
+    assert_eq!(block(&again, "ENV A=b")[0], " ---> Using cache", "{again}");
+    assert!(!again.contains("Running in"), "{again}");
+    assert_store_is_clean(&w);
+}
+
+/// A context far above the 16 MB a request body may have elsewhere: it
+/// goes to the daemon's disk as it comes. `.dockerignore`'s exceptions are
+/// Docker's: an excluded directory gives back what `!dir/file` names, a
+/// later line wins, and the Dockerfile goes to the daemon all the same.
+#[test]
+fn a_big_context_and_dockerignore_exceptions() {
+    if !ready("a_big_context_and_dockerignore_exceptions") {
+        return;
+    }
+    let w = World::new(BIN);
+    let ignore = "Dockerfile\n.dockerignore\ndocs\n!docs/keep.txt\n*.md\n!README.md\nREADME.md\n";
+    let dockerfile =
+        "FROM busybox\nCOPY . /ctx/\nRUN wc -c < /ctx/big && cd /ctx && find . | sort\n";
+    let dir = context(
+        &w,
+        "big",
+        &[
+            ("Dockerfile", dockerfile),
+            (".dockerignore", ignore),
+            ("docs/keep.txt", "k"),
+            ("docs/other.txt", "o"),
+            ("README.md", "r"),
+            ("notes.md", "n"),
+        ],
+    );
+    std::fs::write(dir.join("big"), vec![7u8; 20 << 20]).unwrap();
+    let out = ok(&build(&w, &["-t", "mdtest/big:1"], &dir));
+    assert!(out.contains("\n20971520\n"), "{out}");
+    assert!(out.contains("\n.\n./big\n./docs\n./docs/keep.txt\n"), "{out}");
+    assert!(!out.contains("other.txt") && !out.contains(".md\n"), "{out}");
+    assert_store_is_clean(&w);
+}
+
+/// The daemon's own limit on a context (`MINI_DOCKER_MAX_BUILD_CONTEXT`):
+/// one clear line, nothing left in its `tmp/`.
+#[test]
+fn a_context_over_the_daemons_limit_is_refused_in_one_line() {
+    if !ready("a_context_over_the_daemons_limit_is_refused_in_one_line") {
+        return;
+    }
+    let limit = [("MINI_DOCKER_MAX_BUILD_CONTEXT", "1000000")];
+    let w = World::with_daemon_options(BIN, &[], &limit);
+    if !w.through_daemon() {
+        return; // in this process a context is read where it is: no body, no limit
+    }
+    let dir = context(&w, "over", &[("Dockerfile", "FROM busybox\nCOPY big /\n")]);
+    std::fs::write(dir.join("big"), vec![1u8; 2 << 20]).unwrap();
+    let out = build(&w, &[], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the build context is larger than the daemon takes (1000000 bytes"),
+        "{err}"
+    );
+    assert_store_is_clean(&w);
+}
+
+/// `builder prune`: the steps' images no tag stands on (a rebuild after a
+/// changed source leaves the old chain) go; the tagged image's cache stays.
+/// The docker CLI's `system prune` asks `POST /build/prune` last.
+#[test]
+fn builder_prune_removes_the_cache_no_tag_needs() {
+    if !ready("builder_prune_removes_the_cache_no_tag_needs") {
+        return;
+    }
+    let w = World::new(BIN);
+    let dockerfile = "FROM busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt\n";
+    let dir = context(&w, "prune", &[("Dockerfile", dockerfile), ("a.txt", "one")]);
+    ok(&build(&w, &["-t", "mdtest/prune:1"], &dir));
+    std::fs::write(dir.join("a.txt"), "two").unwrap();
+    ok(&build(&w, &["-t", "mdtest/prune:1"], &dir));
+    let out = ok(&w.md(&["builder", "prune", "-f"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Deleted build cache objects:", "{out}");
+    assert_eq!(lines.len(), 4, "the old COPY and RUN steps: {out}");
+    assert!(lines[1..3].iter().all(|id| id.len() == 64), "{out}");
+    assert!(lines[3].starts_with("Total reclaimed space: ") && !lines[3].ends_with(" 0B"), "{out}");
+    let again = ok(&build(&w, &["-t", "mdtest/prune:1"], &dir));
+    assert_eq!(using_cache(&again), 2, "the tagged image's cache is kept: {again}");
+    assert_eq!(ok(&w.md(&["builder", "prune", "-f"])), "Total reclaimed space: 0B");
+    assert_eq!(ok(&w.md(&["run", "--rm", "mdtest/prune:1", "cat", "/b.txt"])), "two");
+    if let Some(socket) = w.socket() {
+        let docker = |args: &[&str]| {
+            let mut cmd = std::process::Command::new("docker");
+            cmd.arg("-H").arg(format!("unix://{}", socket.display())).args(args);
+            cmd.env("DOCKER_CONFIG", w.root.path().join("docker-config")).env_remove("DOCKER_HOST");
+            testkit::run(&mut cmd)
+        };
+        let system = ok(&docker(&["system", "prune", "-f"]));
+        assert!(system.contains("Total reclaimed space:"), "{system}");
+        assert_eq!(ok(&docker(&["builder", "prune", "-f"])), "Total reclaimed space: 0B");
+    }
 }

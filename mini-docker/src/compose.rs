@@ -38,12 +38,13 @@ pub fn local(root: &Path, settings: Settings) -> Local {
 pub fn daemon(root: &Path, settings: Settings) -> ch09_engine::server::Daemon {
     let local = local(root, settings);
     let mut daemon = ch09_engine::server::Daemon::new(local.clone());
-    // Chapter 10's `POST /build`, diff, export and commit, then chapter 11's swarm routes.
+    // Chapter 10's `POST /build`, diff, export, commit and push, then chapter 11's swarm routes.
     daemon.routes.push(std::sync::Arc::new(ch10_images::api::BuildRoutes));
     let freezer = |engine: &Engine| -> Box<dyn ch10_images::commit::Freezer> {
         Box::new(Freezer::new(engine.clone()))
     };
     daemon.routes.push(std::sync::Arc::new(ch10_images::api::MakingRoutes { freezer }));
+    daemon.routes.push(std::sync::Arc::new(ch10_images::api::PushRoutes));
     daemon.routes.push(ch11_services::routes(root, local));
     daemon
 }

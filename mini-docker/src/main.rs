@@ -161,6 +161,9 @@ enum Command {
     Service(ch11_services::cli::ServiceCommand),
     /// Build an image from a Dockerfile (the classic builder).
     Build(making::BuildArgs),
+    /// Manage builds (`builder prune`: the build cache).
+    #[command(subcommand)]
+    Builder(making::BuilderCommand),
 }
 
 /// An error that carries the exit code `main` should use; it prints as
@@ -365,7 +368,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Commit(args) => making::commit(&root, host.as_deref(), &args),
         Command::Export(args) => making::export(&root, host.as_deref(), &args),
         Command::History(args) => making::history(api()?.as_ref(), &args),
-        Command::Push(args) => making::push(&root, &args),
+        Command::Push(args) => making::push(&root, host.as_deref(), &args),
         Command::Save(args) => making::save(api()?.as_ref(), &args),
         #[cfg(feature = "api")]
         Command::Swarm(command) => swarm_verb(host, |api| ch11_services::cli::swarm(api, command)),
@@ -376,6 +379,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             swarm_verb(host, |api| ch11_services::cli::service(api, command))
         }
         Command::Build(args) => making::build(&root, host.as_deref(), &args),
+        Command::Builder(command) => making::builder(&root, host.as_deref(), command),
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }

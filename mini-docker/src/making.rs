@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::{anyhow, Result};
 use ch09_engine::Api;
 pub use ch10_images::cli::{
-    BuildArgs, CommitArgs, DiffArgs, ExportArgs, HistoryArgs, PushArgs, SaveArgs,
+    BuildArgs, BuilderPruneArgs, CommitArgs, DiffArgs, ExportArgs, HistoryArgs, PushArgs, SaveArgs,
 };
 use ch10_images::history::TableOptions;
 
@@ -80,9 +80,28 @@ pub fn history(api: &dyn Api, args: &HistoryArgs) -> Result<u8> {
 }
 // ANCHOR_END: history
 
-pub fn push(root: &Path, args: &PushArgs) -> Result<u8> {
-    ch10_images::cli::push(root, args)
+// ANCHOR: push
+/// `push`: through the daemon's `POST /images/{name}/push` when one is
+/// named (with this client's credentials for the registry), else in this
+/// process; the same command reads the messages of either.
+pub fn push(root: &Path, host: Option<&str>, args: &PushArgs) -> Result<u8> {
+    #[cfg(feature = "api")]
+    if let Some(remote) = remote(host)? {
+        if !args.insecure.is_empty() {
+            anyhow::bail!("--insecure-registry is a daemon setting: start mini-dockerd with --insecure-registry");
+        }
+        if args.chunk_size != ch10_images::push::DEFAULT_CHUNK_SIZE {
+            anyhow::bail!("--chunk-size is a daemon setting: start mini-dockerd with MINI_DOCKER_PUSH_CHUNK_SIZE");
+        }
+        let credential_files = ch04_image_pull::auth::credential_files(root);
+        let target = ch10_images::api::DaemonPush { remote: &remote, credential_files };
+        return ch10_images::cli::push(&target, args);
+    }
+    #[cfg(not(feature = "api"))]
+    remote(host)?;
+    ch10_images::cli::push(&ch10_images::cli::in_process(root, args), args)
 }
+// ANCHOR_END: push
 
 /// `save IMAGE...`: `GET /images/get?names=…`, to a file or stdout.
 pub fn save(api: &dyn Api, args: &SaveArgs) -> Result<u8> {
@@ -133,4 +152,24 @@ fn coded(result: Result<u8>) -> Result<u8> {
         Ok(failed) => anyhow::Error::new(crate::Coded { code: failed.code, error: failed.into() }),
         Err(other) => other,
     })
+}
+
+/// `builder …`: the build cache.
+#[derive(clap::Subcommand)]
+pub enum BuilderCommand {
+    /// Remove build cache: the steps' images that no tag or container needs.
+    Prune(BuilderPruneArgs),
+}
+
+/// `builder prune`: through the daemon's `POST /build/prune` when one is
+/// named, else in this process.
+pub fn builder(root: &Path, host: Option<&str>, command: BuilderCommand) -> Result<u8> {
+    let BuilderCommand::Prune(_) = command;
+    #[cfg(feature = "api")]
+    if let Some(remote) = remote(host)? {
+        return ch10_images::cli::builder_prune(|| ch10_images::api::build_prune_remote(&remote));
+    }
+    #[cfg(not(feature = "api"))]
+    remote(host)?;
+    ch10_images::cli::builder_prune(|| ch10_images::cli::prune_here(root))
 }

@@ -27,16 +27,64 @@ use serde_json::{json, Value};
 use crate::build::{self, BuildOptions, Progress};
 use crate::tarball::TimePolicy;
 
-/// Chapter 10's routes: `POST /build`.
+mod push;
+pub use push::{registry_auth, DaemonPush, PushRoutes};
+
+/// The daemon's answer (hyper's `Response` of chapter 9's `Body`).
+type Response = hyper_response::Response;
+
+/// Chapter 10's routes: `POST /build`, `POST /build/prune`.
 pub struct BuildRoutes;
 
 impl Routes for BuildRoutes {
     fn handle(&self, daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         match (routed.method.as_str(), routed.segments.as_slice()) {
             ("POST", [build]) if build == "build" => Ok(Box::pin(post_build(daemon, routed))),
+            ("POST", [build, prune]) if build == "build" && prune == "prune" => {
+                Ok(Box::pin(post_build_prune(daemon, routed)))
+            }
             _ => Err(routed),
         }
     }
+}
+
+// ANCHOR: post_build_prune
+/// `POST /build/prune?filters=`: the classic builder's cache (see
+/// [`build::prune`]), answered as dockerd answers for BuildKit's:
+/// `{"CachesDeleted": [ids], "SpaceReclaimed": bytes}`.
+async fn post_build_prune(daemon: Arc<Daemon>, routed: Routed) -> Response {
+    let query = http::query(&routed.request);
+    let filters = query.get("filters").map(String::as_str).unwrap_or_default();
+    if !matches!(filters.trim(), "" | "{}") {
+        let message = format!("the classic builder's cache has no filters: {filters}");
+        return http::error(&ApiError::bad_request(message));
+    }
+    let local = daemon.local.clone();
+    let work = move || {
+        let store = Store::open(local.root()).map_err(internal)?;
+        let in_use = ch09_engine::local::objects::images::images_in_use(local.root());
+        build::prune::prune(&store, &in_use).map_err(internal)
+    };
+    match ch09_engine::server::blocking(work).await {
+        Ok(pruned) => http::json(
+            200,
+            &json!({ "CachesDeleted": pruned.deleted, "SpaceReclaimed": pruned.reclaimed }),
+        ),
+        Err(error) => http::error(&error),
+    }
+}
+// ANCHOR_END: post_build_prune
+
+/// `mini-docker -H … builder prune`: the daemon's `POST /build/prune`.
+pub fn build_prune_remote(remote: &ch09_engine::Remote) -> anyhow::Result<build::prune::Pruned> {
+    let answer = remote
+        .request("POST", "/build/prune?filters=", None)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let ids = answer["CachesDeleted"].as_array().into_iter().flatten();
+    Ok(build::prune::Pruned {
+        deleted: ids.filter_map(|id| id.as_str().map(str::to_string)).collect(),
+        reclaimed: answer["SpaceReclaimed"].as_u64().unwrap_or(0),
+    })
 }
 
 /// The query, with `t` kept once per tag (a map would keep only one).
@@ -46,16 +94,15 @@ struct Query {
 }
 
 // ANCHOR: post_build
-async fn post_build(daemon: Arc<Daemon>, routed: Routed) -> hyper_response::Response {
-    let request = *routed.request;
-    let raw = request.uri().query().unwrap_or_default().to_string();
-    let query = Query { tags: tags_of(&raw), all: http::query(&request) };
-    let body = match http::body_bytes(request).await {
-        Ok(body) => body,
+async fn post_build(daemon: Arc<Daemon>, routed: Routed) -> Response {
+    let raw = routed.request.uri().query().unwrap_or_default().to_string();
+    let query = Query { tags: tags_of(&raw), all: http::query(&routed.request) };
+    let tar = match receive_context(&daemon.local, routed).await {
+        Ok(tar) => tar,
         Err(error) => return http::error(&error),
     };
     let local = daemon.local.clone();
-    let prepared = ch09_engine::server::blocking(move || prepare(&local, &query, &body)).await;
+    let prepared = ch09_engine::server::blocking(move || prepare(&local, &query, &tar)).await;
     let (options, quiet, dir) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => return http::error(&error),
@@ -83,6 +130,33 @@ async fn post_build(daemon: Arc<Daemon>, routed: Routed) -> hyper_response::Resp
 }
 // ANCHOR_END: post_build
 
+/// The largest build context the daemon takes: `MINI_DOCKER_MAX_BUILD_CONTEXT`
+/// bytes, 10 GiB if unset (dockerd has no limit; a full disk is worse).
+fn max_context() -> u64 {
+    let set = std::env::var("MINI_DOCKER_MAX_BUILD_CONTEXT").ok();
+    set.and_then(|v| v.parse().ok()).unwrap_or(10 << 30)
+}
+
+// ANCHOR: receive_context
+/// The context as it arrives, to a file in the store's `tmp/` (whose
+/// owner's death removes it): never the whole of it in memory.
+async fn receive_context(local: &ch09_engine::Local, routed: Routed) -> Result<PathBuf, ApiError> {
+    let store = Store::open(local.root()).map_err(internal)?;
+    let tar = store.temp_path("build-context.tar");
+    let limit = max_context();
+    match http::body_to_file(*routed.request, &tar, limit).await {
+        Ok(_) => Ok(tar),
+        Err(error) if error.status == 400 && error.message.contains("larger than") => {
+            Err(ApiError::bad_request(format!(
+                "the build context is larger than the daemon takes ({limit} bytes, \
+                 its MINI_DOCKER_MAX_BUILD_CONTEXT): leave big files out with .dockerignore"
+            )))
+        }
+        Err(error) => Err(error),
+    }
+}
+// ANCHOR_END: receive_context
+
 /// Names the `Response` type without this crate depending on hyper.
 mod hyper_response {
     pub type Response = <ch09_engine::server::router::Handled as std::future::Future>::Output;
@@ -92,13 +166,12 @@ fn tags_of(raw: &str) -> Vec<String> {
     every(raw, "t")
 }
 
-/// Every value of a key that may repeat (`t`, `changes`).
+/// Every value of a key that may repeat (`t`, `changes`), decoded as a
+/// form: `%3D` is `=`, `+` a space.
 fn every(raw: &str, wanted: &str) -> Vec<String> {
-    raw.split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(key, _)| *key == wanted)
-        .map(|(_, value)| http::percent_decode(value))
-        .filter(|t| !t.is_empty())
+    form_urlencoded::parse(raw.as_bytes())
+        .filter(|(key, value)| key == wanted && !value.is_empty())
+        .map(|(_, value)| value.into_owned())
         .collect()
 }
 
@@ -108,7 +181,17 @@ fn every(raw: &str, wanted: &str) -> Vec<String> {
 fn prepare(
     local: &ch09_engine::Local,
     query: &Query,
-    body: &[u8],
+    tar: &Path,
+) -> Result<(BuildOptions, bool, PathBuf), ApiError> {
+    let prepared = prepare_from(local, query, tar);
+    let _ = std::fs::remove_file(tar);
+    prepared
+}
+
+fn prepare_from(
+    local: &ch09_engine::Local,
+    query: &Query,
+    tar: &Path,
 ) -> Result<(BuildOptions, bool, PathBuf), ApiError> {
     let bad = |message: String| ApiError::bad_request(message);
     if query.all.get("version").is_some_and(|v| v == "2") {
@@ -118,7 +201,8 @@ fn prepare(
     let dir = store.temp_path("build-context");
     std::fs::create_dir_all(&dir).map_err(|e| ApiError::new(500, e.to_string()))?;
     let made = (|| {
-        let reader = ch04_image_pull::store::decompress(body)
+        let file = std::fs::File::open(tar).map_err(internal)?;
+        let reader = ch04_image_pull::store::decompress(file)
             .map_err(|e| bad(format!("the build context: {e}")))?;
         ch04_image_pull::unpack::unpack(reader, &dir)
             .map_err(|e| bad(format!("the build context: {e}")))?;
@@ -210,10 +294,13 @@ pub fn build_remote(
 ) -> anyhow::Result<u8> {
     let options = args.options()?;
     let (dockerfile, extra) = dockerfile_in_context(args, &options.dockerfile);
-    let tar = build::context::context_tar(
-        &args.context,
-        extra.as_ref().map(|(n, t)| (n.as_str(), t.as_str())),
-    )?;
+    let tar = TempFile(
+        std::env::temp_dir().join(format!(".mini-docker-context-{}.tar", std::process::id())),
+    );
+    let file = std::io::BufWriter::new(std::fs::File::create(&tar.0)?);
+    let extra = extra.as_ref().map(|(n, t)| (n.as_str(), t.as_str()));
+    let file = build::context::context_tar(&args.context, &dockerfile, extra, file)?;
+    file.into_inner().map_err(|e| e.into_error())?;
     let mut query = format!("/build?dockerfile={}", encode(&dockerfile));
     for tag in &args.tags {
         query.push_str(&format!("&t={}", encode(tag)));
@@ -240,12 +327,22 @@ pub fn build_remote(
             failed = Some(build::BuildError { message: text.to_string(), code: code as i32 });
         }
     };
+    let headers = [("Content-Type", "application/x-tar")];
     remote
-        .post_json_stream(&query, tar, "application/x-tar", &mut show)
+        .post_file_json_stream(&query, &tar.0, &headers, &mut show)
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     match failed {
         Some(error) => Err(error.into()),
         None => Ok(0),
+    }
+}
+
+/// A file removed when dropped: the context tar, sent from disk.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -267,25 +364,21 @@ fn dockerfile_in_context(
     }
 }
 
-/// Percent-encode a query value.
+/// What a query value or a path segment may hold as it is: RFC 3986's
+/// unreserved characters; every other byte is `%XX`.
+const RESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// Percent-encode a query value or a path segment.
 fn encode(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, RESERVED).to_string()
 }
 
 /// Chapter 10's container routes: `GET /containers/{id}/changes`,
 /// `GET /containers/{id}/export` and `POST /commit`. `freezer` makes the
 /// pause seam of `commit` (chapter 2's freezer, given by the composition).
 pub struct MakingRoutes {
-    pub freezer: fn(&ch05_run::Engine) -> Box<dyn crate::commit::Freezer>,
+    pub freezer: MakeFreezer,
 }
 
 // ANCHOR: making_routes
@@ -307,16 +400,7 @@ impl Routes for MakingRoutes {
                 Ok(Box::pin(get_export(daemon, id.clone())))
             }
             ("POST", [commit]) if commit == "commit" => {
-                let query = http::query(&routed.request);
-                let raw = routed.request.uri().query().unwrap_or_default().to_string();
-                Ok(Box::pin(async move {
-                    let local = daemon.local.clone();
-                    let work = move || commit_of(&local, &query, every(&raw, "changes"), freezer);
-                    match ch09_engine::server::blocking(work).await {
-                        Ok(id) => http::json(201, &json!({ "Id": id })),
-                        Err(error) => http::error(&error),
-                    }
-                }))
+                Ok(Box::pin(post_commit(daemon, routed, freezer)))
             }
             _ => Err(routed),
         }
@@ -344,7 +428,7 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
 }
 
 /// The container's files as one tar, streamed as it is written.
-async fn get_export(daemon: Arc<Daemon>, wanted: String) -> hyper_response::Response {
+async fn get_export(daemon: Arc<Daemon>, wanted: String) -> Response {
     let local = daemon.local.clone();
     let found = ch09_engine::server::blocking(move || {
         let config = local.engine.config(&local.find(&wanted)?).map_err(internal)?;
@@ -380,12 +464,39 @@ impl std::io::Write for ChannelWriter {
     }
 }
 
-/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`.
+type MakeFreezer = fn(&ch05_run::Engine) -> Box<dyn crate::commit::Freezer>;
+
+// ANCHOR: post_commit
+/// `POST /commit?container=&repo=&tag=&comment=&author=&pause=&changes=`,
+/// with an optional body: a container config to merge over the container's
+/// (docker-py's `commit(conf=…)`; the docker CLI sends none).
+async fn post_commit(daemon: Arc<Daemon>, routed: Routed, freezer: MakeFreezer) -> Response {
+    let request = *routed.request;
+    let query = http::query(&request);
+    let changes = every(request.uri().query().unwrap_or_default(), "changes");
+    let body = match http::body_bytes(request).await {
+        Ok(body) => body,
+        Err(error) => return http::error(&error),
+    };
+    let config = match crate::merge::body_config(&body) {
+        Ok(config) => config,
+        Err(e) => return http::error(&ApiError::bad_request(format!("invalid JSON body: {e}"))),
+    };
+    let local = daemon.local.clone();
+    let work = move || commit_of(&local, &query, changes, config, freezer);
+    match ch09_engine::server::blocking(work).await {
+        Ok(id) => http::json(201, &json!({ "Id": id })),
+        Err(error) => http::error(&error),
+    }
+}
+// ANCHOR_END: post_commit
+
 fn commit_of(
     local: &ch09_engine::Local,
     query: &std::collections::BTreeMap<String, String>,
     changes: Vec<String>,
-    freezer: fn(&ch05_run::Engine) -> Box<dyn crate::commit::Freezer>,
+    config: Option<crate::config::RunConfig>,
+    freezer: MakeFreezer,
 ) -> Result<String, ApiError> {
     let get = |key: &str| query.get(key).filter(|v| !v.is_empty()).cloned();
     let wanted = get("container").ok_or_else(|| ApiError::bad_request("no container given"))?;
@@ -407,6 +518,7 @@ fn commit_of(
         author: get("author"),
         message: get("comment"),
         changes,
+        config,
         // dockerd pauses unless told `pause=0`.
         pause: query.get("pause").is_none_or(|p| !matches!(p.as_str(), "0" | "false")),
         times: TimePolicy::from_env(),
@@ -482,7 +594,7 @@ pub fn export_remote(
 
 #[cfg(test)]
 mod tests {
-    use super::every;
+    use super::{encode, every};
 
     #[test]
     fn a_repeated_query_key_keeps_every_value_in_order() {
@@ -490,5 +602,13 @@ mod tests {
         assert_eq!(every(raw, "changes"), ["CMD cat /made", "ENV A=1"]);
         assert_eq!(every(raw, "tag"), ["1"]);
         assert!(every(raw, "repo").is_empty());
+        assert_eq!(every("t=a%3Ab&t=&t=c+d", "t"), ["a:b", "c d"]);
+    }
+
+    #[test]
+    fn encoded_values_decode_to_themselves() {
+        let text = r#"{"A":"1 2"}&t=x/y:z~_.-é"#;
+        assert_eq!(encode(text), "%7B%22A%22%3A%221%202%22%7D%26t%3Dx%2Fy%3Az~_.-%C3%A9");
+        assert_eq!(every(&format!("k={}", encode(text)), "k"), [text]);
     }
 }

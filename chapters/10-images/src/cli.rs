@@ -16,7 +16,8 @@ use clap::{ArgAction, Args};
 use crate::commit::{self, CommitOptions, Freezer};
 use crate::display::PushDisplay;
 use crate::history::{self, TableOptions};
-use crate::push::{self, PushOptions, DEFAULT_CHUNK_SIZE};
+use crate::push::{PushOptions, DEFAULT_CHUNK_SIZE};
+use crate::push_stream::{progress_of, InProcess, PushTarget};
 use crate::save;
 use crate::tarball::TimePolicy;
 
@@ -111,6 +112,7 @@ pub fn commit(engine: &Engine, args: &CommitArgs, freezer: &dyn Freezer) -> Resu
         author: args.author.clone(),
         message: args.message.clone(),
         changes: args.changes.clone(),
+        config: None,
         pause: args.pause,
         times: TimePolicy::from_env(),
     };
@@ -141,25 +143,47 @@ pub fn history(root: &Path, args: &HistoryArgs) -> Result<u8> {
 }
 
 // ANCHOR: push_command
-/// `push NAME[:TAG]`: the progress, then `TAG: digest: sha256:… size: N`.
-pub fn push(root: &Path, args: &PushArgs) -> Result<u8> {
+/// `push NAME[:TAG]`: the messages of a push — in this process or in a
+/// daemon, the same — as `docker push` prints them: the progress of each
+/// layer, then `TAG: digest: sha256:… size: N`.
+pub fn push(target: &dyn PushTarget, args: &PushArgs) -> Result<u8> {
     let reference = Reference::parse(&args.name)?;
-    let store = Store::open(root)?;
-    let options = PushOptions {
-        registry: RegistryOptions {
-            insecure: args.insecure.clone(),
-            mirror: None,
-            credential_files: auth::credential_files(root),
-            credentials: None,
-        },
-        chunk_size: args.chunk_size.max(1),
-    };
-    println!("The push refers to repository [{}]", reference.name());
+    if reference.digest.is_some() {
+        bail!("cannot push a digest reference");
+    }
+    let last = args.name.rsplit('/').next().unwrap_or(&args.name);
+    if !last.contains(':') {
+        println!("Using default tag: latest");
+    }
     let mut display = PushDisplay::for_stdout();
-    let pushed = push::push(&store, &reference, &options, &mut |p| display.show(p))?;
-    println!("{}: digest: {} size: {}", pushed.tag, pushed.digest, pushed.size);
+    let tag = reference.tag.as_deref();
+    target.push(&reference.name(), tag, &mut |message| match progress_of(message) {
+        Some(event) => display.show(&event),
+        None => {
+            if let Some(status) = message["status"].as_str() {
+                println!("{status}");
+            }
+        }
+    })?;
     Ok(0)
 }
+// ANCHOR_END: push_command
+
+/// The push in this process: the registry settings of the flags, the
+/// credentials of `login` (or Docker's config.json).
+pub fn in_process(root: &Path, args: &PushArgs) -> InProcess {
+    let registry = RegistryOptions {
+        insecure: args.insecure.clone(),
+        mirror: None,
+        credential_files: auth::credential_files(root),
+        credentials: None,
+    };
+    InProcess {
+        root: root.to_path_buf(),
+        options: PushOptions { registry, chunk_size: args.chunk_size.max(1) },
+    }
+}
+
 // ANCHOR_END: push_command
 
 /// `save IMAGE...`.
@@ -312,3 +336,39 @@ pub fn build(local: &ch09_engine::Local, args: &BuildArgs) -> Result<u8> {
     Ok(0)
 }
 // ANCHOR_END: build_command
+
+/// `builder prune [-a] [-f]`: the build cache (the steps' images that no
+/// tag or container stands on). `-a` and `-f` are Docker's; the classic
+/// builder's cache has one kind, and mini-docker does not ask.
+#[derive(Args, Debug)]
+pub struct BuilderPruneArgs {
+    /// Remove all unused build cache (there is one kind: the same).
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation (mini-docker never asks).
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+// ANCHOR: builder_prune
+/// Print what a prune removed, as `docker builder prune` does; `prune` is
+/// the engine in this process or a daemon's `POST /build/prune`.
+pub fn builder_prune(prune: impl FnOnce() -> Result<crate::build::prune::Pruned>) -> Result<u8> {
+    let pruned = prune()?;
+    if !pruned.deleted.is_empty() {
+        println!("Deleted build cache objects:");
+        for id in &pruned.deleted {
+            println!("{}", id.trim_start_matches("sha256:"));
+        }
+    }
+    println!("Total reclaimed space: {}", history::human_size(pruned.reclaimed));
+    Ok(0)
+}
+// ANCHOR_END: builder_prune
+
+/// The prune in this process: the store under `root`, and its containers' images.
+pub fn prune_here(root: &Path) -> Result<crate::build::prune::Pruned> {
+    let store = Store::open(root)?;
+    let in_use = ch09_engine::local::objects::images::images_in_use(root);
+    crate::build::prune::prune(&store, &in_use)
+}

@@ -23,6 +23,9 @@ pub struct CommitOptions {
     pub author: Option<String>,
     pub message: Option<String>,
     pub changes: Vec<String>,
+    /// The client's container config (`POST /commit`'s body), merged over
+    /// the container's; `None`: the container's, as the docker CLI asks.
+    pub config: Option<RunConfig>,
     /// Freeze a running container while its layer is read (Docker's default).
     pub pause: bool,
     pub times: TimePolicy,
@@ -69,10 +72,15 @@ pub fn commit(
     let container = engine.config(&id)?;
     let parent = Parent::load(store, &container.image_id)?;
     let mut image = parent.config.clone();
-    image.config = container_settings(&parent.config.config, &container);
+    let settings = container_settings(&parent.config.config, &container);
     // Docker's `created_by`: the container's command, before any change.
-    let created_by = image.config.cmd.clone().unwrap_or_default().join(" ");
-    apply_changes(&options.changes, &mut image.config)?;
+    let created_by = settings.cmd.clone().unwrap_or_default().join(" ");
+    let mut config = options.config.clone().unwrap_or_else(|| settings.clone());
+    apply_changes(&options.changes, &mut config)?;
+    crate::merge::merge(&mut config, &settings);
+    image.config = config;
+    // ANCHOR_END: commit
+    // ANCHOR: commit_2
     let created = timestamp(options.times);
     image.created = Some(created.clone());
     image.author = options.author.clone();
@@ -96,7 +104,7 @@ pub fn commit(
         record_image(store, added, Some(&parent), image, history, layer, tag.as_deref())
     })
 }
-// ANCHOR_END: commit
+// ANCHOR_END: commit_2
 
 /// Run `work` with the container frozen (when `pause`), thawing it after
 /// whatever `work` returned.

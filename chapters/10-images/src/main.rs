@@ -83,7 +83,7 @@ fn main() -> ExitCode {
         Command::Commit(a) => cli::commit(&engine, &a, &NoFreezer),
         Command::Export(a) => cli::export(&engine, &a),
         Command::History(a) => cli::history(&args.root, &a),
-        Command::Push(a) => cli::push(&args.root, &a),
+        Command::Push(a) => cli::push(&cli::in_process(&args.root, &a), &a),
         Command::Save(a) => cli::save(&args.root, &a),
         // The chapter's own engine: RUN steps get no network here (that
         // is chapter 6's, which `mini-docker build` composes in).

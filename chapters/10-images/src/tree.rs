@@ -28,6 +28,16 @@ pub struct Tree {
     entries: BTreeMap<PathBuf, Entry>,
 }
 
+/// What [`Tree::of_dir_where`] does with one entry.
+pub enum Visit {
+    /// Keep it (as this node), and what is below it.
+    Take(walk::Node),
+    /// Leave it out, but look below it.
+    Through,
+    /// Leave it and everything below it out.
+    Skip,
+}
+
 impl Tree {
     /// Everything under `root`, as it is (a char device 0:0 is just that).
     pub fn of_dir(root: &Path) -> io::Result<Tree> {
@@ -36,6 +46,25 @@ impl Tree {
             refuse_lower_references(path, node)?;
             tree.entries.insert(path.to_path_buf(), Entry { node: node.clone(), layer: 0 });
             Ok(true)
+        })?;
+        Ok(tree)
+    }
+
+    /// The part of the tree under `root` that `choose` keeps, deciding for
+    /// each entry (parents first) whether to take it, go through it without
+    /// taking it (a directory), or leave it and all below it out.
+    pub fn of_dir_where(
+        root: &Path,
+        choose: &mut dyn FnMut(&Path, &walk::Node) -> Visit,
+    ) -> io::Result<Tree> {
+        let mut tree = Tree { roots: vec![root.to_path_buf()], entries: BTreeMap::new() };
+        walk::walk(root, &mut |path, node, _| {
+            let visit = choose(path, node);
+            if let Visit::Take(node) = &visit {
+                refuse_lower_references(path, node)?;
+                tree.entries.insert(path.to_path_buf(), Entry { node: node.clone(), layer: 0 });
+            }
+            Ok(!matches!(visit, Visit::Skip))
         })?;
         Ok(tree)
     }

@@ -2,7 +2,7 @@
 //! socket or a loopback port, as the `docker` CLI does.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::error::{ApiError, ApiResult};
+use crate::server::http::Body;
 use crate::server::listen::Host;
 use crate::system::API_VERSION;
 
@@ -51,6 +52,26 @@ pub async fn send(
     body: Option<Vec<u8>>,
     headers: &[(&str, &str)],
 ) -> ApiResult<Response<Incoming>> {
+    let shown = body.as_deref().map(String::from_utf8_lossy).map(|b| b.into_owned());
+    let typed = headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("Content-Type"));
+    let mut all = headers.to_vec();
+    if body.is_some() && !typed {
+        all.push(("Content-Type", "application/json"));
+    }
+    let body = Body::Full(body.filter(|b| !b.is_empty()).map(Bytes::from));
+    send_body(host, method, path, body, shown.as_deref(), &all).await
+}
+
+/// [`send`] with a body of any kind — a stream fed while it is sent (a
+/// build context read from its file); `shown` is what `--explain` prints.
+pub async fn send_body(
+    host: &Host,
+    method: &str,
+    path: &str,
+    body: Body,
+    shown: Option<&str>,
+    headers: &[(&str, &str)],
+) -> ApiResult<Response<Incoming>> {
     let io = TokioIo::new(connect(host).await?);
     let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
         .await
@@ -70,21 +91,13 @@ pub async fn send(
     if explain {
         request = request.header(crate::server::explain::HEADER, "1");
     }
-    let shown_body = body.as_deref().map(String::from_utf8_lossy).map(|b| b.into_owned());
-    let typed = headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("Content-Type"));
-    let is_json = body.is_some() && !typed;
-    if is_json {
-        request = request.header("Content-Type", "application/json");
-    }
-    let request = request
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .map_err(|e| ApiError::new(500, e.to_string()))?;
+    let request = request.body(body).map_err(|e| ApiError::new(500, e.to_string()))?;
     let response = sender
         .send_request(request)
         .await
         .map_err(|e| ApiError::new(500, format!("{method} {path}: {e}")))?;
     if explain {
-        narrate(host, method, path, shown_body.as_deref(), &response);
+        narrate(host, method, path, shown, &response);
     }
     Ok(response)
 }

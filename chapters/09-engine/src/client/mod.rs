@@ -60,35 +60,52 @@ impl Remote {
         encode(text)
     }
 
-    /// `POST path` with `body` of `content_type`, whose answer is a stream
-    /// of JSON messages, one a line (`POST /build`): each to `on_message`.
-    /// An error status before the stream is the daemon's error.
+    /// `POST path` with `body` and `headers` (its `Content-Type`, …), whose
+    /// answer is a stream of JSON messages, one a line (`POST /build`,
+    /// `POST /images/{name}/push`): each to `on_message`. An error status
+    /// before the stream is the daemon's error.
     pub fn post_json_stream(
         &self,
         path: &str,
         body: Vec<u8>,
-        content_type: &str,
+        headers: &[(&str, &str)],
         on_message: &mut dyn FnMut(&Value),
     ) -> ApiResult<()> {
         self.block_on(async {
-            let headers = [("Content-Type", content_type)];
-            let response = send(&self.host, "POST", path, Some(body), &headers).await?;
-            if response.status().as_u16() >= 400 {
-                return json(response).await.map(drop);
-            }
-            let mut body = response.into_body();
-            let mut pending = Vec::new();
-            while let Some(chunk) = http::next_chunk(&mut body).await? {
-                pending.extend_from_slice(&chunk);
-                while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = pending.drain(..=end).collect();
-                    if let Ok(message) = serde_json::from_slice::<Value>(&line) {
-                        on_message(&message);
-                    }
+            let response = send(&self.host, "POST", path, Some(body), headers).await?;
+            json_stream(response, on_message).await
+        })
+    }
+
+    /// [`Remote::post_json_stream`] with the body read from `file` while it
+    /// is sent, never whole in memory (a build context may be gigabytes).
+    pub fn post_file_json_stream(
+        &self,
+        path: &str,
+        file: &std::path::Path,
+        headers: &[(&str, &str)],
+        on_message: &mut dyn FnMut(&Value),
+    ) -> ApiResult<()> {
+        let unreadable = |e: std::io::Error| ApiError::new(500, format!("{}: {e}", file.display()));
+        let mut reader = std::fs::File::open(file).map_err(unreadable)?;
+        let (tx, body) = crate::server::http::channel();
+        let feeder = std::thread::spawn(move || -> std::io::Result<()> {
+            let mut buffer = vec![0u8; 256 << 10];
+            loop {
+                let n = std::io::Read::read(&mut reader, &mut buffer)?;
+                let chunk = bytes::Bytes::copy_from_slice(&buffer[..n]);
+                if n == 0 || tx.blocking_send(chunk).is_err() {
+                    return Ok(());
                 }
             }
-            Ok(())
-        })
+        });
+        self.block_on(async {
+            let response = http::send_body(&self.host, "POST", path, body, None, headers).await?;
+            json_stream(response, on_message).await
+        })?;
+        // Answered: the daemon read the whole body, so the feeder is done.
+        let fed = feeder.join().unwrap_or_else(|_| Err(std::io::Error::other("it panicked")));
+        fed.map_err(unreadable)
     }
 
     /// `GET path` whose answer is a byte stream (`export`): copied to `out`.
@@ -218,6 +235,29 @@ impl Api for Remote {
     }
 }
 // ANCHOR_END: api_impl
+
+/// A stream of JSON messages, one a line, each to `on_message`; an error
+/// status (before any message) is the daemon's error.
+async fn json_stream(
+    response: hyper::Response<hyper::body::Incoming>,
+    on_message: &mut dyn FnMut(&Value),
+) -> ApiResult<()> {
+    if response.status().as_u16() >= 400 {
+        return json(response).await.map(drop);
+    }
+    let mut body = response.into_body();
+    let mut pending = Vec::new();
+    while let Some(chunk) = http::next_chunk(&mut body).await? {
+        pending.extend_from_slice(&chunk);
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            if let Ok(message) = serde_json::from_slice::<Value>(&line) {
+                on_message(&message);
+            }
+        }
+    }
+    Ok(())
+}
 
 /// How long a client waits for a daemon that is not answering at all.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -155,6 +155,50 @@ pub async fn body_bytes(request: Request<Incoming>) -> Result<Bytes, ApiError> {
     }
 }
 
+// ANCHOR: body_to_file
+/// The request body written to `path` as it arrives, never all in memory
+/// (a build context may be gigabytes); more than `limit` bytes is refused.
+/// Returns how many bytes came. A failure removes the file.
+pub async fn body_to_file(
+    request: Request<Incoming>,
+    path: &std::path::Path,
+    limit: u64,
+) -> Result<u64, ApiError> {
+    let written = copy_body(request.into_body(), path, limit).await;
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
+}
+
+async fn copy_body(
+    mut body: Incoming,
+    path: &std::path::Path,
+    limit: u64,
+) -> Result<u64, ApiError> {
+    use std::io::Write;
+    let failed = |e: std::io::Error| ApiError::new(500, format!("writing {}: {e}", path.display()));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(failed)?);
+    let mut total = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        total += data.len() as u64;
+        // Past the limit the rest is read and dropped, not written: a
+        // client still sending would otherwise never read the answer.
+        if total <= limit {
+            file.write_all(&data).map_err(failed)?;
+        }
+    }
+    if total > limit {
+        return Err(ApiError::bad_request(format!("request body larger than {limit} bytes")));
+    }
+    file.flush().map_err(failed)?;
+    Ok(total)
+}
+// ANCHOR_END: body_to_file
+
 /// The request body as JSON of type `T`; an empty body is `T`'s default.
 pub async fn body_json<T: DeserializeOwned + Default>(
     request: Request<Incoming>,

@@ -13,8 +13,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::dockerignore::Ignore;
 use super::pattern::{has_wildcards, Pattern};
-use crate::tree::{Entry, Tree};
-use crate::walk::Kind;
+use crate::tree::{Entry, Tree, Visit};
+use crate::walk::{Kind, Node};
 
 /// Where sources come from: the context, or another stage's files.
 pub struct Sources {
@@ -38,26 +38,51 @@ impl Sources {
 
 /// The context directory without what `.dockerignore` excludes.
 pub fn context_tree(root: &Path) -> anyhow::Result<Tree> {
-    let ignore = match std::fs::read_to_string(root.join(".dockerignore")) {
-        Ok(text) => Ignore::parse(&text).map_err(|e| anyhow::anyhow!(".dockerignore: {e}"))?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ignore::default(),
-        Err(e) => return Err(anyhow::anyhow!("reading .dockerignore: {e}")),
-    };
-    let mut tree = Tree::of_dir(root)
-        .map_err(|e| anyhow::anyhow!("reading the build context {}: {e}", root.display()))?;
-    let excluded: Vec<PathBuf> = tree
-        .iter()
-        .map(|(path, _)| path.clone())
-        .filter(|path| ignore.excludes(&slashed(path)))
-        .collect();
-    for path in excluded.iter().rev() {
-        // An excluded directory stays only to hold what an exception kept.
-        if tree.children(path).next().is_none() || !tree.get(path).is_some_and(|e| e.node.is_dir())
-        {
-            tree.remove_subtree(path);
+    context_tree_keeping(root, &[])
+}
+
+// ANCHOR: context_tree
+/// [`context_tree`], with `keep` (paths) kept whatever `.dockerignore`
+/// says: the docker CLI always sends the Dockerfile and `.dockerignore`.
+/// As Docker's walk: an excluded directory is not gone into unless an
+/// exception names something in it (`!dir/file`); if one does, only what
+/// the exceptions bring back comes, the directory itself as an untar
+/// makes a missing parent (mode 0755).
+pub fn context_tree_keeping(root: &Path, keep: &[&str]) -> anyhow::Result<Tree> {
+    let ignore = ignore_file(root, keep)?;
+    let mut through = Vec::new();
+    let mut tree = Tree::of_dir_where(root, &mut |path, node| {
+        let name = slashed(path);
+        if !ignore.excludes(&name) {
+            Visit::Take(node.clone())
+        } else if node.is_dir() && ignore.may_hold_exceptions(&name) {
+            through.push(path.to_path_buf());
+            Visit::Take(Node { mode: 0o755, ..node.clone() })
+        } else {
+            Visit::Skip
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("reading the build context {}: {e}", root.display()))?;
+    for dir in through.iter().rev() {
+        if tree.children(dir).next().is_none() {
+            tree.remove_subtree(dir); // nothing in it was brought back
         }
     }
     Ok(tree)
+}
+// ANCHOR_END: context_tree
+
+/// The context's `.dockerignore`, with an exception for each of `keep`.
+fn ignore_file(root: &Path, keep: &[&str]) -> anyhow::Result<Ignore> {
+    let mut text = match std::fs::read_to_string(root.join(".dockerignore")) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(anyhow::anyhow!("reading .dockerignore: {e}")),
+    };
+    for path in keep {
+        text.push_str(&format!("\n!{path}\n"));
+    }
+    Ignore::parse(&text).map_err(|e| anyhow::anyhow!(".dockerignore: {e}"))
 }
 
 fn slashed(path: &Path) -> String {
@@ -247,6 +272,45 @@ mod tests {
         assert_eq!(sources.resolve("*.txt").unwrap_err(), SourceError::NoMatch);
     }
 
+    /// A context of `files` with this `.dockerignore`: the paths it keeps.
+    fn kept(ignore: &str, keep: &[&str]) -> Vec<String> {
+        let dir = testkit::temp_dir();
+        for file in
+            ["Dockerfile", "keep.txt", "docs/keep.txt", "docs/other.txt", "docs/deep/keep.txt"]
+        {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, file).unwrap();
+        }
+        std::fs::write(dir.path().join(".dockerignore"), ignore).unwrap();
+        let tree = context_tree_keeping(dir.path(), keep).unwrap();
+        tree.iter().map(|(p, _)| slashed(p)).collect()
+    }
+
+    #[test]
+    fn exceptions_bring_files_back_as_dockers_walk_does() {
+        assert_eq!(
+            kept(".dockerignore\nDockerfile\ndocs\n!docs/keep.txt\n", &[]),
+            ["docs", "docs/keep.txt", "keep.txt"],
+            "an excluded directory gives back only what an exception names"
+        );
+        assert_eq!(
+            kept(".dockerignore\nDockerfile\ndocs\n!**/keep.txt\n", &[]),
+            ["keep.txt"],
+            "`!**/x` does not open an excluded directory (Docker's prefix rule)"
+        );
+        assert_eq!(
+            kept("*\n!docs/deep\n", &[".dockerignore", "Dockerfile"]),
+            [".dockerignore", "Dockerfile", "docs", "docs/deep", "docs/deep/keep.txt"],
+            "the CLI always sends the Dockerfile and .dockerignore"
+        );
+        let dir = testkit::temp_dir();
+        std::fs::create_dir(dir.path().join("docs")).unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "docs\n!docs/gone\n").unwrap();
+        let tree = context_tree(dir.path()).unwrap();
+        assert!(tree.get(Path::new("docs")).is_none(), "a directory nothing came back to");
+    }
+
     #[test]
     fn nothing_outside_the_context() {
         let (_dir, sources) = context();
@@ -286,12 +350,18 @@ mod tests {
 
 // ANCHOR: context_tar
 /// The context as `docker build` sends it to a daemon: a tar of what
-/// `.dockerignore` leaves, every entry owned by root, symlinks as links;
-/// `extra` adds one more file (a Dockerfile from outside the context).
-pub fn context_tar(root: &Path, extra: Option<(&str, &str)>) -> anyhow::Result<Vec<u8>> {
+/// `.dockerignore` leaves (and the Dockerfile and `.dockerignore`, always),
+/// every entry owned by root, symlinks as links; `extra` adds one more
+/// file (a Dockerfile from outside the context).
+pub fn context_tar<W: std::io::Write>(
+    root: &Path,
+    dockerfile: &str,
+    extra: Option<(&str, &str)>,
+    out: W,
+) -> anyhow::Result<W> {
     use crate::tarball::{LayerWriter, TimePolicy};
-    let tree = context_tree(root)?;
-    let mut writer = LayerWriter::new(Vec::new(), TimePolicy::default());
+    let tree = context_tree_keeping(root, &[".dockerignore", dockerfile])?;
+    let mut writer = LayerWriter::new(out, TimePolicy::default());
     for (path, entry) in tree.iter() {
         let node = crate::walk::Node { uid: 0, gid: 0, nlink: 1, ..entry.node.clone() };
         match node.kind {

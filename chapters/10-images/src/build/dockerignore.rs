@@ -53,9 +53,12 @@ impl Ignore {
     }
 
     /// Could an exception bring back something below the excluded
-    /// directory `dir`? Then the walk still goes into it.
+    /// directory `dir`? Then the walk still goes into it. Docker's test,
+    /// word for word: the exception (plus `/`) starts with `dir/` — so
+    /// `!dir/keep` opens `dir`, and `!**/keep` does not.
     pub fn may_hold_exceptions(&self, dir: &str) -> bool {
-        self.exceptions.iter().any(|e| e.starts_with(&format!("{dir}/")) || e.starts_with("**"))
+        let dir = format!("{dir}/");
+        self.exceptions.iter().any(|e| format!("{e}/").starts_with(&dir))
     }
 }
 
@@ -131,8 +134,22 @@ mod tests {
         assert!(back.excludes("docs/other.txt"));
         assert!(!back.excludes("docs/keep.txt"));
         assert!(back.may_hold_exceptions("docs") && !back.may_hold_exceptions("src"));
+        let anywhere = Ignore::parse("docs\n!**/keep.txt\n").unwrap();
+        assert!(!anywhere.may_hold_exceptions("docs"), "Docker's walk does not go in");
+        assert!(Ignore::parse("a/b\n!a/b\n").unwrap().may_hold_exceptions("a/b"));
+        assert!(!Ignore::parse("ab\n!abc/x\n").unwrap().may_hold_exceptions("ab"));
         let comment = Ignore::parse(" # not a comment (the # is not in column 1)\n").unwrap();
         assert!(comment.excludes("# not a comment (the # is not in column 1)"));
+    }
+
+    #[test]
+    fn the_last_line_that_matches_decides() {
+        let later = Ignore::parse("*.md\n!README.md\nREADME.md\n").unwrap();
+        assert!(later.excludes("README.md"), "excluded again by a later line");
+        let first = Ignore::parse("!a.txt\n*.txt\n").unwrap();
+        assert!(first.excludes("a.txt"), "an exception before the exclusion does nothing");
+        let dir_back = Ignore::parse("docs\n!docs\n").unwrap();
+        assert!(!dir_back.excludes("docs/a") && !dir_back.excludes("docs"));
     }
 
     #[test]

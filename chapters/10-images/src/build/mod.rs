@@ -22,6 +22,7 @@ pub mod copy;
 pub mod dockerignore;
 pub mod parser;
 pub mod pattern;
+pub mod prune;
 pub mod run;
 pub mod stages;
 pub mod step;

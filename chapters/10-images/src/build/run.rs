@@ -41,16 +41,63 @@ pub fn run_step(
         env: Some(request.env.clone()),
         ..ContainerCreateBody::default()
     };
-    let id = local.create(None, &body).map_err(api)?.id;
-    progress.stream(&format!(" ---> Running in {}\n", short(&id)));
-    let result = run_and_commit(local, store, added, &id, request, times, progress);
-    let removed = local.remove(&id, true, true).map_err(api);
-    let layer = result?;
-    removed?;
-    progress.stream(&format!(" ---> Removed intermediate container {}\n", short(&id)));
-    Ok(layer)
+    intermediate(local, &body, progress, |id, progress| {
+        run_and_commit(local, store, added, id, request, times, progress)
+    })
 }
 // ANCHOR_END: run_step
+
+// ANCHOR: intermediate
+/// The classic builder's intermediate container: created from the step's
+/// parent (` ---> Running in <id>`), used by `work` — started for a RUN,
+/// never started for ENV, CMD, LABEL… whose `#(nop)` Cmd only says what
+/// the step was — then removed, whatever happened (` ---> Removed
+/// intermediate container <id>` once it went well).
+pub fn intermediate<T>(
+    local: &Local,
+    body: &ContainerCreateBody,
+    progress: &mut dyn Progress,
+    work: impl FnOnce(&str, &mut dyn Progress) -> Result<T, BuildError>,
+) -> Result<T, BuildError> {
+    let id = create_intermediate(local, body, progress)?;
+    let result = work(&id, progress);
+    remove_intermediate(local, &id, result, progress)
+}
+
+pub fn create_intermediate(
+    local: &Local,
+    body: &ContainerCreateBody,
+    progress: &mut dyn Progress,
+) -> Result<String, BuildError> {
+    let id = local.create(None, body).map_err(api)?.id;
+    progress.stream(&format!(" ---> Running in {}\n", short(&id)));
+    Ok(id)
+}
+
+pub fn remove_intermediate<T>(
+    local: &Local,
+    id: &str,
+    result: Result<T, BuildError>,
+    progress: &mut dyn Progress,
+) -> Result<T, BuildError> {
+    let removed = local.remove(id, true, true).map_err(api);
+    let value = result?;
+    removed?;
+    progress.stream(&format!(" ---> Removed intermediate container {}\n", short(id)));
+    Ok(value)
+}
+// ANCHOR_END: intermediate
+
+/// The container of a step that runs nothing: the parent image, the
+/// step's `#(nop)` command.
+pub fn nop_container(image: &str, cmd: &[String]) -> ContainerCreateBody {
+    ContainerCreateBody {
+        image: image.to_string(),
+        cmd: Some(cmd.to_vec()),
+        entrypoint: Some(Vec::new()),
+        ..ContainerCreateBody::default()
+    }
+}
 
 fn run_and_commit(
     local: &Local,

@@ -14,7 +14,7 @@ use super::cache::{self, CONTAINER_CONFIG};
 use super::context::{self, Sources};
 use super::copy::{self, CopyRequest};
 use super::parser::{self, json_form, Line};
-use super::run::{run_step, RunRequest};
+use super::run::{self, run_step, RunRequest};
 use super::stages::Build;
 use super::{BuildError, Progress};
 use crate::change::{
@@ -343,7 +343,7 @@ impl Step<'_, '_> {
         };
         let store = self.build.store.clone();
         let record = or_roll_back(&store, |added| {
-            let layer = self.work(work, added).map_err(anyhow::Error::from)?;
+            let layer = self.work(work, &cmd, added).map_err(anyhow::Error::from)?;
             record_image(&store, added, self.stage.image.as_ref(), config, history, layer, None)
         })?;
         self.progress.stream(&format!(" ---> {}\n", short(&record.id)));
@@ -358,11 +358,16 @@ impl Step<'_, '_> {
         Ok(())
     }
 
-    fn work(&mut self, work: Work, added: &mut Added) -> Result<Option<StoredLayer>, BuildError> {
+    fn work(
+        &mut self,
+        work: Work,
+        cmd: &[String],
+        added: &mut Added,
+    ) -> Result<Option<StoredLayer>, BuildError> {
         let store = self.build.store.clone();
         let times = self.build.options.times;
         match work {
-            Work::Config => Ok(None),
+            Work::Config => self.nop_step(cmd, |_| Ok(None)),
             Work::Run(request) => {
                 run_step(self.build.local, &store, added, &request, times, &mut *self.progress)
             }
@@ -380,31 +385,51 @@ impl Step<'_, '_> {
                 let plan = copy::plan(&request)?;
                 Ok(store_layer(&store, added, |out| plan.write(&copy.sources, out, times))?)
             }
-            Work::Mkdir(dir) => {
-                let layers = self.stage.layers(self.build);
-                let relative = dir.strip_prefix("/").unwrap_or(&dir).to_path_buf();
-                if relative.as_os_str().is_empty()
-                    || crate::layer::lookup(&layers, &relative)
-                        .map_err(anyhow::Error::from)?
-                        .is_some()
-                {
-                    return Ok(None);
-                }
-                let sources = Sources::context(Tree::default());
-                let request = CopyRequest {
-                    sources: &sources,
-                    paths: &[],
-                    dest: dir.clone(),
-                    dest_is_dir: true,
-                    owner: None,
-                    unpack: false,
-                    layers: &layers,
-                };
-                let mut plan = copy::Plan::default();
-                plan.make_dir(&request, &dir).map_err(anyhow::Error::from)?;
-                Ok(store_layer(&store, added, |out| plan.write(&sources, out, times))?)
-            }
+            Work::Mkdir(dir) => self.nop_step(cmd, |step| step.mkdir(&dir, added)),
         }
+    }
+
+    // ANCHOR: nop_step
+    /// A step that runs nothing still has its intermediate container, as
+    /// dockerd's classic builder makes one, never started (a `FROM
+    /// scratch` stage with nothing yet has no image to make one of).
+    fn nop_step<T>(
+        &mut self,
+        cmd: &[String],
+        work: impl FnOnce(&mut Self) -> Result<T, BuildError>,
+    ) -> Result<T, BuildError> {
+        let Some(image) = self.stage.image_id().map(str::to_string) else { return work(self) };
+        let local = self.build.local;
+        let body = run::nop_container(&image, cmd);
+        let id = run::create_intermediate(local, &body, &mut *self.progress)?;
+        let result = work(self);
+        run::remove_intermediate(local, &id, result, &mut *self.progress)
+    }
+    // ANCHOR_END: nop_step
+
+    /// WORKDIR's directory: a layer of its own when it is new.
+    fn mkdir(&mut self, dir: &Path, added: &mut Added) -> Result<Option<StoredLayer>, BuildError> {
+        let store = self.build.store.clone();
+        let times = self.build.options.times;
+        let layers = self.stage.layers(self.build);
+        let relative = dir.strip_prefix("/").unwrap_or(dir).to_path_buf();
+        let exists = || crate::layer::lookup(&layers, &relative).map_err(anyhow::Error::from);
+        if relative.as_os_str().is_empty() || exists()?.is_some() {
+            return Ok(None);
+        }
+        let sources = Sources::context(Tree::default());
+        let request = CopyRequest {
+            sources: &sources,
+            paths: &[],
+            dest: dir.to_path_buf(),
+            dest_is_dir: true,
+            owner: None,
+            unpack: false,
+            layers: &layers,
+        };
+        let mut plan = copy::Plan::default();
+        plan.make_dir(&request, dir).map_err(anyhow::Error::from)?;
+        Ok(store_layer(&store, added, |out| plan.write(&sources, out, times))?)
     }
 
     // ANCHOR: copy

@@ -19,6 +19,9 @@ use std::sync::Arc;
 use super::router::{Handled, Routed};
 use super::Daemon;
 
+/// `X-Registry-Auth` read as pulls read it (chapter 10's push too).
+pub use images::credentials;
+
 // ANCHOR: table
 /// The route table. A request no route takes is handed back.
 pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
