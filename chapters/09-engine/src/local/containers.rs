@@ -79,7 +79,8 @@ impl Local {
         self.start_counting(wanted, options, true)
     }
 
-    /// The restart policy's start: `RestartCount` goes on.
+    /// The restart policy's start: `RestartCount` goes up first, as
+    /// dockerd's, so whoever sees it run sees it counted.
     pub fn start_by_policy(&self, wanted: &str) -> ApiResult<bool> {
         self.start_counting(wanted, StartOptions::default(), false)
     }
@@ -97,8 +98,12 @@ impl Local {
         }
         let dir = self.engine.store.container_dir(&id);
         crate::lifecycle::update(&dir, |r| {
-            (r.manually_stopped, r.restarting) = (false, false);
-            r.restart_count = if by_hand { 0 } else { r.restart_count };
+            r.manually_stopped = false;
+            match by_hand {
+                true => (r.restarting, r.restart_count) = (false, 0),
+                // Still `restarting` until the policy's caller sees it run.
+                false => r.restart_count += 1,
+            }
         });
         match &self.settings.start_helper {
             None => self.engine.start_detached_with(&id, options)?,
