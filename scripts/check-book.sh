@@ -3,7 +3,9 @@
 #   sudo bash scripts/check-book.sh
 # 1. every {{#include}} resolves to a non-empty listing of at most 40 lines
 #    (mdbook only warns about a renamed anchor or a moved file);
-# 2. the book builds, and no page keeps a raw `{{#` directive;
+# 2. the book builds (each chapter's pictures drawn by svgbob), no page keeps
+#    a raw `{{#` directive, and every page opened in headless Chromium has
+#    no broken picture (`book-check pages`);
 # 3. every shell session (book/sessions/*.console) is replayed against the
 #    built binaries, as root, in namespaces of its own, and must match
 #    (`cargo test -p book-check`; one session: `book-check replay FILE`).
@@ -32,6 +34,16 @@ raw="$(grep -l -F '{{#' -r "$out" --include='*.html' || true)"
 if [ -n "$raw" ]; then
   echo "check-book: raw {{# directives left in: $raw" >&2
   exit 1
+fi
+
+echo "== every page renders in headless Chromium: no broken picture, no raw {{#"
+if command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1; then
+  "$check" pages "$out"
+elif [ "${CI:-}" = true ]; then
+  echo "check-book: needs chromium to open the pages (apt-get install chromium)" >&2
+  exit 1
+else
+  echo "!!! SKIPPED the rendered-page check: no chromium (apt-get install chromium) !!!" >&2
 fi
 
 echo "== every session replays (book/sessions), and the checks themselves fail when they should"

@@ -62,16 +62,46 @@ if [ -n "$missing" ]; then
     || echo "install-deps: could not install$missing: scripts/vm/cgroup-tests.sh will say so" >&2
 fi
 
-if ! command -v cargo >/dev/null 2>&1; then
-  need_root
-  echo "install-deps: no Rust toolchain found; installing Debian's cargo"
-  apt-get install -y -qq --no-install-recommends cargo rustc >/dev/null
-fi
-
+# Rust: the workspace's rust-version or newer. Debian 12's rustc (1.63) is
+# too old, so the toolchain comes from rustup: Debian's `rustup` package
+# where there is one (Debian 13, Ubuntu 24.04), else rustup's installer.
 export PATH="$HOME/.cargo/bin:$PATH"
+need_rust="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$(dirname "$0")/../Cargo.toml")"
+rust_ok() {
+  local have
+  have="$(rustc --version 2>/dev/null | cut -d' ' -f2)"
+  [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$need_rust" "$have" | sort -V | head -1)" = "$need_rust" ]
+}
+if ! rust_ok; then
+  echo "install-deps: Rust $need_rust or newer is needed (found: $(rustc --version 2>/dev/null || echo none)); installing it with rustup"
+  if ! command -v rustup >/dev/null 2>&1; then
+    if apt-cache show rustup >/dev/null 2>&1; then
+      need_root
+      apt-get install -y -qq --no-install-recommends rustup >/dev/null
+    else
+      curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain none
+    fi
+  fi
+  rustup toolchain install stable --profile minimal
+  rustup default stable
+  rust_ok || { echo "install-deps: still no Rust $need_rust: $(rustc --version)" >&2; exit 1; }
+fi
 if ! $only_run && ! command -v mdbook >/dev/null 2>&1; then
   echo "install-deps: building mdbook from crates.io (a few minutes, once)"
   cargo install mdbook --locked --version '^0.4' --quiet
+fi
+# The book's pictures: svgbob's preprocessor for mdbook 0.4.
+if ! $only_run && ! command -v mdbook-svgbob >/dev/null 2>&1; then
+  echo "install-deps: building mdbook-svgbob from crates.io (once)"
+  cargo install mdbook-svgbob --locked --version '^0.2' --quiet
+fi
+# check-book.sh opens every built page in headless Chromium.
+if ! $only_run && ! command -v chromium >/dev/null 2>&1; then
+  need_root
+  echo "install-deps: installing chromium (the book's rendered-page check)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
 # The real clients of mini-dockerd in the end-to-end tests: the `docker`

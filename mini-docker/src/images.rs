@@ -552,17 +552,7 @@ pub fn tag(api: &dyn Api, args: TagArgs) -> Result<u8> {
 /// runs under sudo, where `~` is root's home, and Docker's file may delegate
 /// to a credential helper we would silently bypass. Pulls read both.
 pub fn login(root: &Path, args: LoginArgs) -> Result<u8> {
-    let server = args.server.unwrap_or_else(|| "docker.io".into());
-    let domain = server
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .trim_end_matches("/v1");
-    let domain = if domain == "index.docker.io" || domain == "registry-1.docker.io" {
-        "docker.io"
-    } else {
-        domain
-    };
+    let domain = &login_domain(args.server.as_deref().unwrap_or("docker.io"));
     let username = match args.username {
         Some(u) => u,
         None => prompt("Username: ")?,
@@ -591,6 +581,21 @@ pub fn login(root: &Path, args: LoginArgs) -> Result<u8> {
     Ok(0)
 }
 // ANCHOR_END: login
+
+/// The registry a `login SERVER` means, as the docker CLI reads it: no
+/// scheme, no trailing `/` or `/v1`, and Docker Hub's other names are
+/// `docker.io`, the domain pulls look up.
+fn login_domain(server: &str) -> String {
+    let domain = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .trim_end_matches("/v1");
+    match domain {
+        "index.docker.io" | "registry-1.docker.io" => "docker.io".to_string(),
+        _ => domain.to_string(),
+    }
+}
 
 fn prompt(text: &str) -> Result<String> {
     if !std::io::stdin().is_terminal() {

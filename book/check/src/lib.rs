@@ -2,9 +2,12 @@
 //! - [`includes`]: every `{{#include}}` resolves to a non-empty listing of
 //!   at most 40 lines (mdBook itself only warns);
 //! - [`transcript`] and [`replay`]: every shell session in the book is a
-//!   transcript in `book/sessions/`, replayed against the built binaries.
+//!   transcript in `book/sessions/`, replayed against the built binaries;
+//! - [`pages`]: every page of the built book renders in headless Chromium,
+//!   with no broken picture and no raw directive.
 
 pub mod includes;
+pub mod pages;
 pub mod replay;
 pub mod transcript;
 

@@ -1,6 +1,8 @@
 //! `book-check includes BOOK_DIR`: every include resolves, no listing is
 //! over 40 lines.
 //! `book-check replay SESSION.console...`: replay transcripts (as root).
+//! `book-check pages HTML_DIR`: open every built page in headless Chromium
+//! (`$CHROMIUM`, default `chromium`): no broken picture, no raw `{{#`.
 //! `book-check record SESSION.console`: print the transcript with what a
 //! run prints now, for an author to add `[..]` where it varies.
 
@@ -15,7 +17,8 @@ fn main() -> ExitCode {
         Some((cmd, rest)) if cmd == "includes" && rest.len() == 1 => check_includes(Path::new(&rest[0])),
         Some((cmd, rest)) if cmd == "replay" && !rest.is_empty() => replay_all(rest),
         Some((cmd, rest)) if cmd == "record" && rest.len() == 1 => record(Path::new(&rest[0])),
-        _ => Err("usage: book-check includes BOOK_DIR | replay SESSION.console... | record SESSION.console".into()),
+        Some((cmd, rest)) if cmd == "pages" && rest.len() == 1 => check_pages(Path::new(&rest[0])),
+        _ => Err("usage: book-check includes BOOK_DIR | replay SESSION.console... | record SESSION.console | pages HTML_DIR".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,5 +112,22 @@ fn record(file: &Path) -> Result<(), String> {
         let lines = if keep { &o.step.expected } else { &o.actual };
         lines.iter().for_each(|l| println!("{l}"));
     }
+    Ok(())
+}
+
+fn check_pages(html: &Path) -> Result<(), String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_string());
+    let found = book_check::pages::check_book(&chromium, html)?;
+    let mut bad = 0;
+    for (page, problems) in &found {
+        for problem in problems {
+            eprintln!("{}: {problem}", page.display());
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        return Err(format!("{bad} problems in the rendered pages"));
+    }
+    println!("book-check: {} pages render in {chromium}, every picture there", found.len());
     Ok(())
 }

@@ -93,13 +93,14 @@ pub fn line_matches(expected: &str, actual: &str) -> bool {
     if pieces.len() == 1 {
         return expected == actual;
     }
-    if !actual.starts_with(first) || actual.len() < first.len() + last.len() {
+    // Both checks first: they make the two ends char boundaries to cut at.
+    if !actual.starts_with(first) || !actual.ends_with(last) {
+        return false;
+    }
+    if actual.len() < first.len() + last.len() {
         return false;
     }
     let mut rest = &actual[first.len()..actual.len() - last.len()];
-    if !actual.ends_with(last) {
-        return false;
-    }
     for piece in &pieces[1..pieces.len() - 1] {
         match rest.find(piece) {
             Some(at) => rest = &rest[at + piece.len()..],
@@ -142,6 +143,8 @@ mod tests {
         assert!(!line_matches("a[..]b[..]c", "a-c-b"));
         assert!(!line_matches("ab[..]ba", "aba"), "the prefix and suffix must not overlap");
         assert!(!line_matches("exit 0", "exit 1"));
+        assert!(!line_matches("a[..]b → 1", "a → zzzz"), "no cut inside a multi-byte character");
+        assert!(line_matches("POST [..] → 204", "POST /start → 204"));
     }
 
     #[test]

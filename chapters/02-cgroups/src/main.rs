@@ -25,7 +25,7 @@ struct Cli {
     #[command(flatten)]
     run: RunArgs,
     /// The parent cgroup of the containers' cgroups.
-    #[arg(long, global = true, default_value = DEFAULT_PARENT)]
+    #[arg(long, global = true, default_value = DEFAULT_PARENT, env = "MINI_DOCKER_CGROUP_PARENT")]
     cgroup_parent: String,
     /// Print every privileged step with its shell equivalent.
     #[arg(long, global = true)]

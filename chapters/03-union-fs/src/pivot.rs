@@ -39,19 +39,7 @@ pub fn pivot_into(new_root: &Path) -> nix::Result<()> {
     // it ends up mounted beneath the new one, on "/" as well.
     pivot_root(".", ".")?;
     fchdir(&old_root)?;
-    explain::step(Step {
-        what: "make the old root a slave, so unmounting it cannot reach the host",
-        syscall: "mount(NULL, \".\", NULL, MS_SLAVE | MS_REC, NULL)",
-        shell: "mount --make-rslave .",
-        book: BOOK_PIVOT,
-    });
-    nix::mount::mount(
-        None::<&str>,
-        ".",
-        None::<&str>,
-        MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        None::<&str>,
-    )?;
+    make_rslave_here()?;
     explain::step(Step {
         what: "detach the old root: the host's files are gone from this mount namespace",
         syscall: "umount2(\".\", MNT_DETACH)",
@@ -62,3 +50,19 @@ pub fn pivot_into(new_root: &Path) -> nix::Result<()> {
     chdir("/")
 }
 // ANCHOR_END: pivot
+
+// ANCHOR: make_rslave_here
+/// Make the mount at the current directory (the old root, after the
+/// pivot) and every mount below it a slave: events still come from the
+/// host, none goes back, so the unmount that follows stays in here.
+fn make_rslave_here() -> nix::Result<()> {
+    explain::step(Step {
+        what: "make the old root a slave, so unmounting it cannot reach the host",
+        syscall: "mount(NULL, \".\", NULL, MS_SLAVE | MS_REC, NULL)",
+        shell: "mount --make-rslave .",
+        book: BOOK_PIVOT,
+    });
+    let flags = MsFlags::MS_SLAVE | MsFlags::MS_REC;
+    nix::mount::mount(None::<&str>, ".", None::<&str>, flags, None::<&str>)
+}
+// ANCHOR_END: make_rslave_here

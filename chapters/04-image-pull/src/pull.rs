@@ -129,8 +129,40 @@ pub fn fetch_image(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<ImageRecord, PullError> {
     let not_an_image = |why: String| PullError::NotAnImage { what: what.to_string(), why };
+    let fetched = for_platform(source, top, what, platform, &not_an_image)?;
+    let manifest: Manifest = serde_json::from_slice(&fetched.bytes)
+        .map_err(|e| not_an_image(format!("bad manifest: {e}")))?;
+    let config = fetch_config(store, source, &manifest.config, added, &not_an_image)?;
+    check_layers(&manifest, &config).map_err(not_an_image)?;
+    let layers = fetch_layers(store, source, &manifest, &config, added, progress)?;
+    let (manifest_digest, manifest_added) = store.put_bytes(&fetched.bytes)?;
+    if manifest_added {
+        added.blobs.push(manifest_digest.clone());
+    }
+    Ok(ImageRecord {
+        id: manifest.config.digest.clone(),
+        manifest: manifest_digest,
+        size: layers.iter().map(|l| l.size).sum(),
+        layers,
+        repo_digests: Vec::new(),
+        created: config.created,
+        parent: None,
+    })
+}
+// ANCHOR_END: fetch_image
+
+// ANCHOR: for_platform
+/// From the top manifest to an image manifest: an index points at one
+/// manifest per platform (at most one level of nesting), each checked
+/// against the digest it was asked by.
+fn for_platform(
+    source: &mut dyn ImageSource,
+    top: FetchedManifest,
+    what: &str,
+    platform: &Platform,
+    not_an_image: &dyn Fn(String) -> PullError,
+) -> Result<FetchedManifest, PullError> {
     let mut fetched = top;
-    // An index points at one manifest per platform (at most one level of nesting).
     for _ in 0..2 {
         if !oci::is_index(&fetched.media_type) {
             break;
@@ -149,32 +181,42 @@ pub fn fetch_image(
         }
     }
     if !oci::is_manifest(&fetched.media_type) {
-        return Err(not_an_image(format!(
-            "media type {} is not an image manifest",
-            fetched.media_type
-        )));
+        let why = format!("media type {} is not an image manifest", fetched.media_type);
+        return Err(not_an_image(why));
     }
-    let manifest: Manifest = serde_json::from_slice(&fetched.bytes)
-        .map_err(|e| not_an_image(format!("bad manifest: {e}")))?;
-    let config = fetch_config(store, source, &manifest.config, added, &not_an_image)?;
-    if config.rootfs.diff_ids.len() != manifest.layers.len() {
-        return Err(not_an_image(format!(
-            "{} layers but {} DiffIDs in the config",
-            manifest.layers.len(),
-            config.rootfs.diff_ids.len()
-        )));
+    Ok(fetched)
+}
+// ANCHOR_END: for_platform
+
+/// One DiffID in the config for each layer of the manifest, and every
+/// layer of a layer media type.
+fn check_layers(manifest: &Manifest, config: &ImageConfig) -> Result<(), String> {
+    let (layers, diff_ids) = (manifest.layers.len(), config.rootfs.diff_ids.len());
+    if diff_ids != layers {
+        return Err(format!("{layers} layers but {diff_ids} DiffIDs in the config"));
     }
-    if let Some(bad) = manifest.layers.iter().find(|l| !oci::is_layer(&l.media_type)) {
-        return Err(not_an_image(format!(
-            "layer {} has media type {:?}, not a layer",
-            bad.digest, bad.media_type
-        )));
+    match manifest.layers.iter().find(|l| !oci::is_layer(&l.media_type)) {
+        Some(bad) => {
+            Err(format!("layer {} has media type {:?}, not a layer", bad.digest, bad.media_type))
+        }
+        None => Ok(()),
     }
+}
+
+// ANCHOR: fetch_layers
+/// Every layer, in order, each with its DiffID: all shown waiting first,
+/// as `docker pull` lists them, then fetched one by one.
+fn fetch_layers(
+    store: &Store,
+    source: &mut dyn ImageSource,
+    manifest: &Manifest,
+    config: &ImageConfig,
+    added: &mut Added,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Vec<LayerRecord>, PullError> {
     for layer in &manifest.layers {
-        progress(&Progress {
-            layer: short(&layer.digest).to_string(),
-            status: LayerStatus::Waiting,
-        });
+        let layer = short(&layer.digest).to_string();
+        progress(&Progress { layer, status: LayerStatus::Waiting });
     }
     let mut layers = Vec::new();
     for (descriptor, diff_id) in manifest.layers.iter().zip(&config.rootfs.diff_ids) {
@@ -186,22 +228,9 @@ pub fn fetch_image(
             size,
         });
     }
-    let (manifest_digest, manifest_added) = store.put_bytes(&fetched.bytes)?;
-    if manifest_added {
-        added.blobs.push(manifest_digest.clone());
-    }
-    let size = layers.iter().map(|l| l.size).sum();
-    Ok(ImageRecord {
-        id: manifest.config.digest.clone(),
-        manifest: manifest_digest,
-        layers,
-        repo_digests: Vec::new(),
-        created: config.created,
-        size,
-        parent: None,
-    })
+    Ok(layers)
 }
-// ANCHOR_END: fetch_image
+// ANCHOR_END: fetch_layers
 
 fn fetch_config(
     store: &Store,

@@ -54,19 +54,7 @@ impl Reference {
         if is_bare_digest_hex(input) {
             return Err(ReferenceError::BareDigest(input.to_string()));
         }
-        // name[:tag][@digest]: the digest is after the one '@'.
-        let (name_and_tag, digest) = match input.split_once('@') {
-            Some((rest, digest)) => {
-                (rest, Some(parse_digest(digest).map_err(|why| invalid(&why))?))
-            }
-            None => (input, None),
-        };
-        // A ':' after the last '/' starts the tag; one before it is a port.
-        let last_slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
-        let (name, tag) = match name_and_tag[last_slash..].rfind(':') {
-            Some(i) => (&name_and_tag[..last_slash + i], Some(&name_and_tag[last_slash + i + 1..])),
-            None => (name_and_tag, None),
-        };
+        let (name, tag, digest) = split_tag_and_digest(input).map_err(|why| invalid(&why))?;
         if let Some(tag) = tag {
             check_tag(tag).map_err(|why| invalid(&why))?;
         }
@@ -89,7 +77,28 @@ impl Reference {
         Ok(Reference { domain, path, tag, digest })
     }
     // ANCHOR_END: parse
+}
 
+// ANCHOR: split_tag_and_digest
+/// `name[:tag][@digest]` in its three parts: the digest is after the one
+/// '@'; a ':' after the last '/' starts the tag, one before it is a port.
+fn split_tag_and_digest(input: &str) -> Result<(&str, Option<&str>, Option<String>), String> {
+    let (name_and_tag, digest) = match input.split_once('@') {
+        Some((rest, digest)) => (rest, Some(parse_digest(digest)?)),
+        None => (input, None),
+    };
+    let last_slash = name_and_tag.rfind('/').map_or(0, |i| i + 1);
+    Ok(match name_and_tag[last_slash..].rfind(':') {
+        Some(i) => {
+            let at = last_slash + i;
+            (&name_and_tag[..at], Some(&name_and_tag[at + 1..]), digest)
+        }
+        None => (name_and_tag, None, digest),
+    })
+}
+// ANCHOR_END: split_tag_and_digest
+
+impl Reference {
     /// The full repository name: `docker.io/library/busybox`.
     pub fn name(&self) -> String {
         format!("{}/{}", self.domain, self.path)

@@ -181,19 +181,7 @@ impl Store {
             on_bytes(hashing.count().min(size));
         }
         let (actual, count) = hashing.finish().map_err(|e| self.io("reading a blob", e))?;
-        if count > size {
-            return Err(StoreError::TooLarge { digest: digest.to_string(), expected: size });
-        }
-        if count < size {
-            return Err(StoreError::Truncated {
-                digest: digest.to_string(),
-                expected: size,
-                actual: count,
-            });
-        }
-        if actual != digest {
-            return Err(StoreError::DigestMismatch { digest: digest.to_string(), actual });
-        }
+        check_received(digest, size, actual, count)?;
         file.sync_all().map_err(|e| self.io("fsync of a blob", e))?;
         let target = self.blob_path(digest);
         explain::step(Step {
@@ -207,7 +195,27 @@ impl Store {
         Ok(())
     }
     // ANCHOR_END: write_blob_2
+}
 
+// ANCHOR: check_received
+/// What arrived is the blob asked for: exactly `size` bytes whose sha256
+/// is `digest` (a registry, or a proxy, may send less, more, or other).
+fn check_received(digest: &str, size: u64, actual: String, count: u64) -> Result<(), StoreError> {
+    let digest = digest.to_string();
+    if count > size {
+        return Err(StoreError::TooLarge { digest, expected: size });
+    }
+    if count < size {
+        return Err(StoreError::Truncated { digest, expected: size, actual: count });
+    }
+    if actual != digest {
+        return Err(StoreError::DigestMismatch { digest, actual });
+    }
+    Ok(())
+}
+// ANCHOR_END: check_received
+
+impl Store {
     /// Store bytes we already hold (a manifest), under their own digest.
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<(String, bool), StoreError> {
         let digest = sha256_of(bytes);

@@ -79,13 +79,7 @@ pub struct UnpackStats {
 /// Unpack the tar stream `reader` into the existing empty directory `root`,
 /// converting whiteouts to overlayfs form.
 pub fn unpack(reader: impl Read, root: &Path) -> Result<UnpackStats, UnpackError> {
-    let root_display = root.display().to_string();
-    let root_fd: OwnedFd = nix::fcntl::open(
-        root,
-        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(io_err(&root_display, "open layer root"))?;
+    let root_fd = open_layer_root(root)?;
     let privileged = nix::unistd::geteuid().is_root();
     let mut stats = UnpackStats::default();
     let mut directory_times = Vec::new();
@@ -111,51 +105,82 @@ pub fn unpack(reader: impl Read, root: &Path) -> Result<UnpackStats, UnpackError
             continue;
         }
         let parent_fd = open_dir_in_root(&root_fd, parent, &raw_path)?;
-        let merge = clear_the_way(&parent_fd, name, kind == EntryType::Directory, &raw_path)?;
-        match kind {
-            EntryType::Regular | EntryType::Continuous => {
-                write_file(&parent_fd, name, &mut entry, &meta, &raw_path, privileged)?
-            }
-            EntryType::Directory => {
-                make_directory(&parent_fd, name, merge, &meta, &raw_path, privileged)?;
-                directory_times.push((components.clone(), meta.mtime));
-            }
-            EntryType::Symlink => {
-                let target = entry.link_name_bytes().map(|t| t.into_owned()).unwrap_or_default();
-                make_symlink(&parent_fd, name, &target, &meta, &raw_path, privileged)?;
-            }
-            EntryType::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default();
-                make_hardlink(&root_fd, &parent_fd, name, &target, &raw_path)?;
-            }
-            EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                let (major, minor) = (
-                    entry.header().device_major().ok().flatten(),
-                    entry.header().device_minor().ok().flatten(),
-                );
-                let dev =
-                    nix::sys::stat::makedev(major.unwrap_or(0) as u64, minor.unwrap_or(0) as u64);
-                make_node(&parent_fd, name, kind, dev, &meta, &raw_path, privileged)?;
-            }
-            other => {
-                return Err(UnpackError::Unsupported { path: raw_path, kind: format!("{other:?}") })
-            }
+        let at = At { root: &root_fd, parent: &parent_fd, name, raw: &raw_path, privileged };
+        if make_entry(&at, &mut entry, kind, &meta)? {
+            directory_times.push((components.clone(), meta.mtime));
         }
         stats.entries += 1;
     }
-    // Directory times last: creating entries inside a directory changes its mtime.
-    for (components, mtime) in directory_times.iter().rev() {
-        let (name, parent) = components.split_last().expect("directory entries are never the root");
-        if let Ok(parent_fd) = open_existing_dir_in_root(&root_fd, parent) {
-            let _ = set_mtime(&parent_fd, name, *mtime);
-        }
-    }
+    restore_directory_times(&root_fd, &directory_times);
     Ok(stats)
 }
 // ANCHOR_END: unpack
+
+/// The layer's root, the directory every path of the layer is resolved in.
+fn open_layer_root(root: &Path) -> Result<OwnedFd, UnpackError> {
+    let flags = OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    nix::fcntl::open(root, flags, Mode::empty())
+        .map_err(io_err(&root.display().to_string(), "open layer root"))
+}
+
+/// Where one entry goes: the layer root, the directory it goes in, its name.
+struct At<'a> {
+    root: &'a OwnedFd,
+    parent: &'a OwnedFd,
+    name: &'a OsStr,
+    raw: &'a str,
+    privileged: bool,
+}
+
+// ANCHOR: make_entry
+/// Make one entry of the layer by its kind; true for a directory, whose
+/// time is set at the end.
+fn make_entry<R: Read>(
+    at: &At<'_>,
+    entry: &mut tar::Entry<'_, R>,
+    kind: EntryType,
+    meta: &Meta,
+) -> Result<bool, UnpackError> {
+    let (parent, name, raw, privileged) = (at.parent, at.name, at.raw, at.privileged);
+    let merge = clear_the_way(parent, name, kind == EntryType::Directory, raw)?;
+    let link_name = |entry: &tar::Entry<'_, R>| {
+        entry.link_name_bytes().map(|t| t.into_owned()).unwrap_or_default()
+    };
+    match kind {
+        EntryType::Regular | EntryType::Continuous => {
+            write_file(parent, name, entry, meta, raw, privileged)?
+        }
+        EntryType::Directory => make_directory(parent, name, merge, meta, raw, privileged)?,
+        EntryType::Symlink => make_symlink(parent, name, &link_name(entry), meta, raw, privileged)?,
+        EntryType::Link => {
+            let target = String::from_utf8_lossy(&link_name(entry)).into_owned();
+            make_hardlink(at.root, parent, name, &target, raw)?;
+        }
+        EntryType::Char | EntryType::Block | EntryType::Fifo => {
+            let header = entry.header();
+            let major = header.device_major().ok().flatten().unwrap_or(0);
+            let minor = header.device_minor().ok().flatten().unwrap_or(0);
+            let dev = nix::sys::stat::makedev(major as u64, minor as u64);
+            make_node(parent, name, kind, dev, meta, raw, privileged)?;
+        }
+        other => {
+            return Err(UnpackError::Unsupported { path: raw.into(), kind: format!("{other:?}") })
+        }
+    }
+    Ok(kind == EntryType::Directory)
+}
+// ANCHOR_END: make_entry
+
+/// Directory times last: creating entries inside a directory changes its
+/// mtime.
+fn restore_directory_times(root_fd: &OwnedFd, directory_times: &[(Vec<OsString>, i64)]) {
+    for (components, mtime) in directory_times.iter().rev() {
+        let (name, parent) = components.split_last().expect("directory entries are never the root");
+        if let Ok(parent_fd) = open_existing_dir_in_root(root_fd, parent) {
+            let _ = set_mtime(&parent_fd, name, *mtime);
+        }
+    }
+}
 
 // ANCHOR: clean_path
 /// Split a tar name into clean components: a leading `/` is dropped (the
@@ -332,34 +357,34 @@ fn create_whiteout(
                 shell: &format!("mknod {} c 0 0", display_in_layer(parent, hidden)),
                 book: BOOK,
             });
-            mknodat(
-                &parent_fd,
-                hidden,
-                SFlag::S_IFCHR,
-                Mode::empty(),
-                nix::sys::stat::makedev(0, 0),
-            )
-            .map_err(io_err(raw, "mknod whiteout (needs root: CAP_MKNOD)"))?;
+            let dev = nix::sys::stat::makedev(0, 0);
+            mknodat(&parent_fd, hidden, SFlag::S_IFCHR, Mode::empty(), dev)
+                .map_err(io_err(raw, "mknod whiteout (needs root: CAP_MKNOD)"))?;
             if privileged {
                 chown_at(&parent_fd, hidden, meta).map_err(io_err(raw, "chown whiteout"))?;
             }
+            Ok(())
         }
-        Whiteout::Opaque => {
-            explain::step(Step {
-                what: &format!("opaque directory {raw}: hide every lower-layer entry below it"),
-                syscall: "setxattr(dir, \"trusted.overlay.opaque\", \"y\", 1, 0)",
-                shell: &format!("setfattr -n trusted.overlay.opaque -v y {}", display_dir(parent)),
-                book: BOOK,
-            });
-            // The path goes through our own directory fd in /proc: the kernel
-            // follows that magic link to the very directory we resolved.
-            set_xattr(&proc_fd_path(&parent_fd, None), OVERLAY_OPAQUE_XATTR, b"y", true)
-                .map_err(io_err(raw, "set trusted.overlay.opaque (needs root: CAP_SYS_ADMIN)"))?;
-        }
+        Whiteout::Opaque => mark_opaque(&parent_fd, parent, raw),
     }
-    Ok(())
 }
 // ANCHOR_END: whiteouts_2
+
+// ANCHOR: mark_opaque
+/// An opaque directory: the xattr overlayfs reads, set through our own
+/// directory fd in /proc (the kernel follows that magic link to the very
+/// directory we resolved, not to whatever a path names now).
+fn mark_opaque(parent_fd: &OwnedFd, parent: &[OsString], raw: &str) -> Result<(), UnpackError> {
+    explain::step(Step {
+        what: &format!("opaque directory {raw}: hide every lower-layer entry below it"),
+        syscall: "setxattr(dir, \"trusted.overlay.opaque\", \"y\", 1, 0)",
+        shell: &format!("setfattr -n trusted.overlay.opaque -v y {}", display_dir(parent)),
+        book: BOOK,
+    });
+    set_xattr(&proc_fd_path(parent_fd, None), OVERLAY_OPAQUE_XATTR, b"y", true)
+        .map_err(io_err(raw, "set trusted.overlay.opaque (needs root: CAP_SYS_ADMIN)"))
+}
+// ANCHOR_END: mark_opaque
 
 fn display_in_layer(parent: &[OsString], name: &OsStr) -> String {
     let mut path: PathBuf = ["LAYER"].iter().collect();

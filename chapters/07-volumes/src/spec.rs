@@ -198,110 +198,149 @@ pub fn anonymous_volume(target: &str) -> Result<MountSpec, SpecError> {
 /// `--mount key=value,…`, as the CLI's `MountOpt.Set`. The type defaults
 /// to `volume`; `readonly` and `volume-nocopy` may stand alone.
 pub fn parse_mount_flag(raw: &str) -> Result<MountSpec, SpecError> {
-    let flag_error = |message: String| SpecError::MountFlag { raw: raw.to_string(), message };
+    let error = |message: String| SpecError::MountFlag { raw: raw.to_string(), message };
     let mut spec = MountSpec::new(MountType::Volume, None, String::new());
     let mut kind_name = "volume".to_string();
-    let (mut volume_options, mut tmpfs_options, mut bind_options) = (false, false, false);
+    let mut used = TypeOptions::default();
     for field in raw.split(',').filter(|f| !f.is_empty()) {
         let (key, value) = match field.split_once('=') {
             Some((key, value)) => (key.trim().to_ascii_lowercase(), Some(value.trim())),
             None => (field.trim().to_ascii_lowercase(), None),
         };
-        let needs_value = || {
-            value.ok_or_else(|| {
-                flag_error(format!("invalid field '{field}' must be a key=value pair"))
-            })
-        };
-        let boolean = |v: Option<&str>| match v.map(str::to_ascii_lowercase).as_deref() {
-            None | Some("1") | Some("true") => Ok(true),
-            Some("0") | Some("false") => Ok(false),
-            Some(_) => {
-                Err(flag_error(format!("invalid value for {key}: {}", v.unwrap_or_default())))
-            }
-        };
-        match key.as_str() {
-            "type" => kind_name = needs_value()?.to_ascii_lowercase(),
+        let field = Field { field, key, value, error: &error };
+        match field.key.as_str() {
+            "type" => kind_name = field.needs_value()?.to_ascii_lowercase(),
             "source" | "src" => {
-                spec.source = Some(needs_value()?.to_string()).filter(|s| !s.is_empty())
+                spec.source = Some(field.needs_value()?.to_string()).filter(|s| !s.is_empty())
             }
-            "target" | "destination" | "dst" => spec.target = needs_value()?.to_string(),
-            "readonly" | "ro" => spec.read_only = boolean(value)?,
-            "volume-nocopy" => {
-                spec.no_copy = boolean(value)?;
-                volume_options = true;
-            }
-            "volume-label" => {
-                let label = needs_value()?;
-                let (k, v) = label.split_once('=').unwrap_or((label, ""));
-                spec.labels.push((k.to_string(), v.to_string()));
-                volume_options = true;
-            }
-            "volume-driver" => {
-                let driver = needs_value()?;
-                if driver != "local" {
-                    return Err(flag_error(format!(
-                        "volume driver {driver:?} is not supported: only \"local\" is"
-                    )));
-                }
-                volume_options = true;
-            }
-            "bind-propagation" => {
-                let propagation = needs_value()?;
-                if !matches!(propagation, "private" | "rprivate") {
-                    return Err(SpecError::Propagation(propagation.to_string()));
-                }
-                bind_options = true;
-            }
-            "tmpfs-size" => {
-                let size = needs_value()?;
-                let bytes = ch02_cgroups::limits::parse_size(size, "tmpfs-size")
-                    .map_err(|_| flag_error(format!("invalid value for {key}: {size}")))?;
-                spec.tmpfs.size = Some(bytes);
-                tmpfs_options = true;
-            }
-            "tmpfs-mode" => {
-                let mode = needs_value()?;
-                let bits = u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o7777);
-                spec.tmpfs.mode = Some(
-                    bits.ok_or_else(|| flag_error(format!("invalid value for {key}: {mode}")))?,
-                );
-                tmpfs_options = true;
-            }
+            "target" | "destination" | "dst" => spec.target = field.needs_value()?.to_string(),
+            "readonly" | "ro" => spec.read_only = field.boolean()?,
             "consistency" => {
-                needs_value()?;
+                field.needs_value()?;
             }
-            _ => return Err(flag_error(format!("unexpected key '{key}' in '{field}'"))),
+            _ => set_type_option(&mut spec, &field).map(|()| used.mark(&field.key))?,
         }
     }
-    spec.kind = match kind_name.as_str() {
-        "bind" => MountType::Bind,
-        "volume" => MountType::Volume,
-        "tmpfs" => MountType::Tmpfs,
-        other => {
-            return Err(SpecError::MountConfig {
-                kind: other.to_string(),
-                message: "mount type unknown".to_string(),
-            })
-        }
-    };
-    let mixed = [
-        (volume_options, MountType::Volume, "volume"),
-        (tmpfs_options, MountType::Tmpfs, "tmpfs"),
-        (bind_options, MountType::Bind, "bind"),
-    ]
-    .into_iter()
-    .find(|(used, kind, _)| *used && spec.kind != *kind);
-    if let Some((_, _, prefix)) = mixed {
-        return Err(flag_error(format!(
-            "cannot mix '{prefix}-*' options with mount type '{kind_name}'"
-        )));
-    }
+    spec.kind = mount_type(&kind_name)?;
+    used.check(&spec.kind, &kind_name).map_err(error)?;
     if spec.target.is_empty() {
-        return Err(flag_error("target is required".to_string()));
+        return Err(error("target is required".to_string()));
     }
     validate(spec)
 }
 // ANCHOR_END: parse_mount_flag
+
+/// One field of `--mount`: `key=value`, or a key alone (`value` is `None`).
+struct Field<'a> {
+    field: &'a str,
+    key: String,
+    value: Option<&'a str>,
+    error: &'a dyn Fn(String) -> SpecError,
+}
+
+impl Field<'_> {
+    fn needs_value(&self) -> Result<&str, SpecError> {
+        let why = || format!("invalid field '{}' must be a key=value pair", self.field);
+        self.value.ok_or_else(|| (self.error)(why()))
+    }
+
+    /// A key alone is `true`, as `readonly` is.
+    fn boolean(&self) -> Result<bool, SpecError> {
+        match self.value.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("1") | Some("true") => Ok(true),
+            Some("0") | Some("false") => Ok(false),
+            Some(_) => Err(self.invalid()),
+        }
+    }
+
+    fn invalid(&self) -> SpecError {
+        (self.error)(format!("invalid value for {}: {}", self.key, self.value.unwrap_or_default()))
+    }
+}
+
+// ANCHOR: set_type_option
+/// The options of one mount type: `volume-*`, `bind-*`, `tmpfs-*`.
+fn set_type_option(spec: &mut MountSpec, field: &Field<'_>) -> Result<(), SpecError> {
+    match field.key.as_str() {
+        "volume-nocopy" => spec.no_copy = field.boolean()?,
+        "volume-label" => {
+            let label = field.needs_value()?;
+            let (k, v) = label.split_once('=').unwrap_or((label, ""));
+            spec.labels.push((k.to_string(), v.to_string()));
+        }
+        "volume-driver" => {
+            let driver = field.needs_value()?;
+            if driver != "local" {
+                let why = format!("volume driver {driver:?} is not supported: only \"local\" is");
+                return Err((field.error)(why));
+            }
+        }
+        "bind-propagation" => {
+            let propagation = field.needs_value()?;
+            if !matches!(propagation, "private" | "rprivate") {
+                return Err(SpecError::Propagation(propagation.to_string()));
+            }
+        }
+        "tmpfs-size" => {
+            let size = ch02_cgroups::limits::parse_size(field.needs_value()?, "tmpfs-size");
+            spec.tmpfs.size = Some(size.map_err(|_| field.invalid())?);
+        }
+        "tmpfs-mode" => {
+            let bits = u32::from_str_radix(field.needs_value()?, 8).ok().filter(|m| *m <= 0o7777);
+            spec.tmpfs.mode = Some(bits.ok_or_else(|| field.invalid())?);
+        }
+        _ => {
+            let why = format!("unexpected key '{}' in '{}'", field.key, field.field);
+            return Err((field.error)(why));
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: set_type_option
+
+fn mount_type(name: &str) -> Result<MountType, SpecError> {
+    match name {
+        "bind" => Ok(MountType::Bind),
+        "volume" => Ok(MountType::Volume),
+        "tmpfs" => Ok(MountType::Tmpfs),
+        other => Err(SpecError::MountConfig {
+            kind: other.to_string(),
+            message: "mount type unknown".to_string(),
+        }),
+    }
+}
+
+/// Which types' own options a `--mount` used: only its own type's may be.
+#[derive(Default)]
+struct TypeOptions {
+    volume: bool,
+    tmpfs: bool,
+    bind: bool,
+}
+
+impl TypeOptions {
+    fn mark(&mut self, key: &str) {
+        self.volume |= key.starts_with("volume-");
+        self.tmpfs |= key.starts_with("tmpfs-");
+        self.bind |= key.starts_with("bind-");
+    }
+
+    fn check(&self, kind: &MountType, kind_name: &str) -> Result<(), String> {
+        let mixed = [
+            (self.volume, MountType::Volume, "volume"),
+            (self.tmpfs, MountType::Tmpfs, "tmpfs"),
+            (self.bind, MountType::Bind, "bind"),
+        ]
+        .into_iter()
+        .find(|(used, own, _)| *used && kind != own);
+        match mixed {
+            Some((_, _, prefix)) => {
+                Err(format!("cannot mix '{prefix}-*' options with mount type '{kind_name}'"))
+            }
+            None => Ok(()),
+        }
+    }
+}
 
 // ANCHOR: parse_tmpfs_flag
 /// `--tmpfs PATH[:OPTIONS]`: OPTIONS are mount(8)'s for tmpfs.

@@ -15,7 +15,6 @@ use thiserror::Error;
 
 pub const BOOK_CAPS: &str = "ch08-security.md#capabilities";
 
-// ANCHOR: names
 /// Every capability the kernel knows, by number (`linux/capability.h`).
 pub const ALL_NAMES: [&str; 41] = [
     "CHOWN",
@@ -61,6 +60,7 @@ pub const ALL_NAMES: [&str; 41] = [
     "CHECKPOINT_RESTORE",
 ];
 
+// ANCHOR: names
 /// Docker's default set for a container (moby `oci/caps/defaults.go`).
 pub const DOCKER_DEFAULTS: [&str; 14] = [
     "CHOWN",

@@ -46,9 +46,22 @@ const fn deny(name: &'static str, nr: i64, unless: Option<&'static str>) -> Deni
 // ANCHOR: deny_list_2
 /// Docker's refusals, grouped by the attack they stop.
 pub fn deny_list() -> Vec<Denied> {
+    let mut list = [mounts_and_namespaces(), the_kernel(), host_wide_state()].concat();
+    #[cfg(target_arch = "x86_64")]
+    list.extend([
+        deny("iopl", libc::SYS_iopl, Some("SYS_RAWIO")),
+        deny("ioperm", libc::SYS_ioperm, Some("SYS_RAWIO")),
+        deny("uselib", libc::SYS_uselib, None),
+        deny("_sysctl", libc::SYS__sysctl, None),
+    ]);
+    list
+}
+
+/// Mounts and new namespaces.
+fn mounts_and_namespaces() -> Vec<Denied> {
     use libc::*;
     let admin = Some("SYS_ADMIN");
-    let mut list = vec![
+    vec![
         // Mounting: remount something read-write, mount the host's disk, hide files.
         deny("mount", SYS_mount, admin),
         deny("umount2", SYS_umount2, admin),
@@ -64,6 +77,16 @@ pub fn deny_list() -> Vec<Denied> {
         // and every kernel bug reachable from there becomes reachable here.
         deny("unshare", SYS_unshare, admin),
         deny("setns", SYS_setns, admin),
+    ]
+}
+// ANCHOR_END: deny_list_2
+
+// ANCHOR: deny_list_3
+/// The kernel itself, its keyring, and its riskiest interfaces.
+fn the_kernel() -> Vec<Denied> {
+    use libc::*;
+    let admin = Some("SYS_ADMIN");
+    vec![
         // The kernel itself: load code into it, replace it, reboot it.
         deny("init_module", SYS_init_module, Some("SYS_MODULE")),
         deny("finit_module", SYS_finit_module, Some("SYS_MODULE")),
@@ -82,6 +105,16 @@ pub fn deny_list() -> Vec<Denied> {
         deny("io_uring_setup", SYS_io_uring_setup, None),
         deny("io_uring_enter", SYS_io_uring_enter, None),
         deny("io_uring_register", SYS_io_uring_register, None),
+    ]
+}
+// ANCHOR_END: deny_list_3
+
+// ANCHOR: deny_list_4
+/// The host's clock, swap, accounting, quotas and log, and other processes' files.
+fn host_wide_state() -> Vec<Denied> {
+    use libc::*;
+    let admin = Some("SYS_ADMIN");
+    vec![
         // Host-wide state: the clock, swap, accounting, quotas, the kernel log.
         deny("settimeofday", SYS_settimeofday, Some("SYS_TIME")),
         deny("clock_settime", SYS_clock_settime, Some("SYS_TIME")),
@@ -101,15 +134,7 @@ pub fn deny_list() -> Vec<Denied> {
         // clone3 passes its flags in memory, where a filter cannot look: answer
         // "not implemented" and the C library falls back to clone, which we check.
         Denied { name: "clone3", nr: SYS_clone3, unless: admin, errno: libc::ENOSYS },
-    ];
-    #[cfg(target_arch = "x86_64")]
-    list.extend([
-        deny("iopl", SYS_iopl, Some("SYS_RAWIO")),
-        deny("ioperm", SYS_ioperm, Some("SYS_RAWIO")),
-        deny("uselib", SYS_uselib, None),
-        deny("_sysctl", SYS__sysctl, None),
-    ]);
-    list
+    ]
 }
 
 /// The `CLONE_NEW*` flags (0x7E020000): clone may not make namespaces
@@ -121,7 +146,7 @@ pub const CLONE_NAMESPACE_FLAGS: u32 = (libc::CLONE_NEWNS
     | libc::CLONE_NEWUSER
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWNET) as u32;
-// ANCHOR_END: deny_list_2
+// ANCHOR_END: deny_list_4
 
 /// The calls denied for a container holding `caps`: an entry is dropped
 /// when the container has the capability it needs anyway (Docker's rule).

@@ -15,6 +15,24 @@ pub fn clone_flags(ns: &Namespaces) -> CloneFlags {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the five namespaces Docker uses by default, and
+    // not `user` or `cgroup`. Checked by pasting it into the stub: it fails
+    // `each_namespace_adds_exactly_its_flag`.
+    //
+    //     let mut flags = CloneFlags::empty();
+    //     for (on, flag) in [
+    //         (ns.uts, CloneFlags::CLONE_NEWUTS),
+    //         (ns.pid, CloneFlags::CLONE_NEWPID),
+    //         (ns.mount, CloneFlags::CLONE_NEWNS),
+    //         (ns.ipc, CloneFlags::CLONE_NEWIPC),
+    //         (ns.net, CloneFlags::CLONE_NEWNET),
+    //     ] {
+    //         if on {
+    //             flags |= flag;
+    //         }
+    //     }
+    //     flags
+
     // ANCHOR: solution
     // The same tests run against the chapter's real function (`--features
     // reference`, what CI does) or against the stub above (what you do).

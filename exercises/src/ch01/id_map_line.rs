@@ -10,6 +10,12 @@ pub fn id_map_line(inside: u32, outside: u32, count: u32) -> String {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the outside id first (`format!("{outside}
+    // {inside} {count}\n")`). Checked by pasting it into the stub: it fails
+    // `root_inside_is_me_outside`, `a_whole_range_like_userns_remap`.
+    //
+    //     format!("{outside} {inside} {count}\n")
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -12,6 +12,12 @@ pub fn shares_to_weight(shares: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: a straight line through 1024 → 100 (`shares *
+    // 100 / 1024`, clamped). Checked by pasting it into the stub: it fails
+    // `in_between_matches_runc`.
+    //
+    //     (shares * 100 / 1024).clamp(1, 10_000)
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -15,6 +15,12 @@ pub fn chain_id(diff_ids: &[String]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the top layer's DiffID
+    // (`diff_ids.last().cloned()`): a DiffID names one layer, a ChainID the stack. Checked by
+    // pasting it into the stub: it fails `each_layer_hashes_the_chain_below_it`.
+    //
+    //     diff_ids.last().cloned()
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

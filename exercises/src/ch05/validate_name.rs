@@ -13,6 +13,17 @@ pub fn validate_name(name: &str) -> Result<(), NameError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the characters checked, the length not: a one-
+    // character name passes. Checked by pasting it into the stub: it fails `names_docker_refuses`.
+    //
+    //     let mut chars = name.chars();
+    //     let first = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    //     if first && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+    //         Ok(())
+    //     } else {
+    //         Err(NameError::Invalid(name.to_string()))
+    //     }
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -16,6 +16,15 @@ pub fn parse_name(text: &str) -> Result<Option<Cap>, CapError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the name looked up as typed: `cap_net_admin` or
+    // `CAP_NET_ADMIN` is unknown. Checked by pasting it into the stub: it fails
+    // `every_name_in_every_spelling`, `all_means_every_capability`.
+    //
+    //     if text == "ALL" {
+    //         return Ok(None);
+    //     }
+    //     Cap::by_name(text).map(Some).ok_or_else(|| CapError::Unknown(text.to_string()))
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -18,6 +18,15 @@ pub fn probe_config(after: &RunConfig, cmd: Vec<String>, run: bool) -> RunConfig
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the command set, the entrypoint kept for RUN
+    // (the probe no longer equals what the step records). Checked by pasting it into the stub: it
+    // fails `a_run_has_no_entrypoint_and_any_change_is_another_probe`.
+    //
+    //     let mut probe = after.clone();
+    //     let _ = run;
+    //     probe.cmd = Some(cmd);
+    //     probe
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

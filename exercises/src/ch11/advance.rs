@@ -14,6 +14,17 @@ pub fn advance(current: &mut TaskState, reported: TaskState) -> bool {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: any different state taken (`reported !=
+    // *current`): a late report moves a task back. Checked by pasting it into the stub: it fails
+    // `an_earlier_or_equal_state_changes_nothing`.
+    //
+    //     if reported != *current {
+    //         *current = reported;
+    //         true
+    //     } else {
+    //         false
+    //     }
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -18,6 +18,12 @@ pub fn round_robin<T>(backends: &[T], turn: usize) -> Option<&T> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: `Some(&backends[turn % backends.len()])`: with
+    // no backend, a division by zero. Checked by pasting it into the stub: it fails
+    // `no_backend_is_none`.
+    //
+    //     Some(&backends[turn % backends.len()])
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -170,7 +170,9 @@ pub async fn body_to_file(
     }
     written
 }
+// ANCHOR_END: body_to_file
 
+// ANCHOR: copy_body
 async fn copy_body(
     mut body: Incoming,
     path: &std::path::Path,
@@ -197,7 +199,7 @@ async fn copy_body(
     file.flush().map_err(failed)?;
     Ok(total)
 }
-// ANCHOR_END: body_to_file
+// ANCHOR_END: copy_body
 
 /// The request body as JSON of type `T`; an empty body is `T`'s default.
 pub async fn body_json<T: DeserializeOwned + Default>(
