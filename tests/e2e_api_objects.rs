@@ -98,13 +98,76 @@ fn docker_cli_network_create_ls_inspect_rm() {
         &docker(&w, &["network", "create", "-d", "overlay", "x"]),
         "plugin \"overlay\" not found",
     );
-    // A container has one network here: connect is refused, with the reason.
-    ok(&w.md(&["create", "--name", "user", "busybox", "true"]));
-    refused(&docker(&w, &["network", "connect", "mdtestnet", "user"]), "has one network here");
-    refused(&docker(&w, &["network", "connect", "nosuch", "user"]), "network nosuch not found");
-    ok(&docker(&w, &["rm", "user"]));
+    docker_cli_network_connect_disconnect(&w, &subnet);
     assert_eq!(ok(&docker(&w, &["network", "rm", "mdtestnet"])), "mdtestnet");
     assert!(!ok(&docker(&w, &["network", "ls"])).contains("mdtestnet"));
+    testkit::assert_no_leftovers(&bridge);
+}
+
+/// `docker network connect` and `disconnect` of a running container on
+/// the default bridge: a second interface on `mdtestnet`, and back.
+fn docker_cli_network_connect_disconnect(w: &World, subnet: &str) {
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let since = now().as_secs().to_string();
+    ok(&docker(w, &["run", "-d", "--name", "user", "busybox", "sleep", "60"]));
+    let connect = ["network", "connect", "--alias", "useralias", "mdtestnet", "user"];
+    assert_eq!(ok(&docker(w, &connect)), "");
+    let keys = "{{range $name, $_ := .NetworkSettings.Networks}}{{$name}} {{end}}";
+    assert_eq!(ok(&docker(w, &["inspect", "-f", keys, "user"])), "bridge mdtestnet");
+    let members = "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}";
+    let listed = ok(&docker(w, &["network", "inspect", "-f", members, "mdtestnet"]));
+    let prefix = &subnet[..subnet.rfind('.').unwrap()];
+    assert!(listed.starts_with(&format!("user {prefix}.")), "{listed}");
+    let eth1 = ok(&docker(w, &["exec", "user", "ip", "-o", "-4", "addr", "show", "eth1"]));
+    assert!(eth1.contains(&format!(" {prefix}.")), "{eth1}");
+    ok(&docker(w, &["exec", "user", "ping", "-c", "1", "-W", "3", "useralias"]));
+    let aliases = "{{json .NetworkSettings.Networks.mdtestnet.Aliases}}";
+    assert_eq!(ok(&docker(w, &["inspect", "-f", aliases, "user"])), r#"["useralias"]"#);
+    refused(
+        &docker(w, &["network", "connect", "mdtestnet", "user"]),
+        "endpoint with name user already exists in network mdtestnet",
+    );
+    refused(&docker(w, &["network", "connect", "nosuch", "user"]), "network nosuch not found");
+    refused(
+        &docker(w, &["network", "connect", "mdtestnet", "nosuch"]),
+        "No such container: nosuch",
+    );
+    refused(
+        &docker(w, &["network", "connect", "--ip", "10.1.2.3", "mdtestnet", "user"]),
+        "network connect --ip is not supported here",
+    );
+    assert_eq!(ok(&docker(w, &["network", "disconnect", "mdtestnet", "user"])), "");
+    assert_eq!(ok(&docker(w, &["inspect", "-f", keys, "user"])), "bridge");
+    assert!(!docker(w, &["exec", "user", "ip", "link", "show", "eth1"]).status.success());
+    refused(
+        &docker(w, &["network", "disconnect", "mdtestnet", "user"]),
+        "is not connected to network mdtestnet",
+    );
+    refused(
+        &docker(w, &["network", "disconnect", "-f", "mdtestnet", "gone"]),
+        "No such container: gone",
+    );
+    // The daemon told both as network events naming the container.
+    let until = (now().as_secs() + 1).to_string();
+    let format = "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.container}}";
+    let window = ["events", "--since", &since, "--until", &until, "--filter", "type=network"];
+    let events = ok(&docker(w, &[&window[..], &["--format", format]].concat()));
+    let id = ok(&docker(w, &["inspect", "-f", "{{.Id}}", "user"]));
+    for action in ["connect", "disconnect"] {
+        let line = format!("{action} mdtestnet {id}");
+        assert!(events.lines().any(|l| l == line), "no {line:?} in {events}");
+    }
+    ok(&docker(w, &["rm", "-f", "user"]));
+    // `--network` twice (API 1.44: two entries in EndpointsConfig), an alias on the first.
+    let (bridge, subnet) = (testkit::unique("br"), testkit::network::unique_subnet());
+    let option = format!("com.docker.network.bridge.name={bridge}");
+    ok(&docker(w, &["network", "create", "--subnet", &subnet, "-o", &option, "mdtestnet2"]));
+    let run = ["run", "-d", "--name", "multi", "--network", "mdtestnet", "--network-alias", "m"];
+    ok(&docker(w, &[&run[..], &["--network", "mdtestnet2", "busybox", "sleep", "60"]].concat()));
+    assert_eq!(ok(&docker(w, &["inspect", "-f", keys, "multi"])), "mdtestnet mdtestnet2");
+    ok(&docker(w, &["exec", "multi", "ping", "-c", "1", "-W", "3", "m"]));
+    ok(&docker(w, &["rm", "-f", "multi"]));
+    ok(&docker(w, &["network", "rm", "mdtestnet2"]));
     testkit::assert_no_leftovers(&bridge);
 }
 

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use testkit::world::{ok, World};
 use testkit::{require_root, stderr, stdout};
 
@@ -126,6 +126,11 @@ fn restart_policies_are_acted_on_by_the_daemon_only() {
         eventually(&w, "killed", 20, "unless-stopped restarts after kill", |d| {
             d["RestartCount"] == 1 && d["State"]["Running"] == true
         });
+        // A start by hand begins the count again, as dockerd's.
+        ok(&w.md(&["stop", "-t", "1", "killed"]));
+        assert_eq!(inspect(&w, "killed")["RestartCount"], 1, "stop keeps the count");
+        ok(&w.md(&["start", "killed"]));
+        assert_eq!(inspect(&w, "killed")["RestartCount"], 0, "a manual start resets RestartCount");
     }
 
     // Docker's errors.
@@ -431,7 +436,10 @@ fn events_need_a_daemon_and_are_bounded() {
     let since =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     ok(&w.md(&["run", "--name", "once", "busybox", "true"]));
-    let until = (since + 4).to_string();
+    ok(&w.md(&["run", "-d", "--name", "held", "busybox", "sleep", "60"]));
+    ok(&w.md(&["stop", "-t", "1", "held"]));
+    ok(&w.md(&["rm", "held"]));
+    let until = (since + 5).to_string();
     let started = Instant::now();
     let events = w.md(&[
         "events",
@@ -468,6 +476,27 @@ fn events_need_a_daemon_and_are_bounded() {
     let first: Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
     assert_eq!(first["Action"], "die");
     assert_eq!(first["Actor"]["Attributes"]["exitCode"], "0");
+    // `stop` is told as dockerd tells it, and every event names the container and its image.
+    let window = ["events", "--since", &since.to_string(), "--until", &until];
+    let held = ok(
+        &w.md(&[&window[..], &["--filter", "container=held", "--format", "{{json .}}"]].concat())
+    );
+    let held: Vec<Value> = held.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = held.iter().map(|e| e["Action"].as_str().unwrap()).collect();
+    let at = |action: &str| actions.iter().position(|a| *a == action);
+    for wanted in ["create", "start", "kill", "die", "stop", "destroy"] {
+        assert!(at(wanted).is_some(), "{wanted} missing: {actions:?}");
+    }
+    assert!(at("kill") < at("stop") && at("stop") < at("destroy"), "{actions:?}");
+    assert_eq!(held[at("kill").unwrap()]["Actor"]["Attributes"]["signal"], "15");
+    for event in &held {
+        let attributes = &event["Actor"]["Attributes"];
+        assert_eq!(
+            (&attributes["name"], &attributes["image"]),
+            (&json!("held"), &json!("busybox")),
+            "{event}"
+        );
+    }
 }
 
 // ---- Real clients: the `docker` CLI and docker-py, against mini-dockerd.

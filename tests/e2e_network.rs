@@ -105,10 +105,13 @@ impl Drop for World {
             testkit::assert_no_leftovers(bridge);
         }
         for id in self.ids.lock().unwrap().iter() {
-            assert!(
-                !Path::new("/sys/class/net").join(format!("mdv{}", &id[..12])).exists(),
-                "the veth of {id} is left"
-            );
+            // Every veth of the container: eth0's mdv<12>, eth1's md1<11>, ...
+            let links = std::fs::read_dir("/sys/class/net").unwrap().flatten();
+            let left: Vec<String> = links
+                .map(|l| l.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with("md") && name.contains(&id[..11]))
+                .collect();
+            assert!(left.is_empty(), "the veths {left:?} of {id} are left");
             assert!(
                 testkit::network::iptables_rules_mentioning(&id[..12]).is_empty(),
                 "rules of {id} are left"
@@ -537,4 +540,158 @@ fn network_ls_and_inspect_take_a_go_template() {
     assert_eq!(address, w.ip(&id, "mdtestfmt"));
     let bad = w.md(&["network", "ls", "--format", "{{.Name"]);
     refused(&bad, 1, "template parsing error");
+}
+
+/// The container's routes, one per line (`ip route` inside it).
+fn routes(w: &World, container: &str) -> String {
+    ok(&w.md(&["exec", container, "ip", "route"]))
+}
+
+/// The network names in `inspect`'s `NetworkSettings.Networks`.
+fn networks_of(w: &World, container: &str) -> Vec<String> {
+    let inspect = w.inspect(container);
+    inspect["NetworkSettings"]["Networks"].as_object().unwrap().keys().cloned().collect()
+}
+
+fn prefix(subnet: &str) -> &str {
+    &subnet[..subnet.rfind('.').unwrap()]
+}
+
+#[test]
+fn a_running_container_connected_to_a_second_network_reaches_it_and_leaves_it() {
+    if !require_root("a_running_container_connected_to_a_second_network_reaches_it_and_leaves_it") {
+        return;
+    }
+    let w = World::new();
+    let (_, front) = w.network("mdtestfront");
+    let (_, back) = w.network("mdtestback");
+    let web = w.start(&["--name", "web", "--network", "mdtestfront", "busybox", "sleep", "60"]);
+    w.start(&["--name", "db", "--network", "mdtestback", "busybox", "sleep", "60"]);
+    let db = w.ip("db", "mdtestback");
+    let across = w.md(&["exec", "web", "ping", "-c", "1", "-W", "1", &db]);
+    assert!(!across.status.success(), "web reached db before it was connected");
+    assert_eq!(ok(&w.md(&["network", "connect", "mdtestback", "web"])), "");
+    assert_eq!(networks_of(&w, "web"), ["mdtestback", "mdtestfront"]);
+    let web_back = w.ip("web", "mdtestback");
+    assert!(web_back.starts_with(prefix(&back)), "{web_back} not in {back}");
+    let eth1 = ok(&w.md(&["exec", "web", "ip", "-o", "-4", "addr", "show", "eth1"]));
+    assert!(eth1.contains(&format!("{web_back}/24")), "{eth1}");
+    // Its MAC address is made from its IP, as Docker's: 02:42 and the four bytes.
+    let octets: Vec<String> =
+        web_back.split('.').map(|o| format!("{:02x}", o.parse::<u8>().unwrap())).collect();
+    let mac = format!("02:42:{}", octets.join(":"));
+    assert_eq!(ok(&w.md(&["exec", "web", "cat", "/sys/class/net/eth1/address"])), mac);
+    let listed = &w.inspect("web")["NetworkSettings"]["Networks"]["mdtestback"]["MacAddress"];
+    assert_eq!(listed, &serde_json::json!(mac));
+    // No second default route: the gateway stays with the first network.
+    let table = routes(&w, "web");
+    assert_eq!(table.matches("default").count(), 1, "{table}");
+    assert!(table.contains(&format!("default via {}.1 dev eth0", prefix(&front))), "{table}");
+    ok(&w.md(&["exec", "web", "ping", "-c", "1", "-W", "3", &db]));
+    // Both learnt the other's name on the network they now share.
+    ok(&w.md(&["exec", "web", "ping", "-c", "1", "-W", "3", "db"]));
+    ok(&w.md(&["exec", "db", "ping", "-c", "1", "-W", "3", "web"]));
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&w.md(&["network", "inspect", "mdtestback"]))).unwrap();
+    assert_eq!(listed[0]["Containers"][&web]["Name"], "web", "{listed}");
+    // Twice, or with what is not there: moby's errors.
+    let twice = w.md(&["network", "connect", "mdtestback", "web"]);
+    refused(&twice, 1, "endpoint with name web already exists in network mdtestback");
+    refused(&w.md(&["network", "connect", "nosuch", "web"]), 1, "network nosuch not found");
+    refused(&w.md(&["network", "connect", "mdtestback", "nosuch"]), 1, "No such container: nosuch");
+    refused(&w.md(&["network", "connect", "host", "web"]), 1, "connected to host network");
+    let alias = w.md(&["network", "connect", "--alias", "www", "bridge", "db"]);
+    refused(&alias, 1, "network-scoped alias is supported only for containers in user defined");
+    let ip = w.md(&["network", "connect", "--ip", "10.1.2.3", "mdtestfront", "db"]);
+    refused(&ip, 1, "network connect --ip is not supported here");
+    // Disconnected: the interface, its address and its veth are gone.
+    assert_eq!(ok(&w.md(&["network", "disconnect", "mdtestback", "web"])), "");
+    assert!(!w.md(&["exec", "web", "ip", "link", "show", "eth1"]).status.success());
+    let gone = w.md(&["exec", "web", "ping", "-c", "1", "-W", "1", &db]);
+    assert!(!gone.status.success(), "web still reaches db");
+    assert_eq!(networks_of(&w, "web"), ["mdtestfront"]);
+    assert!(!Path::new("/sys/class/net").join(format!("md1{}", &web[..11])).exists());
+    assert_eq!(w.leases().len(), 2, "{:?}", w.leases());
+    let again = w.md(&["network", "disconnect", "mdtestback", "web"]);
+    refused(&again, 1, &format!("container {web} is not connected to network mdtestback"));
+    // Back with an alias: another name for it on that network.
+    ok(&w.md(&["network", "connect", "--alias", "www", "mdtestback", "web"]));
+    ok(&w.md(&["exec", "db", "ping", "-c", "1", "-W", "3", "www"]));
+    let aliases = &w.inspect("web")["NetworkSettings"]["Networks"]["mdtestback"]["Aliases"];
+    assert_eq!(aliases, &serde_json::json!(["www"]));
+    // rm takes the rest: the World's drop checks no veth, rule or lease is left.
+    ok(&w.md(&["rm", "-f", "web", "db"]));
+    assert!(w.leases().is_empty(), "{:?}", w.leases());
+}
+
+#[test]
+fn a_created_container_joins_its_connected_networks_when_it_starts() {
+    if !require_root("a_created_container_joins_its_connected_networks_when_it_starts") {
+        return;
+    }
+    let w = World::new();
+    let (_, front) = w.network("mdtestfront");
+    let (_, back) = w.network("mdtestback");
+    let id = ok(&w.md(&[
+        "create",
+        "--name",
+        "app",
+        "--network",
+        "mdtestfront",
+        "busybox",
+        "sleep",
+        "60",
+    ]));
+    w.ids.lock().unwrap().push(id.clone());
+    ok(&w.md(&["network", "connect", "mdtestback", "app"]));
+    assert_eq!(networks_of(&w, "app"), ["mdtestback", "mdtestfront"]);
+    assert_eq!(w.ip("app", "mdtestback"), "", "an address before the start");
+    ok(&w.md(&["start", "app"]));
+    assert!(w.ip("app", "mdtestfront").starts_with(prefix(&front)));
+    let on_back = w.ip("app", "mdtestback");
+    let eth1 = ok(&w.md(&["exec", "app", "ip", "-o", "-4", "addr", "show", "eth1"]));
+    assert!(on_back.starts_with(prefix(&back)) && eth1.contains(&on_back), "{eth1}");
+    let table = routes(&w, "app");
+    assert!(table.contains(&format!("default via {}.1 dev eth0", prefix(&front))), "{table}");
+    // Off the network that had the default route: the next one takes it over.
+    ok(&w.md(&["network", "disconnect", "mdtestfront", "app"]));
+    let table = routes(&w, "app");
+    assert!(table.contains(&format!("default via {}.1 dev eth1", prefix(&back))), "{table}");
+    // Recorded: the next start has only that network, as eth0.
+    ok(&w.md(&["stop", "-t", "1", "app"]));
+    assert_eq!(networks_of(&w, "app"), ["mdtestback"]);
+    assert!(w.leases().is_empty(), "a stopped container holds {:?}", w.leases());
+    ok(&w.md(&["start", "app"]));
+    let eth0 = ok(&w.md(&["exec", "app", "ip", "-o", "-4", "addr", "show", "eth0"]));
+    assert!(eth0.contains(&w.ip("app", "mdtestback")), "{eth0}");
+    // A stopped container's networks change in its settings alone.
+    ok(&w.md(&["stop", "-t", "1", "app"]));
+    ok(&w.md(&["network", "disconnect", "mdtestback", "app"]));
+    assert_eq!(networks_of(&w, "app"), Vec::<String>::new());
+    ok(&w.md(&["rm", "app"]));
+}
+
+#[test]
+fn a_container_runs_on_two_networks_with_an_alias() {
+    if !require_root("a_container_runs_on_two_networks_with_an_alias") {
+        return;
+    }
+    let w = World::new();
+    let (_, front) = w.network("mdtestfront");
+    let (_, back) = w.network("mdtestback");
+    let both = ["--network", "mdtestfront", "--network", "mdtestback", "--network-alias", "api"];
+    w.start(&[&["--name", "both"][..], &both, &["busybox", "sleep", "60"]].concat());
+    w.start(&["--name", "peer", "--network", "mdtestfront", "busybox", "sleep", "60"]);
+    assert_eq!(networks_of(&w, "both"), ["mdtestback", "mdtestfront"]);
+    let eth0 = ok(&w.md(&["exec", "both", "ip", "-o", "-4", "addr", "show", "eth0"]));
+    let eth1 = ok(&w.md(&["exec", "both", "ip", "-o", "-4", "addr", "show", "eth1"]));
+    assert!(eth0.contains(&format!(" {}.", prefix(&front))), "{eth0}");
+    assert!(eth1.contains(&format!(" {}.", prefix(&back))), "{eth1}");
+    // The alias is a name on the first network.
+    ok(&w.md(&["exec", "peer", "ping", "-c", "1", "-W", "3", "api"]));
+    let none =
+        w.md(&["run", "--rm", "--network", "none", "--network", "mdtestback", "busybox", "true"]);
+    refused(&none, 125, "cannot attach both user-defined and non-user-defined network-modes");
+    let aliased = w.md(&["run", "--rm", "--network-alias", "x", "busybox", "true"]);
+    refused(&aliased, 125, "alias is supported only for containers in user defined networks");
 }

@@ -36,9 +36,13 @@ pub struct CreateArgs {
     userns: Option<String>,
     #[command(flatten)]
     mounts: ch07_volumes::MountFlags,
-    /// Connect the container to a network: bridge, none, host or a network's name.
+    /// Connect the container to a network: bridge, none, host or a network's
+    /// name; again for more networks (the first has the default route).
     #[arg(long, default_value = "bridge")]
-    network: String,
+    network: Vec<String>,
+    /// Add a network-scoped alias for the container (on its first network).
+    #[arg(long = "network-alias")]
+    network_alias: Vec<String>,
     /// Publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp].
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
@@ -81,6 +85,7 @@ impl CreateArgs {
             userns_host: self.userns_host()?,
             mounts: &self.mounts,
             network: &self.network,
+            network_alias: &self.network_alias,
             publish: &self.publish,
             daemon: &self.daemon,
         };

@@ -22,7 +22,6 @@ use std::process::ExitCode;
 
 use ch05_run::cli;
 use ch09_engine::local::Settings;
-use ch09_engine::manage::Manage;
 use ch09_engine::Api;
 use clap::{Parser, Subcommand};
 use mini_docker::compose;
@@ -234,30 +233,6 @@ fn client(root: &Path, host: Option<&str>, remap: Option<&str>) -> anyhow::Resul
 
 // ANCHOR_END: client
 
-/// The same choice for the verbs of [`Manage`]: a daemon, or this process.
-fn manager(root: &Path, host: Option<&str>) -> anyhow::Result<Box<dyn Manage>> {
-    let host = host.map(str::to_string).or_else(|| std::env::var("DOCKER_HOST").ok());
-    if let Some(host) = host.filter(|h| !h.is_empty()) {
-        return remote_manager(&host);
-    }
-    let mut settings = Settings::defaults();
-    if let Ok(name) = std::env::var("MINI_DOCKER_STORAGE_DRIVER") {
-        settings.driver = name.parse().map_err(anyhow::Error::msg)?;
-    }
-    Ok(Box::new(compose::local(root, settings)))
-}
-
-#[cfg(feature = "api")]
-fn remote_manager(host: &str) -> anyhow::Result<Box<dyn Manage>> {
-    let host = ch09_engine::server::Host::parse(host)?;
-    Ok(Box::new(ch09_engine::Remote::new(host)?))
-}
-
-#[cfg(not(feature = "api"))]
-fn remote_manager(host: &str) -> anyhow::Result<Box<dyn Manage>> {
-    remote(host, None).map(|_| unreachable!("without the client remote() fails"))
-}
-
 #[cfg(feature = "api")]
 fn remote(host: &str, remap: Option<&str>) -> anyhow::Result<Box<dyn Api>> {
     let host = ch09_engine::server::Host::parse(host)?;
@@ -381,19 +356,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Network(command) => networks::run(api()?.as_ref(), command),
         Command::Image(command) => system::image(api()?.as_ref(), &root, command),
         Command::System(command) => system::system(api()?.as_ref(), command),
-        Command::Events(args) => manage::events(manager(&root, host.as_deref())?.as_ref(), args),
-        Command::Top(args) => manage::top(manager(&root, host.as_deref())?.as_ref(), args),
-        Command::Stats(args) => {
-            let connect = || manager(&root, host.as_deref());
-            manage::stats(api()?.as_ref(), &connect, args)
-        }
+        Command::Events(args) => manage::events(api()?.as_ref(), args),
+        Command::Top(args) => manage::top(api()?.as_ref(), args),
+        Command::Stats(args) => manage::stats(api()?.as_ref(), &api, args),
         Command::Port(args) => manage::port(api()?.as_ref(), args),
-        Command::Rename(args) => manage::rename(manager(&root, host.as_deref())?.as_ref(), args),
-        Command::Update(args) => manage::update(manager(&root, host.as_deref())?.as_ref(), args),
-        Command::Cp(args) => manage::cp(manager(&root, host.as_deref())?.as_ref(), args),
-        Command::ContainerPrune(args) => {
-            manage::prune(manager(&root, host.as_deref())?.as_ref(), args)
-        }
+        Command::Rename(args) => manage::rename(api()?.as_ref(), args),
+        Command::Update(args) => manage::update(api()?.as_ref(), args),
+        Command::Cp(args) => manage::cp(api()?.as_ref(), args),
+        Command::ContainerPrune(args) => manage::prune(api()?.as_ref(), args),
         Command::Container(_) => unreachable!("main turns it into its short form"),
         Command::Pause(args) => containers::pause(api()?.as_ref(), args, true),
         Command::Unpause(args) => containers::pause(api()?.as_ref(), args, false),

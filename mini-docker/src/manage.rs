@@ -1,14 +1,14 @@
 //! The verbs that look after running containers — `events`, `top`,
 //! `stats`, `port`, `rename`, `update`, `cp`, `container prune` — written
-//! once against [`Manage`] (and [`Api`] for `port`): in-process or
-//! through a daemon, the same code.
+//! once against [`Api`] (its `Manage` part): in-process or through a
+//! daemon, the same code.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{anyhow, bail, Result};
-use ch09_engine::manage::{EventsOptions, Manage, UpdateBody};
+use ch09_engine::manage::{EventsOptions, UpdateBody};
 use ch09_engine::{Api, ApiError};
 use clap::Args;
 use serde_json::Value;
@@ -39,7 +39,7 @@ pub struct EventsArgs {
 // ANCHOR: events
 /// `events`: each event as one line, Docker's way —
 /// `TIME TYPE ACTION ID (key=value, …)` — or through `--format`.
-pub fn events(api: &dyn Manage, args: EventsArgs) -> Result<u8> {
+pub fn events(api: &dyn Api, args: EventsArgs) -> Result<u8> {
     let options = EventsOptions {
         since: args.since.as_deref().map(since_seconds).transpose()?,
         until: args.until.as_deref().map(since_seconds).transpose()?,
@@ -94,7 +94,7 @@ pub struct TopArgs {
     ps_args: Vec<String>,
 }
 
-pub fn top(api: &dyn Manage, args: TopArgs) -> Result<u8> {
+pub fn top(api: &dyn Api, args: TopArgs) -> Result<u8> {
     let top = api.container_top(&args.container, &args.ps_args.join(" ")).map_err(message)?;
     let strings = |v: &Value| -> Vec<String> {
         let each = v.as_array().into_iter().flatten();
@@ -143,7 +143,7 @@ pub struct StatsArgs {
 /// `stats`: one table of samples (`--no-stream`), or one a second.
 pub fn stats(
     api: &dyn Api,
-    connect: &(dyn Fn() -> Result<Box<dyn Manage>> + Sync),
+    connect: &(dyn Fn() -> Result<Box<dyn Api>> + Sync),
     args: StatsArgs,
 ) -> Result<u8> {
     let wanted = match args.containers.is_empty() {
@@ -316,7 +316,7 @@ pub struct RenameArgs {
     new_name: String,
 }
 
-pub fn rename(api: &dyn Manage, args: RenameArgs) -> Result<u8> {
+pub fn rename(api: &dyn Api, args: RenameArgs) -> Result<u8> {
     api.container_rename(&args.container, &args.new_name).map_err(message)?;
     Ok(0)
 }
@@ -348,7 +348,7 @@ pub struct UpdateArgs {
 // ANCHOR: update
 /// `update`: new limits for running containers (chapter 2 writes them
 /// into the cgroup at once), or a new restart policy.
-pub fn update(api: &dyn Manage, args: UpdateArgs) -> Result<u8> {
+pub fn update(api: &dyn Api, args: UpdateArgs) -> Result<u8> {
     let bytes = |text: &str, flag| ch02_cgroups::limits::parse_size(text, flag).map(|b| b as i64);
     let body = UpdateBody {
         memory: args.memory.as_deref().map(|m| bytes(m, "--memory")).transpose()?.unwrap_or(0),
@@ -396,7 +396,7 @@ pub struct PruneArgs {
     filter: Vec<String>,
 }
 
-pub fn prune(api: &dyn Manage, args: PruneArgs) -> Result<u8> {
+pub fn prune(api: &dyn Api, args: PruneArgs) -> Result<u8> {
     if !args.force {
         eprint!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
         let mut answer = String::new();
@@ -441,7 +441,7 @@ fn container_path(arg: &str) -> Option<(&str, &str)> {
 /// `cp`: one side is a container's path, the other the host's. A
 /// destination that is a directory receives the source inside it; one
 /// that does not exist becomes the source, renamed.
-pub fn cp(api: &dyn Manage, args: CpArgs) -> Result<u8> {
+pub fn cp(api: &dyn Api, args: CpArgs) -> Result<u8> {
     match (container_path(&args.source), container_path(&args.destination)) {
         (Some((container, path)), None) => {
             let (_, tar) = api.archive_get(container, path).map_err(message)?;
@@ -480,7 +480,7 @@ fn size_of(bytes: usize) -> String {
 }
 
 /// Host → container: into `path` if it is a directory, else as `path`.
-fn copy_in(api: &dyn Manage, source: &Path, container: &str, path: &str) -> Result<Vec<u8>> {
+fn copy_in(api: &dyn Api, source: &Path, container: &str, path: &str) -> Result<Vec<u8>> {
     if !source.exists() && source.symlink_metadata().is_err() {
         bail!("could not find the file {} on the host", source.display());
     }

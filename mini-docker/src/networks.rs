@@ -1,4 +1,5 @@
-//! The network commands: `network create`, `ls`, `rm`, `inspect`, `prune`.
+//! The network commands: `network create`, `ls`, `rm`, `inspect`, `prune`,
+//! `connect`, `disconnect`.
 //! Argument parsing and output only; the work is chapter 6's, in this
 //! process or the daemon's.
 
@@ -24,6 +25,46 @@ pub enum NetworkCommand {
     /// Remove every network no container uses, and with the last one our
     /// iptables chains (ip_forward is put back as it was).
     Prune(PruneArgs),
+    /// Connect a container to a network (a running one at once).
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(DisconnectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectArgs {
+    /// IPv4 address (refused: the network's next free address is given).
+    #[arg(long)]
+    ip: Option<String>,
+    /// IPv6 address (refused: no IPv6 here).
+    #[arg(long)]
+    ip6: Option<String>,
+    /// A network-scoped alias for the container (another name in the others' /etc/hosts).
+    #[arg(long)]
+    alias: Vec<String>,
+    /// Add a link to another container (refused, as links are legacy).
+    #[arg(long)]
+    link: Vec<String>,
+    /// A link-local address (refused).
+    #[arg(long)]
+    link_local_ip: Vec<String>,
+    /// Driver options for the network (refused).
+    #[arg(long)]
+    driver_opt: Vec<String>,
+    /// Which network gives the default route (accepted if 0, the default).
+    #[arg(long, default_value_t = 0)]
+    gw_priority: i64,
+    network: String,
+    container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DisconnectArgs {
+    /// Force the container to disconnect from a network (even when it is gone).
+    #[arg(short, long)]
+    force: bool,
+    network: String,
+    container: String,
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +123,8 @@ pub fn run(api: &dyn Api, command: NetworkCommand) -> Result<u8> {
         NetworkCommand::Rm(args) => rm(api, args),
         NetworkCommand::Inspect(args) => inspect(api, args),
         NetworkCommand::Prune(_) => prune(api),
+        NetworkCommand::Connect(args) => connect(api, args),
+        NetworkCommand::Disconnect(args) => disconnect(api, args),
     }
 }
 
@@ -110,6 +153,41 @@ fn create(api: &dyn Api, args: CreateArgs) -> Result<u8> {
     Ok(0)
 }
 // ANCHOR_END: create
+
+// ANCHOR: connect
+/// `network connect`: the body the `docker` CLI sends to `POST /networks/{id}/connect`.
+fn connect(api: &dyn Api, args: ConnectArgs) -> Result<u8> {
+    if args.gw_priority != 0 {
+        anyhow::bail!("network connect --gw-priority is not supported here: the first network gives the default route");
+    }
+    let driver_opts: serde_json::Map<String, Value> = args
+        .driver_opt
+        .iter()
+        .map(|o| o.split_once('=').unwrap_or((o, "")))
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let ipam = json!({
+        "IPv4Address": args.ip.unwrap_or_default(), "IPv6Address": args.ip6.unwrap_or_default(),
+        "LinkLocalIPs": args.link_local_ip,
+    });
+    let links = Some(args.link).filter(|l| !l.is_empty());
+    let aliases = Some(args.alias).filter(|a| !a.is_empty());
+    let body = json!({
+        "Container": args.container,
+        "EndpointConfig": { "IPAMConfig": ipam, "Links": links, "Aliases": aliases,
+            "MacAddress": "", "DriverOpts": driver_opts, "GwPriority": 0 },
+    });
+    api.network_connect(&args.network, &body).map_err(api_error)?;
+    Ok(0)
+}
+
+/// `network disconnect [-f]`: `{"Container": …, "Force": …}`.
+fn disconnect(api: &dyn Api, args: DisconnectArgs) -> Result<u8> {
+    let body = json!({ "Container": args.container, "Force": args.force });
+    api.network_disconnect(&args.network, &body).map_err(api_error)?;
+    Ok(0)
+}
+// ANCHOR_END: connect
 
 /// The fields of a `network ls` row and their headers: Docker's, and the
 /// subnet and bridge that ours show too.

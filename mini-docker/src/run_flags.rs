@@ -38,6 +38,9 @@ pub struct DaemonFlags {
     /// Start period for the container to initialize before counting retries.
     #[arg(long = "health-start-period")]
     pub health_start_period: Option<String>,
+    /// Time between running the check during the start period (API 1.44).
+    #[arg(long = "health-start-interval")]
+    pub health_start_interval: Option<String>,
     /// Disable any container-specified HEALTHCHECK.
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
@@ -55,7 +58,9 @@ pub struct Extra<'a> {
     pub read_only: bool,
     pub userns_host: bool,
     pub mounts: &'a ch07_volumes::MountFlags,
-    pub network: &'a str,
+    /// `--network`, once or more.
+    pub network: &'a [String],
+    pub network_alias: &'a [String],
     pub publish: &'a [String],
     pub daemon: &'a DaemonFlags,
 }
@@ -88,10 +93,33 @@ pub fn create_body(
         stop_signal: extra.daemon.stop_signal.clone(),
         stop_timeout: extra.daemon.stop_timeout,
         host_config: host_config(flags, extra)?,
-        networking_config: None,
+        networking_config: networking_config(extra)?,
     })
 }
 // ANCHOR_END: create_body
+
+/// `NetworkingConfig`, as the `docker` CLI sends it for API 1.44: one
+/// endpoint per `--network`, the aliases on the first. Several networks
+/// must all be user-defined, as the `docker` CLI checks.
+fn networking_config(extra: &Extra) -> Result<Option<serde_json::Value>> {
+    let builtin = |n: &String| ["bridge", "default", "host", "none"].contains(&n.as_str());
+    if extra.network.len() > 1 && extra.network.iter().any(builtin) {
+        bail!("conflicting options: cannot attach both user-defined and non-user-defined network-modes");
+    }
+    if extra.network.len() < 2 && extra.network_alias.is_empty() {
+        return Ok(None);
+    }
+    let endpoints: serde_json::Map<String, serde_json::Value> = extra
+        .network
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let aliases = Some(extra.network_alias).filter(|a| i == 0 && !a.is_empty());
+            (name.clone(), serde_json::json!({ "Aliases": aliases }))
+        })
+        .collect();
+    Ok(Some(serde_json::json!({ "EndpointsConfig": endpoints })))
+}
 
 fn host_config(flags: &ContainerFlags, extra: &Extra) -> Result<HostConfig> {
     let limits = &flags.limits;
@@ -101,7 +129,7 @@ fn host_config(flags: &ContainerFlags, extra: &Extra) -> Result<HostConfig> {
         binds: Some(extra.mounts.volumes.clone()),
         mounts: Some(mounts.map(|spec| spec.map(|s| mount_body(&s))).collect::<Result<_, _>>()?),
         tmpfs: Some(tmpfs(&extra.mounts.tmpfs)),
-        network_mode: extra.network.to_string(),
+        network_mode: extra.network.first().map_or("bridge", String::as_str).to_string(),
         port_bindings: Some(port_bindings(extra.publish)?),
         restart_policy: restart_policy(&extra.daemon.restart)?,
         auto_remove: flags.rm,
@@ -216,6 +244,7 @@ fn health(flags: &DaemonFlags) -> Result<Option<HealthConfig>> {
         timeout: nanos("--health-timeout", &flags.health_timeout)?,
         retries: flags.health_retries.unwrap_or(0),
         start_period: nanos("--health-start-period", &flags.health_start_period)?,
+        start_interval: nanos("--health-start-interval", &flags.health_start_interval)?,
     }))
 }
 

@@ -13,6 +13,7 @@
 //! If the supervisor dies instead, [`release_container`] does the same from
 //! whichever command notices (chapter 5's repair path).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::NetError;
 use crate::ipam::{self, Holder};
+use crate::link::Plug;
 use crate::network::{self, DefaultNetwork, Network, Networks, DEFAULT_NETWORK};
 use crate::ports::PortMapping;
 use crate::proxy::{self, Bound, Proxy};
@@ -100,13 +102,24 @@ pub struct Endpoint {
     pub ip: Ipv4Addr,
     /// The host end of the veth pair.
     pub veth: String,
+    /// Its other end, in the container: eth0 on the first network, eth1
+    /// on the next (`network connect`), and so on.
+    #[serde(default = "first_interface")]
+    pub interface: String,
     /// The container's /etc/hosts on the host, rewritten as members come and go.
     pub hosts_file: Option<PathBuf>,
     pub ports: Vec<PortMapping>,
+    /// More names on this network (`network connect --alias`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// The supervisor: when it is gone, so is the container.
     pub holder: Holder,
 }
 // ANCHOR_END: endpoint
+
+fn first_interface() -> String {
+    "eth0".to_string()
+}
 
 /// What [`Attachment::prepare`] needs to know about the container.
 pub struct AttachRequest<'a> {
@@ -117,14 +130,21 @@ pub struct AttachRequest<'a> {
     /// Where chapter 3 writes the container's /etc/hosts.
     pub hosts_file: PathBuf,
     pub mode: &'a NetworkMode,
+    /// The networks to join, in order: the first gets the ports and the
+    /// default route (see `NetworkSettings::networks`).
+    pub networks: &'a [String],
+    /// The aliases on each network, by its name.
+    pub aliases: &'a BTreeMap<String, Vec<String>>,
     pub ports: &'a [PortMapping],
 }
 
 /// A container's network while it runs (held by its supervisor).
 pub struct Attachment {
     root: PathBuf,
+    container_id: String,
     mode: NetworkMode,
-    joined: Option<(Network, Endpoint)>,
+    /// The networks joined, the default route's first.
+    joined: Vec<(Network, Endpoint)>,
     bound: Vec<(Bound, PortMapping)>,
     proxies: Vec<Proxy>,
 }
@@ -135,59 +155,87 @@ pub fn veth_name(container_id: &str) -> String {
     format!("mdv{}", &container_id[..container_id.len().min(12)])
 }
 
+/// The host end of the veth of the container's interface number `index`
+/// (eth0, eth1, ...): [`veth_name`] for eth0, `md<index><11 of the id>`
+/// for the others, which no eth0's name can be (a digit after `md`).
+pub fn veth_name_for(container_id: &str, index: usize) -> String {
+    match index {
+        0 => veth_name(container_id),
+        n => format!("md{n}{}", &container_id[..container_id.len().min(11)]),
+    }
+}
+
 impl Attachment {
     // ANCHOR: prepare
-    /// Everything that can fail before the container exists: the network,
-    /// the host ports, the address, the port rules. On error nothing is left.
+    /// Everything that can fail before the container exists: the networks,
+    /// the host ports, the addresses, the port rules. On error nothing is left.
     pub fn prepare(request: &AttachRequest<'_>) -> Result<Attachment, NetError> {
         let mut attachment = Attachment {
             root: request.root.to_path_buf(),
+            container_id: request.container_id.to_string(),
             mode: request.mode.clone(),
-            joined: None,
+            joined: Vec::new(),
             bound: Vec::new(),
             proxies: Vec::new(),
         };
-        let NetworkMode::Bridge(name) = request.mode else { return Ok(attachment) };
+        if !matches!(request.mode, NetworkMode::Bridge(_)) || request.networks.is_empty() {
+            return Ok(attachment);
+        }
         let networks = Networks::new(request.root);
         let _lock = networks.lock()?;
-        let network = if name == DEFAULT_NETWORK {
-            networks.ensure_default(&DefaultNetwork::from_env()?)?
-        } else {
-            networks.get(name)?
-        };
-        network::bring_up(&network)?;
         for port in request.ports {
             attachment.bound.push(proxy::bind(port)?);
         }
-        let ports: Vec<PortMapping> = attachment.bound.iter().map(|(_, p)| *p).collect();
+        for (index, name) in request.networks.iter().enumerate() {
+            if let Err(error) = attachment.join(&networks, request, index, name) {
+                attachment.release_locked(&networks);
+                return Err(error);
+            }
+        }
+        Ok(attachment)
+    }
+    // ANCHOR_END: prepare
+
+    // ANCHOR: join
+    /// Join the network `name` as the container's interface number
+    /// `index` (eth0, eth1, ...); the first takes the published ports.
+    fn join(
+        &mut self,
+        networks: &Networks,
+        request: &AttachRequest<'_>,
+        index: usize,
+        name: &str,
+    ) -> Result<(), NetError> {
+        let network = network_named(networks, name)?;
+        network::bring_up(&network)?;
+        let ports: Vec<PortMapping> =
+            self.bound.iter().filter(|_| index == 0).map(|(_, p)| *p).collect();
         let endpoint = |ip| Endpoint {
             container_id: request.container_id.to_string(),
             container_name: request.name.to_string(),
             hostname: request.hostname.to_string(),
             network: network.name.clone(),
             ip,
-            veth: veth_name(request.container_id),
+            veth: veth_name_for(request.container_id, index),
+            interface: format!("eth{index}"),
             hosts_file: Some(request.hosts_file.clone()),
             ports: ports.clone(),
+            aliases: request.aliases.get(name).cloned().unwrap_or_default(),
             holder: Holder::me(),
         };
-        let ip = lease(&networks, &network, &endpoint)?;
-        attachment.joined = Some((network.clone(), endpoint(ip)));
-        if let Err(error) = nat::add_port_rules(&network, request.container_id, ip, &ports) {
-            attachment.release_locked(&networks);
-            return Err(error);
-        }
-        Ok(attachment)
+        let ip = lease(networks, &network, &endpoint)?;
+        self.joined.push((network.clone(), endpoint(ip)));
+        nat::add_port_rules(&network, request.container_id, ip, &ports)
     }
-    // ANCHOR_END: prepare
+    // ANCHOR_END: join
 
-    /// The container's address, for its /etc/hosts.
+    /// The container's address on its first network, for its /etc/hosts.
     pub fn ip(&self) -> Option<IpAddr> {
-        self.joined.as_ref().map(|(_, e)| IpAddr::V4(e.ip))
+        self.joined.first().map(|(_, e)| IpAddr::V4(e.ip))
     }
 
     pub fn endpoint(&self) -> Option<&Endpoint> {
-        self.joined.as_ref().map(|(_, e)| e)
+        self.joined.first().map(|(_, e)| e)
     }
 
     pub fn own_namespace(&self) -> bool {
@@ -195,47 +243,57 @@ impl Attachment {
     }
 
     // ANCHOR: parent_hook
-    /// The spawn protocol's parent hook: while the child waits, give it
-    /// its end of the veth pair, an address and a route (`none`: only `lo`).
+    /// The spawn protocol's parent hook: while the child waits, give it one
+    /// end of a veth pair per network, their addresses, and the default
+    /// route through the first network (`none`: only `lo`).
     pub fn parent_hook(&self) -> Option<ParentHook> {
-        match (&self.mode, &self.joined) {
-            (NetworkMode::Host, _) => None,
-            (_, Some((network, endpoint))) => {
-                let (bridge, veth) = (network.bridge.clone(), endpoint.veth.clone());
-                let address = (endpoint.ip, network.subnet.prefix(), network.gateway);
-                Some(ParentHook::new("connecting the container to its network", move |child| {
-                    link::plug_veth(&veth, &bridge, child)?;
-                    link::configure_inside(child, Some(address))?;
-                    Ok(())
-                }))
-            }
-            (_, None) => Some(ParentHook::new("bringing up lo", |child| {
-                Ok(link::configure_inside(child, None)?)
-            })),
+        if self.mode == NetworkMode::Host {
+            return None;
         }
+        let plugs: Vec<Plug> = self.joined.iter().map(|(n, e)| plug_of(n, e)).collect();
+        let Some((first, others)) = plugs.split_first() else {
+            return Some(ParentHook::new("bringing up lo", |child| {
+                Ok(link::configure_inside(child, None)?)
+            }));
+        };
+        let (first, others) = (first.clone(), others.to_vec());
+        Some(ParentHook::new("connecting the container to its networks", move |child| {
+            for plug in std::iter::once(&first).chain(&others) {
+                link::plug_veth_as(&plug.veth, &plug.bridge, child, &plug.interface)?;
+            }
+            link::configure_inside(child, Some((first.ip, first.prefix, first.gateway)))?;
+            for plug in &others {
+                link::configure_interface(child, plug)?;
+            }
+            Ok(())
+        }))
     }
     // ANCHOR_END: parent_hook
 
-    /// Tell every member of a user-defined network (this container
-    /// included) about the others, in their /etc/hosts. Call it after
-    /// chapter 3 wrote this container's file.
+    /// Tell every member of the container's user-defined networks (this
+    /// container included) about the others, in their /etc/hosts. Call it
+    /// after chapter 3 wrote this container's file.
     pub fn announce(&self) -> Result<(), NetError> {
-        let Some((network, _)) = &self.joined else { return Ok(()) };
         let networks = Networks::new(&self.root);
         let _lock = networks.lock()?;
-        update_members_hosts(&networks, network);
+        for (network, _) in &self.joined {
+            update_members_hosts(&networks, network);
+        }
         Ok(())
     }
 
     /// [`Attachment::announce`] as a parent hook: it runs once chapter 3
     /// wrote this container's /etc/hosts, while the child waits.
     pub fn announce_hook(&self) -> Option<ParentHook> {
-        let (network, _) = self.joined.as_ref()?;
-        let (root, network) = (self.root.clone(), network.clone());
-        Some(ParentHook::new("announcing the container's name on its network", move |_| {
+        if self.joined.is_empty() {
+            return None;
+        }
+        let root = self.root.clone();
+        let joined: Vec<Network> = self.joined.iter().map(|(n, _)| n.clone()).collect();
+        Some(ParentHook::new("announcing the container's name on its networks", move |_| {
             let networks = Networks::new(&root);
             let _lock = networks.lock()?;
-            update_members_hosts(&networks, &network);
+            joined.iter().for_each(|network| update_members_hosts(&networks, network));
             Ok(())
         }))
     }
@@ -248,7 +306,7 @@ impl Attachment {
     /// Start relaying the published ports (threads: only after the spawn,
     /// which must happen while the supervisor has one thread).
     pub fn start_proxies(&mut self) {
-        let Some((_, endpoint)) = &self.joined else { return };
+        let Some((_, endpoint)) = self.joined.first() else { return };
         for (bound, port) in self.bound.drain(..) {
             self.proxies
                 .push(Proxy::start(bound, SocketAddrV4::new(endpoint.ip, port.container_port)));
@@ -267,20 +325,45 @@ impl Attachment {
         self.release_locked(&networks);
     }
 
+    /// Every endpoint of the container goes: those it started with, and
+    /// those `network connect` gave it while it ran. The veths are left to
+    /// the kernel: the container's processes are gone, so its network
+    /// namespace dies, and with it both ends of each pair.
     fn release_locked(&mut self, networks: &Networks) {
         self.bound.clear();
-        if let Some((network, endpoint)) = self.joined.take() {
-            // The veth is left to the kernel: the container's processes are
-            // gone, so its network namespace dies, and with it both ends.
-            forget_endpoint(networks, &network, &endpoint, Veth::LeftToTheKernel);
+        self.joined.clear();
+        if matches!(self.mode, NetworkMode::Bridge(_)) {
+            forget_container(networks, &self.container_id, Veth::LeftToTheKernel);
         }
     }
     // ANCHOR_END: release
 }
 
+/// A network by the name a container's settings give it: the default one
+/// is made on first use (the networks lock is held).
+pub fn network_named(networks: &Networks, name: &str) -> Result<Network, NetError> {
+    if name == DEFAULT_NETWORK {
+        networks.ensure_default(&DefaultNetwork::from_env()?)
+    } else {
+        networks.get(name)
+    }
+}
+
+/// How the endpoint's veth goes into the container.
+pub fn plug_of(network: &Network, endpoint: &Endpoint) -> Plug {
+    Plug {
+        veth: endpoint.veth.clone(),
+        bridge: network.bridge.clone(),
+        interface: endpoint.interface.clone(),
+        ip: endpoint.ip,
+        prefix: network.subnet.prefix(),
+        gateway: network.gateway,
+    }
+}
+
 /// Lease an address; when the subnet looks full, first reclaim the leases
 /// of containers whose supervisor died, then try once more.
-fn lease(
+pub(crate) fn lease(
     networks: &Networks,
     network: &Network,
     endpoint: &impl Fn(Ipv4Addr) -> Endpoint,
@@ -301,7 +384,7 @@ fn lease(
 
 /// Who removes a container's veth pair.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Veth {
+pub(crate) enum Veth {
     /// We do, now: its container may live on (a supervisor killed, `rm -f`).
     Delete,
     /// The kernel does, when the container's network namespace dies with
@@ -311,13 +394,21 @@ enum Veth {
 }
 
 /// Undo everything a container's endpoint made (the networks lock is held).
-fn forget_endpoint(networks: &Networks, network: &Network, endpoint: &Endpoint, veth: Veth) {
+pub(crate) fn forget_endpoint(
+    networks: &Networks,
+    network: &Network,
+    endpoint: &Endpoint,
+    veth: Veth,
+) {
     let (id, ip) = (&endpoint.container_id, endpoint.ip);
     let _ = nat::remove_port_rules(network, id, ip, &endpoint.ports);
     if veth == Veth::Delete {
         let _ = link::delete_link_if_present(&endpoint.veth, "delete the container's veth pair");
     }
     let _ = ipam::release(&networks.leases_dir(&network.name), endpoint.ip);
+    if let Some(own) = &endpoint.hosts_file {
+        let _ = hosts::update_file(own, &network.name, &[]); // it no longer sees them
+    }
     update_members_hosts(networks, network);
 }
 
@@ -329,7 +420,7 @@ pub fn endpoints(networks: &Networks, network: &Network) -> Vec<Endpoint> {
         .collect()
 }
 
-fn update_members_hosts(networks: &Networks, network: &Network) {
+pub(crate) fn update_members_hosts(networks: &Networks, network: &Network) {
     if network.name == DEFAULT_NETWORK {
         return; // as in Docker: no names on the default bridge
     }
@@ -341,6 +432,7 @@ fn update_members_hosts(networks: &Networks, network: &Network) {
             if e.hostname != e.container_name {
                 names.push(e.hostname.clone());
             }
+            names.extend(e.aliases.iter().cloned());
             (e.ip, names)
         })
         .collect();
@@ -365,37 +457,67 @@ pub fn reap_stale(networks: &Networks, network: &Network) {
 /// Release whatever `container_id` still holds on any network (chapter 5
 /// calls this when it finds the supervisor died, and on `rm`).
 pub fn release_container(root: &Path, container_id: &str) -> Result<(), NetError> {
-    forget_container(root, container_id, Veth::Delete)
+    release_with(root, container_id, Veth::Delete)
 }
 
 /// The container exited under chapter 5's shim, which holds no
 /// [`Attachment`]: what [`Attachment::release`] does, from the leases.
 pub fn release_exited(root: &Path, container_id: &str) -> Result<(), NetError> {
-    forget_container(root, container_id, Veth::LeftToTheKernel)
+    release_with(root, container_id, Veth::LeftToTheKernel)
 }
 
-fn forget_container(root: &Path, container_id: &str, veth: Veth) -> Result<(), NetError> {
+fn release_with(root: &Path, container_id: &str, veth: Veth) -> Result<(), NetError> {
     let networks = Networks::new(root);
     let _lock = networks.lock()?;
-    for network in networks.list()? {
+    forget_container(&networks, container_id, veth);
+    Ok(())
+}
+
+/// Forget every endpoint of `container_id`, on every network (the networks
+/// lock is held).
+fn forget_container(networks: &Networks, container_id: &str, veth: Veth) {
+    for network in networks.list().unwrap_or_default() {
         for endpoint in
-            endpoints(&networks, &network).into_iter().filter(|e| e.container_id == container_id)
+            endpoints(networks, &network).into_iter().filter(|e| e.container_id == container_id)
         {
-            forget_endpoint(&networks, &network, &endpoint, veth);
+            forget_endpoint(networks, &network, &endpoint, veth);
         }
     }
-    Ok(())
 }
 // ANCHOR_END: reap
 
-/// Where `container_id` is attached, if anywhere.
+/// Where `container_id` is attached, if anywhere: its eth0's network.
 pub fn endpoint_of(root: &Path, container_id: &str) -> Option<(Network, Endpoint)> {
+    endpoints_of(root, container_id).into_iter().next()
+}
+
+/// Every network `container_id` is attached to, in the order of its
+/// interfaces (eth0 first).
+pub fn endpoints_of(root: &Path, container_id: &str) -> Vec<(Network, Endpoint)> {
     let networks = Networks::new(root);
-    networks.list().ok()?.into_iter().find_map(|network| {
-        let endpoint =
-            endpoints(&networks, &network).into_iter().find(|e| e.container_id == container_id)?;
-        Some((network, endpoint))
-    })
+    let mut all: Vec<(Network, Endpoint)> = networks
+        .list()
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|network| {
+            let mine = endpoints(&networks, &network).into_iter();
+            let mine = mine.filter(|e| e.container_id == container_id).collect::<Vec<_>>();
+            mine.into_iter().map(move |e| (network.clone(), e))
+        })
+        .collect();
+    all.sort_by_key(|(_, e)| interface_index(&e.interface));
+    all
+}
+
+/// Is `name` (as the settings say it: a name, `default`, an id prefix) `network`?
+pub fn same_network(name: &str, network: &Network) -> bool {
+    let name = if name == "default" { DEFAULT_NETWORK } else { name };
+    name == network.name || (name.len() >= 3 && network.id.starts_with(name))
+}
+
+/// 1 for eth1.
+pub fn interface_index(interface: &str) -> usize {
+    interface.trim_start_matches("eth").parse().unwrap_or(usize::MAX)
 }
 
 /// `network rm`: refuse while containers use it (after reaping the dead).
@@ -461,6 +583,11 @@ mod tests {
     fn veth_names_fit() {
         assert_eq!(veth_name(&"0123456789abcdef".repeat(4)), "mdv0123456789ab");
         assert!(veth_name(&"f".repeat(64)).len() <= 15);
+        let id = "0123456789abcdef".repeat(4);
+        assert_eq!(veth_name_for(&id, 0), veth_name(&id));
+        assert_eq!(veth_name_for(&id, 1), "md10123456789a");
+        assert_eq!(veth_name_for(&id, 99).len(), 15);
+        assert_eq!((interface_index("eth0"), interface_index("eth12")), (0, 12));
     }
 
     #[test]
@@ -484,8 +611,10 @@ mod tests {
                     network: "web".into(),
                     ip,
                     veth: "mdtestnonev".into(),
+                    interface: "eth0".into(),
                     hosts_file: None,
                     ports: vec![],
+                    aliases: vec![],
                     holder,
                 };
                 serde_json::to_vec(&e).unwrap()

@@ -37,6 +37,22 @@ pub enum NetError {
     Exhausted { network: String, subnet: Subnet },
     #[error("error while removing network {network}: it has active endpoints ({containers}): stop or remove them first")]
     InUse { network: String, containers: String },
+    #[error("endpoint with name {container} already exists in network {network}")]
+    EndpointExists { container: String, network: String },
+    #[error("container {container} is not connected to network {network}")]
+    NotConnected { container: String, network: String },
+    #[error("container cannot be disconnected from host network or connected to host network")]
+    HostNetwork,
+    #[error("container cannot be connected to multiple networks with one of the networks in private (none) mode")]
+    NoneNetwork,
+    #[error("network connect {0} is not supported here: the container gets the network's next free address")]
+    ConnectOption(&'static str),
+    #[error("network-scoped alias is supported only for containers in user defined networks")]
+    AliasOnDefault,
+    #[error("invalid alias {0:?}: use letters, digits, '_', '.' and '-', starting with a letter or digit")]
+    InvalidAlias(String),
+    #[error("container {0} has {1} networks: no more can be connected")]
+    TooManyNetworks(String, usize),
     #[error("Bind for {ip}:{port} failed: port is already allocated")]
     PortInUse { ip: Ipv4Addr, port: u16 },
     #[error("invalid port specification {0:?}: use [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]")]

@@ -9,6 +9,7 @@
 //! stopped  Attachment::release (under the shim: release_exited);  rm / crash: release_container
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use ch05_run::{ContainerConfig, Creating, Extension, Running, Settings, Starting, State};
@@ -17,21 +18,42 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::attach::{
-    endpoint_of, release_container, release_exited, AttachRequest, Attachment, NetworkMode,
+    endpoints_of, release_container, release_exited, AttachRequest, Attachment, NetworkMode,
 };
 use crate::network::{Networks, DEFAULT_NETWORK};
 use crate::ports::PortMapping;
 
 // ANCHOR: settings
-/// `--network` and `-p`, kept in the container's config under `"network"`.
+/// `--network` and `-p`, kept in the container's config under `"network"`,
+/// with what `network connect` and `disconnect` changed since.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkSettings {
     pub mode: NetworkMode,
     pub ports: Vec<PortMapping>,
+    /// The networks connected after `create`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connected: Vec<String>,
+    /// `network disconnect` took the container off the network of `mode`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub left_mode: bool,
+    /// `network connect --alias`: more names on a network, by network.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, Vec<String>>,
 }
 
 impl Settings for NetworkSettings {
     const KEY: &'static str = "network";
+}
+
+impl NetworkSettings {
+    /// The networks the container joins when it starts: `--network`'s
+    /// (unless it left it), then the connected ones. The first one has the
+    /// default route and the published ports.
+    pub fn networks(&self) -> Vec<String> {
+        let NetworkMode::Bridge(name) = &self.mode else { return Vec::new() };
+        let first = Some(name.clone()).filter(|_| !self.left_mode);
+        first.into_iter().chain(self.connected.iter().cloned()).collect()
+    }
 }
 // ANCHOR_END: settings
 
@@ -47,10 +69,8 @@ impl Extension for Networking {
             creating.warnings.push(warning.to_string());
             settings.ports.clear();
         }
-        if let NetworkMode::Bridge(name) = &settings.mode {
-            if name != DEFAULT_NETWORK {
-                Networks::new(creating.root).get(name)?;
-            }
+        for name in settings.networks().iter().filter(|name| *name != DEFAULT_NETWORK) {
+            Networks::new(creating.root).get(name)?;
         }
         creating.config.extensions.set(&settings);
         Ok(())
@@ -66,6 +86,8 @@ impl Extension for Networking {
             hostname: &config.hostname,
             hosts_file: starting.dir.join("hosts"),
             mode: &settings.mode,
+            networks: &settings.networks(),
+            aliases: &settings.aliases,
             ports: &settings.ports,
         })?;
         starting.spawn.namespaces.net = attachment.own_namespace();
@@ -91,15 +113,15 @@ impl Extension for Networking {
         described["HostConfig"]["PortBindings"] =
             Value::Object(crate::inspect::port_map(&settings.ports));
         described["NetworkSettings"] =
-            crate::inspect::network_settings(root, &config.id, &settings.mode);
+            crate::inspect::network_settings(root, &config.id, &settings);
     }
 
     fn summarize(&self, root: &Path, config: &ContainerConfig, summary: &mut Value) {
         let Ok(settings) = config.extensions.get::<NetworkSettings>() else { return };
         summary["HostConfig"]["NetworkMode"] = json!(settings.mode.to_string());
-        let published = endpoint_of(root, &config.id).map(|(_, e)| e.ports).unwrap_or_default();
-        summary["Ports"] = published.iter().map(api_port).collect();
-        let described = crate::inspect::network_settings(root, &config.id, &settings.mode);
+        let published = endpoints_of(root, &config.id).into_iter().flat_map(|(_, e)| e.ports);
+        summary["Ports"] = published.map(|p| api_port(&p)).collect();
+        let described = crate::inspect::network_settings(root, &config.id, &settings);
         summary["NetworkSettings"] = json!({ "Networks": described["Networks"] });
     }
 }

@@ -15,17 +15,27 @@ use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-/// Where our block starts; everything after it is ours to rewrite.
+/// Where a network's block starts; it runs to the next block or the end.
 pub const MARKER: &str = "# mini-docker: containers on network";
 
 // ANCHOR: with_members
-/// `hosts` with its block of network members replaced by `members`
-/// (address and names), or removed when there are none.
+/// `hosts` with its block of `network`'s members replaced by `members`
+/// (address and names), or removed when there are none. The blocks of the
+/// container's other networks are kept.
 pub fn with_members(hosts: &str, network: &str, members: &[(Ipv4Addr, Vec<String>)]) -> String {
-    let mut text: String =
-        hosts.lines().take_while(|l| !l.starts_with(MARKER)).map(|l| format!("{l}\n")).collect();
+    let header = format!("{MARKER} {network}");
+    let mut text = String::new();
+    let mut in_ours = false;
+    for line in hosts.lines() {
+        if line.starts_with(MARKER) {
+            in_ours = line == header;
+        }
+        if !in_ours {
+            text.push_str(&format!("{line}\n"));
+        }
+    }
     if !members.is_empty() {
-        text.push_str(&format!("{MARKER} {network}\n"));
+        text.push_str(&format!("{header}\n"));
         for (ip, names) in members {
             text.push_str(&format!("{ip}\t{}\n", names.join(" ")));
         }
@@ -69,6 +79,17 @@ mod tests {
         let fewer = with_members(&with, "net1", &members()[..1]);
         assert_eq!(fewer, format!("{BASE}{MARKER} net1\n10.5.0.2\tweb\n"));
         assert_eq!(with_members(&fewer, "net1", &[]), BASE);
+    }
+
+    #[test]
+    fn each_network_has_its_own_block() {
+        let one = with_members(BASE, "front", &members()[..1]);
+        let two = with_members(&one, "back", &members()[1..]);
+        let back = format!("{MARKER} back\n10.5.0.3\tdb d8e1\n");
+        assert_eq!(two, format!("{one}{back}"));
+        let again = with_members(&two, "front", &members());
+        assert!(again.starts_with(&format!("{BASE}{back}")), "{again}");
+        assert_eq!(with_members(&with_members(&again, "front", &[]), "back", &[]), BASE);
     }
 
     #[test]

@@ -4,43 +4,57 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::attach::{endpoint_of, endpoints, NetworkMode};
+use crate::attach::{endpoints, endpoints_of, same_network, Endpoint, NetworkMode};
+use crate::extension::NetworkSettings;
 use crate::network::{Network, Networks, DEFAULT_NETWORK};
 use crate::ports::PortMapping;
 
-/// A container's `NetworkSettings`: its address and ports while it runs.
-pub fn network_settings(root: &Path, container_id: &str, mode: &NetworkMode) -> Value {
-    let attached = endpoint_of(root, container_id);
+/// A container's `NetworkSettings`: every network it is on, with its
+/// address there while it runs (empty fields while it does not, as dockerd).
+pub fn network_settings(root: &Path, container_id: &str, settings: &NetworkSettings) -> Value {
+    let attached = endpoints_of(root, container_id);
     let mut networks = Map::new();
+    for name in settings.networks() {
+        networks.insert(name, json!({ "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "" }));
+    }
+    if !matches!(settings.mode, NetworkMode::Bridge(_)) {
+        networks.insert(settings.mode.to_string(), json!({ "IPAddress": "", "Gateway": "" }));
+    }
     let (mut ip, mut gateway, mut prefix, mut ports) =
         (String::new(), String::new(), 0, Map::new());
-    if let Some((network, endpoint)) = &attached {
-        networks.insert(
-            network.name.clone(),
-            json!({
-                "NetworkID": network.id,
-                "EndpointID": endpoint.veth,
-                "Gateway": network.gateway.to_string(),
-                "IPAddress": endpoint.ip.to_string(),
-                "IPPrefixLen": network.subnet.prefix(),
-            }),
-        );
-        ports = port_map(&endpoint.ports);
+    let mut mac = String::new();
+    for (network, endpoint) in &attached {
+        networks.retain(|name, _| !same_network(name, network));
+        networks.insert(network.name.clone(), endpoint_settings(network, endpoint));
+        ports.extend(port_map(&endpoint.ports));
         // Like Docker, the top-level fields describe the default bridge only.
         if network.name == DEFAULT_NETWORK {
             (ip, gateway, prefix) =
                 (endpoint.ip.to_string(), network.gateway.to_string(), network.subnet.prefix());
+            mac = crate::link::mac_text(endpoint.ip);
         }
-    } else if !matches!(mode, NetworkMode::Bridge(_)) {
-        networks.insert(mode.to_string(), json!({ "IPAddress": "", "Gateway": "" }));
     }
     json!({
-        "Bridge": attached.as_ref().map(|(n, _)| n.bridge.clone()).unwrap_or_default(),
+        "Bridge": attached.first().map(|(n, _)| n.bridge.clone()).unwrap_or_default(),
         "IPAddress": ip,
         "Gateway": gateway,
         "IPPrefixLen": prefix,
+        "MacAddress": mac,
         "Ports": ports,
         "Networks": networks,
+    })
+}
+
+/// One entry of `NetworkSettings.Networks` for a live endpoint.
+fn endpoint_settings(network: &Network, endpoint: &Endpoint) -> Value {
+    json!({
+        "NetworkID": network.id,
+        "EndpointID": endpoint.veth,
+        "Gateway": network.gateway.to_string(),
+        "IPAddress": endpoint.ip.to_string(),
+        "IPPrefixLen": network.subnet.prefix(),
+        "MacAddress": crate::link::mac_text(endpoint.ip),
+        "Aliases": Some(&endpoint.aliases).filter(|a| !a.is_empty()),
     })
 }
 

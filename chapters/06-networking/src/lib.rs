@@ -11,12 +11,14 @@
 //! - [`nat`]: ip_forward, masquerade, DNAT per published port, isolation (with `iptables`).
 //! - [`proxy`]: the userland proxy for connections to 127.0.0.1.
 //! - [`hosts`]: the other containers' names in /etc/hosts.
-//! - [`attach`]: a container on a network: prepare, parent hook, release.
+//! - [`attach`]: a container on its networks: prepare, parent hook, release.
+//! - [`connect`]: `network connect` and `disconnect`, running or not.
 //! - [`extension`]: how all this plugs into chapter 5's engine.
 
 pub mod attach;
 pub mod cidr;
 pub mod command;
+pub mod connect;
 pub mod error;
 pub mod extension;
 pub mod hosts;
@@ -30,10 +32,11 @@ pub mod ports;
 pub mod proxy;
 
 pub use attach::{
-    endpoint_of, prune, release_container, remove_network, AttachRequest, Attachment, Endpoint,
-    NetworkMode,
+    endpoint_of, endpoints_of, prune, release_container, remove_network, AttachRequest, Attachment,
+    Endpoint, NetworkMode,
 };
 pub use cidr::Subnet;
+pub use connect::{connect, disconnect, Changed};
 pub use error::NetError;
 pub use extension::{NetworkSettings, Networking};
 pub use network::{DefaultNetwork, Network, Networks};

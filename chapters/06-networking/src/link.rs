@@ -120,17 +120,22 @@ pub fn delete_link_if_present(name: &str, what: &str) -> Result<(), NetError> {
 /// `eth0` there (the name is looked up in *that* namespace: no clash with
 /// the host's own eth0, and no rename step).
 pub fn plug_veth(host_end: &str, bridge: &str, child: Pid) -> Result<(), NetError> {
+    plug_veth_as(host_end, bridge, child, "eth0")
+}
+
+/// [`plug_veth`], with the container's end named `peer` (eth1 for a second network).
+pub fn plug_veth_as(host_end: &str, bridge: &str, child: Pid, peer: &str) -> Result<(), NetError> {
     let mut socket = host_socket()?;
     let finding = format!("plugging {host_end} into the bridge {bridge}");
     let bridge_index = index_of(&mut socket, bridge, &finding)?;
     let pid = child.as_raw();
     let what = format!(
         "create a veth pair: {host_end} on the host, in the bridge {bridge} and up; \
-         eth0 in the container's network namespace"
+         {peer} in the container's network namespace"
     );
     let shell =
-        format!("ip link add {host_end} master {bridge} up type veth peer name eth0 netns {pid}");
-    let veth = route::new_veth(host_end, bridge_index, "eth0", pid);
+        format!("ip link add {host_end} master {bridge} up type veth peer name {peer} netns {pid}");
+    let veth = route::new_veth(host_end, bridge_index, peer, pid);
     match change(&mut socket, &what, &shell, &veth) {
         // The same container's previous veth, still waiting for the kernel
         // to destroy its old namespace (a quick restart): delete it, retry.
@@ -157,17 +162,84 @@ pub fn configure_inside(
     let what = "in the container's network namespace: bring up the loopback interface lo";
     change(&mut socket, what, &inside("ip link set lo up".into()), &route::set_up("lo"))?;
     let Some((ip, prefix, gateway)) = address else { return Ok(()) };
-    let eth0 = index_of(&mut socket, "eth0", "finding eth0 in the container")?;
-    let what = format!("in the container's network namespace: give eth0 the address {ip}/{prefix}");
-    let shell = inside(format!("ip addr add {ip}/{prefix} dev eth0"));
-    change(&mut socket, &what, &shell, &route::new_address(eth0, ip, prefix))?;
-    let what = "in the container's network namespace: bring eth0 up";
-    change(&mut socket, what, &inside("ip link set eth0 up".into()), &route::set_up("eth0"))?;
+    address_and_up(&mut socket, child, "eth0", ip, prefix)?;
     let what = format!("in the container's network namespace: route the rest via {gateway}");
     let shell = inside(format!("ip route add default via {gateway}"));
     change(&mut socket, &what, &shell, &route::new_default_route(gateway))
 }
 // ANCHOR_END: inside
+
+// ANCHOR: address
+/// `ip addr add IP/PREFIX dev NAME` and `ip link set NAME up`, inside.
+fn address_and_up(
+    socket: &mut Socket,
+    child: Pid,
+    name: &str,
+    ip: Ipv4Addr,
+    prefix: u8,
+) -> Result<(), NetError> {
+    let inside = |command: String| format!("nsenter --net=/proc/{child}/ns/net {command}");
+    let index = index_of(socket, name, &format!("finding {name} in the container"))?;
+    let what =
+        format!("in the container's network namespace: give {name} the address {ip}/{prefix}");
+    let shell = inside(format!("ip addr add {ip}/{prefix} dev {name}"));
+    change(socket, &what, &shell, &route::new_address(index, ip, prefix))?;
+    let (mac, shown) = (mac_of(ip), mac_text(ip));
+    // As Docker's: the same IP, the same MAC, so no neighbour keeps a stale one.
+    let what = format!(
+        "in the container's network namespace: bring {name} up, with a MAC address made \
+         from its IP ({shown}, as Docker's)"
+    );
+    let shell = inside(format!("ip link set {name} address {shown} up"));
+    change(socket, &what, &shell, &route::set_up_with_mac(name, mac))
+}
+
+/// Docker's MAC address for a container's IP: `02:42` (locally
+/// administered) and the four bytes of the address.
+pub fn mac_of(ip: Ipv4Addr) -> [u8; 6] {
+    let [a, b, c, d] = ip.octets();
+    [0x02, 0x42, a, b, c, d]
+}
+
+/// [`mac_of`] as `ip` writes it.
+pub fn mac_text(ip: Ipv4Addr) -> String {
+    mac_of(ip).iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+// ANCHOR_END: address
+
+// ANCHOR: plug
+/// One of a container's interfaces on a network: the veth's host end and
+/// the bridge it plugs into; the name, address and gateway inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plug {
+    pub veth: String,
+    pub bridge: String,
+    pub interface: String,
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+}
+
+/// A further interface (eth1, ...): its address and up, but no route: the
+/// default route stays with the first network, as in Docker. The kernel
+/// adds the route to the network's own subnet with the address.
+pub fn configure_interface(child: Pid, plug: &Plug) -> Result<(), NetError> {
+    let mut socket = socket_inside(child)?;
+    address_and_up(&mut socket, child, &plug.interface, plug.ip, plug.prefix)
+}
+
+/// The default route via `gateway`, unless there is one (`network
+/// disconnect` of the network that had it: the next one takes it over).
+pub fn ensure_default_route(child: Pid, gateway: Ipv4Addr) -> Result<(), NetError> {
+    let mut socket = socket_inside(child)?;
+    let what = format!("in the container's network namespace: route the rest via {gateway}");
+    let shell = format!("nsenter --net=/proc/{child}/ns/net ip route add default via {gateway}");
+    match change(&mut socket, &what, &shell, &route::new_default_route(gateway)) {
+        Err(NetError::Netlink { error, .. }) if error.errno == Errno::EEXIST => Ok(()),
+        other => other,
+    }
+}
+// ANCHOR_END: plug
 
 // ANCHOR: socket_inside
 

@@ -111,6 +111,10 @@ fn run(
 ) -> Result<i32, (String, i32)> {
     let id = random_id();
     let hosts_file = root.join(format!("hosts-{}", &id[..12]));
+    let networks: Vec<String> = match &mode {
+        NetworkMode::Bridge(name) => vec![name.clone()],
+        _ => Vec::new(),
+    };
     let request = AttachRequest {
         root,
         container_id: &id,
@@ -118,6 +122,8 @@ fn run(
         hostname: &id[..12],
         hosts_file: hosts_file.clone(),
         mode: &mode,
+        networks: &networks,
+        aliases: &Default::default(),
         ports,
     };
     let mut attachment = Attachment::prepare(&request).map_err(|e| (e.to_string(), 125))?;

@@ -12,6 +12,7 @@
 use serde_json::Value;
 
 use crate::error::ApiResult;
+use crate::manage::Manage;
 use crate::objects::{ImageApi, NetworkApi, SystemApi, VolumeApi};
 use crate::types::{ContainerCreateBody, CreateResponse, ExecCreateBody, Filters};
 
@@ -67,7 +68,7 @@ pub enum Output {
 
 // ANCHOR: api
 /// What a client can ask of the engine, in the Engine API's terms.
-pub trait Api: ImageApi + NetworkApi + VolumeApi + SystemApi {
+pub trait Api: ImageApi + NetworkApi + VolumeApi + SystemApi + Manage {
     /// `GET /version`.
     fn version(&self) -> ApiResult<Value>;
     /// `GET /info`.

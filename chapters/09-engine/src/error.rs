@@ -79,7 +79,7 @@ fn status_of(error: &anyhow::Error, message: &str) -> u16 {
     if let Some(e) = error.downcast_ref::<NetError>() {
         return match e {
             NetError::NotFound(_) => 404,
-            NetError::Predefined(_) => 403,
+            NetError::Predefined(_) | NetError::EndpointExists { .. } => 403,
             NetError::Exists(_) | NetError::InUse { .. } | NetError::PortInUse { .. } => 409,
             NetError::Io { .. } | NetError::Json { .. } | NetError::Command(_) => 500,
             _ => 400,

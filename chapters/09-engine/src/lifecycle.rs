@@ -135,6 +135,8 @@ pub struct Check {
     pub timeout: Duration,
     pub retries: i64,
     pub start_period: Duration,
+    /// Between probes while it is still starting, in the start period (5 s).
+    pub start_interval: Duration,
 }
 
 /// `["CMD-SHELL", "curl -f …"]` → `sh -c`; `["CMD", …]` → the words;
@@ -158,10 +160,26 @@ pub fn check_of(config: &HealthConfig) -> Option<Check> {
         timeout: or(config.timeout, 30),
         retries: if config.retries > 0 { config.retries } else { 3 },
         start_period: Duration::from_nanos(config.start_period.max(0) as u64),
+        start_interval: or(config.start_interval, 5),
     })
 }
 
 // ANCHOR_END: health_check
+
+// ANCHOR: next_interval
+impl Check {
+    /// How long to wait before the next probe: the start interval while the
+    /// container is `starting` within its start period, as Docker 25+.
+    pub fn next_interval(&self, since_start: Duration, status: &str) -> Duration {
+        let starting = since_start < self.start_period && status == "starting";
+        if starting {
+            self.start_interval
+        } else {
+            self.interval
+        }
+    }
+}
+// ANCHOR_END: next_interval
 
 // ANCHOR: record_probe
 /// Record one probe: success makes it healthy; a failure counts (unless
@@ -203,6 +221,7 @@ pub fn merge_health(
         timeout: pick(container.timeout, image.timeout),
         retries: pick(container.retries, image.retries),
         start_period: pick(container.start_period, image.start_period),
+        start_interval: pick(container.start_interval, image.start_interval),
     })
 }
 
@@ -271,6 +290,25 @@ mod tests {
         };
         assert_eq!(check_of(&words).unwrap().argv, ["ls", "/"]);
         assert_eq!(check_of(&words).unwrap().interval, Duration::from_secs(1));
+        assert_eq!(check.start_interval, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_start_interval_holds_while_starting_in_the_start_period() {
+        let config = HealthConfig {
+            test: Some(vec!["CMD".into(), "true".into()]),
+            interval: 30_000_000_000,
+            start_period: 10_000_000_000,
+            start_interval: 1_000_000_000,
+            ..Default::default()
+        };
+        let check = check_of(&config).unwrap();
+        let (second, eleventh) = (Duration::from_secs(1), Duration::from_secs(11));
+        assert_eq!(check.next_interval(second, "starting"), Duration::from_secs(1));
+        assert_eq!(check.next_interval(second, "healthy"), Duration::from_secs(30));
+        assert_eq!(check.next_interval(eleventh, "starting"), Duration::from_secs(30));
+        let no_period = HealthConfig { start_period: 0, ..config };
+        assert_eq!(check_of(&no_period).unwrap().next_interval(second, "starting"), check.interval);
     }
 
     #[test]

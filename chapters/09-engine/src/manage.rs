@@ -1,7 +1,9 @@
 //! The verbs that look after containers once they run — `events`, `top`,
-//! `stats`, `rename`, `update`, `cp`, `container prune` — as a second
-//! interface beside [`crate::Api`], with the same two implementations:
-//! [`crate::Local`] in this process and `crate::Remote` over the API.
+//! `stats`, `rename`, `update`, `cp`, `container prune` — part of the one
+//! interface: [`crate::Api`] includes [`Manage`], as it includes the image,
+//! network and volume traits, so a command holding a `&dyn Api` reaches
+//! them too, through the same two implementations ([`crate::Local`] in
+//! this process and `crate::Remote` over the API).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

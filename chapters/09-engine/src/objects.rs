@@ -56,6 +56,10 @@ pub trait NetworkApi {
     fn network_remove(&self, name: &str) -> ApiResult<()>;
     /// `POST /networks/prune`: `{"NetworksDeleted": [names]}`.
     fn network_prune(&self) -> ApiResult<Value>;
+    /// `POST /networks/{name}/connect`: `{"Container": …, "EndpointConfig": {…}}`.
+    fn network_connect(&self, name: &str, body: &Value) -> ApiResult<()>;
+    /// `POST /networks/{name}/disconnect`: `{"Container": …, "Force": false}`.
+    fn network_disconnect(&self, name: &str, body: &Value) -> ApiResult<()>;
 }
 // ANCHOR_END: network_api
 

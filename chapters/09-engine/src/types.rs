@@ -114,6 +114,9 @@ pub struct HealthConfig {
     pub retries: i64,
     #[serde(deserialize_with = "null_is_zero")]
     pub start_period: i64,
+    /// API 1.44: how often to probe during the start period (`--health-start-interval`).
+    #[serde(deserialize_with = "null_is_zero")]
+    pub start_interval: i64,
 }
 
 fn null_is_zero<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {

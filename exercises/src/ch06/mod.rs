@@ -17,7 +17,7 @@ pub const EXERCISES: &[Exercise] = &[
         level: Level::Easy,
         root: false,
         book: "ch06-networking.md#names-in-etchosts",
-        task: "replace the block of network members at the end of /etc/hosts",
+        task: "replace one network's block of members in /etc/hosts, keeping the others",
     },
     Exercise {
         name: "parse_subnet",

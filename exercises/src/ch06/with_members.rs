@@ -10,9 +10,11 @@
 //! 10.99.0.3 → client 3f2a                        joined by spaces
 //! ```
 //!
-//! Return `hosts` with everything from the first line that starts with
-//! `MARKER` onwards replaced by the new block (every line ends with `\n`).
-//! No members: no block at all, not even the marker line.
+//! A container on two networks (`network connect`) has a block for each.
+//! Return `hosts` without `network`'s block (its marker line and the lines
+//! up to the next marker line or the end), the other blocks kept, and the
+//! new block at the end (every line ends with `\n`). No members: no block
+//! at all, not even the marker line.
 
 use std::net::Ipv4Addr;
 
@@ -20,7 +22,7 @@ use ch06_networking::hosts::MARKER;
 
 /// `hosts` with its block of network members replaced by `members`.
 pub fn with_members(hosts: &str, network: &str, members: &[(Ipv4Addr, Vec<String>)]) -> String {
-    todo!("keep the lines before MARKER, then write the block")
+    todo!("keep every line but those of network's block, then write the block")
 }
 
 #[cfg(test)]
@@ -64,6 +66,17 @@ mod tests {
         let old = format!("{BASE}{MARKER} lab\n10.99.0.2\tweb\n");
         assert_eq!(solution::with_members(&old, "lab", &[]), BASE);
         assert_eq!(solution::with_members(BASE, "lab", &[]), BASE);
+    }
+
+    #[test]
+    fn the_blocks_of_other_networks_are_kept() {
+        let back = format!("{MARKER} back\n10.98.0.2\tdb\n");
+        let old = format!("{BASE}{MARKER} lab\n10.99.0.2\tweb\n{back}");
+        let hosts = solution::with_members(&old, "lab", &[member("10.99.0.5", &["api"])]);
+        assert_eq!(hosts, format!("{BASE}{back}{MARKER} lab\n10.99.0.5\tapi\n"));
+        assert_eq!(solution::with_members(&hosts, "lab", &[]), format!("{BASE}{back}"));
+        let labs = format!("{BASE}{MARKER} lab2\n10.97.0.2\tx\n");
+        assert_eq!(solution::with_members(&labs, "lab", &[]), labs, "lab2 is not lab");
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub const RTM_NEWADDR: Kind = Kind { value: 20, name: "RTM_NEWADDR" };
 pub const RTM_GETADDR: Kind = Kind { value: 22, name: "RTM_GETADDR" };
 pub const RTM_NEWROUTE: Kind = Kind { value: 24, name: "RTM_NEWROUTE" };
 
+pub const IFLA_ADDRESS: Attr = Attr { value: 1, name: "IFLA_ADDRESS" };
 pub const IFLA_IFNAME: Attr = Attr { value: 3, name: "IFLA_IFNAME" };
 pub const IFLA_MASTER: Attr = Attr { value: 10, name: "IFLA_MASTER" };
 pub const IFLA_LINKINFO: Attr = Attr { value: 18, name: "IFLA_LINKINFO" };
@@ -124,6 +125,12 @@ impl Message {
     /// An IPv4 address: network byte order, as on the wire.
     pub fn ipv4(&mut self, attr: Attr, value: Ipv4Addr) -> &mut Message {
         self.attr(attr, &value.octets(), &value.to_string())
+    }
+
+    /// A link-layer (MAC) address: six bytes, shown as `02:42:0a:4d:00:02`.
+    pub fn mac(&mut self, attr: Attr, value: [u8; 6]) -> &mut Message {
+        let shown: Vec<String> = value.iter().map(|b| format!("{b:02x}")).collect();
+        self.attr(attr, &value, &shown.join(":"))
     }
 
     // ANCHOR: nest

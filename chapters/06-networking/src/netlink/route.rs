@@ -52,6 +52,14 @@ pub fn set_up(name: &str) -> Message {
     message
 }
 
+/// `ip link set NAME address MAC up`: one request; the kernel sets the
+/// address before it changes the flags.
+pub fn set_up_with_mac(name: &str, mac: [u8; 6]) -> Message {
+    let mut message = Message::new(RTM_NEWLINK, 0);
+    message.fixed(Fixed::ifinfomsg(0, true)).string(IFLA_IFNAME, name).mac(IFLA_ADDRESS, mac);
+    message
+}
+
 /// `ip link del NAME` (for a veth, both ends go).
 pub fn del_link(name: &str) -> Message {
     let mut message = Message::new(RTM_DELLINK, 0);
@@ -141,5 +149,10 @@ mod tests {
         reply[4] = 20; // as the kernel's RTM_NEWADDR
         assert_eq!(address_of(&reply), Some((3, Ipv4Addr::new(10, 77, 0, 2), 16)));
         assert_eq!(link_state(&set_up("lo").bytes(1)), Some((0, true)));
+        assert_eq!(
+            set_up_with_mac("eth1", [2, 0x42, 10, 77, 0, 2]).describe(),
+            "RTM_NEWLINK ifinfomsg{flags=UP change=UP} IFLA_IFNAME=\"eth1\" \
+             IFLA_ADDRESS=02:42:0a:4d:00:02"
+        );
     }
 }

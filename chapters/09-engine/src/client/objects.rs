@@ -148,6 +148,15 @@ impl NetworkApi for Remote {
     fn network_prune(&self) -> ApiResult<Value> {
         self.call("POST", "/networks/prune", None)
     }
+
+    fn network_connect(&self, name: &str, request: &Value) -> ApiResult<()> {
+        self.call("POST", &format!("/networks/{}/connect", encode(name)), body(request)).map(drop)
+    }
+
+    fn network_disconnect(&self, name: &str, request: &Value) -> ApiResult<()> {
+        let path = format!("/networks/{}/disconnect", encode(name));
+        self.call("POST", &path, body(request)).map(drop)
+    }
 }
 
 impl VolumeApi for Remote {

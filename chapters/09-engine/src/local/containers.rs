@@ -72,16 +72,39 @@ impl Local {
 
     // ANCHOR: start
     /// `POST /containers/{id}/start`; false when it was already running
-    /// (the API's 304). With a start helper, the start happens in a process
-    /// of its own, which has one thread, as forking a supervisor needs.
+    /// (the API's 304). A start by hand begins `RestartCount` again, as
+    /// dockerd's. With a start helper, the start happens in a process of
+    /// its own, which has one thread, as forking a supervisor needs.
     pub fn start(&self, wanted: &str, options: StartOptions) -> ApiResult<bool> {
+        self.start_counting(wanted, options, true)
+    }
+
+    /// The restart policy's start: `RestartCount` goes up first, as
+    /// dockerd's, so whoever sees it run sees it counted.
+    pub fn start_by_policy(&self, wanted: &str) -> ApiResult<bool> {
+        self.start_counting(wanted, StartOptions::default(), false)
+    }
+
+    fn start_counting(
+        &self,
+        wanted: &str,
+        options: StartOptions,
+        by_hand: bool,
+    ) -> ApiResult<bool> {
         let id = self.find(wanted)?;
         self.refuse_if_paused(&id, super::pause::START_PAUSED)?;
         if self.engine.state(&id)?.is_running() {
             return Ok(false);
         }
         let dir = self.engine.store.container_dir(&id);
-        crate::lifecycle::update(&dir, |r| (r.manually_stopped, r.restarting) = (false, false));
+        crate::lifecycle::update(&dir, |r| {
+            r.manually_stopped = false;
+            match by_hand {
+                true => (r.restarting, r.restart_count) = (false, 0),
+                // Still `restarting` until the policy's caller sees it run.
+                false => r.restart_count += 1,
+            }
+        });
         match &self.settings.start_helper {
             None => self.engine.start_detached_with(&id, options)?,
             Some(helper) => run_start_helper(helper, self.root(), &id, options)?,

@@ -7,7 +7,7 @@ use ch02_cgroups::{Limits, Swap};
 use ch05_run::image::ImageInfo;
 use ch05_run::merge::UserOverrides;
 use ch05_run::CreateRequest;
-use ch06_networking::{NetworkMode, NetworkSettings, PortMapping};
+use ch06_networking::{NetError, NetworkMode, NetworkSettings, PortMapping};
 use ch07_volumes::{
     parse_mount_flag, parse_tmpfs_flag, parse_volume_flag, MountRequest, MountSpec,
 };
@@ -17,6 +17,7 @@ use super::Settings;
 use crate::error::{ApiError, ApiResult};
 use crate::settings::EngineSettings;
 use crate::types::{ContainerCreateBody, HostConfig, MountBody};
+use serde_json::Value;
 
 // ANCHOR: request
 /// The request for `body`, whose image is `image`.
@@ -42,7 +43,9 @@ pub fn request(
         driver: settings.driver,
         extensions: Default::default(),
     };
-    request.extensions.set(&network(host)?);
+    let mut networking = network(host)?;
+    endpoints(&mut networking, body.networking_config.as_ref())?;
+    request.extensions.set(&networking);
     request.extensions.set(&MountRequest(mounts(host)?));
     request.extensions.set(&security(settings, host));
     request.extensions.set(&engine(body));
@@ -120,8 +123,43 @@ fn network(host: &HostConfig) -> ApiResult<NetworkSettings> {
             ports.push(spec.parse::<PortMapping>().map_err(bad)?);
         }
     }
-    Ok(NetworkSettings { mode, ports })
+    Ok(NetworkSettings { mode, ports, ..NetworkSettings::default() })
 }
+
+// ANCHOR: endpoints
+/// `NetworkingConfig.EndpointsConfig`: one entry per `--network` (API 1.44
+/// allows several: `docker run --network a --network b`), each with its
+/// `--network-alias`es. The one `NetworkMode` names is the first network;
+/// the others are joined after it, as `network connect` would.
+fn endpoints(settings: &mut NetworkSettings, networking: Option<&Value>) -> ApiResult<()> {
+    let first = settings.networks().into_iter().next();
+    let all = networking.and_then(|n| n["EndpointsConfig"].as_object());
+    for (name, endpoint) in all.into_iter().flatten() {
+        let name = if name == "default" { "bridge" } else { name.as_str() };
+        let aliases: Vec<String> = endpoint["Aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        match (&settings.mode, first.as_deref() == Some(name)) {
+            (_, true) => {}
+            (NetworkMode::Host, _) if name == "host" => {}
+            (NetworkMode::None, _) if name == "none" => {}
+            (NetworkMode::Host, _) => return Err(NetError::HostNetwork.into()),
+            (NetworkMode::None, _) => return Err(NetError::NoneNetwork.into()),
+            (NetworkMode::Bridge(_), false) => settings.connected.push(name.to_string()),
+        }
+        if !aliases.is_empty() {
+            if name == "bridge" {
+                return Err(NetError::AliasOnDefault.into());
+            }
+            settings.aliases.insert(name.to_string(), aliases);
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: endpoints
 
 /// `Binds` (the `-v` strings), `Mounts` (`--mount`) and `Tmpfs`.
 fn mounts(host: &HostConfig) -> ApiResult<Vec<MountSpec>> {
@@ -241,5 +279,30 @@ mod tests {
         assert_eq!(targets, ["/data", "/mv", "/scratch"]);
         let bad: HostConfig = serde_json::from_str(r#"{"NetworkMode":"container:x"}"#).unwrap();
         assert_eq!(network(&bad).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn each_endpoint_beyond_the_mode_is_connected_with_its_aliases() {
+        let host: HostConfig = serde_json::from_str(r#"{"NetworkMode":"front"}"#).unwrap();
+        let mut settings = network(&host).unwrap();
+        let two = serde_json::json!({"EndpointsConfig": {
+            "front": {"Aliases": ["web"]}, "back": {"Aliases": null}}});
+        endpoints(&mut settings, Some(&two)).unwrap();
+        assert_eq!(settings.networks(), ["front", "back"]);
+        assert_eq!(
+            settings.aliases.get("front").map(Vec::as_slice),
+            Some(&["web".to_string()][..])
+        );
+        let default: HostConfig = serde_json::from_str(r#"{"NetworkMode":"default"}"#).unwrap();
+        let mut settings = network(&default).unwrap();
+        let one = serde_json::json!({"EndpointsConfig": {"default": {}}});
+        endpoints(&mut settings, Some(&one)).unwrap();
+        assert_eq!(settings.networks(), ["bridge"]);
+        let aliased = serde_json::json!({"EndpointsConfig": {"default": {"Aliases": ["x"]}}});
+        assert!(endpoints(&mut settings, Some(&aliased)).is_err());
+        let none: HostConfig = serde_json::from_str(r#"{"NetworkMode":"none"}"#).unwrap();
+        let mut settings = network(&none).unwrap();
+        let more = serde_json::json!({"EndpointsConfig": {"none": {}, "back": {}}});
+        assert!(endpoints(&mut settings, Some(&more)).is_err());
     }
 }

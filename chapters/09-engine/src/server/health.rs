@@ -41,8 +41,10 @@ pub fn spawn(daemon: &Arc<Daemon>, id: &str, run: Run) -> Option<JoinHandle<()>>
 /// Every interval: probe, record, and tell a change of status.
 async fn checks(daemon: Arc<Daemon>, id: String, check: Check, started: SystemTime) {
     let dir = daemon.local.engine.store.container_dir(&id);
+    let mut status = lifecycle::read(&dir).health.map(|h| h.status).unwrap_or_default();
     loop {
-        tokio::time::sleep(check.interval).await;
+        tokio::time::sleep(check.next_interval(started.elapsed().unwrap_or_default(), &status))
+            .await;
         let probe = probe(&daemon, &id, &check).await;
         let in_start_period = started.elapsed().unwrap_or_default() < check.start_period;
         let mut changed = None;
@@ -52,6 +54,9 @@ async fn checks(daemon: Arc<Daemon>, id: String, check: Check, started: SystemTi
             lifecycle::record_probe(health, probe, check.retries, in_start_period);
             changed = (health.status != before).then(|| health.status.clone());
         });
+        if let Some(now) = &changed {
+            status = now.clone();
+        }
         if let Some(status) = changed {
             let (name, image) = monitor::names(&daemon, &id).await;
             let action = format!("health_status: {status}");

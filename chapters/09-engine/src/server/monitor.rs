@@ -91,6 +91,28 @@ async fn begin_run(daemon: &Daemon, id: &str) -> Option<health::Run> {
     Some(health::Run { started_at, restored })
 }
 
+// ANCHOR: container_event
+/// A container event with the `image` and `name` attributes dockerd gives
+/// every one, and then `extra` (`signal`, `exitCode`, `execID`, …).
+pub async fn container_event(daemon: &Daemon, action: &str, id: &str, extra: &[(&str, &str)]) {
+    let (name, image) = names(daemon, id).await;
+    emit_named(daemon, action, id, (&name, &image), extra);
+}
+
+/// [`container_event`] when the name and image are known (the container may be gone).
+pub fn emit_named(
+    daemon: &Daemon,
+    action: &str,
+    id: &str,
+    (name, image): (&str, &str),
+    extra: &[(&str, &str)],
+) {
+    let mut attributes = vec![("image", image), ("name", name)];
+    attributes.extend_from_slice(extra);
+    daemon.events.emit("container", action, id, &attributes);
+}
+// ANCHOR_END: container_event
+
 /// The container's name and image, for the events' attributes.
 pub async fn names(daemon: &Daemon, id: &str) -> (String, String) {
     let (engine, id) = (daemon.local.engine.clone(), id.to_string());

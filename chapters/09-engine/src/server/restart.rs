@@ -43,12 +43,11 @@ pub async fn restart_after(daemon: Arc<Daemon>, id: String, delay: Duration) {
         return; // stopped (or started by hand) meanwhile
     }
     let (local, wanted) = (daemon.local.clone(), id.clone());
-    let started = blocking(move || local.start(&wanted, ch05_run::StartOptions::default())).await;
-    let count =
-        |r: &mut lifecycle::Record| (r.restart_count, r.restarting) = (r.restart_count + 1, false);
+    // `start_by_policy` counts the restart (RestartCount) before it starts.
+    let started = blocking(move || local.start_by_policy(&wanted)).await;
     match started {
         Ok(true) => {
-            lifecycle::update(&dir, count);
+            lifecycle::update(&dir, |r| r.restarting = false);
             let (name, image) = monitor::names(&daemon, &id).await;
             daemon.events.emit("container", "start", &id, &[("name", &name), ("image", &image)]);
             monitor::watch(daemon, id);
@@ -57,7 +56,7 @@ pub async fn restart_after(daemon: Arc<Daemon>, id: String, delay: Duration) {
         Err(error) if error.status == 404 => {}
         Err(error) => {
             // It could not start (its command is gone, …): that is an exit too.
-            lifecycle::update(&dir, count);
+            lifecycle::update(&dir, |r| r.restarting = false);
             let exit = error.exit_code.unwrap_or(125) as i64;
             Box::pin(after_exit(daemon, id, exit)).await;
         }

@@ -119,6 +119,12 @@ impl NetworkApi for Local {
     fn network_prune(&self) -> ApiResult<Value> {
         self.prune_networks()
     }
+    fn network_connect(&self, name: &str, body: &Value) -> ApiResult<()> {
+        self.connect_network(name, body).map(drop)
+    }
+    fn network_disconnect(&self, name: &str, body: &Value) -> ApiResult<()> {
+        self.disconnect_network(name, body).map(drop)
+    }
 }
 
 impl VolumeApi for Local {

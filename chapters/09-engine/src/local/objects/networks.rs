@@ -2,7 +2,7 @@
 
 use ch04_image_pull::digest::{hex_part, sha256_of};
 use ch06_networking::network::DEFAULT_NETWORK;
-use ch06_networking::{NetError, Networks, Subnet};
+use ch06_networking::{Changed, NetError, Networks, Subnet};
 use serde_json::{json, Value};
 
 use super::super::Local;
@@ -63,6 +63,28 @@ impl Local {
     }
     // ANCHOR_END: network_create
 
+    // ANCHOR: network_connect
+    /// `POST /networks/{name}/connect`: `{"Container": …, "EndpointConfig": {…}}`.
+    pub fn connect_network(&self, name: &str, body: &Value) -> ApiResult<Changed> {
+        let container = container_of(body)?;
+        let config = &body["EndpointConfig"];
+        refuse_endpoint_options(config)?;
+        let aliases: Vec<String> = config["Aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        Ok(ch06_networking::connect(&self.engine, name, container, &aliases)?)
+    }
+
+    /// `POST /networks/{name}/disconnect`: `{"Container": …, "Force": false}`.
+    pub fn disconnect_network(&self, name: &str, body: &Value) -> ApiResult<Changed> {
+        let (container, force) = (container_of(body)?, body["Force"].as_bool().unwrap_or(false));
+        Ok(ch06_networking::disconnect(&self.engine, name, container, force)?)
+    }
+    // ANCHOR_END: network_connect
+
     pub fn remove_network(&self, name: &str) -> ApiResult<()> {
         ch06_networking::remove_network(self.root(), name)?;
         Ok(())
@@ -72,6 +94,35 @@ impl Local {
         let removed = ch06_networking::prune(self.root())?;
         let removed = if removed.is_empty() { Value::Null } else { json!(removed) };
         Ok(json!({ "NetworksDeleted": removed }))
+    }
+}
+
+fn container_of(body: &Value) -> ApiResult<&str> {
+    match body["Container"].as_str() {
+        Some(container) if !container.is_empty() => Ok(container),
+        _ => Err(ApiError::bad_request("no container given: the body needs {\"Container\": NAME}")),
+    }
+}
+
+/// What `docker network connect` may ask of an endpoint beyond joining
+/// and aliases: chapter 6 gives the next free address.
+fn refuse_endpoint_options(config: &Value) -> ApiResult<()> {
+    let given = |v: &Value| match v {
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => false,
+    };
+    let options = [
+        (&config["IPAMConfig"]["IPv4Address"], "--ip"),
+        (&config["IPAMConfig"]["IPv6Address"], "--ip6"),
+        (&config["IPAMConfig"]["LinkLocalIPs"], "--link-local-ip"),
+        (&config["Links"], "--link"),
+        (&config["DriverOpts"], "--driver-opt"),
+    ];
+    match options.iter().find(|(value, _)| given(value)) {
+        Some((_, flag)) => Err(NetError::ConnectOption(flag).into()),
+        None => Ok(()),
     }
 }
 

@@ -100,31 +100,57 @@ fn timeout(request: &Request<Incoming>) -> Option<u64> {
     http::query(request).get("t").and_then(|t| t.parse().ok())
 }
 
-pub async fn stop(daemon: Arc<Daemon>, id: String, request: Request<Incoming>) -> Response<Body> {
-    let (local, t) = (daemon.local.clone(), timeout(&request));
-    done(blocking(move || local.stop(&id, t)).await)
+/// The full id of `wanted`, and whether it runs.
+async fn running(daemon: &Daemon, wanted: &str) -> Result<(String, bool), ApiError> {
+    let (local, wanted) = (daemon.local.clone(), wanted.to_string());
+    blocking(move || {
+        let id = local.find(&wanted)?;
+        let running = local.state_of(&id)?.is_running();
+        Ok((id, running))
+    })
+    .await
 }
 
+// ANCHOR: stop
+/// `stop`: dockerd's events for it are `kill` with the stop signal, `die`
+/// (the monitor sees the exit) and `stop`.
+pub async fn stop(daemon: Arc<Daemon>, id: String, request: Request<Incoming>) -> Response<Body> {
+    let (full, was_running) = match running(&daemon, &id).await {
+        Ok(found) => found,
+        Err(error) => return http::error(&error),
+    };
+    if was_running {
+        monitor::container_event(&daemon, "kill", &full, &[("signal", "15")]).await;
+    }
+    let (local, t, stopping) = (daemon.local.clone(), timeout(&request), full.clone());
+    let stopped = blocking(move || local.stop(&stopping, t)).await;
+    if let Ok(true) = stopped {
+        monitor::container_event(&daemon, "stop", &full, &[]).await;
+    }
+    done(stopped)
+}
+// ANCHOR_END: stop
+
+/// `restart`: `kill`, `die`, `stop`, `start`, `restart`, as dockerd.
 pub async fn restart(
     daemon: Arc<Daemon>,
     id: String,
     request: Request<Incoming>,
 ) -> Response<Body> {
-    let (local, t) = (daemon.local.clone(), timeout(&request));
-    let wanted = id.clone();
+    let (full, was_running) = match running(&daemon, &id).await {
+        Ok(found) => found,
+        Err(error) => return http::error(&error),
+    };
+    if was_running {
+        monitor::container_event(&daemon, "kill", &full, &[("signal", "15")]).await;
+    }
+    let (local, t, wanted) = (daemon.local.clone(), timeout(&request), full.clone());
     let restarted = blocking(move || local.restart(&wanted, t).map(|()| true)).await;
     if restarted.is_ok() {
-        let local = daemon.local.clone();
-        if let Ok(full) = blocking(move || local.find(&id)).await {
-            let (name, image) = monitor::names(&daemon, &full).await;
-            daemon.events.emit(
-                "container",
-                "restart",
-                &full,
-                &[("name", &name), ("image", &image)],
-            );
-            monitor::watch(Arc::clone(&daemon), full);
+        for action in ["stop", "start", "restart"].iter().skip(usize::from(!was_running)) {
+            monitor::container_event(&daemon, action, &full, &[]).await;
         }
+        monitor::watch(Arc::clone(&daemon), full);
     }
     done(restarted)
 }
@@ -133,12 +159,22 @@ pub async fn kill(daemon: Arc<Daemon>, id: String, request: Request<Incoming>) -
     let signal = http::query(&request).get("signal").cloned().unwrap_or_default();
     let local = daemon.local.clone();
     let (wanted, sent) = (id.clone(), signal.clone());
-    let killed = blocking(move || local.kill(&wanted, &sent).map(|()| true)).await;
-    if killed.is_ok() {
-        let signal = if signal.is_empty() { "KILL".to_string() } else { signal };
-        daemon.events.emit("container", "kill", &id, &[("signal", &signal)]);
+    let killed = blocking(move || {
+        let full = local.find(&wanted)?;
+        local.kill(&full, &sent).map(|()| full)
+    })
+    .await;
+    match killed {
+        Ok(full) => {
+            let number =
+                ch05_run::cli::parse_signal(if signal.is_empty() { "KILL" } else { &signal })
+                    .map(|s| (s as i32).to_string())
+                    .unwrap_or(signal);
+            monitor::container_event(&daemon, "kill", &full, &[("signal", &number)]).await;
+            http::empty(204)
+        }
+        Err(error) => http::error(&error),
     }
-    done(killed)
 }
 
 pub async fn remove(daemon: Arc<Daemon>, id: String, request: Request<Incoming>) -> Response<Body> {
@@ -148,12 +184,13 @@ pub async fn remove(daemon: Arc<Daemon>, id: String, request: Request<Incoming>)
     let wanted = id.clone();
     let removed = blocking(move || {
         let full = local.find(&wanted)?;
-        local.remove(&full, force, volumes).map(|()| full)
+        let config = local.engine.config(&full)?;
+        local.remove(&full, force, volumes).map(|()| (full, config.name, config.image))
     })
     .await;
     match removed {
-        Ok(full) => {
-            daemon.events.emit("container", "destroy", &full, &[]);
+        Ok((full, name, image)) => {
+            monitor::emit_named(&daemon, "destroy", &full, (&name, &image), &[]);
             http::empty(204)
         }
         Err(error) => http::error(&error),

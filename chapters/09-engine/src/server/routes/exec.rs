@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use super::logs::{multiplexed, stream_type};
 use crate::api::Output;
 use crate::server::http::{self, Body};
-use crate::server::{blocking, Daemon};
+use crate::server::{blocking, monitor, Daemon};
 use crate::types::ExecCreateBody;
 use crate::ApiError;
 
@@ -51,12 +51,8 @@ pub async fn create(
         Ok(id) => {
             let command = body.cmd.clone().unwrap_or_default().join(" ");
             let exec = daemon.execs.add(&id, body);
-            daemon.events.emit(
-                "container",
-                &format!("exec_create: {command}"),
-                &id,
-                &[("execID", &exec)],
-            );
+            let action = format!("exec_create: {command}");
+            monitor::container_event(&daemon, &action, &id, &[("execID", &exec)]).await;
             http::json(201, &json!({ "Id": exec }))
         }
         Err(error) => http::error(&error),
@@ -218,7 +214,10 @@ fn announce(daemon: &Daemon, exec: &crate::server::execs::Exec, action: &str, co
     if let Some(code) = &code {
         attributes.push(("exitCode", code));
     }
-    daemon.events.emit("container", &action, &exec.container, &attributes);
+    // A small file read: the container's name and image, as every container event has.
+    let config = daemon.local.engine.config(&exec.container).ok();
+    let (name, image) = config.map(|c| (c.name, c.image)).unwrap_or_default();
+    monitor::emit_named(daemon, &action, &exec.container, (&name, &image), &attributes);
 }
 
 /// Copy one of the helper's outputs into the stream, framed unless a terminal's.

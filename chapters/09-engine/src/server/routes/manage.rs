@@ -1,6 +1,7 @@
 //! The routes of [`Manage`]: top, stats, rename, update, archive, prune.
 //! Each calls `Local`, as every other route does.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use serde_json::json;
 use crate::manage::{Manage, PathStat, UpdateBody};
 use crate::server::http::{self, Body};
 use crate::server::router::{Handled, Routed};
-use crate::server::{blocking, Daemon};
+use crate::server::{blocking, monitor, Daemon};
 use crate::types::parse_filters;
 use crate::ApiError;
 
@@ -95,13 +96,14 @@ async fn rename(daemon: Arc<Daemon>, id: String, request: Request<Incoming>) -> 
     let (wanted, new) = (id.clone(), name.clone());
     let renamed = blocking(move || {
         let full = local.find(&wanted)?;
-        let old = local.engine.config(&full)?.name;
-        local.container_rename(&full, &new).map(|()| (full, old))
+        let config = local.engine.config(&full)?;
+        local.container_rename(&full, &new).map(|()| (full, config.name, config.image))
     })
     .await;
-    answer(renamed, |(full, old)| {
-        let attributes = [("name", name.as_str()), ("oldName", &format!("/{old}"))];
-        daemon.events.emit("container", "rename", &full, &attributes);
+    answer(renamed, |(full, old, image)| {
+        let old = format!("/{old}");
+        let extra = [("oldName", old.as_str())];
+        monitor::emit_named(&daemon, "rename", &full, (&name, &image), &extra);
         http::empty(204)
     })
 }
@@ -112,10 +114,15 @@ async fn update(daemon: Arc<Daemon>, id: String, request: Request<Incoming>) -> 
         Err(error) => return http::error(&error),
     };
     let local = daemon.local.clone();
-    let wanted = id.clone();
-    let updated = blocking(move || local.container_update(&wanted, &body)).await;
-    answer(updated, |warnings| {
-        daemon.events.emit("container", "update", &id, &[]);
+    let updated = blocking(move || {
+        let full = local.find(&id)?;
+        let config = local.engine.config(&full)?;
+        let warnings = local.container_update(&full, &body)?;
+        Ok::<_, ApiError>((full, config.name, config.image, warnings))
+    })
+    .await;
+    answer(updated, |(full, name, image, warnings)| {
+        monitor::emit_named(&daemon, "update", &full, (&name, &image), &[]);
         http::json(200, &json!({ "Warnings": warnings }))
     })
 }
@@ -127,10 +134,17 @@ async fn prune(daemon: Arc<Daemon>, request: Request<Incoming>) -> Response<Body
             Err(message) => return http::error(&ApiError::bad_request(message)),
         };
     let local = daemon.local.clone();
-    let pruned = blocking(move || local.container_prune(&filters)).await;
-    answer(pruned, |report| {
+    let pruned = blocking(move || {
+        let names: HashMap<String, (String, String)> =
+            local.engine.list()?.into_iter().map(|(c, _)| (c.id, (c.name, c.image))).collect();
+        local.container_prune(&filters).map(|report| (report, names))
+    })
+    .await;
+    answer(pruned, |(report, names)| {
         for id in report["ContainersDeleted"].as_array().into_iter().flatten() {
-            daemon.events.emit("container", "destroy", id.as_str().unwrap_or_default(), &[]);
+            let id = id.as_str().unwrap_or_default();
+            let (name, image) = names.get(id).cloned().unwrap_or_default();
+            monitor::emit_named(&daemon, "destroy", id, (&name, &image), &[]);
         }
         daemon.events.emit(
             "container",

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::objects::answer;
 use crate::server::http::{self, Body};
 use crate::server::{blocking, Daemon};
-use crate::ApiError;
+use ch06_networking::Changed;
 
 pub async fn list(daemon: Arc<Daemon>) -> Response<Body> {
     let local = daemon.local.clone();
@@ -57,30 +57,34 @@ pub async fn prune(daemon: Arc<Daemon>) -> Response<Body> {
     answer(200, move || local.prune_networks()).await
 }
 
-/// `POST /networks/{name}/connect` and `/disconnect`: a container here has
-/// exactly one network, chosen when it is created (chapter 6 gives it one
-/// veth). Unknown networks and containers are 404s, as in moby; the rest
-/// is refused with the reason, not silently ignored.
+// ANCHOR: connect
+/// `POST /networks/{name}/connect` (`disconnect: false`) and
+/// `/disconnect`: 200 with no body, and a `connect` or `disconnect` event
+/// of the network naming the container, as dockerd's.
 pub async fn connect(
     daemon: Arc<Daemon>,
     name: String,
+    disconnect: bool,
     request: Request<Incoming>,
 ) -> Response<Body> {
     let body: Value = match http::body_json(request).await {
         Ok(body) => body,
         Err(error) => return http::error(&error),
     };
-    let container = body["Container"].as_str().unwrap_or_default().to_string();
     let local = daemon.local.clone();
-    let checked = blocking(move || {
-        local.network(&name)?;
-        local.find(&container)?;
-        Err::<(), _>(ApiError::bad_request(format!(
-            "cannot change the networks of container {container}: a container has one network here, chosen when it is created (--network {name})"
-        )))
+    let changed = blocking(move || match disconnect {
+        false => local.connect_network(&name, &body),
+        true => local.disconnect_network(&name, &body),
     });
-    match checked.await {
-        Ok(()) => http::empty(200),
+    match changed.await {
+        Ok(Changed { network, container_id }) => {
+            let action = if disconnect { "disconnect" } else { "connect" };
+            let attributes =
+                [("container", container_id.as_str()), ("name", &network.name), ("type", "bridge")];
+            daemon.events.emit("network", action, &network.id, &attributes);
+            http::empty(200)
+        }
         Err(error) => http::error(&error),
     }
 }
+// ANCHOR_END: connect

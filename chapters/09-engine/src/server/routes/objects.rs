@@ -50,8 +50,11 @@ pub fn handle(daemon: Arc<Daemon>, routed: Routed) -> Result<Handled, Routed> {
         ("POST", ["networks", "prune"]) => Box::pin(networks::prune(d)),
         ("GET", ["networks", n]) => Box::pin(networks::inspect(d, n.to_string())),
         ("DELETE", ["networks", n]) => Box::pin(networks::remove(d, n.to_string())),
-        ("POST", ["networks", n, "connect" | "disconnect"]) => {
-            Box::pin(networks::connect(d, n.to_string(), request))
+        ("POST", ["networks", n, "connect"]) => {
+            Box::pin(networks::connect(d, n.to_string(), false, request))
+        }
+        ("POST", ["networks", n, "disconnect"]) => {
+            Box::pin(networks::connect(d, n.to_string(), true, request))
         }
         ("GET", ["volumes"]) => Box::pin(volumes::list(d)),
         ("POST", ["volumes", "create"]) => Box::pin(volumes::create(d, request)),
