@@ -34,6 +34,16 @@ pub fn allocate(
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: look first, then create: `path.exists()` to skip
+    // a taken address and an ordinary `create(true)` open, so two allocations racing between the
+    // look and the open get the same address. Checked by pasting it into the reference
+    // implementation: it fails `racing_allocations_never_share_an_address`.
+    //
+    //     if path.exists() {
+    //         continue;
+    //     }
+    //     let mut file = OpenOptions::new().write(true).create(true).open(&path)?;
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]
