@@ -23,7 +23,7 @@ mod tests {
     // A plausible wrong answer these tests catch: the layers joined in the order they are given
     // (bottom first), while overlayfs wants the top-most lowerdir first. Checked by pasting it
     // into the reference implementation: it fails `top_most_layer_comes_first` (and
-    // `separators_in_paths_are_escaped`.
+    // `separators_in_paths_are_escaped`, whose two layers also come out in the wrong order).
     //
     //     let lower: Vec<String> = layers.iter().map(|layer| escape(layer)).collect::<Result<_, _>>()?;
 
