@@ -135,6 +135,13 @@ fn wait_for(what: &str, condition: impl Fn() -> bool) {
 }
 
 /// A free TCP port on 127.0.0.1 (the kernel's choice, released at once).
+/// The pid of container `id`'s supervisor, from its state.
+fn supervisor_of(w: &World, id: &str) -> i32 {
+    let path = w.root.path().join("containers").join(id).join("state.json");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    state["supervisor_pid"].as_i64().unwrap() as i32
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -230,6 +237,14 @@ fn a_published_port_answers_on_loopback_and_on_the_hosts_address() {
         "-c",
         HTTPD,
     ]);
+    // Its proxies run in the keeper, a child of the container's shim.
+    let shim = supervisor_of(&w, &id);
+    let children = std::fs::read_to_string(format!("/proc/{shim}/task/{shim}/children")).unwrap();
+    let names: Vec<String> = children
+        .split_whitespace()
+        .map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default())
+        .collect();
+    assert!(names.iter().any(|n| n.trim() == "md-keeper"), "{names:?}");
     wait_for("httpd on 127.0.0.1", || http_get(&format!("127.0.0.1:{loopback_port}")).is_some());
     assert_eq!(http_get(&format!("127.0.0.1:{loopback_port}")).as_deref(), Some("hello from web"));
     assert_eq!(http_get(&format!("127.0.0.1:{any_port}")).as_deref(), Some("hello from web"));

@@ -236,6 +236,36 @@ fn a_supervisor_killed_with_sigkill_is_repaired_by_the_next_command() {
 }
 
 #[test]
+fn a_detached_container_is_supervised_by_the_small_shim() {
+    if !require_root("a_detached_container_is_supervised_by_the_small_shim") {
+        return;
+    }
+    let w = World::new(BIN);
+    let script = "echo out; echo err >&2; exec sleep 60";
+    let id = ok(&w.md(&["run", "-d", "--name", "small", "busybox", "sh", "-c", script]));
+    let path = w.root.path().join("containers").join(&id).join("state.json");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let (supervisor, container) = (state["supervisor_pid"].as_i64().unwrap(), state["pid"].clone());
+    let exe = std::fs::read_link(format!("/proc/{supervisor}/exe")).unwrap();
+    assert!(exe.ends_with("mini-docker-shim"), "the supervisor runs {}", exe.display());
+    let stat = std::fs::read_to_string(format!("/proc/{container}/stat")).unwrap();
+    let parent = stat.rsplit(") ").next().unwrap().split(' ').nth(1).unwrap();
+    assert_eq!(parent, supervisor.to_string(), "the shim is still the container's parent");
+    wait_for(|| ok(&w.md(&["logs", "small"])).contains("out"));
+    let logs = w.md(&["logs", "small"]);
+    assert_eq!((stdout(&logs).trim(), stderr(&logs).trim()), ("out", "err"));
+    // The exit command records the exit as the supervisor would have.
+    ok(&w.md(&["kill", "small"]));
+    assert_eq!(ok(&w.md(&["wait", "small"])), "137");
+    let inspect: serde_json::Value =
+        serde_json::from_str(&ok(&w.md(&["inspect", "small"]))).unwrap();
+    assert_eq!(inspect[0]["State"]["ExitCode"], 137);
+    assert_eq!(inspect[0]["State"]["Error"], "", "{}", inspect[0]["State"]);
+    wait_for(|| !Path::new(&format!("/proc/{supervisor}")).exists());
+    ok(&w.md(&["rm", "small"]));
+}
+
+#[test]
 fn interactive_tty_through_a_real_pty() {
     if !require_root("interactive_tty_through_a_real_pty") {
         return;

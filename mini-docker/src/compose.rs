@@ -14,8 +14,10 @@ use ch09_engine::Local;
 /// The whole engine: chapters 1–5 (with the container's view of its
 /// cgroup, chapter 2's, first: chapter 8 may make it writable), the
 /// extensions of chapters 6, 7, 8, and the daemon's own settings (chapter 9).
+/// Both binaries answer `internal-exited`, the shim's exit command.
 pub fn engine(root: &Path) -> Engine {
     Engine::new(root)
+        .exiting_through_shim()
         .with(ch05_run::cgroup_view::CgroupView)
         .with(ch06_networking::Networking)
         .with(ch07_volumes::Volumes)

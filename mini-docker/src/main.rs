@@ -136,6 +136,9 @@ enum Command {
         wait_for_attach: bool,
         id: String,
     },
+    /// The exit command of a detached container's shim (not for people).
+    #[command(hide = true)]
+    InternalExited(cli::ExitedArgs),
     /// Inspect changes to files or directories on a container's filesystem.
     Diff(making::DiffArgs),
     /// Create a new image from a container's changes.
@@ -413,5 +416,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::InternalStart { wait_for_attach, id } => {
             compose::internal_start(&root, &id, wait_for_attach).map(|()| 0)
         }
+        Command::InternalExited(args) => cli::exited(&compose::engine(&root), &args),
     }
 }

@@ -178,6 +178,19 @@ pub fn parse_proc_cgroups(text: &str) -> BTreeMap<String, KernelController> {
         .collect()
 }
 
+/// [`detect`], once per process. One `run` asks five times (its cgroup, the
+/// container's view of it, the cleanup after the exit), and which
+/// hierarchies are mounted where does not change under a running engine;
+/// Docker's own check (containerd's `cgroups.Mode()`) is cached the same way.
+pub fn detect_once() -> std::io::Result<Layout> {
+    static LAYOUT: std::sync::OnceLock<Layout> = std::sync::OnceLock::new();
+    if let Some(layout) = LAYOUT.get() {
+        return Ok(layout.clone());
+    }
+    let layout = detect()?;
+    Ok(LAYOUT.get_or_init(|| layout).clone())
+}
+
 /// The layout of this host.
 pub fn detect() -> std::io::Result<Layout> {
     let mut layout = parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo")?);

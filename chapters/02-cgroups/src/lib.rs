@@ -24,7 +24,7 @@ pub use cgroup::{
     join_hook, new_id, parent_dirs, remove_leftover, remove_parent, require, Cgroup, CgroupError,
     Version, DEFAULT_PARENT,
 };
-pub use detect::{detect, Kind, Layout};
+pub use detect::{detect, detect_once, Kind, Layout};
 pub use limits::{LimitError, Limits, Swap};
 pub use usage::Usage;
 pub use view::{unshare_hook, CgroupNs, View};

@@ -55,7 +55,7 @@ pub struct CgroupView;
 impl Extension for CgroupView {
     fn create(&self, creating: &mut Creating) -> anyhow::Result<()> {
         let asked: CgroupnsMode = creating.request.get()?;
-        let mode = asked.resolve(&ch02_cgroups::detect()?)?;
+        let mode = asked.resolve(&ch02_cgroups::detect_once()?)?;
         if mode == CgroupNs::Private && !Path::new("/proc/self/ns/cgroup").exists() {
             bail!("cgroup namespaces aren't enabled in the kernel (Linux 4.6 and later): use --cgroupns host");
         }
@@ -67,7 +67,7 @@ impl Extension for CgroupView {
     /// unshare is the child's first step: after the parent's cgroup join
     /// (a new namespace is rooted where its creator is), before any mount.
     fn start(&self, starting: &mut Starting) -> anyhow::Result<Box<dyn Running>> {
-        let layout = ch02_cgroups::detect()?;
+        let layout = ch02_cgroups::detect_once()?;
         let mode = starting.config.extensions.get::<CgroupnsMode>()?.resolve(&layout)?;
         starting.rootfs.cgroup_view = Some(View::plan(&layout, starting.cgroup, mode, false));
         if mode == CgroupNs::Private {
@@ -77,7 +77,7 @@ impl Extension for CgroupView {
     }
 
     fn inspect(&self, _: &Path, config: &ContainerConfig, _: &State, described: &mut Value) {
-        let layout = ch02_cgroups::detect().unwrap_or_default();
+        let layout = ch02_cgroups::detect_once().unwrap_or_default();
         let recorded = config.extensions.get::<CgroupnsMode>().unwrap_or_default();
         if let Ok(mode) = recorded.resolve(&layout) {
             described["HostConfig"]["CgroupnsMode"] = json!(mode.name());

@@ -6,6 +6,7 @@
 //!  start    Extension::start       add parent hooks, child steps, before-pivot steps;
 //!             Running::started       the container runs (threads may start now)
 //!             Running::stopped       it exited: free what the run held
+//!           Extension::exited      … or so, after a run under the shim (`run -d`)
 //!  exec     Extension::exec        the same walls for a process that joins it
 //!  rm       Extension::release     free what the container holds outside its directory
 //!           Extension::remove      `rm -v`: also what was made for it alone
@@ -47,6 +48,11 @@ pub trait Extension: Send + Sync {
     fn exec(&self, execing: &mut Execing) -> anyhow::Result<()> {
         Ok(())
     }
+    /// The container exited under the shim, which keeps no [`Running`]:
+    /// do what `Running::stopped` would, from what this chapter keeps on disk.
+    fn exited(&self, root: &Path, config: &ContainerConfig) {
+        self.release(root, config)
+    }
     /// The container is removed, or its supervisor died: free what it
     /// holds outside its own directory.
     fn release(&self, root: &Path, config: &ContainerConfig) {}
@@ -70,6 +76,13 @@ pub trait Running {
     fn started(&mut self, pid: Pid) {}
     /// The container exited (or its start failed).
     fn stopped(self: Box<Self>) {}
+    /// Does what `started` starts (threads: chapter 6's port proxies)
+    /// need a process that lives as long as the container? A detached
+    /// supervisor becomes the shim, which runs no extension's code: such
+    /// runs get a process of their own, the *keeper* (Docker: `docker-proxy`).
+    fn needs_a_process(&self) -> bool {
+        false
+    }
 }
 // ANCHOR_END: running
 

@@ -27,6 +27,7 @@ pub mod merge;
 pub mod pause;
 pub mod ps;
 pub mod settings;
+pub mod shim;
 pub mod state;
 pub mod stdio;
 pub mod store;

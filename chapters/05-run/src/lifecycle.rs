@@ -28,13 +28,28 @@ pub struct Engine {
     pub root: PathBuf,
     pub store: Store,
     extensions: Vec<Arc<dyn Extension>>,
+    /// This program answers `internal-exited`: a detached supervisor may
+    /// become the shim ([`crate::shim`]), which ends in that command.
+    shim: bool,
 }
 
 impl Engine {
     /// An engine with chapters 1–5 only: a new network namespace with just
     /// `lo`, the image's root, no volumes, no walls beyond the namespaces.
     pub fn new(root: &Path) -> Engine {
-        Engine { root: root.to_path_buf(), store: Store::new(root), extensions: Vec::new() }
+        let (store, extensions) = (Store::new(root), Vec::new());
+        Engine { root: root.to_path_buf(), store, extensions, shim: false }
+    }
+
+    /// The same engine in a program that answers `internal-exited`
+    /// ([`Engine::finish_exited`]): its detached supervisors become the shim.
+    pub fn exiting_through_shim(mut self) -> Engine {
+        self.shim = true;
+        self
+    }
+
+    pub(crate) fn uses_shim(&self) -> bool {
+        self.shim
     }
 
     /// The same engine with `extension` called after those already added.
@@ -205,7 +220,7 @@ impl Engine {
     /// Free what the container holds outside its directory: its cgroup
     /// (after a crash), and whatever each extension holds for it.
     pub(crate) fn release(&self, config: &ContainerConfig) {
-        if let Ok(layout) = ch02_cgroups::detect() {
+        if let Ok(layout) = ch02_cgroups::detect_once() {
             let _ = ch02_cgroups::remove_leftover(&layout, &config.cgroup_parent, &config.id);
         }
         for extension in self.extensions() {

@@ -7,81 +7,40 @@
 //! ```
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 
+pub use ch05_shim::log::LogWriter;
+pub use ch05_shim::Stream;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
+/// One line of the log, as the readers (`logs`, the daemon) see it. The
+/// writer, [`LogWriter`], is the shim's: it must not need serde.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub log: String,
+    #[serde(with = "stream_name")]
     pub stream: Stream,
     pub time: String,
 }
 
-// ANCHOR: writer
-/// Appends output to the log, a whole line per entry. A line still being
-/// written (no newline yet) waits in `pending` until it is complete.
-pub struct LogWriter {
-    file: Option<File>,
-    pending: [Vec<u8>; 2],
-}
+/// `"stdout"` and `"stderr"`, as the log names the streams.
+mod stream_name {
+    use super::Stream;
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl LogWriter {
-    pub fn open(path: &Path) -> std::io::Result<LogWriter> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(LogWriter { file: Some(file), pending: [Vec::new(), Vec::new()] })
+    pub fn serialize<S: Serializer>(stream: &Stream, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_str(stream.name())
     }
 
-    /// A writer that keeps nothing (`exec`'s output is not logged).
-    pub fn discarding() -> LogWriter {
-        LogWriter { file: None, pending: [Vec::new(), Vec::new()] }
-    }
-
-    /// Record a chunk of output from one stream.
-    pub fn write(&mut self, stream: Stream, chunk: &[u8]) -> std::io::Result<()> {
-        let pending = &mut self.pending[stream as usize];
-        pending.extend_from_slice(chunk);
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            write_entry(self.file.as_mut(), stream, &line)?;
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Stream, D::Error> {
+        match String::deserialize(from)?.as_str() {
+            "stdout" => Ok(Stream::Stdout),
+            "stderr" => Ok(Stream::Stderr),
+            other => Err(serde::de::Error::custom(format!("unknown stream {other:?}"))),
         }
-        Ok(())
-    }
-
-    /// Write out what is left of unfinished lines (the container ended).
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        for stream in [Stream::Stdout, Stream::Stderr] {
-            let rest = std::mem::take(&mut self.pending[stream as usize]);
-            if !rest.is_empty() {
-                write_entry(self.file.as_mut(), stream, &rest)?;
-            }
-        }
-        Ok(())
     }
 }
-// ANCHOR_END: writer
-
-// ANCHOR: writer_2
-fn write_entry(file: Option<&mut File>, stream: Stream, line: &[u8]) -> std::io::Result<()> {
-    let Some(file) = file else { return Ok(()) };
-    let entry = Entry {
-        log: String::from_utf8_lossy(line).into_owned(),
-        stream,
-        time: crate::state::now(),
-    };
-    let mut json = serde_json::to_vec(&entry).expect("log entries serialize");
-    json.push(b'\n');
-    file.write_all(&json)
-}
-// ANCHOR_END: writer_2
 
 /// Every entry in the log, or the last `tail` of them.
 pub fn read(path: &Path, tail: Option<usize>) -> std::io::Result<Vec<Entry>> {
@@ -148,7 +107,7 @@ mod tests {
     fn lines_are_split_and_streams_kept_apart() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("container.log");
-        let mut log = LogWriter::open(&path).unwrap();
+        let mut log = LogWriter::open(&path);
         log.write(Stream::Stdout, b"hel").unwrap();
         log.write(Stream::Stderr, b"oops\n").unwrap();
         log.write(Stream::Stdout, b"lo\nworld").unwrap();
@@ -160,6 +119,11 @@ mod tests {
             [(Stream::Stderr, "oops\n"), (Stream::Stdout, "hello\n"), (Stream::Stdout, "world")]
         );
         assert!(humantime::parse_rfc3339(&entries[0].time).is_ok());
+        let at = humantime::parse_rfc3339(&entries[0].time).unwrap();
+        assert_eq!(
+            ch05_shim::time::rfc3339_nanos(at),
+            humantime::format_rfc3339_nanos(at).to_string()
+        );
         assert_eq!(read(&path, Some(1)).unwrap().len(), 1);
         assert_eq!(read(&path, Some(1)).unwrap()[0].log, "world");
         assert_eq!(read(&dir.path().join("missing.log"), None).unwrap(), []);
@@ -169,7 +133,7 @@ mod tests {
     fn follow_stops_when_the_container_ended_and_the_log_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("container.log");
-        let mut log = LogWriter::open(&path).unwrap();
+        let mut log = LogWriter::open(&path);
         log.write(Stream::Stdout, b"a\nb\n").unwrap();
         let mut seen = Vec::new();
         follow(&path, 0, || false, |e| seen.push(e.log.clone())).unwrap();

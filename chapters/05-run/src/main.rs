@@ -58,6 +58,9 @@ enum Command {
     Inspect(cli::ContainersArgs),
     /// Block until containers stop, then print their exit codes.
     Wait(cli::ContainersArgs),
+    /// The exit command of a detached container's shim (not for people).
+    #[command(hide = true)]
+    InternalExited(cli::ExitedArgs),
 }
 
 #[derive(clap::Args)]
@@ -82,7 +85,9 @@ fn main() -> ExitCode {
     ch01_namespaces::explain::init(args.explain);
     let creates = matches!(args.command, Command::Run(_) | Command::Create(_));
     // Chapter 5's own extension: the container's view of its cgroup.
-    let engine = Engine::new(&args.root).with(ch05_run::cgroup_view::CgroupView);
+    // It answers `internal-exited`, so its detached supervisors become the shim.
+    let engine =
+        Engine::new(&args.root).with(ch05_run::cgroup_view::CgroupView).exiting_through_shim();
     match dispatch(&engine, args.command) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -111,6 +116,7 @@ fn dispatch(engine: &Engine, command: Command) -> anyhow::Result<u8> {
         Command::Inspect(args) => cli::inspect(engine, &args.containers)?
             .ok_or_else(|| anyhow!("no such container: {}", args.containers.join(", "))),
         Command::Wait(args) => cli::wait(engine, &args),
+        Command::InternalExited(args) => cli::exited(engine, &args),
     }
 }
 

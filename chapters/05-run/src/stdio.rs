@@ -14,20 +14,21 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::Context;
 use ch01_namespaces::ChildHook;
 use nix::fcntl::OFlag;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, Winsize};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, pipe2, setsid};
 
-use crate::attach::{AttachServer, ClientSaid};
+use ch05_shim::relay::set_size;
+
+use crate::attach::AttachServer;
 use crate::logs::{LogWriter, Stream};
 
 /// What the container's stdio should be.
@@ -51,7 +52,6 @@ pub struct ParentSide {
 
 nix::ioctl_write_int_bad!(set_controlling_terminal, libc::TIOCSCTTY);
 nix::ioctl_read_bad!(get_window_size, libc::TIOCGWINSZ, Winsize);
-nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, Winsize);
 
 // ANCHOR: prepare
 /// Make the pipes (or the console socket, for `-t`), and the child hook
@@ -168,8 +168,8 @@ extern "C" fn resize(_: libc::c_int) {
     let master = PTY_MASTER.load(Ordering::Relaxed);
     if master >= 0 {
         if let Some(size) = terminal_size() {
-            // SAFETY: ioctl is async-signal-safe; both fds are ours.
-            let _ = unsafe { set_window_size(master, &size) };
+            // ioctl is async-signal-safe; both fds are ours.
+            let _ = set_size(master, &size);
         }
     }
 }
@@ -205,8 +205,7 @@ impl ParentSide {
         let Some((socket, interactive)) = self.console.take() else { return Ok(()) };
         let master = receive_console(&socket)?;
         if let Some(size) = terminal_size() {
-            // SAFETY: TIOCSWINSZ with a valid Winsize on our pty master.
-            let _ = unsafe { set_window_size(master.as_raw_fd(), &size) };
+            let _ = set_size(master.as_raw_fd(), &size);
         }
         self.input = if interactive { Some(master.try_clone()?) } else { None };
         self.outputs = vec![(master, Stream::Stdout)];
@@ -224,8 +223,7 @@ impl ParentSide {
                 let mut words = line.split_whitespace().map(|w| w.parse::<u16>());
                 if let (Some(Ok(rows)), Some(Ok(cols))) = (words.next(), words.next()) {
                     let size = Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-                    // SAFETY: TIOCSWINSZ with a valid Winsize on our pty master.
-                    let _ = unsafe { set_window_size(master.as_raw_fd(), &size) };
+                    let _ = set_size(master.as_raw_fd(), &size);
                 }
             }
         });
@@ -270,115 +268,21 @@ impl ParentSide {
     // ANCHOR: relay
     /// Copy the container's output to the log, to our stdout/stderr when
     /// `terminal`, and to every attached client, until every output is
-    /// closed — that is, until the container and everything it started have
-    /// exited or closed them. Clients' input goes to the container.
+    /// closed; clients' input goes to the container (the shim's relay,
+    /// which a detached container's shim runs too).
     pub fn relay(
         self,
         log: &mut LogWriter,
         terminal: bool,
-        mut attach: Option<&mut AttachServer>,
+        attach: Option<&mut AttachServer>,
     ) -> std::io::Result<()> {
-        let ParentSide { outputs: mut open, mut input, .. } = self;
-        let mut buf = [0u8; 16 * 1024];
-        while !open.is_empty() {
-            let ready = wait_until_ready(&open, attach.as_deref())?;
-            let mut closed = Vec::new();
-            for (i, (fd, stream)) in open.iter().enumerate().filter(|(i, _)| ready.outputs[*i]) {
-                match read_some(fd.as_fd(), &mut buf) {
-                    0 => closed.push(i),
-                    n => {
-                        log.write(*stream, &buf[..n])?;
-                        if terminal {
-                            write_to_terminal(*stream, &buf[..n]);
-                        }
-                        attach.iter_mut().for_each(|a| a.broadcast(*stream, &buf[..n]));
-                    }
-                }
-            }
-            if let Some(attach) = attach.as_mut() {
-                serve_clients(attach, &ready, &mut input, open.first().map(|(fd, _)| fd));
-            }
-            for i in closed.into_iter().rev() {
-                open.remove(i);
-            }
-        }
-        log.flush()
+        ch05_shim::relay::relay(self.outputs, self.input, log, terminal, attach)
     }
     // ANCHOR_END: relay
-}
 
-/// Which of the relay's descriptors have something to read.
-struct Ready {
-    outputs: Vec<bool>,
-    listener: bool,
-    /// The indexes of the clients that said something.
-    clients: Vec<usize>,
-}
-
-/// poll(2) on the outputs, the attach socket and its clients at once.
-fn wait_until_ready(
-    open: &[(OwnedFd, Stream)],
-    attach: Option<&AttachServer>,
-) -> std::io::Result<Ready> {
-    let mut fds: Vec<BorrowedFd<'_>> = open.iter().map(|(fd, _)| fd.as_fd()).collect();
-    let mut client_index = Vec::new();
-    if let Some(attach) = attach {
-        fds.push(attach.listener_fd());
-        for (index, fd) in attach.client_fds() {
-            client_index.push(index);
-            fds.push(fd);
-        }
+    /// Our ends, to hand over to the shim: the outputs and the input.
+    pub fn descriptors(&self) -> (Vec<(RawFd, Stream)>, Option<RawFd>) {
+        let outputs = self.outputs.iter().map(|(fd, stream)| (fd.as_raw_fd(), *stream)).collect();
+        (outputs, self.input.as_ref().map(|fd| fd.as_raw_fd()))
     }
-    let mut polled: Vec<PollFd> =
-        fds.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)).collect();
-    match poll(&mut polled, PollTimeout::NONE) {
-        Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let mut ready = polled.iter().map(|p| p.revents().is_some_and(|r| !r.is_empty()));
-    let outputs: Vec<bool> = ready.by_ref().take(open.len()).collect();
-    let listener = ready.next().unwrap_or(false);
-    let clients = ready.zip(client_index).filter(|(r, _)| *r).map(|(_, i)| i).collect();
-    Ok(Ready { outputs, listener, clients })
-}
-
-/// New clients, and what the ready ones say: input goes to the container,
-/// a resize to its terminal (`pty`, the first output when there is one).
-fn serve_clients(
-    attach: &mut AttachServer,
-    ready: &Ready,
-    input: &mut Option<OwnedFd>,
-    pty: Option<&OwnedFd>,
-) {
-    for &i in ready.clients.iter().rev() {
-        if let ClientSaid::Resize { rows, cols } = attach.serve(i, input) {
-            let size = Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-            // SAFETY: TIOCSWINSZ with a valid Winsize; on a pipe it just fails.
-            let _ = pty.map(|fd| unsafe { set_window_size(fd.as_raw_fd(), &size) });
-        }
-    }
-    if ready.listener {
-        attach.accept();
-    }
-}
-
-/// Read what is there; 0 means closed. A pty master reports EIO once the
-/// last slave fd is closed: for us that is the same as end of file.
-fn read_some(fd: BorrowedFd<'_>, buf: &mut [u8]) -> usize {
-    loop {
-        match nix::unistd::read(fd, buf) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            Ok(n) => return n,
-            Err(_) => return 0,
-        }
-    }
-}
-
-fn write_to_terminal(stream: Stream, bytes: &[u8]) {
-    let _ = match stream {
-        Stream::Stdout => {
-            std::io::stdout().write_all(bytes).and_then(|_| std::io::stdout().flush())
-        }
-        Stream::Stderr => std::io::stderr().write_all(bytes),
-    };
 }

@@ -65,9 +65,12 @@ impl Store {
         lock_file(&self.dir.join(".lock"))
     }
 
-    /// Hold one container's lock (changing its state).
+    /// Hold one container's lock (changing its state): a `flock` on its
+    /// directory itself, so no lock file has to be made for it.
     pub fn lock(&self, id: &str) -> Result<Lock, StoreError> {
-        lock_file(&self.container_dir(id).join("lock"))
+        let dir = self.container_dir(id);
+        let opened = File::open(&dir).map_err(io(&dir))?;
+        flock(opened, &dir)
     }
     // ANCHOR_END: lock
 
@@ -178,6 +181,10 @@ impl Store {
 fn lock_file(path: &Path) -> Result<Lock, StoreError> {
     let file =
         OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(io(path))?;
+    flock(file, path)
+}
+
+fn flock(file: File, path: &Path) -> Result<Lock, StoreError> {
     Flock::lock(file, FlockArg::LockExclusive).map(Lock).map_err(|(_, errno)| StoreError::Io {
         path: path.display().to_string(),
         source: errno.into(),
@@ -269,7 +276,7 @@ mod tests {
     fn locks_exclude_each_other() {
         let (_dir, store) = store_with(&["abc111"]);
         let held = store.lock("abc111").unwrap();
-        let path = store.container_dir("abc111").join("lock");
+        let path = store.container_dir("abc111");
         let second = Flock::lock(File::open(&path).unwrap(), FlockArg::LockExclusiveNonblock);
         assert!(second.is_err(), "a second exclusive lock was granted");
         drop(held);

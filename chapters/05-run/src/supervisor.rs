@@ -27,11 +27,11 @@ use crate::user::switch_user_hook;
 
 /// A container that runs: its process, our side of its stdio, the attach
 /// socket, and what each extension holds until it exits.
-struct Started {
-    child: Child,
-    stdio: stdio::ParentSide,
-    attach: AttachServer,
-    held: Vec<Box<dyn Running>>,
+pub(crate) struct Started {
+    pub(crate) child: Child,
+    pub(crate) stdio: stdio::ParentSide,
+    pub(crate) attach: AttachServer,
+    pub(crate) held: Vec<Box<dyn Running>>,
 }
 
 /// How to start a container.
@@ -57,10 +57,11 @@ impl Engine {
     /// how the start went on a pipe: no polling, and a failure is told even
     /// when `--rm` removed the container at once.
     pub fn start_detached_with(&self, id: &str, options: StartOptions) -> anyhow::Result<()> {
-        if self.state(id)?.is_running() {
+        let state = self.state(id)?;
+        if state.is_running() {
             return Ok(());
         }
-        self.update_state(id, |s| *s = State { status: Status::Created, ..State::created() })?;
+        self.reset_state(&state, id)?;
         let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         // SAFETY: we are single-threaded here; the first child only forks
         // and exits, the second is a whole copy of us and runs on.
@@ -87,11 +88,21 @@ impl Engine {
     /// Start the container with this process as its supervisor, attached to
     /// our terminal, and return its exit code (`run` without `-d`, `start -a`).
     pub fn start_attached(&self, id: &str) -> anyhow::Result<i32> {
-        if self.state(id)?.is_running() {
+        let state = self.state(id)?;
+        if state.is_running() {
             bail!("container {} is already running", short_id(id));
         }
-        self.update_state(id, |s| *s = State { status: Status::Created, ..State::created() })?;
+        self.reset_state(&state, id)?;
         self.supervise(id, true, StartOptions::default())
+    }
+
+    /// Back to "created" before a start — unless it is that already (a
+    /// fresh `run`: one write of `state.json` less).
+    fn reset_state(&self, state: &State, id: &str) -> anyhow::Result<()> {
+        if *state != State::created() {
+            self.update_state(id, |s| *s = State::created())?;
+        }
+        Ok(())
     }
 
     pub fn supervise(
@@ -125,7 +136,51 @@ impl Engine {
                 return self.failed_to_start(&config, format!("{error:#}"), code, report);
             }
         };
-        let (pid, supervisor) = (started.child.pid().as_raw(), std::process::id() as i32);
+        self.record_running(id, started.child.pid().as_raw())?;
+        // A daemon's helper narrates to a pipe the daemon reads to its end.
+        ch01_namespaces::explain::close_sink();
+        // Detached, this process becomes the small shim, which tells the
+        // start: past here only if it cannot.
+        let started = match attached {
+            true => started,
+            false => self.become_shim(&config, started, report.0.as_ref()),
+        };
+        report.started();
+        let (exit, attach) = self.relay_and_wait(&config, started, attached);
+        self.finish(&config, Some(&cgroup), exit, Some(attach))
+    }
+    // ANCHOR_END: supervise
+
+    // ANCHOR: finish
+    /// After the exit: the cgroup goes, the attach clients are told, the
+    /// state records it, and `--rm` removes the container. Both the
+    /// in-process supervisor and the shim's exit command end here.
+    pub(crate) fn finish(
+        &self,
+        config: &ContainerConfig,
+        cgroup: Option<&Cgroup>,
+        exit: i32,
+        attach: Option<AttachServer>,
+    ) -> anyhow::Result<i32> {
+        // Only a SIGKILL (137) can be the OOM killer's: no cgroup files read otherwise.
+        let oom_killed = exit == 137 && cgroup.is_some_and(|c| c.oom_kills() > 0);
+        let _ = cgroup.map(Cgroup::remove);
+        // The exit is told, and the socket gone, before the state says
+        // "exited": whoever connects after that reads the state instead,
+        // and no one connects to an old supervisor meaning a new one.
+        if let Some(mut attach) = attach {
+            attach.broadcast_exit(exit);
+        }
+        self.record_exit(config, exit, oom_killed)?;
+        if config.auto_remove {
+            self.remove_files(&config.id, true)?;
+        }
+        Ok(exit)
+    }
+    // ANCHOR_END: finish
+
+    fn record_running(&self, id: &str, pid: i32) -> anyhow::Result<()> {
+        let supervisor = std::process::id() as i32;
         self.update_state(id, |s| {
             *s = State {
                 status: Status::Running,
@@ -135,24 +190,12 @@ impl Engine {
                 ..State::created()
             }
         })?;
-        report.started();
-        // A daemon's helper narrates to a pipe the daemon reads to its end.
-        ch01_namespaces::explain::close_sink();
-        let (exit, mut attach) = self.relay_and_wait(&config, started, attached);
-        let oom_killed = cgroup.oom_kills() > 0 && exit == 137;
-        let _ = cgroup.remove();
-        // The exit is told, and the socket gone, before the state says
-        // "exited": whoever connects after that reads the state instead,
-        // and no one connects to an old supervisor meaning a new one.
-        attach.broadcast_exit(exit);
-        drop(attach);
-        self.record_exit(&config, exit, oom_killed)?;
-        if config.auto_remove {
-            self.remove_files(&config.id, true)?;
-        }
-        Ok(exit)
+        Ok(())
     }
-    // ANCHOR_END: supervise
+
+    pub(crate) fn log_path(&self, id: &str) -> std::path::PathBuf {
+        self.store.container_dir(id).join("container.log")
+    }
 
     fn record_exit(&self, config: &ContainerConfig, exit: i32, oom: bool) -> anyhow::Result<()> {
         self.update_state(&config.id, |s| {
@@ -246,17 +289,16 @@ impl Engine {
         started: Started,
         attached: bool,
     ) -> (i32, AttachServer) {
-        let Started { child, stdio: mut side, mut attach, held } = started;
-        let log_path = self.store.container_dir(&config.id).join("container.log");
+        let Started { child, stdio: mut side, mut attach, mut held } = started;
+        held.iter_mut().for_each(|h| h.started(child.pid()));
+        let log_path = self.log_path(&config.id);
         let _raw = (attached && config.tty).then(RawMode::enable).flatten();
         if attached {
             side.forward_window_size();
             side.feed_stdin();
             ch01_namespaces::signals::forward_signals_to(child.pid());
         }
-        if let Ok(mut log) = LogWriter::open(&log_path) {
-            let _ = side.relay(&mut log, attached, Some(&mut attach));
-        }
+        let _ = side.relay(&mut LogWriter::open(&log_path), attached, Some(&mut attach));
         let status = child.wait().map(|s| s.code()).unwrap_or(125);
         ch01_namespaces::signals::stop_forwarding();
         held.into_iter().for_each(|h| h.stopped());
@@ -304,17 +346,15 @@ fn wait_for_attach_hook(attach: &Rc<RefCell<AttachServer>>) -> ch01_namespaces::
     })
 }
 
-/// Tell what each extension holds that the container runs, or that its
-/// start failed (so that it gives back what it took).
+/// The container runs, with what each extension holds for it (told
+/// `started` where this process relays); or its start failed, and each
+/// extension gives back what it took.
 fn tell_extensions(
     spawned: anyhow::Result<((Child, stdio::ParentSide), AttachServer)>,
-    mut held: Vec<Box<dyn Running>>,
+    held: Vec<Box<dyn Running>>,
 ) -> anyhow::Result<Started> {
     match spawned {
-        Ok(((child, stdio), attach)) => {
-            held.iter_mut().for_each(|h| h.started(child.pid()));
-            Ok(Started { child, stdio, attach, held })
-        }
+        Ok(((child, stdio), attach)) => Ok(Started { child, stdio, attach, held }),
         Err(error) => {
             held.into_iter().for_each(|h| h.stopped());
             Err(error)
@@ -342,7 +382,7 @@ fn spawn_of(config: &ContainerConfig, cgroup: &Cgroup) -> Spawn {
 
 /// How the supervisor tells the command that started it how the start
 /// went: one line on a pipe, `0` or `CODE MESSAGE`.
-struct Report(Option<std::fs::File>);
+pub(crate) struct Report(pub(crate) Option<std::fs::File>);
 
 impl Report {
     fn started(&mut self) {
@@ -375,7 +415,7 @@ fn read_report(read_end: std::os::fd::OwnedFd) -> anyhow::Result<()> {
 }
 
 fn create_cgroup(config: &ContainerConfig) -> anyhow::Result<Cgroup> {
-    let layout = ch02_cgroups::detect()?;
+    let layout = ch02_cgroups::detect_once()?;
     let limits = config.limits.to_limits();
     Ok(Cgroup::create(&layout, &config.cgroup_parent, &config.id, &limits)?)
 }

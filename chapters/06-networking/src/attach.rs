@@ -240,6 +240,11 @@ impl Attachment {
         }))
     }
 
+    /// Does it publish ports (whose proxies need a process)?
+    pub fn publishes_ports(&self) -> bool {
+        !self.bound.is_empty() || !self.proxies.is_empty()
+    }
+
     /// Start relaying the published ports (threads: only after the spawn,
     /// which must happen while the supervisor has one thread).
     pub fn start_proxies(&mut self) {
@@ -360,13 +365,23 @@ pub fn reap_stale(networks: &Networks, network: &Network) {
 /// Release whatever `container_id` still holds on any network (chapter 5
 /// calls this when it finds the supervisor died, and on `rm`).
 pub fn release_container(root: &Path, container_id: &str) -> Result<(), NetError> {
+    forget_container(root, container_id, Veth::Delete)
+}
+
+/// The container exited under chapter 5's shim, which holds no
+/// [`Attachment`]: what [`Attachment::release`] does, from the leases.
+pub fn release_exited(root: &Path, container_id: &str) -> Result<(), NetError> {
+    forget_container(root, container_id, Veth::LeftToTheKernel)
+}
+
+fn forget_container(root: &Path, container_id: &str, veth: Veth) -> Result<(), NetError> {
     let networks = Networks::new(root);
     let _lock = networks.lock()?;
     for network in networks.list()? {
         for endpoint in
             endpoints(&networks, &network).into_iter().filter(|e| e.container_id == container_id)
         {
-            forget_endpoint(&networks, &network, &endpoint, Veth::Delete);
+            forget_endpoint(&networks, &network, &endpoint, veth);
         }
     }
     Ok(())

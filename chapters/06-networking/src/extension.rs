@@ -6,7 +6,7 @@
 //! start    Attachment::prepare (address, ports, rules), the veth parent hook,
 //!          /etc/hosts gets the address, the others learn the name
 //! running  the userland proxies start
-//! stopped  Attachment::release;  rm / crash: release_container
+//! stopped  Attachment::release (under the shim: release_exited);  rm / crash: release_container
 //! ```
 
 use std::path::Path;
@@ -16,7 +16,9 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::attach::{endpoint_of, release_container, AttachRequest, Attachment, NetworkMode};
+use crate::attach::{
+    endpoint_of, release_container, release_exited, AttachRequest, Attachment, NetworkMode,
+};
 use crate::network::{Networks, DEFAULT_NETWORK};
 use crate::ports::PortMapping;
 
@@ -79,6 +81,10 @@ impl Extension for Networking {
     }
     // ANCHOR_END: extension
 
+    fn exited(&self, root: &Path, config: &ContainerConfig) {
+        let _ = release_exited(root, &config.id);
+    }
+
     fn inspect(&self, root: &Path, config: &ContainerConfig, _: &State, described: &mut Value) {
         let Ok(settings) = config.extensions.get::<NetworkSettings>() else { return };
         described["HostConfig"]["NetworkMode"] = json!(settings.mode.to_string());
@@ -118,5 +124,9 @@ impl Running for Attached {
 
     fn stopped(self: Box<Self>) {
         self.0.release();
+    }
+
+    fn needs_a_process(&self) -> bool {
+        self.0.publishes_ports()
     }
 }

@@ -33,7 +33,7 @@ pub const ALLOWED: [&str; 11] = [
 
 /// Whether this host has a v1 devices controller (hybrid or legacy).
 pub fn host_has_device_cgroup() -> bool {
-    ch02_cgroups::detect().map(|layout| layout.v1_root("devices").is_some()).unwrap_or(false)
+    ch02_cgroups::detect_once().map(|layout| layout.v1_root("devices").is_some()).unwrap_or(false)
 }
 
 // ANCHOR: apply

@@ -80,8 +80,16 @@ pub fn reexec_sealed() -> Result<(), SealError> {
     });
     let to_c = |s: String| CString::new(s).map_err(|_| SealError::Exec(Errno::EINVAL));
     let argv: Vec<CString> = std::env::args().map(to_c).collect::<Result<_, _>>()?;
-    let env: Vec<CString> =
-        std::env::vars().map(|(k, v)| to_c(format!("{k}={v}"))).collect::<Result<_, _>>()?;
+    // The copy's /proc/self/exe is the memfd: tell it where the binary (and
+    // the shim beside it, chapter 5) is on disk.
+    let binary = ch05_run::shim::BINARY_ENV;
+    let on_disk =
+        std::fs::read_link("/proc/self/exe").ok().filter(|_| std::env::var_os(binary).is_none());
+    let named = on_disk.map(|path| (binary.to_string(), path.display().to_string()));
+    let env: Vec<CString> = std::env::vars()
+        .chain(named)
+        .map(|(k, v)| to_c(format!("{k}={v}")))
+        .collect::<Result<_, _>>()?;
     let errno = nix::unistd::fexecve(&copy, &argv, &env).unwrap_err();
     Err(SealError::Exec(errno))
 }

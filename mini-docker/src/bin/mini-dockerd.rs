@@ -71,6 +71,9 @@ enum Internal {
         body: String,
         id: String,
     },
+    /// The exit command of a detached container's shim.
+    #[command(hide = true)]
+    InternalExited(ch05_run::cli::ExitedArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +99,16 @@ fn main() -> ExitCode {
                 let code =
                     error.downcast_ref::<ch05_run::StartFailed>().map_or(126, |f| f.exit_code);
                 ExitCode::from(code as u8)
+            }
+        };
+    }
+    if let Some(Internal::InternalExited(ref exited)) = args.internal {
+        let engine = compose::engine(&args.data_root);
+        return match ch05_run::cli::exited(&engine, exited) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("mini-dockerd: {error:#}");
+                ExitCode::FAILURE
             }
         };
     }

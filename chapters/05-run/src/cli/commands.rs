@@ -208,3 +208,9 @@ pub fn exec(engine: &Engine, args: ExecArgs) -> Result<u8> {
         })?;
     Ok(code as u8)
 }
+
+/// `internal-exited`: finish the run of a container whose shim saw it exit.
+pub fn exited(engine: &Engine, args: &ExitedArgs) -> anyhow::Result<u8> {
+    engine.finish_exited(&args.id, args.exit_code, &args.attach_fds)?;
+    Ok(0)
+}

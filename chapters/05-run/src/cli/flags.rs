@@ -269,3 +269,15 @@ pub struct ContainersArgs {
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
+
+/// `internal-exited`: the shim's exit command (not for people).
+#[derive(Args, Debug)]
+pub struct ExitedArgs {
+    pub id: String,
+    /// How the container ended: its exit code, or 128+N for signal N.
+    #[arg(long)]
+    pub exit_code: i32,
+    /// The attach socket and its clients, inherited from the shim.
+    #[arg(long, value_delimiter = ',')]
+    pub attach_fds: Vec<i32>,
+}
