@@ -19,6 +19,18 @@ pub fn resolve(program: &str, path_var: &str) -> Result<PathBuf, ExecFailure> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: any file that exists taken as the program,
+    // executable or not: a non-executable file earlier in PATH shadows the real one (the shell
+    // skips it). Checked by pasting it into the reference implementation: it fails
+    // `first_executable_in_path_order_wins`.
+    //
+    //     for dir in path_var.split(':').filter(|d| !d.is_empty()) {
+    //         let candidate = Path::new(dir).join(program);
+    //         if candidate.exists() {
+    //             return Ok(candidate);
+    //         }
+    //     }
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -13,6 +13,15 @@ pub fn validate_hostname(name: &str) -> Result<(), HostnameError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the characters and the length of each label
+    // checked, but not where a `-` may stand: `-a` and `a-` pass. Checked by pasting it into the
+    // reference implementation: it fails `rejects_bad_labels`.
+    //
+    //     let label_ok = |label: &str| {
+    //         (1..=63).contains(&label.len())
+    //             && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    //     };
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

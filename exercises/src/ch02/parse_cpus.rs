@@ -15,6 +15,15 @@ pub fn parse_cpus(text: &str, host_cpus: usize) -> Result<u64, LimitError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: only zero and negative counts refused, not a
+    // quota under the kernel's 1 ms minimum (`--cpus 0.001`). Checked by pasting it into the
+    // reference implementation: it fails `out_of_range_is_refused_with_dockers_message`.
+    //
+    //     let quota = (cpus * CPU_PERIOD_US as f64).round();
+    //     if cpus <= 0.0 || cpus > host_cpus as f64 {
+    //         return Err(LimitError::CpusOutOfRange { given: text.to_string(), n: host_cpus });
+    //     }
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

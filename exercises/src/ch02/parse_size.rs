@@ -14,6 +14,12 @@ pub fn parse_size(text: &str, flag: &'static str) -> Result<u64, LimitError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: units in powers of 1000, as a disk vendor
+    // counts: Docker's `k`, `m`, `g` are 1024, 1024², 1024³. Checked by pasting it into the
+    // reference implementation: it fails `sizes_like_docker`.
+    //
+    //     let bytes = number * 1000f64.powi(power);
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

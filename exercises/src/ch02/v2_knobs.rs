@@ -22,6 +22,12 @@ pub fn v2(limits: &Limits) -> Vec<Knob> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: `--memory-swap` written to memory.swap.max as it
+    // is: in cgroup v2 that file holds the swap alone, Docker's value is memory plus swap. Checked
+    // by pasting it into the reference implementation: it fails `files_and_values`.
+    //
+    //     Swap::Total(total) => total.to_string(),
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -20,6 +20,13 @@ pub fn mount_data(layers: &[PathBuf], upper: &Path, work: &Path) -> Result<Strin
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the layers joined in the order they are given
+    // (bottom first), while overlayfs wants the top-most lowerdir first. Checked by pasting it
+    // into the reference implementation: it fails `top_most_layer_comes_first` (and
+    // `separators_in_paths_are_escaped`, whose two layers also come out in the wrong order).
+    //
+    //     let lower: Vec<String> = layers.iter().map(|layer| escape(layer)).collect::<Result<_, _>>()?;
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

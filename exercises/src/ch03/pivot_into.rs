@@ -98,6 +98,10 @@ mod tests {
     //   the host's) through mounts it shares with it;
     // - no final `chdir("/")`: the working directory is left in the
     //   detached old root, where a `..` walks back to the host's files.
+    // Both checked by deleting the step from the reference: without
+    // `make_rslave_here()` this test fails with "detaching the old root
+    // unmounted .../inner in the namespace next door", without `chdir("/")`
+    // with "the working directory is not the new root".
 
     /// Exit codes of the process that pivots.
     const PIVOT_FAILED: i32 = 20;

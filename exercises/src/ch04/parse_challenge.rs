@@ -18,6 +18,13 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: a quoted value read up to the next `"`, without
+    // backslash escapes: `\"` ends the value early. Checked by pasting it into the reference
+    // implementation: it fails `basic_unquoted_and_escaped_values`.
+    //
+    //     let end = quoted.find('"')?;
+    //     (quoted[..end].to_string(), &quoted[end + 1..])
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -26,6 +26,16 @@ pub fn parse_reference(input: &str) -> Result<Reference, ReferenceError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: a tag given with a digest kept:
+    // `alpine:3.19@sha256:...` is pinned by the digest alone, and Docker drops the tag. Checked by
+    // pasting it into the reference implementation: it fails `digests_pin_and_drop_the_tag`.
+    //
+    //     let tag = match (tag, &digest) {
+    //         (Some(tag), _) => Some(tag.to_string()),
+    //         (None, Some(_)) => None,
+    //         (None, None) => Some(DEFAULT_TAG.to_string()),
+    //     };
+
     #[cfg(feature = "reference")]
     mod solution {
         use ch04_image_pull::reference::ReferenceError;

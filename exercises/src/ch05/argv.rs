@@ -17,6 +17,15 @@ pub fn argv(image: &ImageDefaults, user: &UserOverrides) -> Result<Vec<String>, 
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: `--entrypoint` given, the image's Cmd kept when
+    // no arguments follow (Docker drops it). Checked by pasting it into the reference
+    // implementation: it fails `entrypoint_flag_discards_the_images_cmd`.
+    //
+    //     Some(e) => {
+    //         let cmd = if user.cmd.is_empty() { image.cmd.clone().unwrap_or_default() } else { user.cmd.clone() };
+    //         (vec![e.clone()], cmd)
+    //     }
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -22,6 +22,14 @@ pub fn environment(
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: every KEY=VALUE appended, never replacing: the
+    // image's PATH follows the default one and the process sees two. Checked by pasting it into
+    // the reference implementation: it fails `defaults_then_image_then_user_replacing_in_place`.
+    //
+    //     for kv in image.env.iter().chain(&user.env) {
+    //         env.push(kv.to_string());
+    //     }
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -20,6 +20,12 @@ pub fn parse_env(
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: a bare name the host does not have passed on as
+    // `NAME=` (Docker leaves it out). Checked by pasting it into the reference implementation: it
+    // fails `bare_keys_come_from_the_host`.
+    //
+    //     Ok(Some(format!("{name}={}", lookup(name).unwrap_or_default())))
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

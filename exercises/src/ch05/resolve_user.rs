@@ -22,6 +22,14 @@ pub fn resolve_user(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, U
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: with no group given, only the primary group set:
+    // the supplementary groups that list the user in /etc/group are forgotten. Checked by pasting
+    // it into the reference implementation: it fails `names_and_numbers`.
+    //
+    //     let Some(group_part) = group_part else {
+    //         return Ok(ExecUser { uid, gid: primary_gid, supplementary_gids: Vec::new(), home });
+    //     };
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

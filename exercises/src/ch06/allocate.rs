@@ -34,6 +34,17 @@ pub fn allocate(
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: look first, then create: `path.exists()` to skip
+    // a taken address and an ordinary `create(true)` open, so two allocations racing between the
+    // look and the open get the same address. Checked by pasting it into the reference
+    // implementation: it fails `racing_allocations_never_share_an_address` (8 runs out of 8; with
+    // one round and no barrier the test caught it only 2 runs out of 6).
+    //
+    //     if path.exists() {
+    //         continue;
+    //     }
+    //     let mut file = OpenOptions::new().write(true).create(true).open(&path)?;
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]
@@ -134,13 +145,23 @@ mod tests {
 
     #[test]
     fn racing_allocations_never_share_an_address() {
+        // Many rounds, each with 16 threads let go at once by a barrier: a
+        // look-then-create allocator loses the race in some round, every time.
+        for _ in 0..20 {
+            racing_round();
+        }
+    }
+
+    fn racing_round() {
         let dir = Arc::new(testkit::temp_dir());
         let net = subnet("10.9.0.0/24");
+        let start = Arc::new(std::sync::Barrier::new(16));
         let threads: Vec<_> = (0..16)
             .map(|t| {
-                let dir = dir.clone();
+                let (dir, start) = (dir.clone(), start.clone());
                 std::thread::spawn(move || {
                     let record = move |ip: Ipv4Addr| format!("{ip} for thread {t}").into_bytes();
+                    start.wait();
                     (0..8)
                         .map(|_| {
                             (

@@ -24,6 +24,16 @@ pub fn from_str(spec: &str) -> Result<PortMapping, NetError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: anything after the `/` taken as tcp: `80/sctp`
+    // or `80/tpc` is accepted instead of refused. Checked by pasting it into the reference
+    // implementation: it fails `bad_specs_are_invalid_port_with_the_whole_spec`.
+    //
+    //     let (ports, proto) = match spec.rsplit_once('/') {
+    //         Some((ports, "udp")) => (ports, Proto::Udp),
+    //         Some((ports, _)) => (ports, Proto::Tcp),
+    //         None => (spec, Proto::Tcp),
+    //     };
+
     #[cfg(feature = "reference")]
     mod solution {
         use ch06_networking::{NetError, PortMapping};

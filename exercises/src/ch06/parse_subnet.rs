@@ -23,6 +23,12 @@ pub fn from_str(text: &str) -> Result<Subnet, CidrError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the host bits cleared silently (`Subnet::new`
+    // does that) instead of refused: `10.0.0.1/24` becomes `10.0.0.0/24`. Checked by pasting it
+    // into the reference implementation: it fails `host_bits_must_be_zero`.
+    //
+    //     Subnet::new(address, prefix).map_err(|_| bad())
+
     #[cfg(feature = "reference")]
     mod solution {
         use ch06_networking::cidr::CidrError;

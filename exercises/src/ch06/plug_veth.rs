@@ -33,6 +33,12 @@ pub fn plug_veth(host_end: &str, bridge: &str, child: Pid) -> Result<(), NetErro
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: a failed step unwrapped: a missing bridge panics
+    // instead of becoming an error that names it. Checked by pasting it into the reference
+    // implementation: it fails `a_failed_step_is_an_error_not_a_panic`.
+    //
+    //     let bridge_index = index_of(&mut socket, bridge, &finding).unwrap();
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

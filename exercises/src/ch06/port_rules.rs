@@ -36,6 +36,12 @@ pub fn port_rules(
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the host address of `-p 127.0.0.1:8080:80`
+    // ignored: the DNAT rule has no `-d 127.0.0.1/32`, and the port opens on every address.
+    // Checked by pasting it into the reference implementation: it fails `a_host_address_and_udp`.
+    //
+    //     // dnat built without: if !port.host_ip.is_unspecified() { dnat.splice(0..0, argv(&["-d", ..])) }
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

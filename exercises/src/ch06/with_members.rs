@@ -27,6 +27,12 @@ pub fn with_members(hosts: &str, network: &str, members: &[(Ipv4Addr, Vec<String
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the new block appended to the whole file: the
+    // old block stays and every update adds another. Checked by pasting it into the reference
+    // implementation: it fails `an_old_block_is_replaced_not_added_to`.
+    //
+    //     let mut text: String = hosts.lines().map(|l| format!("{l}\n")).collect();
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -34,6 +34,14 @@ pub fn bind(root: &Path, m: &ContainerMount, source: &Path) -> anyhow::Result<()
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the read-only remount done with MS_BIND |
+    // MS_REMOUNT | MS_RDONLY alone: the remount replaces the mount's flags, so the bind loses the
+    // source's nosuid, nodev and noexec (and in a user namespace the kernel refuses it with
+    // EPERM). Checked by pasting it into the reference implementation: it fails
+    // `read_only_refuses_writes_and_keeps_the_sources_flags` ("the :ro mount lost nosuid").
+    //
+    //     let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -26,6 +26,13 @@ pub fn containers_using(state_root: &Path, name: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: any mount with that name counted, bind mounts
+    // included: a bind of a host directory that happens to be called like the volume keeps it in
+    // use. Checked by pasting it into the reference implementation: it fails
+    // `only_volume_mounts_count_and_names_match_whole`.
+    //
+    //     mounts.iter().any(|m| m["name"] == name)
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

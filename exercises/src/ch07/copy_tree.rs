@@ -33,6 +33,13 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<(), SeedError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the file type read with `metadata()`, which
+    // follows symlinks: a link is copied as the file or directory it points to. Checked by pasting
+    // it into the reference implementation: it fails `symlinks_are_never_followed` and
+    // `everything_is_copied_with_owner_mode_and_type`.
+    //
+    //     let meta = source.metadata().map_err(copy_error(&source))?;
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -37,6 +37,12 @@ pub fn parse_volume_flag(raw: &str) -> Result<MountSpec, SpecError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: `/data:ro` read as an anonymous volume mounted
+    // read-only; Docker reads it as source `/data`, target `ro` and refuses it. Checked by pasting
+    // it into the reference implementation: it fails `shape_errors`.
+    //
+    //     [source, target] => (Some(*source), *target, ""), // without the valid_mode(second) case first
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

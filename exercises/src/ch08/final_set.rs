@@ -22,6 +22,12 @@ pub fn final_set(cap_add: &[String], cap_drop: &[String], last: u8) -> Result<Ca
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: `--cap-add` inserted without looking at `last`:
+    // a capability the running kernel does not have ends up in the set. Checked by pasting it into
+    // the reference implementation: it fails `nothing_above_the_kernels_last_capability`.
+    //
+    //     set.extend(adds.iter().flatten());
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -21,6 +21,13 @@ pub fn parse_security_opt(text: &str) -> Result<SecurityOpt, OptionError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: only `=` taken as the separator: the old `no-
+    // new-privileges:true` and `seccomp:unconfined` spellings Docker still accepts are refused.
+    // Checked by pasting it into the reference implementation: it fails
+    // `no_new_privileges_in_every_spelling`.
+    //
+    //     let (key, value) = text.split_once('=').ok_or_else(malformed)?;
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

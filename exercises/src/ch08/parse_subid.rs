@@ -17,6 +17,12 @@ pub fn parse_subid(text: &str, user: &str) -> Option<IdRange> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the line picked by a prefix
+    // (`line.starts_with(user)`): user `al` gets `alice`'s range. Checked by pasting it into the
+    // reference implementation: it fails `names_match_whole`.
+    //
+    //     (line.trim().starts_with(user)).then_some(())?;
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

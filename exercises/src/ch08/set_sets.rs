@@ -24,6 +24,12 @@ pub fn set_sets(effective: CapSet, permitted: CapSet, inheritable: CapSet) -> Re
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: only the first 32-bit word filled: capabilities
+    // 32 and above (CAP_SYSLOG, CAP_BPF...) are silently dropped. Checked by pasting it into the
+    // reference implementation: it fails `capabilities_above_31_are_in_the_second_struct`.
+    //
+    //     let word = |set: CapSet, i: usize| if i == 0 { set.0 as u32 } else { 0 };
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

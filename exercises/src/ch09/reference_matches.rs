@@ -17,6 +17,15 @@ pub fn reference_matches(pattern: &str, tag: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the tag cut at the last `:` whatever follows it:
+    // in `localhost:5000/app` the port is taken for a tag. Checked by pasting it into the
+    // reference implementation: it fails `a_registry_port_is_not_a_tag`.
+    //
+    //     let repository = match tag.rfind(':') {
+    //         Some(colon) => &tag[..colon],
+    //         None => tag,
+    //     };
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

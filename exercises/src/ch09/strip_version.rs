@@ -27,6 +27,15 @@ pub fn strip_version(path: &str) -> Result<&str, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: only the upper bound checked: a client asking
+    // for an API version older than the minimum is served. Checked by pasting it into the
+    // reference implementation: it fails `versions_we_cannot_speak_are_refused`.
+    //
+    //     if asked > parse_version(API_VERSION).expect("ours parses") {
+    //         return Err(/* too new */);
+    //     }
+    //     Ok(rest) // no check against MIN_API_VERSION
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

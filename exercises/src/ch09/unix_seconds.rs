@@ -23,6 +23,12 @@ pub fn unix_seconds(text: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the zone offset added instead of subtracted:
+    // `12:00+02:00` is 10:00 UTC, not 14:00. Checked by pasting it into the reference
+    // implementation: it fails `offsets_move_the_moment_to_utc`.
+    //
+    //     Some(days * 86_400 + h * 3600 + min * 60 + s + offset_seconds)
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

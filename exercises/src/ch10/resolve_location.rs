@@ -13,6 +13,13 @@ pub fn resolve_location(current: &str, location: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: a relative location appended to the whole
+    // current URL, as if it named a directory: `.../uploads/u1` and `u2` give `.../uploads/u1/u2`,
+    // not `.../uploads/u2`. Checked by pasting it into the reference implementation: it fails
+    // `a_relative_location_goes_beside_the_last_segment`.
+    //
+    //     format!("{current}/{location}")
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

@@ -21,6 +21,12 @@ pub fn split_line(text: &str, number: usize) -> Result<Line, ParseError> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the instruction kept as written: `from alpine`
+    // is not FROM, though Dockerfile instructions are case-insensitive. Checked by pasting it into
+    // the reference implementation: it fails `instruction_flags_and_arguments`.
+    //
+    //     let instruction = word.to_string();
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

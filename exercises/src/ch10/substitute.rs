@@ -26,6 +26,13 @@ pub fn substitute(
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the `:` stripped and then forgotten: NAME counts
+    // as set whenever it has a value, so `${EMPTY:-word}` gives the empty value. Checked by
+    // pasting it into the reference implementation: it fails
+    // `the_colon_makes_empty_count_as_unset`.
+    //
+    //     let set = value.is_some();
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

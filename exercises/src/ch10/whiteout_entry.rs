@@ -23,6 +23,12 @@ pub fn whiteout_entry(path: &Path, node: &Node) -> Option<(PathBuf, u32)> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: the opaque marker written with the whiteout's
+    // mode 0600 instead of its directory's permissions. Checked by pasting it into the reference
+    // implementation: it fails `an_opaque_directory_gets_its_marker_with_its_mode`.
+    //
+    //     (node.is_dir() && node.opaque).then(|| (path.join(OPAQUE_MARKER), 0o600))
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

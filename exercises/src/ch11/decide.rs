@@ -25,6 +25,12 @@ pub fn decide(desired: TaskState, reported: TaskState, container: Option<&Contai
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: every stopped container reported Complete,
+    // whatever its exit code. Checked by pasting it into the reference implementation: it fails
+    // `exits_are_reported_with_their_code`.
+    //
+    //     let stopped = |c: &Container| Action::Report(TaskState::Complete, c.exit_code);
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]

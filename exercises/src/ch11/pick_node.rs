@@ -15,6 +15,13 @@ pub fn pick_node(store: &Store, task: &Task) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    // A plausible wrong answer these tests catch: every task that has a node counted, including
+    // those being shut down or already over. Checked by pasting it into the reference
+    // implementation: it fails `down_drained_and_stopped_do_not_count` (it used to pass: the
+    // stopped task sat on the node that wins a tie on the id anyway).
+    //
+    //     let active = |t: &&Task| t.node_id.is_some();
+
     #[cfg(not(feature = "reference"))]
     use super as solution;
     #[cfg(feature = "reference")]
@@ -109,14 +116,17 @@ mod tests {
             node("c", "ready", "active"),
             node("d", "ready", "active"),
         ];
+        // The stopped task is on "d", which loses a tie on the id: only
+        // leaving it out of the count makes "d" the emptier node.
         let tasks = [
-            task("t1", "web", Some("c"), TaskState::Shutdown),
-            task("t2", "web", Some("d"), TaskState::Running),
+            task("t1", "web", Some("c"), TaskState::Running),
+            task("t2", "web", Some("d"), TaskState::Shutdown),
         ];
         let s = store(&nodes, &tasks);
         assert_eq!(
             solution::pick_node(&s, &task("new", "web", None, TaskState::Running)).as_deref(),
-            Some("c")
+            Some("d"),
+            "a task being shut down still counted on its node"
         );
         let none = store(&[node("a", "down", "active")], &[]);
         assert_eq!(solution::pick_node(&none, &task("new", "web", None, TaskState::Running)), None);
