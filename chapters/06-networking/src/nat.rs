@@ -141,60 +141,30 @@ pub fn port_rules(
     ip: Ipv4Addr,
     port: &PortMapping,
 ) -> Vec<Rule> {
-    let (br, tag, proto) =
-        (network.bridge.as_str(), container_tag(&network.bridge, container_id), port.proto.name());
-    let destination = format!("{ip}:{}", port.container_port);
-    let (host_port, container_port) = (port.host_port.to_string(), port.container_port.to_string());
-    let mut dnat = argv(&[
-        "!",
-        "-i",
-        br,
-        "-p",
-        proto,
-        "-m",
-        proto,
-        "--dport",
-        &host_port,
-        "-j",
-        "DNAT",
-        "--to-destination",
-        &destination,
-    ]);
-    if !port.host_ip.is_unspecified() {
-        dnat.splice(0..0, argv(&["-d", &format!("{}/32", port.host_ip)]));
-    }
-    let dnat = Rule {
-        table: "nat",
-        chain: DNAT_CHAIN,
-        first: false,
-        spec: dnat,
-        tag: tag.clone(),
-        why: format!("connections to host port {host_port} go to {destination}"),
-    };
-    let accept = Rule::new(
-        "filter",
-        FORWARD_CHAIN,
-        &[
-            "-d",
-            &format!("{ip}/32"),
-            "!",
-            "-i",
-            br,
-            "-o",
-            br,
-            "-p",
-            proto,
-            "-m",
-            proto,
-            "--dport",
-            &container_port,
-            "-j",
-            "ACCEPT",
-        ],
-        &tag,
-        &format!("let the forwarded connections reach {destination}"),
+    let (br, proto) = (network.bridge.as_str(), port.proto.name());
+    let tag = container_tag(&network.bridge, container_id);
+    let (host_port, to) = (port.host_port, format!("{ip}:{}", port.container_port));
+    let mut dnat = format!(
+        "! -i {br} -p {proto} -m {proto} --dport {host_port} -j DNAT --to-destination {to}"
     );
-    vec![dnat, accept]
+    if !port.host_ip.is_unspecified() {
+        dnat = format!("-d {}/32 {dnat}", port.host_ip);
+    }
+    let accept = format!(
+        "-d {ip}/32 ! -i {br} -o {br} -p {proto} -m {proto} --dport {} -j ACCEPT",
+        port.container_port
+    );
+    let why_dnat = format!("connections to host port {host_port} go to {to}");
+    let why_accept = format!("let the forwarded connections reach {to}");
+    vec![
+        Rule::new("nat", DNAT_CHAIN, &words(&dnat), &tag, &why_dnat),
+        Rule::new("filter", FORWARD_CHAIN, &words(&accept), &tag, &why_accept),
+    ]
+}
+
+/// A rule written as iptables' own words (a bridge's name has no spaces).
+fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
 }
 // ANCHOR_END: port_rules
 
