@@ -121,6 +121,8 @@ fn script(commands: &[&str], setup: &Setup) -> String {
     let mut s = format!(
         "exec 2>&1\nexport PATH='{}':\"$PATH\" MINI_DOCKER_CGROUP_PARENT='{}'\n\
          sudo() {{ [ \"$1\" = -E ] && shift; \"$@\"; }}  # the replay already runs as root\n\
+         cargo() {{  # `cargo exercise`, the alias, on the runner already built\n\
+         [ \"$1\" = exercise ] || {{ command cargo \"$@\"; return; }}; shift; exercise \"$@\"; }}\n\
          book_check_mark() {{ local status=$?; printf '\\n{MARK}\\n'; return $status; }}  # keeps $?\n\
          mkdir /tmp/session && cd /tmp/session && ln -s '{repo}/scripts' '{repo}/target' '{repo}/chapters' .\n",
         setup.bin_dir.display(),
