@@ -25,6 +25,11 @@ MINI_DOCKER_TEST_MODE=daemon cargo test -p mini-docker --tests --quiet --no-fail
 
 echo "== chapter 2 on pure cgroup v2 and pure v1 kernels, booted by qemu"
 bash scripts/vm/cgroup-tests.sh
+echo "== chapter 2's v2 and v1 sessions, run again in the same guests, against their transcripts"
+MINI_DOCKER_VM_PLAN=scripts/vm/book-sessions.sh bash scripts/vm/cgroup-tests.sh
+for layout in v2 v1; do
+  cargo run --quiet -p book-check -- recorded "target/vm/console-$layout.log" book/sessions/vm/ch02-"$layout"*.console
+done
 
 echo "== every exercise is sound: its tests pass against the chapter code and fail against the stub"
 cargo run --quiet -p exercises --bin exercise -- verify

@@ -3,11 +3,13 @@
 //!   at most 40 lines (mdBook itself only warns);
 //! - [`transcript`] and [`replay`]: every shell session in the book is a
 //!   transcript in `book/sessions/`, replayed against the built binaries;
+//! - [`recorded`]: the sessions of the cgroup VM, against its console;
 //! - [`pages`]: every page of the built book renders in headless Chromium,
 //!   with no broken picture and no raw directive.
 
 pub mod includes;
 pub mod pages;
+pub mod recorded;
 pub mod replay;
 pub mod transcript;
 

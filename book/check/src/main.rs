@@ -3,6 +3,8 @@
 //! `book-check replay SESSION.console...`: replay transcripts (as root).
 //! `book-check pages HTML_DIR`: open every built page in headless Chromium
 //! (`$CHROMIUM`, default `chromium`): no broken picture, no raw `{{#`.
+//! `book-check recorded CONSOLE.log SESSION.console...`: transcripts
+//! recorded in the cgroup VM, against its serial console.
 //! `book-check record SESSION.console`: print the transcript with what a
 //! run prints now, for an author to add `[..]` where it varies.
 
@@ -18,7 +20,8 @@ fn main() -> ExitCode {
         Some((cmd, rest)) if cmd == "replay" && !rest.is_empty() => replay_all(rest),
         Some((cmd, rest)) if cmd == "record" && rest.len() == 1 => record(Path::new(&rest[0])),
         Some((cmd, rest)) if cmd == "pages" && rest.len() == 1 => check_pages(Path::new(&rest[0])),
-        _ => Err("usage: book-check includes BOOK_DIR | replay SESSION.console... | record SESSION.console | pages HTML_DIR".into()),
+        Some((cmd, rest)) if cmd == "recorded" && rest.len() > 1 => check_recorded(rest),
+        _ => Err("usage: book-check includes BOOK_DIR | replay SESSION.console... | record SESSION.console | pages HTML_DIR | recorded CONSOLE SESSION...".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -99,6 +102,27 @@ fn replay_all(files: &[String]) -> Result<(), String> {
     }
     if failed > 0 {
         return Err(format!("{failed} steps differ from their transcripts"));
+    }
+    Ok(())
+}
+
+fn check_recorded(args: &[String]) -> Result<(), String> {
+    let console = std::fs::read_to_string(&args[0]).map_err(|e| format!("{}: {e}", args[0]))?;
+    let recorded = book_check::recorded::steps_of_console(&console)
+        .map_err(|e| format!("{}: {e}", args[0]))?;
+    let mut failed = 0;
+    for file in &args[1..] {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+        let steps = transcript::parse(&text).map_err(|e| format!("{file}: {e}"))?;
+        let name = Path::new(file).file_stem().unwrap_or_default().to_string_lossy().to_string();
+        let outcomes = book_check::recorded::compare(&name, steps, &recorded);
+        let bad: Vec<_> = outcomes.iter().filter(|o| !o.ok()).collect();
+        bad.iter().for_each(|o| eprintln!("{}", o.report()));
+        println!("{file}: {} steps, {} differ from {}", outcomes.len(), bad.len(), args[0]);
+        failed += bad.len();
+    }
+    if failed > 0 {
+        return Err(format!("{failed} steps differ from the recording"));
     }
     Ok(())
 }
