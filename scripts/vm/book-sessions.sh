@@ -39,7 +39,8 @@ ticker="$(ls -d /sys/fs/cgroup/mini-docker/ticker /sys/fs/cgroup/memory/mini-doc
 kill -9 $(cat "$ticker/cgroup.procs")
 wait
 # The parent would keep the pids controller enabled below the root.
-rmdir /sys/fs/cgroup/mini-docker /sys/fs/cgroup/*/mini-docker 2>/dev/null
+# (deepest first: a container of the sessions may have made a cgroup inside its own)
+find /sys/fs/cgroup -depth -type d -path '*/mini-docker*' -exec rmdir {} + 2>/dev/null
 drop_controller pids
 session "sudo ch02-cgroups --pids-limit 20 -- /bin/true"
 session_status

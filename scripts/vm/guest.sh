@@ -52,6 +52,17 @@ mount_v1() {
 # on v1 its hierarchy is unmounted; on v2 it is bound to a v1 hierarchy
 # that is unmounted again (it lingers, holding the controller), so that
 # cgroup2 no longer offers it, as on a kernel built without it.
+# A removed cgroup's state is freed by the kernel a little later: until
+# then the controller is still in use on v2 and a v1 mount of it says
+# EBUSY. Try for five seconds.
+mount_v1_when_free() {
+  for _ in $(seq 50); do
+    mount -t cgroup -o "$1" cgroup "/run/v1-$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  mount -t cgroup -o "$1" cgroup "/run/v1-$1"
+}
+
 drop_controller() {
   controller="$1"
   case "$layout" in
@@ -59,7 +70,7 @@ drop_controller() {
     v2)
       echo "-$controller" > /sys/fs/cgroup/cgroup.subtree_control
       mkdir -p "/run/v1-$controller"
-      mount -t cgroup -o "$controller" cgroup "/run/v1-$controller" \
+      mount_v1_when_free "$controller" \
         && mkdir "/run/v1-$controller/held" && umount "/run/v1-$controller"
       ;;
   esac || die "taking the $controller controller away"
