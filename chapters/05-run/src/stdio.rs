@@ -26,7 +26,7 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 use nix::sys::termios::{self, SetArg, Termios};
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, pipe2, setsid};
 
-use ch05_shim::relay::set_size;
+use ch05_relay::relay::set_size;
 
 use crate::attach::AttachServer;
 use crate::logs::{LogWriter, Stream};
@@ -276,7 +276,7 @@ impl ParentSide {
         terminal: bool,
         attach: Option<&mut AttachServer>,
     ) -> std::io::Result<()> {
-        ch05_shim::relay::relay(self.outputs, self.input, log, terminal, attach)
+        ch05_relay::relay::relay(self.outputs, self.input, log, terminal, attach)
     }
     // ANCHOR_END: relay
 

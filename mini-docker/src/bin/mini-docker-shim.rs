@@ -1,6 +1,6 @@
 //! `mini-docker-shim`: what a detached container's supervisor becomes once
-//! the container runs (chapter 5's shim; see `ch05_shim`).
+//! the container runs (chapter 5's shim; see `ch05_relay`).
 
 fn main() {
-    ch05_shim::handover::main()
+    ch05_relay::handover::main()
 }
