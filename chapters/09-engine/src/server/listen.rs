@@ -2,9 +2,12 @@
 //! as dockerd's socket), or `-H tcp://127.0.0.1:2375` — loopback only,
 //! since without TLS anyone who reaches the port is root on this host.
 
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -56,7 +59,7 @@ pub fn bind_unix(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+    if a_daemon_answers(path) {
         bail!("{} is in use: is another mini-dockerd running?", path.display());
     }
     let _ = std::fs::remove_file(path);
@@ -68,6 +71,31 @@ pub fn bind_unix(
     Ok(listener)
 }
 // ANCHOR_END: bind_unix
+
+// ANCHOR: answers
+/// Does a daemon answer on `path`? That a connection is taken is not
+/// enough: a daemon killed a moment ago keeps its socket until the kernel
+/// has finished with the process, and the connection waits there, answered
+/// by no one, until it is reset. So ask for `/_ping`: any reply is a live
+/// daemon, a reset or a close is a dead one, and a socket that says nothing
+/// for `PING_TIMEOUT` is taken to be in use (not ours to replace).
+fn a_daemon_answers(path: &Path) -> bool {
+    let Ok(mut stream) = UnixStream::connect(path) else { return false };
+    let _ = stream.set_read_timeout(Some(PING_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(PING_TIMEOUT));
+    let ping = b"GET /_ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if stream.write_all(ping).is_err() {
+        return false;
+    }
+    match stream.read(&mut [0u8; 1]) {
+        Ok(n) => n > 0,
+        Err(e) => matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+    }
+}
+// ANCHOR_END: answers
+
+/// How long a daemon on the socket has to answer the ping.
+const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `--group NAME|GID`: the group that may use the socket.
 pub fn group_id(name: &str) -> anyhow::Result<u32> {
@@ -100,5 +128,44 @@ mod tests {
         assert!(refused.contains("no TLS") && !refused.contains('\n'), "{refused}");
         assert!(Host::parse("ssh://host").is_err());
         assert!(Host::parse("tcp://localhost").is_err());
+    }
+
+    #[test]
+    fn a_socket_no_daemon_answers_on_is_not_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.sock");
+        assert!(!a_daemon_answers(&path), "no socket");
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(!a_daemon_answers(&path), "a socket file left by a daemon that died");
+        std::fs::remove_file(&path).unwrap();
+
+        // A daemon killed a moment ago: its socket still takes connections
+        // (into the backlog) but nothing answers, and it goes a little later.
+        let dying = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        assert!(UnixStream::connect(&path).is_ok(), "connecting alone says in use");
+        let gone = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(dying);
+        });
+        let asked = std::time::Instant::now();
+        assert!(!a_daemon_answers(&path), "the dying daemon's socket is not in use");
+        assert!(asked.elapsed() < PING_TIMEOUT, "told by the reset, not by the timeout");
+        gone.join().unwrap();
+    }
+
+    #[test]
+    fn a_socket_a_daemon_answers_on_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let daemon = std::thread::spawn(move || {
+            let (mut client, _) = listener.accept().unwrap();
+            let mut request = [0u8; 256];
+            let n = client.read(&mut request).unwrap();
+            assert!(request[..n].starts_with(b"GET /_ping HTTP/1.1\r\n"));
+            client.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK").unwrap();
+        });
+        assert!(a_daemon_answers(&path));
+        daemon.join().unwrap();
     }
 }
