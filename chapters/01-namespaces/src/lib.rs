@@ -4,6 +4,7 @@
 //! optionally a user namespace), with the spawn protocol every later chapter
 //! plugs into: see [`spawn`].
 
+pub mod background;
 pub mod exec;
 pub mod explain;
 pub mod hostname;
@@ -15,5 +16,6 @@ pub mod signals;
 pub mod spawn;
 pub mod userns;
 
+pub use background::BackgroundHook;
 pub use namespaces::Namespaces;
 pub use spawn::{Child, ChildHook, ExitStatus, ParentHook, Process, Spawn, SpawnError};

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ch01_namespaces::explain::{self, Step};
-use ch01_namespaces::ParentHook;
+use ch01_namespaces::BackgroundHook;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use thiserror::Error;
@@ -516,11 +516,13 @@ pub fn remove_parent(layout: &Layout, parent: &str) -> Result<(), CgroupError> {
 }
 
 // ANCHOR: join_hook
-/// The parent hook of the spawn protocol that puts the child in the cgroup
-/// while it waits on the sync pipe: it execs already limited and counted.
-pub fn join_hook(cgroup: &Cgroup) -> ParentHook {
+/// The background hook of the spawn protocol that puts the child in the
+/// cgroup before it execs: it runs already limited and counted. The
+/// kernel's first move of a process into a cgroup waits for an RCU grace
+/// period (milliseconds), so the join runs beside the rest of the start.
+pub fn join_hook(cgroup: &Cgroup) -> BackgroundHook {
     let cgroup = cgroup.clone();
-    ParentHook::new("joining the cgroup", move |pid| Ok(cgroup.add_pid(pid)?))
+    BackgroundHook::new("joining the cgroup", move |pid| Ok(cgroup.add_pid(pid)?))
 }
 // ANCHOR_END: join_hook
 

@@ -138,8 +138,11 @@ fn run_in(
     let mut spawn = Spawn::new(process);
     spawn.namespaces = Namespaces::default();
     spawn.hostname = Some("container".into());
-    spawn.parent_hook(join_hook(cgroup));
+    spawn.background_hook(join_hook(cgroup));
     if cgroupns == CgroupNs::Private {
+        // A new cgroup namespace is rooted where its creator is: the join
+        // must be done before the child's first step, not only before exec.
+        spawn.background_before_release = true;
         spawn.child_hook(unshare_hook()); // after the join, before any mount
     }
     spawn.child_hook(proc_mount::remount_proc_hook());

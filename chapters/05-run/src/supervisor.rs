@@ -369,14 +369,14 @@ fn add_steps(spawn: &mut Spawn, hooks: Vec<ch01_namespaces::ChildHook>) {
 }
 
 /// Chapter 5's own spawn: every namespace new, the hostname, `--init`,
-/// and chapter 2's cgroup join as the first parent hook.
+/// and chapter 2's cgroup join as a background hook.
 fn spawn_of(config: &ContainerConfig, cgroup: &Cgroup) -> Spawn {
     let cwd = Some(config.working_dir.clone().into());
     let mut spawn = Spawn::new(Process { argv: config.argv.clone(), env: config.env.clone(), cwd });
     spawn.namespaces = Namespaces::default();
     spawn.hostname = Some(config.hostname.clone());
     spawn.init = config.init;
-    spawn.parent_hook(join_hook(cgroup));
+    spawn.background_hook(join_hook(cgroup));
     spawn
 }
 
