@@ -9,6 +9,7 @@ pub mod exec;
 pub mod explain;
 pub mod hostname;
 pub mod init;
+mod into_cgroup;
 pub mod namespaces;
 pub mod proc_mount;
 pub mod process;

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sched::clone;
+use nix::sched::{clone, CloneFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{pipe2, ForkResult, Pid};
@@ -35,6 +35,7 @@ use crate::background::{Background, BackgroundHook};
 use crate::exec::{self, ExecFailure};
 use crate::explain::{self, Step};
 use crate::hostname::{validate_hostname, HostnameError};
+use crate::into_cgroup::{self, Cloned};
 use crate::namespaces::{clone_flags, flag_names, names, unshare_command, Namespaces};
 use crate::{init, signals};
 
@@ -102,6 +103,8 @@ pub struct Spawn {
     parent_hooks: Vec<ParentHook>,
     child_hooks: Vec<ChildHook>,
     background_hooks: Vec<BackgroundHook>,
+    /// A v2 cgroup to create the child in, and the move to do if we cannot.
+    into_cgroup: Option<(OwnedFd, BackgroundHook)>,
 }
 
 #[derive(Debug, Error)]
@@ -215,6 +218,7 @@ impl Spawn {
             parent_hooks: Vec::new(),
             child_hooks: Vec::new(),
             background_hooks: Vec::new(),
+            into_cgroup: None,
         }
     }
 
@@ -233,6 +237,14 @@ impl Spawn {
     /// Add work for the parent to do beside the rest, done before the child execs.
     pub fn background_hook(&mut self, hook: BackgroundHook) -> &mut Self {
         self.background_hooks.push(hook);
+        self
+    }
+
+    /// Create the child inside the cgroup v2 directory `cgroup` (open), with
+    /// `clone3(CLONE_INTO_CGROUP)`; where the kernel cannot, `otherwise`
+    /// (the move into it) runs as the first background hook.
+    pub fn clone_into_cgroup(&mut self, cgroup: OwnedFd, otherwise: BackgroundHook) -> &mut Self {
+        self.into_cgroup = Some((cgroup, otherwise));
         self
     }
 
@@ -282,6 +294,12 @@ impl Spawn {
 
     fn clone_child(&mut self, pipes: &Pipes) -> Result<Pid, SpawnError> {
         let flags = clone_flags(&self.namespaces);
+        if let Some((cgroup, otherwise)) = self.into_cgroup.take() {
+            match self.clone_in_cgroup(flags, &cgroup, pipes) {
+                Ok(child) => return Ok(child),
+                Err(_) => self.background_hooks.insert(0, otherwise), // move it, then
+            }
+        }
         explain::step(Step {
             what: &format!(
                 "create the child in new namespaces: {}",
@@ -303,6 +321,36 @@ impl Spawn {
             other => SpawnError::Clone(other),
         })
         // ANCHOR_END: clone
+    }
+
+    /// `clone3` into the cgroup; any error leaves the plain `clone` to try.
+    fn clone_in_cgroup(
+        &mut self,
+        flags: CloneFlags,
+        cgroup: &OwnedFd,
+        pipes: &Pipes,
+    ) -> Result<Pid, Errno> {
+        explain::step(Step {
+            what: &format!(
+                "create the child in new namespaces ({}), born inside its cgroup",
+                names(&self.namespaces).join(", ")
+            ),
+            syscall: &format!(
+                "clone3({{ {} | CLONE_INTO_CGROUP, cgroup: <its directory> }})",
+                flag_names(flags)
+            ),
+            shell: "echo $$ > <its directory>/cgroup.procs; exec unshare … (a shell moves itself first)",
+            book: "ch02-cgroups.md#why-the-join-runs-beside-the-rest",
+        });
+        // SAFETY: as for `clone` below: one thread, and the child leaves
+        // only through execve or _exit.
+        match unsafe { into_cgroup::clone_into(flags, cgroup) }? {
+            Cloned::Parent(child) => Ok(child),
+            Cloned::Child => {
+                child_main(self, pipes);
+                unsafe { libc::_exit(125) }
+            }
+        }
     }
 
     /// The parent's part before the child may exec: its hooks, the first

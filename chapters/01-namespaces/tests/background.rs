@@ -4,6 +4,8 @@
 //! on the main thread: `Spawn::spawn` must be called with a single thread.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ch01_namespaces::{BackgroundHook, ChildHook, Process, Spawn};
@@ -69,12 +71,42 @@ fn the_childs_own_failure_comes_first(_dir: &Path) {
     assert_eq!(error.to_string(), "mounting the root: no such layer");
 }
 
+/// Where cgroup v2 is mounted (`/sys/fs/cgroup`, or `.../unified` on a
+/// hybrid host), from /proc/mounts.
+fn cgroup2_mount() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    let line = mounts.lines().find(|line| line.split(' ').nth(2) == Some("cgroup2"))?;
+    line.split(' ').nth(1).map(PathBuf::from)
+}
+
+fn a_child_cloned_into_a_v2_cgroup_is_born_there(_dir: &Path) {
+    let Some(mount) = cgroup2_mount() else {
+        testkit::precondition_missing("clone into a cgroup", "no cgroup2 mount");
+        return;
+    };
+    let name = format!("ch01-clone-into-{}", std::process::id());
+    let cgroup = mount.join(&name);
+    std::fs::create_dir(&cgroup).expect("making a v2 cgroup");
+    let dir = std::fs::File::open(&cgroup).expect("opening it");
+    let mut spawn = spawn_of(&format!("grep -qx '0::/{name}' /proc/self/cgroup"));
+    let moved = Arc::new(AtomicBool::new(false));
+    let flag = moved.clone();
+    spawn.clone_into_cgroup(
+        dir.into(),
+        BackgroundHook::new("moving it", move |_| Ok(flag.store(true, Ordering::SeqCst))),
+    );
+    let status = spawn.spawn().expect("spawn").wait().expect("wait");
+    std::fs::remove_dir(&cgroup).expect("removing the cgroup");
+    assert_eq!(status.code(), 0, "the child is not in {name}");
+    assert!(!moved.load(Ordering::SeqCst), "the move ran although clone3 put it there");
+}
+
 fn main() {
     if !testkit::require_root("spawn protocol: background hooks") {
         return;
     }
     let dir = tempfile_dir();
-    let scenarios: [(&str, fn(&Path)); 4] = [
+    let scenarios: [(&str, fn(&Path)); 5] = [
         ("exec_waits_for_the_background_hooks", exec_waits_for_the_background_hooks),
         (
             "before_release_means_before_the_child_hooks",
@@ -82,6 +114,10 @@ fn main() {
         ),
         ("a_failing_background_hook_stops_the_child", a_failing_background_hook_stops_the_child),
         ("the_childs_own_failure_comes_first", the_childs_own_failure_comes_first),
+        (
+            "a_child_cloned_into_a_v2_cgroup_is_born_there",
+            a_child_cloned_into_a_v2_cgroup_is_born_there,
+        ),
     ];
     for (name, scenario) in scenarios {
         scenario(&dir);

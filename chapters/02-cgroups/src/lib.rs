@@ -21,8 +21,8 @@ pub mod usage;
 pub mod view;
 
 pub use cgroup::{
-    join_hook, new_id, parent_dirs, remove_leftover, remove_parent, require, Cgroup, CgroupError,
-    Version, DEFAULT_PARENT,
+    join_at_spawn, join_hook, new_id, parent_dirs, remove_leftover, remove_parent, require, Cgroup,
+    CgroupError, Version, DEFAULT_PARENT,
 };
 pub use detect::{detect, detect_once, Kind, Layout};
 pub use limits::{LimitError, Limits, Swap};
