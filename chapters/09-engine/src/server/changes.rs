@@ -73,6 +73,20 @@ impl Changes {
     }
 }
 
+impl Drop for Changes {
+    /// The kernel surprises here: closing an inotify instance that holds a
+    /// watch waits for an RCU grace period (its marks are freed after
+    /// `synchronize_srcu`), 10–15 ms. So the close happens on a blocking
+    /// thread, not on a worker of the runtime, and not before the answer.
+    fn drop(&mut self) {
+        let Some(watched) = self.watched.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(move || drop(watched))),
+            Err(_) => drop(watched),
+        }
+    }
+}
+
 fn watched(store: &Store, id: &str) -> Option<Watched> {
     let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
     let dir = store.container_dir(id);
