@@ -42,6 +42,7 @@ impl AsRawFd for Watched {
 /// inotify instance left, or a dead supervisor not yet reaped).
 const LOOK_AGAIN: Duration = Duration::from_millis(5);
 
+// ANCHOR: changes
 impl Changes {
     /// Watch container `id` of `store` (no error: without inotify, the
     /// waits are timed instead).
@@ -72,7 +73,9 @@ impl Changes {
         }
     }
 }
+// ANCHOR_END: changes
 
+// ANCHOR: close
 impl Drop for Changes {
     /// The kernel surprises here: closing an inotify instance that holds a
     /// watch waits for an RCU grace period (its marks are freed after
@@ -86,6 +89,7 @@ impl Drop for Changes {
         }
     }
 }
+// ANCHOR_END: close
 
 fn watched(store: &Store, id: &str) -> Option<Watched> {
     let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;

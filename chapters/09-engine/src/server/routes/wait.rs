@@ -63,6 +63,8 @@ async fn wait_for(
         return Some(first.exit_code.unwrap_or(0) as i64);
     }
     let mut exit = first.exit_code.unwrap_or(0) as i64;
+    // ANCHOR_END: wait_for
+    // ANCHOR: wait_for_loop
     loop {
         let mut supervisor = None;
         match state_of(d, id).await {
@@ -91,7 +93,7 @@ async fn wait_for(
         }
     }
 }
-// ANCHOR_END: wait_for
+// ANCHOR_END: wait_for_loop
 
 async fn state_of(daemon: &Daemon, id: &str) -> Result<ch05_run::State, ApiError> {
     let (local, id) = (daemon.local.clone(), id.to_string());
