@@ -5,7 +5,9 @@
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use nix::sys::signal::{kill, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::signal::{
+    kill, sigaction, sigprocmask, SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal,
+};
 use nix::unistd::Pid;
 
 static TARGET: AtomicI32 = AtomicI32::new(0);
@@ -53,3 +55,24 @@ pub fn stop_forwarding() {
         let _ = unsafe { sigaction(signal, &default) };
     }
 }
+
+// ANCHOR: reset_for_exec
+/// Give the command the signals of a fresh process: each at its default
+/// action, none blocked. `execve` resets a signal that has a handler, but
+/// an *ignored* signal stays ignored, and a blocked one blocked — and every
+/// Rust program ignores SIGPIPE, so without this `yes | head -1` in a
+/// container would say "Broken pipe" instead of ending quietly.
+pub fn reset_for_exec() {
+    // The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty
+    // mask. The raw call, because glibc refuses to touch 32 and 33 (its
+    // own), which whoever started us may still have left ignored.
+    let default = [0u64; 4];
+    for signal in 1..=libc::SIGRTMAX() {
+        if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+            // SAFETY: the default disposition runs none of our code.
+            unsafe { libc::syscall(libc::SYS_rt_sigaction, signal, default.as_ptr(), 0usize, 8) };
+        }
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}
+// ANCHOR_END: reset_for_exec

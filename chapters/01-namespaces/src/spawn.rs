@@ -5,15 +5,18 @@
 //!  parent (mini-docker)                     child (new namespaces)
 //!  ─────────────────────                    ──────────────────────
 //!  clone(CLONE_NEW*) ────────────────────▶  read(sync) … blocks
-//!  parent hooks (cgroup, veth, uid_map)
+//!  background hooks start (cgroup join)
+//!  parent hooks (veth, uid_map)
 //!  write(sync) ──────────────────────────▶  sethostname, child hooks
-//!                                            (rootfs, pivot_root, addresses)
-//!  read(errors) … blocks                     execve(command)
+//!  background hooks done                     (rootfs, pivot_root, addresses)
+//!  write(sync) ──────────────────────────▶  read(sync), then execve(command)
+//!  read(errors) … blocks
 //!       ◀──────── EOF on exec (CLOEXEC) or an error message
 //!  waitpid(child) → exit code
 //! ```
 //!
-//! Later chapters plug into this protocol with [`ParentHook`]s and [`ChildHook`]s.
+//! Later chapters plug into this protocol with [`ParentHook`]s, [`ChildHook`]s
+//! and [`BackgroundHook`]s.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -22,15 +25,17 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sched::clone;
+use nix::sched::{clone, CloneFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{pipe2, ForkResult, Pid};
 use thiserror::Error;
 
+use crate::background::{Background, BackgroundHook};
 use crate::exec::{self, ExecFailure};
 use crate::explain::{self, Step};
 use crate::hostname::{validate_hostname, HostnameError};
+use crate::into_cgroup::{self, Cloned};
 use crate::namespaces::{clone_flags, flag_names, names, unshare_command, Namespaces};
 use crate::{init, signals};
 
@@ -92,8 +97,14 @@ pub struct Spawn {
     pub init: bool,
     /// Kill the container when the process that spawned it dies.
     pub die_with_parent: bool,
+    /// Finish the background hooks before the child is released, not only
+    /// before it execs: for a child hook that needs their work done.
+    pub background_before_release: bool,
     parent_hooks: Vec<ParentHook>,
     child_hooks: Vec<ChildHook>,
+    background_hooks: Vec<BackgroundHook>,
+    /// A v2 cgroup to create the child in, and the move to do if we cannot.
+    into_cgroup: Option<(OwnedFd, BackgroundHook)>,
 }
 
 #[derive(Debug, Error)]
@@ -178,7 +189,8 @@ impl Child {
 
 /// The two pipes of the protocol, both close-on-exec.
 struct Pipes {
-    /// Parent writes one byte when its hooks are done; child blocks on it.
+    /// Parent writes one byte when its hooks are done and one when its
+    /// background hooks are; child blocks on each.
     sync_read: OwnedFd,
     sync_write: OwnedFd,
     /// Child writes an error here; a successful exec closes it (CLOEXEC).
@@ -202,8 +214,11 @@ impl Spawn {
             process,
             init: false,
             die_with_parent: true,
+            background_before_release: false,
             parent_hooks: Vec::new(),
             child_hooks: Vec::new(),
+            background_hooks: Vec::new(),
+            into_cgroup: None,
         }
     }
 
@@ -216,6 +231,20 @@ impl Spawn {
     /// Add work for the child to do on itself before exec; hooks run in the order added.
     pub fn child_hook(&mut self, hook: ChildHook) -> &mut Self {
         self.child_hooks.push(hook);
+        self
+    }
+
+    /// Add work for the parent to do beside the rest, done before the child execs.
+    pub fn background_hook(&mut self, hook: BackgroundHook) -> &mut Self {
+        self.background_hooks.push(hook);
+        self
+    }
+
+    /// Create the child inside the cgroup v2 directory `cgroup` (open), with
+    /// `clone3(CLONE_INTO_CGROUP)`; where the kernel cannot, `otherwise`
+    /// (the move into it) runs as the first background hook.
+    pub fn clone_into_cgroup(&mut self, cgroup: OwnedFd, otherwise: BackgroundHook) -> &mut Self {
+        self.into_cgroup = Some((cgroup, otherwise));
         self
     }
 
@@ -232,11 +261,14 @@ impl Spawn {
         // Close our copies of the child's ends, or we would never see EOF.
         let Pipes { sync_read, sync_write, error_read, error_write } = pipes;
         drop((sync_read, error_write));
-        if let Err(failure) = self.run_parent_hooks(child) {
-            abort_child(child);
-            return Err(failure);
+        let mut background = Background::start(std::mem::take(&mut self.background_hooks), child);
+        let mut sync = File::from(sync_write);
+        if let Err(failure) = self.parents_part(child, &mut background, &mut sync) {
+            let _ = background.finish();
+            return Err(give_up(child, error_read, failure));
         }
-        release_child(sync_write);
+        release_child(&mut sync); // the second byte: go on and exec
+        drop(sync);
         match read_child_error(error_read) {
             None => Ok(Child { pid: child }),
             Some(failure) => {
@@ -262,6 +294,12 @@ impl Spawn {
 
     fn clone_child(&mut self, pipes: &Pipes) -> Result<Pid, SpawnError> {
         let flags = clone_flags(&self.namespaces);
+        if let Some((cgroup, otherwise)) = self.into_cgroup.take() {
+            match self.clone_in_cgroup(flags, &cgroup, pipes) {
+                Ok(child) => return Ok(child),
+                Err(_) => self.background_hooks.insert(0, otherwise), // move it, then
+            }
+        }
         explain::step(Step {
             what: &format!(
                 "create the child in new namespaces: {}",
@@ -285,6 +323,52 @@ impl Spawn {
         // ANCHOR_END: clone
     }
 
+    /// `clone3` into the cgroup; any error leaves the plain `clone` to try.
+    fn clone_in_cgroup(
+        &mut self,
+        flags: CloneFlags,
+        cgroup: &OwnedFd,
+        pipes: &Pipes,
+    ) -> Result<Pid, Errno> {
+        explain::step(Step {
+            what: &format!(
+                "create the child in new namespaces ({}), born inside its cgroup",
+                names(&self.namespaces).join(", ")
+            ),
+            syscall: &format!(
+                "clone3({{ {} | CLONE_INTO_CGROUP, cgroup: <its directory> }})",
+                flag_names(flags)
+            ),
+            shell: "echo $$ > <its directory>/cgroup.procs; exec unshare … (a shell moves itself first)",
+            book: "ch02-cgroups.md#why-the-join-runs-beside-the-rest",
+        });
+        // SAFETY: as for `clone` below: one thread, and the child leaves
+        // only through execve or _exit.
+        match unsafe { into_cgroup::clone_into(flags, cgroup) }? {
+            Cloned::Parent(child) => Ok(child),
+            Cloned::Child => {
+                child_main(self, pipes);
+                unsafe { libc::_exit(125) }
+            }
+        }
+    }
+
+    /// The parent's part before the child may exec: its hooks, the first
+    /// byte, and the background hooks (before that byte, when asked).
+    fn parents_part(
+        &mut self,
+        child: Pid,
+        background: &mut Background,
+        sync: &mut File,
+    ) -> Result<(), SpawnError> {
+        self.run_parent_hooks(child)?;
+        if self.background_before_release {
+            background.finish()?;
+        }
+        release_child(sync);
+        background.finish()
+    }
+
     fn run_parent_hooks(&mut self, child: Pid) -> Result<(), SpawnError> {
         for hook in &mut self.parent_hooks {
             (hook.run)(child)
@@ -294,16 +378,19 @@ impl Spawn {
     }
 }
 
-/// Let the child go on: one byte down the sync pipe.
-fn release_child(sync_write: OwnedFd) {
-    let _ = File::from(sync_write).write_all(b"1");
+/// Let the child go on: one byte down the sync pipe. A child that already
+/// gave up is not an error here: its report on the error pipe says why.
+fn release_child(sync: &mut File) {
+    let _ = sync.write_all(b"1");
 }
 
 /// A parent hook failed: the child must not run. Closing the sync pipe
 /// without a byte would make it exit, but SIGKILL is simpler and certain.
-fn abort_child(child: Pid) {
+/// If the child had failed first, its own report is the better reason.
+fn give_up(child: Pid, error_read: OwnedFd, failure: SpawnError) -> SpawnError {
     let _ = kill(child, Signal::SIGKILL);
     let _ = waitpid(child, None);
+    read_child_error(error_read).unwrap_or(failure)
 }
 
 /// Wait for the child's verdict: EOF means the exec succeeded (the pipe is
@@ -346,6 +433,9 @@ fn child_main(spawn: &mut Spawn, pipes: &Pipes) -> isize {
     report_and_exit(&pipes.error_write, failure)
 }
 
+// ANCHOR_END: child_main
+
+// ANCHOR: prepare_child
 /// Everything between "released by the parent" and exec.
 fn prepare_child(spawn: &mut Spawn, sync_read: &OwnedFd) -> Result<(), ChildFailure> {
     if spawn.die_with_parent {
@@ -358,10 +448,13 @@ fn prepare_child(spawn: &mut Spawn, sync_read: &OwnedFd) -> Result<(), ChildFail
     for hook in &mut spawn.child_hooks {
         (hook.run)().map_err(|e| setup_failure(format!("{}: {e:#}", hook.name)))?;
     }
+    // The parent's background hooks are done too: the cgroup holds us.
+    wait_for_parent(sync_read);
     close_inherited_fds();
+    signals::reset_for_exec();
     Ok(())
 }
-// ANCHOR_END: child_main
+// ANCHOR_END: prepare_child
 
 fn setup_failure(message: String) -> ChildFailure {
     ChildFailure { exit_code: 125, message }
@@ -381,8 +474,9 @@ fn close_raw(fd: &OwnedFd) {
     unsafe { libc::close(fd.as_raw_fd()) };
 }
 
-/// Block until the parent's hooks are done. EOF instead of a byte means
-/// the parent gave up (or died): exit quietly.
+/// Block until the parent's hooks are done (the first byte) or its
+/// background hooks (the second). EOF instead of a byte means the parent
+/// gave up (or died): exit quietly.
 fn wait_for_parent(sync_read: &OwnedFd) {
     let mut byte = [0u8; 1];
     match nix::unistd::read(sync_read, &mut byte) {

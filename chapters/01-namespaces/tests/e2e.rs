@@ -46,6 +46,18 @@ fn ps_sees_only_the_containers_processes() {
 }
 
 #[test]
+fn command_starts_with_no_signal_ignored_or_blocked() {
+    if !require_root("command_starts_with_no_signal_ignored_or_blocked") {
+        return;
+    }
+    let out = sh("exec grep -E '^Sig(Ign|Blk)' /proc/self/status");
+    assert_eq!(stdout(&out), "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000");
+    // SIGPIPE at its default: the writer of a closed pipe ends quietly.
+    let out = sh("yes | head -n 1");
+    assert_eq!((stdout(&out).as_str(), stderr(&out).as_str()), ("y", ""));
+}
+
+#[test]
 fn network_namespace_has_only_lo() {
     if !require_root("network_namespace_has_only_lo") {
         return;

@@ -4,8 +4,8 @@
 //! and count what it used, with the kernel's control groups. Works on
 //! cgroup v2 (unified), v1 and hybrid hosts, detected from
 //! /proc/self/mountinfo ([`detect`]). The cgroup is joined through chapter
-//! 1's spawn protocol: [`join_hook`] is a parent hook that runs while the
-//! child waits, so the command is limited from its very first instruction.
+//! 1's spawn protocol: [`join_hook`] is a background hook, done before the
+//! child execs, so the command is limited from its very first instruction.
 //! The container sees its own cgroup at `/sys/fs/cgroup` ([`view`], with a
 //! cgroup namespace where asked), and [`freezer`] pauses and thaws it.
 
@@ -21,8 +21,8 @@ pub mod usage;
 pub mod view;
 
 pub use cgroup::{
-    join_hook, new_id, parent_dirs, remove_leftover, remove_parent, require, Cgroup, CgroupError,
-    Version, DEFAULT_PARENT,
+    join_at_spawn, join_hook, new_id, parent_dirs, remove_leftover, remove_parent, require, Cgroup,
+    CgroupError, Version, DEFAULT_PARENT,
 };
 pub use detect::{detect, detect_once, Kind, Layout};
 pub use limits::{LimitError, Limits, Swap};

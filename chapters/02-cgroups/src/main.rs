@@ -11,7 +11,7 @@
 use ch01_namespaces::{explain, proc_mount, ExitStatus, Namespaces, Process, Spawn};
 use ch02_cgroups::limits::{self, human_bytes, Limits};
 use ch02_cgroups::view::view_hook;
-use ch02_cgroups::{join_hook, new_id, unshare_hook, Cgroup, CgroupNs, View, DEFAULT_PARENT};
+use ch02_cgroups::{join_at_spawn, new_id, unshare_hook, Cgroup, CgroupNs, View, DEFAULT_PARENT};
 use clap::{Args, Parser, Subcommand};
 use nix::sys::signal::Signal;
 
@@ -138,8 +138,11 @@ fn run_in(
     let mut spawn = Spawn::new(process);
     spawn.namespaces = Namespaces::default();
     spawn.hostname = Some("container".into());
-    spawn.parent_hook(join_hook(cgroup));
+    join_at_spawn(&mut spawn, cgroup);
     if cgroupns == CgroupNs::Private {
+        // A new cgroup namespace is rooted where its creator is: the join
+        // must be done before the child's first step, not only before exec.
+        spawn.background_before_release = true;
         spawn.child_hook(unshare_hook()); // after the join, before any mount
     }
     spawn.child_hook(proc_mount::remount_proc_hook());

@@ -6,7 +6,8 @@
 //!
 //! ```text
 //!  create   --cgroupns private|host, "" → Docker's default for this layout
-//!  start    parent hooks: join the cgroup (chapter 2, the first hook)
+//!  start    background hook: join the cgroup (chapter 2), done before
+//!           the child is released when the namespace is private
 //!           child, first step: unshare(CLONE_NEWCGROUP)   (private only)
 //!           chapter 3's root: mount the view on /sys/fs/cgroup (read-only)
 //!  exec     joins the container's cgroup namespace (chapter 5's exec)
@@ -64,13 +65,15 @@ impl Extension for CgroupView {
     }
 
     /// The view goes to chapter 3's root; in a private namespace the
-    /// unshare is the child's first step: after the parent's cgroup join
-    /// (a new namespace is rooted where its creator is), before any mount.
+    /// unshare is the child's first step: after the parent's cgroup join,
+    /// which must then be done before the child is released (a new
+    /// namespace is rooted where its creator is), and before any mount.
     fn start(&self, starting: &mut Starting) -> anyhow::Result<Box<dyn Running>> {
         let layout = ch02_cgroups::detect_once()?;
         let mode = starting.config.extensions.get::<CgroupnsMode>()?.resolve(&layout)?;
         starting.rootfs.cgroup_view = Some(View::plan(&layout, starting.cgroup, mode, false));
         if mode == CgroupNs::Private {
+            starting.spawn.background_before_release = true;
             starting.steps.first.push(unshare_hook());
         }
         Ok(Box::new(NothingHeld))

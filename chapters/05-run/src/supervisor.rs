@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use ch01_namespaces::{Child, Namespaces, Process, Spawn, SpawnError};
-use ch02_cgroups::{join_hook, Cgroup};
+use ch02_cgroups::{join_at_spawn, Cgroup};
 use ch03_union_fs::{etc_files, Driver, RootfsSetup};
 use nix::sys::signal::{kill, Signal};
 
@@ -369,14 +369,14 @@ fn add_steps(spawn: &mut Spawn, hooks: Vec<ch01_namespaces::ChildHook>) {
 }
 
 /// Chapter 5's own spawn: every namespace new, the hostname, `--init`,
-/// and chapter 2's cgroup join as the first parent hook.
+/// and chapter 2's cgroup join (at the clone on v2, or a background hook).
 fn spawn_of(config: &ContainerConfig, cgroup: &Cgroup) -> Spawn {
     let cwd = Some(config.working_dir.clone().into());
     let mut spawn = Spawn::new(Process { argv: config.argv.clone(), env: config.env.clone(), cwd });
     spawn.namespaces = Namespaces::default();
     spawn.hostname = Some(config.hostname.clone());
     spawn.init = config.init;
-    spawn.parent_hook(join_hook(cgroup));
+    join_at_spawn(&mut spawn, cgroup);
     spawn
 }
 
