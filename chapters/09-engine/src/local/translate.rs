@@ -35,6 +35,7 @@ pub fn request(
         name: name.filter(|n| !n.is_empty()).map(str::to_string),
         hostname: non_empty(&body.hostname),
         tty: body.tty,
+        console_size: host.console_size.filter(|[rows, cols]| *rows > 0 && *cols > 0),
         interactive: body.open_stdin,
         auto_remove: host.auto_remove,
         init: host.init.unwrap_or(false),
