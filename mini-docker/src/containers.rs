@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::{anyhow, bail, Result};
 use ch05_run::cli::{ContainerFlags, ImageAndCommand};
 use ch09_engine::types::{ContainerCreateBody, ExecCreateBody, Filters};
-use ch09_engine::{Api, ApiError, LogsOptions, Output, WaitCondition};
+use ch09_engine::{Api, ApiError, Attached, LogsOptions, Output, WaitCondition};
 use clap::Args;
 
 use crate::run_flags::{create_body, DaemonFlags, Extra};
@@ -103,23 +103,24 @@ fn coded(error: ApiError, default: i32) -> anyhow::Error {
 /// `run`: create (pulling the image on a 404, as `docker run` does), then
 /// start attached — or detached with `-d` — and exit with the container's code.
 pub fn run(api: &dyn Api, args: RunArgs) -> Result<u8> {
-    let id = create_container(api, &args.create)?;
+    let (id, how) = create_container(api, &args.create)?;
     if args.detach {
         api.container_start(&id).map_err(|e| coded(e, 125))?;
         println!("{id}");
         return Ok(0);
     }
-    let code = api.container_start_attached(&id).map_err(|e| coded(e, 125))?;
+    let code = api.container_run_attached(&id, how).map_err(|e| coded(e, 125))?;
     Ok(code as u8)
 }
 // ANCHOR_END: run
 
 pub fn create(api: &dyn Api, args: CreateArgs) -> Result<u8> {
-    println!("{}", create_container(api, &args)?);
+    println!("{}", create_container(api, &args)?.0);
     Ok(0)
 }
 
-fn create_container(api: &dyn Api, args: &CreateArgs) -> Result<String> {
+/// The new container's id, and how it attaches (as its body asked).
+fn create_container(api: &dyn Api, args: &CreateArgs) -> Result<(String, Attached)> {
     let body = args.body().map_err(|e| Coded { code: 125, error: e })?;
     let name = args.flags.name.as_deref();
     let created = match api.container_create(name, &body) {
@@ -136,7 +137,7 @@ fn create_container(api: &dyn Api, args: &CreateArgs) -> Result<String> {
     for warning in created.warnings {
         eprintln!("WARNING: {warning}");
     }
-    Ok(created.id)
+    Ok((created.id, Attached::of(&body)))
 }
 
 /// Do `action` for each named container, print each name as Docker does,

@@ -25,6 +25,11 @@ pub struct ContainerConfig {
     pub user: UserIds,
     pub hostname: String,
     pub tty: bool,
+    /// `-t`: the terminal's size at the start, rows and columns (the
+    /// Engine API's `ConsoleSize`): the container's first `stty size` is
+    /// right, before any resize can arrive.
+    #[serde(default)]
+    pub console_size: Option<[u16; 2]>,
     pub interactive: bool,
     /// `--rm`: remove the container when it exits.
     pub auto_remove: bool,

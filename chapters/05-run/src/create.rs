@@ -27,6 +27,8 @@ pub struct CreateRequest {
     pub name: Option<String>,
     pub hostname: Option<String>,
     pub tty: bool,
+    /// The terminal's size at the start (rows, columns), if known.
+    pub console_size: Option<[u16; 2]>,
     pub interactive: bool,
     pub auto_remove: bool,
     pub init: bool,
@@ -111,6 +113,7 @@ impl Engine {
             user: UserIds::from(&user),
             hostname,
             tty: request.tty,
+            console_size: request.console_size,
             interactive: request.interactive,
             auto_remove: request.auto_remove,
             init: request.init,

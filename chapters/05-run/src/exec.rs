@@ -219,7 +219,8 @@ pub fn run(
     request.env.iter().for_each(|kv| crate::merge::replace_or_append(&mut env, kv));
     let cwd = request.workdir.clone().unwrap_or_else(|| config.working_dir.clone());
     let process = Process { argv: request.argv.clone(), env, cwd: Some(cwd.into()) };
-    let mode = crate::stdio::StdioMode { tty: request.tty, interactive: request.interactive };
+    let mode =
+        crate::stdio::StdioMode { tty: request.tty, interactive: request.interactive, size: None };
     let (stdio_hook, mut side) = crate::stdio::prepare(mode)?;
     let steps = exec_steps(engine, config, stdio_hook)?;
     let spawn = exec_spawn(request.target, process, steps)?;

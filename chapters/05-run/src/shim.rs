@@ -10,6 +10,10 @@
 //!  supervisor (4 MiB) ──execve──▶ mini-docker-shim (≈1 MiB) ──execve──▶ internal-exited
 //!       └─fork─▶ keeper: only when an extension's `started` needs a process (port proxies)
 //! ```
+//!
+//! A container that exited before the hand-over (`run --rm busybox true`)
+//! is finished by the supervisor itself: a shim would only exec the exit
+//! command at once.
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -17,6 +21,7 @@ use std::path::{Path, PathBuf};
 use ch05_relay::handover::{self, Handover};
 use ch05_relay::server::AttachServer;
 use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
 
 use crate::container::ContainerConfig;
@@ -48,7 +53,9 @@ impl Engine {
     /// Become the shim, handing it `started` (and the pipe on which `run -d`
     /// waits to hear that the start went well, which the shim answers);
     /// returns it only when that cannot be (no shim installed, or the exec
-    /// failed): then this process supervises on in full.
+    /// failed) or need not be (the container already exited: nothing is
+    /// left to supervise for long, and two `execve`s are saved): then this
+    /// process supervises on in full.
     pub(crate) fn become_shim(
         &self,
         config: &ContainerConfig,
@@ -56,6 +63,9 @@ impl Engine {
         report: Option<&std::fs::File>,
     ) -> Started {
         let Some((binary, shim)) = programs().filter(|_| self.uses_shim()) else { return started };
+        if has_exited(started.child.pid()) {
+            return started;
+        }
         let mut handover = self.handover(config, &started, &binary);
         handover.report = report.map(|pipe| pipe.as_raw_fd());
         if started.held.iter().any(|h| h.needs_a_process()) {
@@ -124,6 +134,13 @@ impl Engine {
     // ANCHOR_END: finish_exited
 }
 
+/// Has our child `pid` exited? `WNOWAIT` leaves it a zombie, for the
+/// `waitpid` that reads its status later.
+fn has_exited(pid: Pid) -> bool {
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)))
+}
+
 /// `BINARY --root ROOT internal-exited ID`: the shim adds the exit code
 /// and the attach descriptors.
 fn exit_command(binary: &Path, root: &Path, id: &str) -> Vec<String> {
@@ -160,3 +177,23 @@ fn spawn_keeper(held: &mut [Box<dyn Running>], pid: Pid, fds: &[RawFd]) -> nix::
     }
 }
 // ANCHOR_END: keeper
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exited_child_is_seen_and_left_to_reap() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        // Not a sleep: waitid(WNOWAIT) blocks until it exits, and reaps nothing.
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+        waitid(Id::Pid(pid), flags).unwrap();
+        assert!(has_exited(pid));
+        assert!(child.wait().unwrap().success(), "its status was still there to read");
+        let mut running = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+        assert!(!has_exited(Pid::from_raw(running.id() as i32)));
+        running.kill().unwrap();
+        running.wait().unwrap();
+    }
+}

@@ -38,6 +38,8 @@ pub struct StdioMode {
     pub tty: bool,
     /// `-i`: keep stdin open and feed it ours.
     pub interactive: bool,
+    /// `-t`: the terminal's first size (rows, columns), if known.
+    pub size: Option<[u16; 2]>,
 }
 
 /// Our side of the container's stdio.
@@ -61,8 +63,10 @@ nix::ioctl_read_bad!(get_window_size, libc::TIOCGWINSZ, Winsize);
 pub fn prepare(mode: StdioMode) -> anyhow::Result<(ChildHook, ParentSide)> {
     if mode.tty {
         let (ours, theirs) = UnixStream::pair().context("creating the console socket")?;
-        let hook =
-            ChildHook::new("creating the container's terminal", move || make_console(&theirs));
+        let size = mode.size;
+        let hook = ChildHook::new("creating the container's terminal", move || {
+            make_console(&theirs, size)
+        });
         return Ok((
             hook,
             ParentSide {
@@ -106,7 +110,7 @@ pub fn prepare(mode: StdioMode) -> anyhow::Result<(ChildHook, ParentSide)> {
 /// send the master to the parent over the console socket (runc's
 /// `--console-socket`). A pty opened on the host would belong to the host's
 /// devpts, which the container cannot see: `tty` would say "not a tty".
-fn make_console(socket: &UnixStream) -> anyhow::Result<()> {
+fn make_console(socket: &UnixStream, size: Option<[u16; 2]>) -> anyhow::Result<()> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY).context("opening /dev/ptmx")?;
     grantpt(&master)?;
     unlockpt(&master)?;
@@ -116,6 +120,10 @@ fn make_console(socket: &UnixStream) -> anyhow::Result<()> {
         .write(true)
         .open(&slave_path)
         .with_context(|| format!("opening {slave_path}"))?;
+    if let Some([rows, cols]) = size {
+        let size = Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+        set_size(slave.as_raw_fd(), &size).context("TIOCSWINSZ")?;
+    }
     setsid().context("setsid")?;
     // SAFETY: TIOCSCTTY on a pty slave we own; 0 = do not steal.
     unsafe { set_controlling_terminal(slave.as_raw_fd(), 0) }.context("TIOCSCTTY")?;

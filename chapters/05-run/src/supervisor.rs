@@ -318,7 +318,8 @@ fn spawn_with_steps(
 ) -> anyhow::Result<(Child, stdio::ParentSide)> {
     // Attached, stdin is our terminal's; detached, it is the attach clients'.
     let interactive = config.interactive;
-    let (stdio_hook, mut side) = stdio::prepare(StdioMode { tty: config.tty, interactive })?;
+    let mode = StdioMode { tty: config.tty, interactive, size: config.console_size };
+    let (stdio_hook, mut side) = stdio::prepare(mode)?;
     add_steps(&mut spawn, steps.first);
     spawn.child_hook(ch03_union_fs::rootfs_hook(rootfs));
     spawn.child_hook(stdio_hook);

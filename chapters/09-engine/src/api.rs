@@ -59,6 +59,24 @@ pub struct LogsOptions {
     pub stderr: bool,
 }
 
+/// What an attached client needs to know of a container: a terminal or
+/// two streams, whether its stdin is open, whether it goes at its exit.
+/// `docker run` knows it from its own flags and never asks the daemon.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attached {
+    pub tty: bool,
+    pub stdin: bool,
+    pub auto_remove: bool,
+}
+
+impl Attached {
+    /// As the create body asked for it.
+    pub fn of(body: &ContainerCreateBody) -> Attached {
+        let auto_remove = body.host_config.auto_remove;
+        Attached { tty: body.tty, stdin: body.open_stdin, auto_remove }
+    }
+}
+
 /// One piece of a container's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -115,6 +133,12 @@ pub trait Api: ImageApi + NetworkApi + VolumeApi + SystemApi + Manage {
     /// `docker run` without `-d`, `docker start -a`: start the container
     /// with this process's terminal attached, until it exits; its exit code.
     fn container_start_attached(&self, id: &str) -> ApiResult<i64>;
+    /// [`Api::container_start_attached`] for a container that `run` just
+    /// created with `how`: a client need not ask how it was made.
+    fn container_run_attached(&self, id: &str, how: Attached) -> ApiResult<i64> {
+        let _ = how;
+        self.container_start_attached(id)
+    }
     /// `docker attach`: this process's terminal on a running container.
     fn container_attach(&self, id: &str) -> ApiResult<i64>;
     /// `docker exec`: run a command in the container, attached; its exit code.

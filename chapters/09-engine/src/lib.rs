@@ -23,7 +23,7 @@ pub mod settings;
 pub mod system;
 pub mod types;
 
-pub use api::{Api, LogsOptions, Output, WaitCondition};
+pub use api::{Api, Attached, LogsOptions, Output, WaitCondition};
 #[cfg(feature = "http")]
 pub use client::Remote;
 pub use error::{ApiError, ApiResult};

@@ -10,6 +10,8 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
 use crate::frame::{frame, parse_size, read_frame, Kind};
 use crate::Stream;
 
@@ -82,17 +84,26 @@ impl AttachServer {
     }
 
     /// Wait until a first client connects (a client that attached before
-    /// the start must not miss the first byte), at most `timeout`.
+    /// the start must not miss the first byte), at most `timeout`. Between
+    /// looks this process sleeps in `poll(2)` on the listener, which wakes
+    /// it as a client knocks: no interval to wait out.
     pub fn wait_for_client(&mut self, timeout: Duration) -> io::Result<()> {
         let deadline = Instant::now() + timeout;
-        while !self.clients.iter().any(|c| c.wants_output) {
+        loop {
             self.accept();
-            if Instant::now() > deadline {
+            if self.clients.iter().any(|c| c.wants_output) {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "no client attached"));
             }
-            std::thread::sleep(Duration::from_millis(1));
+            let mut knock = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut knock, PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
-        Ok(())
     }
 
     pub fn listener_fd(&self) -> BorrowedFd<'_> {
@@ -197,4 +208,38 @@ fn write_all_fd(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello(dir: &Path, what: &[u8]) -> UnixStream {
+        let (_dir, short) = socket_path(dir).unwrap();
+        let mut socket = UnixStream::connect(short).unwrap();
+        socket.write_all(&frame(Kind::Hello, what)).unwrap();
+        socket
+    }
+
+    #[test]
+    fn waiting_for_a_client_wakes_when_it_knocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut server = AttachServer::listen(dir.path()).unwrap();
+        let path = dir.path().to_path_buf();
+        // The client comes from another thread while the server is in poll(2).
+        let client = std::thread::spawn(move || hello(&path, b"output"));
+        server.wait_for_client(Duration::from_secs(10)).unwrap();
+        assert_eq!(server.first_output_client(), Some(0));
+        drop(client.join().unwrap());
+    }
+
+    #[test]
+    fn a_client_for_the_exit_only_does_not_end_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut server = AttachServer::listen(dir.path()).unwrap();
+        let _exit_only = hello(dir.path(), b"exit");
+        let waited = server.wait_for_client(Duration::from_millis(50));
+        assert_eq!(waited.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        assert_eq!(server.clients.len(), 1, "it was accepted all the same");
+    }
 }

@@ -162,6 +162,7 @@ impl ContainerFlags {
             name: self.name.clone(),
             hostname: self.hostname.clone(),
             tty: self.tty,
+            console_size: None, // attached, the supervisor copies our terminal's size
             interactive: self.interactive,
             auto_remove: self.rm,
             init: self.init,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
-use crate::api::{Api, LogsOptions, Output, WaitCondition};
+use crate::api::{Api, Attached, LogsOptions, Output, WaitCondition};
 use crate::error::{ApiError, ApiResult};
 use crate::server::listen::Host;
 use crate::types::{filters_json, ContainerCreateBody, CreateResponse, ExecCreateBody, Filters};
@@ -214,11 +214,15 @@ impl Api for Remote {
     }
 
     fn container_start_attached(&self, id: &str) -> ApiResult<i64> {
-        self.block_on(terminal::run(&self.host, id, true))
+        self.block_on(terminal::run(&self.host, id, true, None))
+    }
+
+    fn container_run_attached(&self, id: &str, how: Attached) -> ApiResult<i64> {
+        self.block_on(terminal::run(&self.host, id, true, Some(how)))
     }
 
     fn container_attach(&self, id: &str) -> ApiResult<i64> {
-        self.block_on(terminal::run(&self.host, id, false))
+        self.block_on(terminal::run(&self.host, id, false, None))
     }
 
     fn container_exec(&self, id: &str, body: &ExecCreateBody) -> ApiResult<i64> {

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::http::{self, encode, send};
-use crate::api::{LogsOptions, Output};
+use crate::api::{Attached, LogsOptions, Output};
 use crate::error::{ApiError, ApiResult};
 use crate::server::listen::Host;
 use crate::types::ExecCreateBody;
@@ -94,18 +94,18 @@ async fn ok_stream(response: Response<Incoming>) -> ApiResult<Incoming> {
 // ANCHOR: run
 /// `docker run` (with `start`) or `docker attach` (without), as the docker
 /// CLI does it: attach first, then ask to be told of the exit, then start —
-/// so neither the first byte nor a quick exit can be missed.
-pub async fn run(host: &Host, id: &str, start: bool) -> ApiResult<i64> {
+/// so neither the first byte nor a quick exit can be missed. `run` knows
+/// `how` the container was made; `start -a` and `attach` ask.
+pub async fn run(host: &Host, id: &str, start: bool, how: Option<Attached>) -> ApiResult<i64> {
     let path = |rest: &str| format!("/containers/{}{rest}", encode(id));
-    let inspect = http::json(send(host, "GET", &path("/json"), None, &[]).await?).await?;
-    let (tty, stdin) = (inspect["Config"]["Tty"] == true, inspect["Config"]["OpenStdin"] == true);
-    if !start {
-        attachable(&inspect)?;
-    }
+    let how = match how {
+        Some(how) => how,
+        None => look_up(host, &path("/json"), start).await?,
+    };
+    let Attached { tty, stdin, auto_remove: removed } = how;
     let attach =
         format!("/attach?stream=1&stdout=1&stderr=1{}", if stdin { "&stdin=1" } else { "" });
     let upgraded = hijack(send(host, "POST", &path(&attach), None, &UPGRADE).await?).await?;
-    let removed = inspect["HostConfig"]["AutoRemove"] == true;
     let condition = if !start {
         "not-running"
     } else if removed {
@@ -133,6 +133,21 @@ pub async fn run(host: &Host, id: &str, start: bool) -> ApiResult<i64> {
     Ok(answer["StatusCode"].as_i64().unwrap_or(-1))
 }
 // ANCHOR_END: run
+
+/// How the container was made, from its inspect (`attach` also needs
+/// it to run).
+async fn look_up(host: &Host, inspect_path: &str, start: bool) -> ApiResult<Attached> {
+    let inspect = http::json(send(host, "GET", inspect_path, None, &[]).await?).await?;
+    if !start {
+        attachable(&inspect)?;
+    }
+    let (config, host_config) = (&inspect["Config"], &inspect["HostConfig"]);
+    Ok(Attached {
+        tty: config["Tty"] == true,
+        stdin: config["OpenStdin"] == true,
+        auto_remove: host_config["AutoRemove"] == true,
+    })
+}
 
 /// `docker attach` needs a container that runs, and is not paused.
 fn attachable(inspect: &Value) -> ApiResult<()> {

@@ -35,6 +35,7 @@ pub fn request(
         name: name.filter(|n| !n.is_empty()).map(str::to_string),
         hostname: non_empty(&body.hostname),
         tty: body.tty,
+        console_size: console_size(host),
         interactive: body.open_stdin,
         auto_remove: host.auto_remove,
         init: host.init.unwrap_or(false),
@@ -131,6 +132,11 @@ fn network(host: &HostConfig) -> ApiResult<NetworkSettings> {
 /// allows several: `docker run --network a --network b`), each with its
 /// `--network-alias`es. The one `NetworkMode` names is the first network;
 /// the others are joined after it, as `network connect` would.
+/// `ConsoleSize` `[rows, cols]`: `[0, 0]` (not a terminal, or no `-t`) is none.
+fn console_size(host: &HostConfig) -> Option<[u16; 2]> {
+    host.console_size.filter(|[rows, cols]| *rows > 0 && *cols > 0)
+}
+
 fn endpoints(settings: &mut NetworkSettings, networking: Option<&Value>) -> ApiResult<()> {
     let first = settings.networks().into_iter().next();
     let all = networking.and_then(|n| n["EndpointsConfig"].as_object());
@@ -233,6 +239,15 @@ mod tests {
 
     fn body(json: &str) -> ContainerCreateBody {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_console_size_of_zeros_is_none() {
+        let sized = body(r#"{"Image":"b","Tty":true,"HostConfig":{"ConsoleSize":[40,100]}}"#);
+        assert_eq!(console_size(&sized.host_config), Some([40, 100]));
+        let zeros = body(r#"{"Image":"b","HostConfig":{"ConsoleSize":[0,0]}}"#);
+        assert_eq!(console_size(&zeros.host_config), None);
+        assert_eq!(console_size(&body(r#"{"Image":"b"}"#).host_config), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //!                                                                   └─▶ Routes of later chapters
 //! ```
 
+pub mod changes;
 pub mod events;
 pub mod execs;
 pub mod explain;

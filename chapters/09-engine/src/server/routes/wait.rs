@@ -13,6 +13,7 @@ use tokio::sync::mpsc::Sender;
 
 use crate::api::WaitCondition;
 use crate::local::containers::{ended_since, first_is_final};
+use crate::server::changes::Changes;
 use crate::server::http::{self, Body};
 use crate::server::{blocking, supervisor, Daemon};
 use crate::ApiError;
@@ -45,31 +46,38 @@ pub async fn wait(
 }
 
 // ANCHOR: wait_for
-/// Wait for `condition` without holding a thread: a running container's
-/// supervisor says when it exits; the rest is a short sleep between looks.
-/// `None` when the client went away first.
+/// Wait for `condition` without holding a thread, and without polling: a
+/// running container's supervisor says when it exits; the kernel says when
+/// its state changes or it leaves the store ([`Changes`]). `None` when the
+/// client went away first.
 async fn wait_for(
-    daemon: &Daemon,
+    d: &Daemon,
     id: &str,
     condition: WaitCondition,
     tx: &Sender<Bytes>,
 ) -> Option<i64> {
-    let first = state_of(daemon, id).await.ok()?;
+    let store = &d.local.engine.store;
+    let mut changes = Changes::watch(store, id); // before the first look: none is missed
+    let first = state_of(d, id).await.ok()?;
     if condition == WaitCondition::NotRunning && !first.is_running() {
         return Some(first.exit_code.unwrap_or(0) as i64);
     }
     let mut exit = first.exit_code.unwrap_or(0) as i64;
+    // ANCHOR_END: wait_for
+    // ANCHOR: wait_for_loop
     loop {
-        match state_of(daemon, id).await {
-            Err(_) if !daemon.local.engine.store.is_retiring(id) => {
-                let kept = daemon.local.engine.store.kept_exit_code(id);
-                return Some(kept.map_or(exit, |c| c as i64)); // removed
+        let mut supervisor = None;
+        match state_of(d, id).await {
+            Err(_) if !store.is_retiring(id) => {
+                return Some(store.kept_exit_code(id).map_or(exit, |c| c as i64));
+                // removed
             }
             Ok(now) if now.is_running() => {
-                if let Some(told) = exit_told(daemon, id, tx).await? {
+                if let Some(told) = exit_told(d, id, tx).await? {
                     exit = told;
                     continue;
                 }
+                supervisor = now.supervisor_pid;
             }
             Ok(now) if ended_since(&first, &now) || first_is_final(&first, condition) => {
                 exit = now.exit_code.unwrap_or(exit as i32) as i64;
@@ -81,11 +89,11 @@ async fn wait_for(
         }
         tokio::select! {
             _ = tx.closed() => return None,
-            _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+            _ = changes.next(supervisor) => {}
         }
     }
 }
-// ANCHOR_END: wait_for
+// ANCHOR_END: wait_for_loop
 
 async fn state_of(daemon: &Daemon, id: &str) -> Result<ch05_run::State, ApiError> {
     let (local, id) = (daemon.local.clone(), id.to_string());
