@@ -8,6 +8,7 @@ use crate::{containers, images, making, manage, Command};
 use ch05_run::cli;
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum ContainerCommand {
     /// List containers.
     #[command(visible_aliases = ["ps", "list"])]

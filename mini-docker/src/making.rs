@@ -156,6 +156,7 @@ fn coded(result: Result<u8>) -> Result<u8> {
 
 /// `builder …`: the build cache.
 #[derive(clap::Subcommand)]
+#[command(defer = true)]
 pub enum BuilderCommand {
     /// Remove build cache: the steps' images that no tag or container needs.
     Prune(BuilderPruneArgs),

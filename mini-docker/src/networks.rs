@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::format;
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum NetworkCommand {
     /// Create a network (a bridge with a subnet of its own).
     Create(CreateArgs),

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::{images, making};
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum ImageCommand {
     /// List images.
     #[command(alias = "list")]
@@ -46,6 +47,7 @@ pub struct PruneArgs {
 }
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum SystemCommand {
     /// Show how much disk images, containers and volumes use.
     Df,

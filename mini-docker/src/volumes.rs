@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use crate::format;
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum VolumeCommand {
     /// Create a volume (a random name when none is given).
     Create {

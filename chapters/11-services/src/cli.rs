@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum SwarmCommand {
     /// Make this daemon a swarm's manager.
     Init {
@@ -45,6 +46,7 @@ pub enum SwarmCommand {
 }
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum NodeCommand {
     /// List the swarm's nodes.
     #[command(alias = "list")]
@@ -54,6 +56,7 @@ pub enum NodeCommand {
 }
 
 #[derive(Subcommand)]
+#[command(defer = true)]
 pub enum ServiceCommand {
     /// Create a service.
     Create(CreateArgs),
