@@ -18,7 +18,11 @@ work="$(mktemp -d /tmp/mdbench.XXXXXX)"
 # A short state root: a container's attach socket, <root>/containers/<64 hex>/attach.sock,
 # must fit in the 108 bytes of a unix socket's address.
 root="$(mktemp -d /tmp/mdb.XXXXXX)"
+# The same state root on a tmpfs, to tell the disk's share apart.
+tmproot="$(mktemp -d /tmp/mdt.XXXXXX)"
 cleanup() {
+  mountpoint -q "$tmproot" && umount "$tmproot"
+  rmdir "$tmproot" 2>/dev/null || true
   "$md" --root "$root" rm -f bench-sleeper bench-sleeper2 >/dev/null 2>&1 || true
   "$md" --root "$root" network prune -f >/dev/null 2>&1 || true
   runc delete -f bench-runc >/dev/null 2>&1 || true
@@ -30,6 +34,8 @@ trap cleanup EXIT
 
 bash scripts/make-busybox-image.sh "$work/busybox.tar" >/dev/null
 "$md" --root "$root" load -i "$work/busybox.tar" >/dev/null 2>&1
+mount -t tmpfs -o size=256m,mode=0700 mdbench-tmpfs "$tmproot"
+"$md" --root "$tmproot" load -i "$work/busybox.tar" >/dev/null 2>&1
 
 # The same rootfs as an OCI runtime bundle, for runc and crun.
 skopeo --insecure-policy copy --quiet "docker-archive:$work/busybox.tar" "oci:$work/oci:img"
@@ -66,6 +72,7 @@ export MINI_DOCKER_BRIDGE=mdbench0 MINI_DOCKER_SUBNET=10.199.0.0/24
 # of the machine weighs on each of them alike.
 md_none() { "$md" --root "$root" run --rm $network_flag busybox /bin/true; }
 md_bridged() { "$md" --root "$root" run --rm busybox /bin/true; }
+md_tmpfs() { "$md" --root "$tmproot" run --rm $network_flag busybox /bin/true; }
 runc_run() { runc run -b "$work/bundle" bench-runc; }
 # crun 1.8 refuses hybrid-cgroup hosts (v1 controllers with a v2 tree at
 # /sys/fs/cgroup/unified); there it runs in a mount namespace of its own
@@ -115,14 +122,16 @@ median_of() {
 }
 # report FILE: the medians of one way of timing, and the ratios
 report() {
-  local md_ms bridged_ms runc_ms crun_ms wrapper_ms crun_net
+  local md_ms tmpfs_ms bridged_ms runc_ms crun_ms wrapper_ms crun_net
   md_ms=$(median_of "$1" md_none)
+  tmpfs_ms=$(median_of "$1" md_tmpfs)
   bridged_ms=$(median_of "$1" md_bridged)
   runc_ms=$(median_of "$1" runc_run)
   crun_ms=$(median_of "$1" crun_run)
   wrapper_ms=$(median_of "$1" crun_wrapper)
   crun_net=$(awk -v a="$crun_ms" -v b="$wrapper_ms" 'BEGIN { printf "%.1f", a - b }')
   echo "  mini-docker run --rm $network_flag busybox /bin/true: ${md_ms} ms (cgroup + overlay + pivot_root included)"
+  echo "  the same, its state root on a tmpfs:                   ${tmpfs_ms} ms (the others: $state_fs)"
   echo "  mini-docker run --rm busybox /bin/true (default bridge):  ${bridged_ms} ms (veth, address, route, lease)"
   echo "  runc run (same rootfs, no image handling):             ${runc_ms} ms"
   echo "  $crun_how (same rootfs):                 ${crun_ms} ms, of which the wrapper ${wrapper_ms} ms: crun ${crun_net} ms"
@@ -132,7 +141,10 @@ report() {
   awk -v a="$bridged_ms" -v b="$runc_ms" 'BEGIN { printf "  ratio bridged / runc: %.2f (target: at most 1.00)\n", a / b }'
 }
 
-tools="md_none md_bridged runc_run crun_run crun_wrapper"
+# What the state root's filesystem costs: the same runs with it on a tmpfs
+# (book chapter 5, "Where the milliseconds go").
+state_fs=$(findmnt -n -o FSTYPE -T "$root")
+tools="md_none md_tmpfs md_bridged runc_run crun_run crun_wrapper"
 echo "runs per tool: $runs (median wall time of one container running /bin/true; release build)"
 echo "each after a pause of 0.2 s, the tools in turn:"
 after_pause "$work/paused" $tools

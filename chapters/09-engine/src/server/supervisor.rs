@@ -82,6 +82,7 @@ impl Bound {
         let _ = tokio::time::timeout_at(deadline, made).await;
     }
 }
+// ANCHOR_END: bound
 
 fn refused(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::ConnectionRefused
@@ -97,7 +98,6 @@ impl Drop for Bound {
         }
     }
 }
-// ANCHOR_END: bound
 
 /// The next frame; `None` when the supervisor closed the socket.
 pub async fn read_frame(
