@@ -61,7 +61,7 @@ impl Manage for Local {
             // Without a stream, dockerd still takes two samples, so that
             // the client can work out a CPU percentage.
             let first_of_two = !stream && sample["preread"] == stats::ZERO_TIME && pid.is_some();
-            if !first_of_two && !out(&sample) || !stream && !first_of_two {
+            if !first_of_two && (!out(&sample) || !stream) {
                 return Ok(());
             }
             previous = Some(sample);
