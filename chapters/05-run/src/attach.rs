@@ -14,7 +14,7 @@
 //!
 //! The frame is the Docker Engine API's own stream framing (chapter 9 sends
 //! it on to clients unchanged), extended by two kinds for the way back.
-//! The frames and the server side live in the shim's crate (`ch05_relay`),
+//! The frames and the server side live in the shim's module ([`crate::relay`]),
 //! since the small program a detached supervisor becomes serves them too;
 //! this module has the client.
 
@@ -24,8 +24,8 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub use ch05_relay::frame::{frame, parse_header, read_frame, Kind};
-pub use ch05_relay::server::{socket_path, AttachServer, ClientSaid, SOCKET};
+pub use crate::relay::frame::{frame, parse_header, read_frame, Kind};
+pub use crate::relay::server::{socket_path, AttachServer, ClientSaid, SOCKET};
 
 use crate::logs::Stream;
 

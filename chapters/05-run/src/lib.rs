@@ -26,6 +26,7 @@ pub mod logs;
 pub mod merge;
 pub mod pause;
 pub mod ps;
+pub mod relay;
 pub mod settings;
 pub mod shim;
 pub mod state;

@@ -10,8 +10,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 
-pub use ch05_relay::log::LogWriter;
-pub use ch05_relay::Stream;
+pub use crate::relay::log::LogWriter;
+pub use crate::relay::Stream;
 use serde::{Deserialize, Serialize};
 
 /// One line of the log, as the readers (`logs`, the daemon) see it. The
@@ -121,7 +121,7 @@ mod tests {
         assert!(humantime::parse_rfc3339(&entries[0].time).is_ok());
         let at = humantime::parse_rfc3339(&entries[0].time).unwrap();
         assert_eq!(
-            ch05_relay::time::rfc3339_nanos(at),
+            crate::relay::time::rfc3339_nanos(at),
             humantime::format_rfc3339_nanos(at).to_string()
         );
         assert_eq!(read(&path, Some(1)).unwrap().len(), 1);

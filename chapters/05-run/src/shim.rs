@@ -1,4 +1,4 @@
-//! A detached container's supervisor becomes the shim (`ch05_relay`, our
+//! A detached container's supervisor becomes the shim ([`crate::relay`], our
 //! conmon): once the container runs, this process `exec`s the small
 //! program beside our binary, handing it the container (still its child:
 //! the pid does not change), our ends of its stdio and the attach socket.
@@ -18,8 +18,8 @@
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use ch05_relay::handover::{self, Handover};
-use ch05_relay::server::AttachServer;
+use crate::relay::handover::{self, Handover};
+use crate::relay::server::AttachServer;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
@@ -127,7 +127,7 @@ impl Engine {
             ch02_cgroups::Cgroup::open(&layout, &config.cgroup_parent, &config.id).ok()
         });
         if attach.is_none() {
-            let _ = std::fs::remove_file(dir.join(ch05_relay::server::SOCKET));
+            let _ = std::fs::remove_file(dir.join(crate::relay::server::SOCKET));
         }
         self.finish(&config, cgroup.as_ref(), exit, attach)
     }

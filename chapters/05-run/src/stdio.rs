@@ -26,7 +26,7 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 use nix::sys::termios::{self, SetArg, Termios};
 use nix::unistd::{dup2_stderr, dup2_stdin, dup2_stdout, pipe2, setsid};
 
-use ch05_relay::relay::set_size;
+use crate::relay::relay::set_size;
 
 use crate::attach::AttachServer;
 use crate::logs::{LogWriter, Stream};
@@ -284,7 +284,7 @@ impl ParentSide {
         terminal: bool,
         attach: Option<&mut AttachServer>,
     ) -> std::io::Result<()> {
-        ch05_relay::relay::relay(self.outputs, self.input, log, terminal, attach)
+        crate::relay::relay::relay(self.outputs, self.input, log, terminal, attach)
     }
     // ANCHOR_END: relay
 

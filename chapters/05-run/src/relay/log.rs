@@ -13,7 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::Stream;
+use crate::relay::Stream;
 
 // ANCHOR: writer
 /// Appends output to the log, a whole line per entry. A line still being
@@ -75,7 +75,11 @@ fn opened<'a>(
 // ANCHOR: writer_2
 fn write_entry(file: Option<&mut File>, stream: Stream, line: &[u8]) -> std::io::Result<()> {
     let Some(file) = file else { return Ok(()) };
-    file.write_all(&entry(stream, line, &crate::time::rfc3339_nanos(std::time::SystemTime::now())))
+    file.write_all(&entry(
+        stream,
+        line,
+        &crate::relay::time::rfc3339_nanos(std::time::SystemTime::now()),
+    ))
 }
 
 /// One line of the log: `{"log":…,"stream":…,"time":…}` and a newline.

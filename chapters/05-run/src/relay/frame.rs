@@ -11,7 +11,7 @@
 
 use std::io::{self, Read};
 
-use crate::Stream;
+use crate::relay::Stream;
 
 // ANCHOR: kinds
 /// What a frame carries.

@@ -19,9 +19,9 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::log::LogWriter;
-use crate::server::AttachServer;
-use crate::Stream;
+use crate::relay::log::LogWriter;
+use crate::relay::server::AttachServer;
+use crate::relay::Stream;
 
 /// What the shim needs to go on supervising a container it did not start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +170,7 @@ pub fn run(handover: Handover) -> ! {
         let _ = std::fs::File::from(pipe).write_all(b"0\n"); // the start went well
     }
     let mut log = LogWriter::open(&handover.log);
-    let _ = crate::relay::relay(outputs, input, &mut log, false, Some(&mut attach));
+    let _ = crate::relay::relay::relay(outputs, input, &mut log, false, Some(&mut attach));
     let code = wait_for_exit(Pid::from_raw(handover.pid));
     if let Some(keeper) = handover.keeper.map(Pid::from_raw) {
         let _ = kill(keeper, Signal::SIGKILL);

@@ -9,9 +9,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::pty::Winsize;
 
-use crate::log::LogWriter;
-use crate::server::{AttachServer, ClientSaid};
-use crate::Stream;
+use crate::relay::log::LogWriter;
+use crate::relay::server::{AttachServer, ClientSaid};
+use crate::relay::Stream;
 
 nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, Winsize);
 

@@ -2,7 +2,7 @@
 //! container's directory. Whoever connects receives the output as it is
 //! produced, and may send input, close it, or resize the terminal — what
 //! `docker attach` needs, and what a daemon needs to serve `docker run`.
-//! The frames are [`crate::frame`]'s; chapter 5's `attach` has the client.
+//! The frames are [`crate::relay::frame`]'s; chapter 5's `attach` has the client.
 
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use crate::frame::{frame, parse_size, read_frame, Kind};
-use crate::Stream;
+use crate::relay::frame::{frame, parse_size, read_frame, Kind};
+use crate::relay::Stream;
 
 /// The socket's name in the container's directory.
 pub const SOCKET: &str = "attach.sock";
