@@ -82,11 +82,18 @@ impl Drop for Changes {
     /// `synchronize_srcu`), 10–15 ms. So the close happens on a blocking
     /// thread, not on a worker of the runtime, and not before the answer.
     fn drop(&mut self) {
-        let Some(watched) = self.watched.take() else { return };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(move || drop(watched))),
-            Err(_) => drop(watched),
+        if let Some(watched) = self.watched.take() {
+            close_off_the_runtime(watched);
         }
+    }
+}
+
+/// Drop `watched` (an inotify instance) on a blocking thread when there
+/// is a runtime, here otherwise.
+pub(crate) fn close_off_the_runtime(watched: impl Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(move || drop(watched))),
+        Err(_) => drop(watched),
     }
 }
 // ANCHOR_END: close

@@ -92,9 +92,8 @@ impl Drop for Bound {
     /// Closing an inotify instance that holds a watch waits for a grace
     /// period (see [`super::changes`]): on a blocking thread, not here.
     fn drop(&mut self) {
-        let Some(watched) = self.watched.take() else { return };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            drop(runtime.spawn_blocking(move || drop(watched)));
+        if let Some(watched) = self.watched.take() {
+            super::changes::close_off_the_runtime(watched);
         }
     }
 }
