@@ -15,7 +15,7 @@ use crate::lifecycle;
 pub fn watch(daemon: Arc<Daemon>, id: String) {
     tokio::spawn(async move {
         let dir = daemon.local.engine.store.container_dir(&id);
-        let Ok(mut socket) = supervisor::connect(&dir, false, Duration::from_secs(5)).await else {
+        let Some(mut socket) = listen(&dir).await else {
             return ended_unseen(daemon, id).await;
         };
         let checks = begin_run(&daemon, &id).await.map(|run| health::spawn(&daemon, &id, run));
@@ -32,6 +32,16 @@ pub fn watch(daemon: Arc<Daemon>, id: String) {
 }
 
 // ANCHOR_END: watch
+
+// ANCHOR: listen
+/// Ask the supervisor in `dir` for the exit. Its socket was bound before
+/// the start returned, so there is nothing to wait for: no socket means the
+/// container has already ended and its exit command removed the socket
+/// (`true` is that quick). Waiting for it would tell its `die` late.
+async fn listen(dir: &std::path::Path) -> Option<tokio::net::UnixStream> {
+    supervisor::connect(dir, false, Duration::ZERO).await.ok()
+}
+// ANCHOR_END: listen
 
 /// It ended before we could listen (`sh -c 'exit 3'` is quick): its
 /// state says how.
@@ -120,5 +130,25 @@ pub async fn names(daemon: &Daemon, id: &str) -> (String, String) {
     match config.ok().flatten() {
         Some(config) => (config.name, config.image),
         None => (String::new(), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_container_already_gone_is_not_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let asked = std::time::Instant::now();
+        assert!(listen(dir.path()).await.is_none());
+        assert!(asked.elapsed() < Duration::from_millis(500), "{:?}", asked.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_running_supervisor_is_asked_for_the_exit() {
+        let dir = tempfile::tempdir().unwrap();
+        let _server = ch05_run::attach::AttachServer::listen(dir.path()).unwrap();
+        assert!(listen(dir.path()).await.is_some());
     }
 }
