@@ -13,13 +13,17 @@
 //!
 //! A container that exited before the hand-over (`run --rm busybox true`)
 //! is finished by the supervisor itself: a shim would only exec the exit
-//! command at once.
+//! command at once. When a client is attached and waits for the exit
+//! (`docker run` through a daemon), the supervisor tells the start first
+//! and gives the container a short [`GRACE`] to exit before it hands over.
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::relay::handover::{self, Handover};
 use crate::relay::server::AttachServer;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{ForkResult, Pid};
@@ -27,7 +31,7 @@ use nix::unistd::{ForkResult, Pid};
 use crate::container::ContainerConfig;
 use crate::extension::Running;
 use crate::lifecycle::Engine;
-use crate::supervisor::Started;
+use crate::supervisor::{Report, StartOptions, Started};
 
 /// Where a sealed copy (chapter 8) finds the binary it was copied from:
 /// its `/proc/self/exe` is a memfd, not a path beside which the shim lies.
@@ -60,14 +64,15 @@ impl Engine {
         &self,
         config: &ContainerConfig,
         mut started: Started,
-        report: Option<&std::fs::File>,
+        report: &mut Report,
+        options: StartOptions,
     ) -> Started {
         let Some((binary, shim)) = programs().filter(|_| self.uses_shim()) else { return started };
-        if has_exited(started.child.pid()) {
+        if over_before_handover(started.child.pid(), report, options) {
             return started;
         }
         let mut handover = self.handover(config, &started, &binary);
-        handover.report = report.map(|pipe| pipe.as_raw_fd());
+        handover.report = report.0.as_ref().map(|pipe| pipe.as_raw_fd());
         if started.held.iter().any(|h| h.needs_a_process()) {
             let pid = started.child.pid();
             match spawn_keeper(&mut started.held, pid, &handover.descriptors()) {
@@ -134,6 +139,39 @@ impl Engine {
     // ANCHOR_END: finish_exited
 }
 
+// ANCHOR: grace
+/// How long a supervisor with an attached client waits for a container to
+/// exit before it becomes the shim: `docker run --rm busybox true` is over
+/// by then, and two `execve`s (the shim, its exit command) are saved.
+const GRACE: Duration = Duration::from_millis(50);
+
+/// Has the container exited already, so that no shim is needed? With a
+/// client attached (it waits for the exit anyway), the start is told first
+/// and the container has a [`GRACE`] to exit in.
+fn over_before_handover(pid: Pid, report: &mut Report, options: StartOptions) -> bool {
+    if options.wait_for_attach {
+        report.started();
+        return exits_within(pid, GRACE);
+    }
+    has_exited(pid)
+}
+
+/// Does our child `pid` exit within `grace`? A pidfd (Linux 5.3) becomes
+/// readable once the process has exited — before anyone reaps it.
+fn exits_within(pid: Pid, grace: Duration) -> bool {
+    // SAFETY: pidfd_open takes a pid and flags, and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if fd < 0 {
+        return has_exited(pid);
+    }
+    // SAFETY: the descriptor was just made, and is ours alone.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    let mut polled = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    let timeout = PollTimeout::try_from(grace).unwrap_or(PollTimeout::MAX);
+    matches!(poll(&mut polled, timeout), Ok(1)) || has_exited(pid)
+}
+// ANCHOR_END: grace
+
 /// Has our child `pid` exited? `WNOWAIT` leaves it a zombie, for the
 /// `waitpid` that reads its status later.
 fn has_exited(pid: Pid) -> bool {
@@ -193,6 +231,24 @@ mod tests {
         assert!(child.wait().unwrap().success(), "its status was still there to read");
         let mut running = std::process::Command::new("sleep").arg("10").spawn().unwrap();
         assert!(!has_exited(Pid::from_raw(running.id() as i32)));
+        running.kill().unwrap();
+        running.wait().unwrap();
+    }
+
+    #[test]
+    fn a_quick_exit_is_seen_within_the_grace_and_left_to_reap() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = Pid::from_raw(child.id() as i32);
+        assert!(exits_within(pid, Duration::from_secs(10)));
+        assert!(child.wait().unwrap().success(), "its status was still there to read");
+    }
+
+    #[test]
+    fn a_container_that_stays_outlasts_the_grace() {
+        let mut running = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+        let began = std::time::Instant::now();
+        assert!(!exits_within(Pid::from_raw(running.id() as i32), Duration::from_millis(30)));
+        assert!(began.elapsed() >= Duration::from_millis(30), "it waited the whole grace");
         running.kill().unwrap();
         running.wait().unwrap();
     }

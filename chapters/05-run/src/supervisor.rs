@@ -143,7 +143,7 @@ impl Engine {
         // start: past here only if it cannot.
         let started = match attached {
             true => started,
-            false => self.become_shim(&config, started, report.0.as_ref()),
+            false => self.become_shim(&config, started, &mut report, options),
         };
         report.started();
         let (exit, attach) = self.relay_and_wait(&config, started, attached);
@@ -386,7 +386,7 @@ fn spawn_of(config: &ContainerConfig, cgroup: &Cgroup) -> Spawn {
 pub(crate) struct Report(pub(crate) Option<std::fs::File>);
 
 impl Report {
-    fn started(&mut self) {
+    pub(crate) fn started(&mut self) {
         if let Some(mut pipe) = self.0.take() {
             let _ = writeln!(pipe, "0");
         }
