@@ -918,3 +918,39 @@ fn docker_run_it_through_a_real_pty_follows_a_resize() {
     };
     assert_eq!(status.code(), Some(3));
 }
+
+#[test]
+fn the_daemon_says_it_serves_only_once_its_socket_answers() {
+    if !require_root("the_daemon_says_it_serves_only_once_its_socket_answers") {
+        return;
+    }
+    use std::io::BufRead;
+    let w = World::empty(BIN);
+    let socket = w.root.path().join("ready.sock");
+    let mut daemon =
+        std::process::Command::new(std::path::Path::new(BIN).with_file_name("mini-dockerd"))
+            .arg("-H")
+            .arg(format!("unix://{}", socket.display()))
+            .arg("--data-root")
+            .arg(w.root.path())
+            .env("MINI_DOCKER_CGROUP_PARENT", &w.cgroup_parent)
+            .env("MINI_DOCKER_BRIDGE", &w.bridge)
+            .env("MINI_DOCKER_SUBNET", &w.subnet)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("mini-dockerd starts");
+    let mut said = String::new();
+    let mut lines = std::io::BufReader::new(daemon.stderr.take().unwrap());
+    while !said.contains("serving the Engine API") {
+        assert_ne!(lines.read_line(&mut said).unwrap(), 0, "the daemon ended: {said}");
+    }
+    // At once, with no retry: a script may connect as soon as it reads the line.
+    let connected = std::os::unix::net::UnixStream::connect(&socket);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = daemon.wait();
+    assert!(connected.is_ok(), "said {said:?}, but connecting failed: {connected:?}");
+}

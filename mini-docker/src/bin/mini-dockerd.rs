@@ -142,12 +142,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let group = args.group.as_deref().map(server::listen::group_id).transpose()?;
     std::fs::create_dir_all(&args.data_root)?;
     let daemon = compose::daemon(&args.data_root, settings(args)?);
-    eprintln!(
-        "mini-dockerd: serving the Engine API (version {}) on {}",
-        ch09_engine::system::API_VERSION,
-        describe(&hosts)
-    );
-    server::serve(daemon, &hosts, group)
+    // Said once every socket is bound: a script may connect from here on.
+    let ready = || {
+        let (version, on) = (ch09_engine::system::API_VERSION, describe(&hosts));
+        eprintln!("mini-dockerd: serving the Engine API (version {version}) on {on}");
+    };
+    server::serve(daemon, &hosts, group, ready)
 }
 // ANCHOR_END: run
 

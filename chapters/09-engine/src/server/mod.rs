@@ -84,10 +84,15 @@ pub async fn blocking<T: Send + 'static>(
 }
 
 // ANCHOR: serve
-/// Listen on every host and answer until SIGTERM or SIGINT. Each
-/// connection is served on its own task, so a long-poll (`wait`, `logs -f`)
-/// holds only its own connection.
-pub fn serve(daemon: Daemon, hosts: &[Host], group: Option<u32>) -> anyhow::Result<()> {
+/// Listen on every host, say so with `ready`, and answer until SIGTERM or
+/// SIGINT. Each connection is served on its own task, so a long-poll
+/// (`wait`, `logs -f`) holds only its own connection.
+pub fn serve(
+    daemon: Daemon,
+    hosts: &[Host],
+    group: Option<u32>,
+    ready: impl FnOnce(),
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -98,6 +103,7 @@ pub fn serve(daemon: Daemon, hosts: &[Host], group: Option<u32>) -> anyhow::Resu
         for host in hosts {
             listen(host, group, Arc::clone(&daemon))?;
         }
+        ready();
         tokio::spawn(restore::restore(Arc::clone(&daemon)));
         wait_for_shutdown().await;
         Ok::<_, anyhow::Error>(())
