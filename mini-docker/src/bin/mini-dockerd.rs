@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use ch09_engine::local::spawner::Spawner;
 use ch09_engine::local::Settings;
 use ch09_engine::server::{self, Host};
 use clap::{Parser, Subcommand};
@@ -141,7 +142,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
     }
     let group = args.group.as_deref().map(server::listen::group_id).transpose()?;
     std::fs::create_dir_all(&args.data_root)?;
-    let daemon = compose::daemon(&args.data_root, settings(args)?);
+    let mut settings = settings(args)?;
+    // Forked now, while this process has one thread (ch09's `spawner`).
+    let spawner = Spawner::fork(args.data_root.clone(), compose::internal_start)?;
+    settings.spawner = Some(std::sync::Arc::new(spawner));
+    let daemon = compose::daemon(&args.data_root, settings);
     // Said once every socket is bound: a script may connect from here on.
     let ready = || {
         let (version, on) = (ch09_engine::system::API_VERSION, describe(&hosts));

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
+use ch01_namespaces::explain;
 use ch05_run::attach::AttachClient;
 use ch05_run::image::local_image;
 use ch05_run::logs::Stream;
@@ -107,7 +108,10 @@ impl Local {
         });
         match &self.settings.start_helper {
             None => self.engine.start_detached_with(&id, options)?,
-            Some(helper) => run_start_helper(helper, self.root(), &id, options)?,
+            Some(helper) => match self.spawned(&id, options) {
+                Err(None) => run_start_helper(helper, self.root(), &id, options)?,
+                spawned => spawned.map_err(Option::unwrap)?,
+            },
         }
         Ok(true)
     }
@@ -308,6 +312,25 @@ fn copy_stdin(sender: &mut ch05_run::attach::AttachSender) {
         }
     }
     let _ = sender.close_stdin();
+}
+
+impl Local {
+    // ANCHOR: spawned
+    /// Start `id` through the spawner, where it can: not with `--explain`
+    /// (the helper narrates on a pipe of its own) nor for `--init` (whose
+    /// start runs from a sealed copy of the binary, chapter 8). `Err(None)`:
+    /// run the helper instead.
+    fn spawned(&self, id: &str, options: StartOptions) -> Result<(), Option<ApiError>> {
+        let spawner = self.settings.spawner.as_ref().ok_or(None)?;
+        if explain::capturing()
+            || explain::enabled()
+            || self.engine.config(id).map_or(true, |c| c.init)
+        {
+            return Err(None);
+        }
+        spawner.start(id, options)
+    }
+    // ANCHOR_END: spawned
 }
 
 // ANCHOR: start_helper

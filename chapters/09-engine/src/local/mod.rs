@@ -14,6 +14,7 @@ mod narration;
 pub mod objects;
 pub mod pause;
 pub mod progress;
+pub mod spawner;
 pub mod stats;
 pub mod stopped_root;
 pub mod translate;
@@ -48,6 +49,8 @@ pub struct Settings {
     /// instead of forking this process: a daemon has threads, and a
     /// process with threads must not fork a supervisor or clone a container.
     pub start_helper: Option<PathBuf>,
+    /// Or, faster, ask this copy of the daemon made before its threads.
+    pub spawner: Option<std::sync::Arc<spawner::Spawner>>,
 }
 // ANCHOR_END: settings
 
@@ -61,6 +64,7 @@ impl Settings {
             insecure_registries: Vec::new(),
             registry_mirror: None,
             start_helper: None,
+            spawner: None,
         }
     }
 

@@ -1,0 +1,239 @@
+//! The spawner: a copy of the daemon made before its first thread, which
+//! forks each container's start. A process with threads must not fork a
+//! supervisor (see "Why the daemon never forks a supervisor"), so the
+//! daemon ran its own binary for every start — an `execve`, the dynamic
+//! loader and the command line's parsing, before any of the start's work.
+//! Forked while the daemon still has one thread, the spawner has one thread
+//! for ever, and may fork as often as it likes. Android's *zygote* starts
+//! apps the same way.
+//!
+//! ```text
+//!  mini-dockerd ──fork (before the runtime)──▶ spawner (one thread)
+//!     │  request: "ID 0|1" + a pipe's write end  │
+//!     └──────────── SOCK_SEQPACKET ─────────────▶ fork ──▶ start (double fork, supervisor)
+//!        ◀──── "0" or "CODE MESSAGE" on the pipe ───────────┘
+//! ```
+
+use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use ch05_run::{StartFailed, StartOptions};
+use nix::sys::signal::{signal, SigHandler, Signal};
+use nix::sys::socket::{self, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType};
+use nix::unistd::{fork, ForkResult, Pid};
+
+use crate::error::ApiError;
+
+/// What a start is, in the composition: `compose::internal_start`.
+pub type StartFn = fn(&Path, &str, bool) -> anyhow::Result<()>;
+
+/// The daemon's end of the spawner.
+#[derive(Debug)]
+pub struct Spawner {
+    socket: OwnedFd,
+    pid: Pid,
+}
+
+impl Spawner {
+    // ANCHOR: fork
+    /// Fork the spawner for the state root `root`. Call it while this
+    /// process has one thread: before the runtime starts.
+    pub fn fork(root: PathBuf, start: StartFn) -> nix::Result<Spawner> {
+        let (ours, theirs) = socket::socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )?;
+        let daemon = nix::unistd::getpid();
+        // SAFETY: the caller has one thread, so no lock is held in the copy.
+        match unsafe { fork() }? {
+            ForkResult::Parent { child } => Ok(Spawner { socket: ours, pid: child }),
+            ForkResult::Child => {
+                drop(ours);
+                // It goes with the daemon; a daemon gone before this line is told too.
+                let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+                if nix::unistd::getppid() == daemon {
+                    let _ = nix::sys::prctl::set_name(c"md-spawner");
+                    serve(&theirs, &root, start);
+                }
+                // SAFETY: leave without running the daemon's exit handlers.
+                unsafe { libc::_exit(0) }
+            }
+        }
+    }
+    // ANCHOR_END: fork
+
+    /// The spawner's pid (for `info` and the benchmarks' memory figures).
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    // ANCHOR: start
+    /// Start `id` through the spawner, and return once it runs (or failed
+    /// to start, with the start's exit code). `Err(None)` when the spawner
+    /// is gone: the caller starts it some other way.
+    pub fn start(&self, id: &str, options: StartOptions) -> Result<(), Option<ApiError>> {
+        let (answer, their_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| Some(ApiError::new(500, format!("a pipe for the start: {e}"))))?;
+        let request = format!("{id} {}", u8::from(options.wait_for_attach));
+        let fds = [their_end.as_raw_fd()];
+        let sent = socket::sendmsg::<()>(
+            self.socket.as_raw_fd(),
+            &[IoSlice::new(request.as_bytes())],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        );
+        drop(their_end); // the started process holds the only other copy
+        sent.map_err(|_| None)?;
+        let mut line = String::new();
+        let _ = BufReader::new(std::fs::File::from(answer)).read_line(&mut line);
+        match parse_answer(line.trim_end()) {
+            Some(Ok(())) => Ok(()),
+            Some(Err((code, message))) => {
+                Err(Some(ApiError { exit_code: Some(code), ..ApiError::bad_request(message) }))
+            }
+            None => Err(Some(ApiError::new(500, "the start ended before it said how it went"))),
+        }
+    }
+    // ANCHOR_END: start
+}
+
+/// The spawner reads the closed socket as the end, and is reaped.
+impl Drop for Spawner {
+    fn drop(&mut self) {
+        let _ = socket::shutdown(self.socket.as_raw_fd(), socket::Shutdown::Both);
+        let _ = nix::sys::wait::waitpid(self.pid, None);
+    }
+}
+
+// ANCHOR: serve
+/// The spawner's loop: one request per message, each started in a process
+/// of its own, so that twenty starts at once run side by side. Children
+/// are reaped by the kernel (`SIGCHLD` ignored); each start's own child
+/// handling is back to normal in its copy.
+fn serve(socket: &OwnedFd, root: &Path, start: StartFn) {
+    // SAFETY: setting a disposition; no handler runs.
+    let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigIgn) };
+    while let Some((request, answer)) = next_request(socket) {
+        // SAFETY: this process has one thread.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                // SAFETY: as above; the start waits for its own children.
+                let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
+                let said = run_one(root, start, &request);
+                let _ = std::fs::File::from(answer).write_all(said.as_bytes());
+                // SAFETY: the start is over; nothing of the spawner's to clean up.
+                unsafe { libc::_exit(0) }
+            }
+            Ok(ForkResult::Parent { .. }) => drop(answer),
+            Err(e) => {
+                let _ =
+                    std::fs::File::from(answer).write_all(format!("125 fork: {e}\n").as_bytes());
+            }
+        }
+    }
+}
+// ANCHOR_END: serve
+
+/// `"ID 0|1"` and the pipe to answer on; `None` once the daemon is gone.
+fn next_request(socket: &OwnedFd) -> Option<(String, OwnedFd)> {
+    loop {
+        let mut buf = [0u8; 256];
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let flags = MsgFlags::MSG_CMSG_CLOEXEC;
+        let received =
+            match socket::recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut space), flags) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return None,
+                Ok(received) => received,
+            };
+        let fd = received.cmsgs().ok()?.find_map(|c| match c {
+            socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        });
+        let length = received.bytes;
+        match fd {
+            // SAFETY: the kernel gave us this descriptor with the message.
+            Some(fd) => {
+                return Some((String::from_utf8_lossy(&buf[..length]).into(), unsafe {
+                    OwnedFd::from_raw_fd(fd)
+                }))
+            }
+            None if length == 0 => return None, // the daemon closed its end
+            None => continue,
+        }
+    }
+}
+
+/// Start what `request` names; the answer line for the daemon.
+fn run_one(root: &Path, start: StartFn, request: &str) -> String {
+    let Some((id, wait)) = request.split_once(' ') else {
+        return format!("125 a request the spawner does not understand: {request:?}\n");
+    };
+    match start(root, id, wait == "1") {
+        Ok(()) => "0\n".to_string(),
+        Err(error) => {
+            let code = error.downcast_ref::<StartFailed>().map_or(125, |f| f.exit_code);
+            let message = ch05_run::cli::one_line(&error).replace('\n', " ");
+            format!("{code} {message}\n")
+        }
+    }
+}
+
+/// `"0"`, or `"CODE MESSAGE"`; `None` for nothing at all.
+fn parse_answer(line: &str) -> Option<Result<(), (i32, String)>> {
+    match line.split_once(' ') {
+        _ if line == "0" => Some(Ok(())),
+        Some((code, message)) => Some(Err((code.parse().unwrap_or(125), message.to_string()))),
+        None if line.is_empty() => None,
+        None => Some(Err((line.parse().unwrap_or(125), String::new()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_start(root: &Path, id: &str, wait: bool) -> anyhow::Result<()> {
+        match id {
+            "bad" => {
+                Err(StartFailed { message: "no such file: /nope".into(), exit_code: 127 }.into())
+            }
+            _ => Ok(std::fs::write(root.join(id), if wait { "waited" } else { "started" })?),
+        }
+    }
+
+    #[test]
+    fn answers_are_read_as_the_helper_s_were() {
+        assert_eq!(parse_answer("0"), Some(Ok(())));
+        assert_eq!(parse_answer("127 no such file"), Some(Err((127, "no such file".into()))));
+        assert_eq!(parse_answer(""), None);
+    }
+
+    #[test]
+    fn a_spawner_starts_in_processes_of_its_own_and_tells_failures() {
+        let root = tempfile::tempdir().unwrap();
+        let spawner = Spawner::fork(root.path().to_path_buf(), fake_start).unwrap();
+        let attached = StartOptions { wait_for_attach: true };
+        spawner.start("one", StartOptions::default()).unwrap();
+        spawner.start("two", attached).unwrap();
+        assert_eq!(std::fs::read_to_string(root.path().join("one")).unwrap(), "started");
+        assert_eq!(std::fs::read_to_string(root.path().join("two")).unwrap(), "waited");
+        let failed = spawner.start("bad", StartOptions::default()).unwrap_err().unwrap();
+        assert_eq!((failed.status, failed.exit_code), (400, Some(127)));
+        assert_eq!(failed.message, "no such file: /nope");
+    }
+
+    #[test]
+    fn a_spawner_gone_is_told_as_none() {
+        let root = tempfile::tempdir().unwrap();
+        let spawner = Spawner::fork(root.path().to_path_buf(), fake_start).unwrap();
+        nix::sys::signal::kill(spawner.pid(), Signal::SIGKILL).unwrap();
+        nix::sys::wait::waitpid(spawner.pid(), None).unwrap();
+        assert!(spawner.start("one", StartOptions::default()).unwrap_err().is_none());
+    }
+}
