@@ -123,6 +123,7 @@ fn serve(socket: &OwnedFd, root: &Path, start: StartFn) {
             Ok(ForkResult::Child) => {
                 // SAFETY: as above; the start waits for its own children.
                 let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
+                let _ = nix::sys::prctl::set_name(c"md-start"); // `ps` tells it apart
                 let said = run_one(root, start, &request);
                 let _ = std::fs::File::from(answer).write_all(said.as_bytes());
                 // SAFETY: the start is over; nothing of the spawner's to clean up.
