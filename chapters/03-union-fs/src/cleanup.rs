@@ -28,12 +28,34 @@ pub fn remove_container_dir(container_dir: &Path) -> io::Result<()> {
             umount2(&dir, MntFlags::MNT_DETACH)?;
         }
     }
-    match std::fs::remove_dir_all(container_dir) {
+    again_while_not_empty(3, || match std::fs::remove_dir_all(container_dir) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
-    }
+    })
 }
 // ANCHOR_END: remove_container_dir
+
+// ANCHOR: again_while_not_empty
+/// Run `remove` again (up to `attempts` times in all) while it fails with
+/// "directory not empty". A file can be made in a directory *after* the
+/// walk listed it: `open(O_CREAT)` looks its parent up first and creates
+/// in it after, so a creation under way when the container's directory was
+/// renamed away (`Store::retire`) lands in the renamed one. The next walk
+/// finds it; a creation that starts later finds no such path.
+fn again_while_not_empty(
+    attempts: u32,
+    mut remove: impl FnMut() -> io::Result<()>,
+) -> io::Result<()> {
+    let mut result = remove();
+    for _ in 1..attempts {
+        match &result {
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => result = remove(),
+            _ => break,
+        }
+    }
+    result
+}
+// ANCHOR_END: again_while_not_empty
 
 /// Is `path` the mount point of something in our mount namespace?
 pub fn is_mount_point(path: &Path) -> bool {
@@ -48,6 +70,36 @@ pub fn is_mount_point(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_removal_that_met_a_late_file_walks_again() {
+        let not_empty = || io::Error::from(io::ErrorKind::DirectoryNotEmpty);
+        let mut calls = 0;
+        let removed = again_while_not_empty(3, || {
+            calls += 1;
+            if calls == 1 {
+                Err(not_empty())
+            } else {
+                Ok(())
+            }
+        });
+        assert!(removed.is_ok());
+        assert_eq!(calls, 2);
+        let mut calls = 0;
+        let given_up = again_while_not_empty(3, || {
+            calls += 1;
+            Err(not_empty())
+        });
+        assert_eq!(given_up.unwrap_err().kind(), io::ErrorKind::DirectoryNotEmpty);
+        assert_eq!(calls, 3, "three walks in all, then the error");
+        let mut calls = 0;
+        let other = again_while_not_empty(3, || {
+            calls += 1;
+            Err(io::Error::from(io::ErrorKind::PermissionDenied))
+        });
+        assert!(other.is_err());
+        assert_eq!(calls, 1, "any other error is told at once");
+    }
 
     #[test]
     fn root_is_a_mount_point_and_a_temp_dir_is_not() {
