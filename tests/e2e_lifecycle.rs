@@ -927,19 +927,12 @@ fn the_daemon_says_it_serves_only_once_its_socket_answers() {
     use std::io::BufRead;
     let w = World::empty(BIN);
     let socket = w.root.path().join("ready.sock");
-    let mut daemon =
-        std::process::Command::new(std::path::Path::new(BIN).with_file_name("mini-dockerd"))
-            .arg("-H")
-            .arg(format!("unix://{}", socket.display()))
-            .arg("--data-root")
-            .arg(w.root.path())
-            .env("MINI_DOCKER_CGROUP_PARENT", &w.cgroup_parent)
-            .env("MINI_DOCKER_BRIDGE", &w.bridge)
-            .env("MINI_DOCKER_SUBNET", &w.subnet)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("mini-dockerd starts");
+    let mut daemon = w
+        .daemon_command(&socket)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mini-dockerd starts");
     let mut said = String::new();
     let mut lines = std::io::BufReader::new(daemon.stderr.take().unwrap());
     while !said.contains("serving the Engine API") {

@@ -95,21 +95,29 @@ impl World {
         self.daemon.as_ref().map(|d| d.socket.as_path())
     }
 
-    /// Start `mini-dockerd` (beside `mini-docker`) on a socket in our root,
-    /// with our cgroup parent, bridge and subnet, and wait until it answers.
-    fn start_daemon_with(&self, args: &[&str], env: &[(&str, &str)]) -> Daemon {
-        let socket = self.root.path().join("mini-dockerd.sock");
-        let log =
-            std::fs::File::create(self.root.path().join("mini-dockerd.log")).expect("a log file");
-        let daemon_bin = self.bin.with_file_name("mini-dockerd");
-        let child = Command::new(&daemon_bin)
+    /// `mini-dockerd` (beside `mini-docker`) on `socket`, with our root,
+    /// cgroup parent, bridge and subnet: to be given stdio and spawned.
+    pub fn daemon_command(&self, socket: &Path) -> Command {
+        let mut command = Command::new(self.bin.with_file_name("mini-dockerd"));
+        command
             .arg("-H")
             .arg(format!("unix://{}", socket.display()))
             .arg("--data-root")
             .arg(self.root.path())
             .env("MINI_DOCKER_CGROUP_PARENT", &self.cgroup_parent)
             .env("MINI_DOCKER_BRIDGE", &self.bridge)
-            .env("MINI_DOCKER_SUBNET", &self.subnet)
+            .env("MINI_DOCKER_SUBNET", &self.subnet);
+        command
+    }
+
+    /// Start `mini-dockerd` on a socket in our root, and wait until it answers.
+    fn start_daemon_with(&self, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let socket = self.root.path().join("mini-dockerd.sock");
+        let log =
+            std::fs::File::create(self.root.path().join("mini-dockerd.log")).expect("a log file");
+        let daemon_bin = self.bin.with_file_name("mini-dockerd");
+        let child = self
+            .daemon_command(&socket)
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
