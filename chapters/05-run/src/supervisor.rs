@@ -394,7 +394,27 @@ impl Report {
 
     fn failed(&mut self, code: i32, message: &str) {
         if let Some(mut pipe) = self.0.take() {
-            let _ = writeln!(pipe, "{code} {}", message.replace('\n', " "));
+            let _ = pipe.write_all(failure_line(code, message).as_bytes());
+        }
+    }
+}
+
+/// A failed start's line: `CODE MESSAGE`, the message on one line.
+pub fn failure_line(code: i32, message: &str) -> String {
+    format!("{code} {}\n", message.replace('\n', " "))
+}
+
+/// A start's line read back: `0`, or `CODE MESSAGE` as a [`StartFailed`];
+/// `None` for no line at all (the one who was to say died first).
+pub fn parse_report(line: &str) -> Option<Result<(), StartFailed>> {
+    let line = line.trim_end();
+    match line.split_once(' ') {
+        _ if line == "0" => Some(Ok(())),
+        _ if line.is_empty() => None,
+        found => {
+            let (code, message) = found.unwrap_or((line, ""));
+            let exit_code = code.parse().unwrap_or(125);
+            Some(Err(StartFailed { message: message.to_string(), exit_code }))
         }
     }
 }
@@ -404,13 +424,8 @@ impl Report {
 fn read_report(read_end: std::os::fd::OwnedFd) -> anyhow::Result<()> {
     let mut line = String::new();
     std::io::BufReader::new(std::fs::File::from(read_end)).read_line(&mut line)?;
-    let line = line.trim_end();
-    match line.split_once(' ') {
-        _ if line == "0" => Ok(()),
-        Some((code, message)) => {
-            let exit_code = code.parse().unwrap_or(125);
-            Err(StartFailed { message: message.to_string(), exit_code }.into())
-        }
+    match parse_report(&line) {
+        Some(said) => Ok(said?),
         None => bail!("the container's supervisor died before the container started"),
     }
 }
@@ -427,5 +442,25 @@ fn detach_stdio() {
         let _ = nix::unistd::dup2_stdin(&null);
         let _ = nix::unistd::dup2_stdout(&null);
         let _ = nix::unistd::dup2_stderr(&null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_start_s_line_is_read_back_as_it_was_written() {
+        assert!(matches!(parse_report("0\n"), Some(Ok(()))));
+        let line = failure_line(127, "exec \"/nope\":\nno such file");
+        assert_eq!(line, "127 exec \"/nope\": no such file\n", "one line, whatever the message");
+        let Some(Err(failed)) = parse_report(&line) else { panic!("{line:?} is a failure") };
+        assert_eq!(
+            (failed.exit_code, failed.message.as_str()),
+            (127, "exec \"/nope\": no such file")
+        );
+        let Some(Err(bare)) = parse_report("126") else { panic!("a bare code is a failure") };
+        assert_eq!((bare.exit_code, bare.message.as_str()), (126, ""));
+        assert!(parse_report("").is_none(), "no line: whoever was to say died first");
     }
 }

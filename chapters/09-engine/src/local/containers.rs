@@ -109,8 +109,8 @@ impl Local {
         match &self.settings.start_helper {
             None => self.engine.start_detached_with(&id, options)?,
             Some(helper) => match self.spawned(&id, options) {
-                Err(None) => run_start_helper(helper, self.root(), &id, options)?,
-                spawned => spawned.map_err(Option::unwrap)?,
+                Some(started) => started?,
+                None => run_start_helper(helper, self.root(), &id, options)?,
             },
         }
         Ok(true)
@@ -318,15 +318,15 @@ impl Local {
     // ANCHOR: spawned
     /// Start `id` through the spawner, where it can: not with `--explain`
     /// (the helper narrates on a pipe of its own) nor for `--init` (whose
-    /// start runs from a sealed copy of the binary, chapter 8). `Err(None)`:
+    /// start runs from a sealed copy of the binary, chapter 8). `None`:
     /// run the helper instead.
-    fn spawned(&self, id: &str, options: StartOptions) -> Result<(), Option<ApiError>> {
-        let spawner = self.settings.spawner.as_ref().ok_or(None)?;
+    fn spawned(&self, id: &str, options: StartOptions) -> Option<ApiResult<()>> {
+        let spawner = self.settings.spawner.as_ref()?;
         if explain::capturing()
             || explain::enabled()
             || self.engine.config(id).map_or(true, |c| c.init)
         {
-            return Err(None);
+            return None;
         }
         spawner.start(id, options)
     }

@@ -18,12 +18,13 @@ use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
+use ch05_run::supervisor::{failure_line, parse_report};
 use ch05_run::{StartFailed, StartOptions};
 use nix::sys::signal::{signal, SigHandler, Signal};
 use nix::sys::socket::{self, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType};
 use nix::unistd::{fork, ForkResult, Pid};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 /// What a start is, in the composition: `compose::internal_start`.
 pub type StartFn = fn(&Path, &str, bool) -> anyhow::Result<()>;
@@ -65,18 +66,20 @@ impl Spawner {
     }
     // ANCHOR_END: fork
 
-    /// The spawner's pid (for `info` and the benchmarks' memory figures).
+    /// The spawner's pid.
     pub fn pid(&self) -> Pid {
         self.pid
     }
 
     // ANCHOR: start
     /// Start `id` through the spawner, and return once it runs (or failed
-    /// to start, with the start's exit code). `Err(None)` when the spawner
-    /// is gone: the caller starts it some other way.
-    pub fn start(&self, id: &str, options: StartOptions) -> Result<(), Option<ApiError>> {
-        let (answer, their_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| Some(ApiError::new(500, format!("a pipe for the start: {e}"))))?;
+    /// to start, with the start's exit code). `None` when the spawner is
+    /// gone: the caller starts it some other way.
+    pub fn start(&self, id: &str, options: StartOptions) -> Option<ApiResult<()>> {
+        let (answer, their_end) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok(pipe) => pipe,
+            Err(e) => return Some(Err(ApiError::new(500, format!("a pipe for the start: {e}")))),
+        };
         let request = format!("{id} {}", u8::from(options.wait_for_attach));
         let fds = [their_end.as_raw_fd()];
         let sent = socket::sendmsg::<()>(
@@ -87,16 +90,16 @@ impl Spawner {
             None,
         );
         drop(their_end); // the started process holds the only other copy
-        sent.map_err(|_| None)?;
+        sent.ok()?;
         let mut line = String::new();
         let _ = BufReader::new(std::fs::File::from(answer)).read_line(&mut line);
-        match parse_answer(line.trim_end()) {
+        Some(match parse_report(&line) {
             Some(Ok(())) => Ok(()),
-            Some(Err((code, message))) => {
-                Err(Some(ApiError { exit_code: Some(code), ..ApiError::bad_request(message) }))
+            Some(Err(StartFailed { message, exit_code })) => {
+                Err(ApiError { exit_code: Some(exit_code), ..ApiError::bad_request(message) })
             }
-            None => Err(Some(ApiError::new(500, "the start ended before it said how it went"))),
-        }
+            None => Err(ApiError::new(500, "the start ended before it said how it went")),
+        })
     }
     // ANCHOR_END: start
 }
@@ -131,8 +134,8 @@ fn serve(socket: &OwnedFd, root: &Path, start: StartFn) {
             }
             Ok(ForkResult::Parent { .. }) => drop(answer),
             Err(e) => {
-                let _ =
-                    std::fs::File::from(answer).write_all(format!("125 fork: {e}\n").as_bytes());
+                let _ = std::fs::File::from(answer)
+                    .write_all(failure_line(125, &format!("fork: {e}")).as_bytes());
             }
         }
     }
@@ -173,25 +176,17 @@ fn next_request(socket: &OwnedFd) -> Option<(String, OwnedFd)> {
 /// Start what `request` names; the answer line for the daemon.
 fn run_one(root: &Path, start: StartFn, request: &str) -> String {
     let Some((id, wait)) = request.split_once(' ') else {
-        return format!("125 a request the spawner does not understand: {request:?}\n");
+        return failure_line(
+            125,
+            &format!("a request the spawner does not understand: {request:?}"),
+        );
     };
     match start(root, id, wait == "1") {
         Ok(()) => "0\n".to_string(),
         Err(error) => {
             let code = error.downcast_ref::<StartFailed>().map_or(125, |f| f.exit_code);
-            let message = ch05_run::cli::one_line(&error).replace('\n', " ");
-            format!("{code} {message}\n")
+            failure_line(code, &ch05_run::cli::one_line(&error))
         }
-    }
-}
-
-/// `"0"`, or `"CODE MESSAGE"`; `None` for nothing at all.
-fn parse_answer(line: &str) -> Option<Result<(), (i32, String)>> {
-    match line.split_once(' ') {
-        _ if line == "0" => Some(Ok(())),
-        Some((code, message)) => Some(Err((code.parse().unwrap_or(125), message.to_string()))),
-        None if line.is_empty() => None,
-        None => Some(Err((line.parse().unwrap_or(125), String::new()))),
     }
 }
 
@@ -209,22 +204,15 @@ mod tests {
     }
 
     #[test]
-    fn answers_are_read_as_the_helper_s_were() {
-        assert_eq!(parse_answer("0"), Some(Ok(())));
-        assert_eq!(parse_answer("127 no such file"), Some(Err((127, "no such file".into()))));
-        assert_eq!(parse_answer(""), None);
-    }
-
-    #[test]
     fn a_spawner_starts_in_processes_of_its_own_and_tells_failures() {
         let root = tempfile::tempdir().unwrap();
         let spawner = Spawner::fork(root.path().to_path_buf(), fake_start).unwrap();
         let attached = StartOptions { wait_for_attach: true };
-        spawner.start("one", StartOptions::default()).unwrap();
-        spawner.start("two", attached).unwrap();
+        spawner.start("one", StartOptions::default()).unwrap().unwrap();
+        spawner.start("two", attached).unwrap().unwrap();
         assert_eq!(std::fs::read_to_string(root.path().join("one")).unwrap(), "started");
         assert_eq!(std::fs::read_to_string(root.path().join("two")).unwrap(), "waited");
-        let failed = spawner.start("bad", StartOptions::default()).unwrap_err().unwrap();
+        let failed = spawner.start("bad", StartOptions::default()).unwrap().unwrap_err();
         assert_eq!((failed.status, failed.exit_code), (400, Some(127)));
         assert_eq!(failed.message, "no such file: /nope");
     }
@@ -235,6 +223,6 @@ mod tests {
         let spawner = Spawner::fork(root.path().to_path_buf(), fake_start).unwrap();
         nix::sys::signal::kill(spawner.pid(), Signal::SIGKILL).unwrap();
         nix::sys::wait::waitpid(spawner.pid(), None).unwrap();
-        assert!(spawner.start("one", StartOptions::default()).unwrap_err().is_none());
+        assert!(spawner.start("one", StartOptions::default()).is_none());
     }
 }
