@@ -22,8 +22,9 @@ need_root() {
 #   umoci, skopeo    independent tools that build and copy test images
 #   iptables, iproute2  networking (chapter 6)
 #   runc, crun       the reference runtimes the benchmarks compare against
+#   conmon           the supervisor bench-run.sh compares our shim's memory with
 #   util-linux, procps  unshare, nsenter (chapter 11's nodes), setpriv, ps
-PACKAGES="busybox-static docker-registry umoci skopeo iptables iproute2 runc crun util-linux procps ca-certificates gcc pkg-config"
+PACKAGES="busybox-static docker-registry umoci skopeo iptables iproute2 runc crun conmon util-linux procps ca-certificates gcc pkg-config"
 # Running a container: the offline busybox image (busybox-static, umoci,
 # skopeo), the bridge (iptables, iproute2), a linker for cargo (gcc).
 $only_run && PACKAGES="busybox-static umoci skopeo iptables iproute2 util-linux procps ca-certificates gcc"
