@@ -240,14 +240,17 @@ fn a_published_port_answers_on_loopback_and_on_the_hosts_address() {
         "-c",
         HTTPD,
     ]);
-    // Its proxies run in the keeper, a child of the container's shim.
+    // Its proxies run in the keeper, a child of the container's shim. The
+    // keeper names itself once forked: until then it has its parent's name.
     let shim = supervisor_of(&w, &id);
-    let children = std::fs::read_to_string(format!("/proc/{shim}/task/{shim}/children")).unwrap();
-    let names: Vec<String> = children
-        .split_whitespace()
-        .map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default())
-        .collect();
-    assert!(names.iter().any(|n| n.trim() == "md-keeper"), "{names:?}");
+    let child_names = || {
+        let children = std::fs::read_to_string(format!("/proc/{shim}/task/{shim}/children"));
+        let pids = children.unwrap_or_default();
+        let name = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/comm"));
+        pids.split_whitespace().map(|pid| name(pid).unwrap_or_default()).collect::<Vec<_>>()
+    };
+    let keeper = || child_names().iter().any(|n| n.trim() == "md-keeper");
+    wait_for("a child of the shim named md-keeper", keeper);
     wait_for("httpd on 127.0.0.1", || http_get(&format!("127.0.0.1:{loopback_port}")).is_some());
     assert_eq!(http_get(&format!("127.0.0.1:{loopback_port}")).as_deref(), Some("hello from web"));
     assert_eq!(http_get(&format!("127.0.0.1:{any_port}")).as_deref(), Some("hello from web"));
