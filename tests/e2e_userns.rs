@@ -115,6 +115,25 @@ fn root_inside_is_an_unprivileged_uid_outside() {
 }
 
 #[test]
+fn a_remapped_container_and_its_exec_are_in_its_cgroups() {
+    if !require_root("a_remapped_container_and_its_exec_are_in_its_cgroups") {
+        return;
+    }
+    // On cgroup v1 the child moves itself, from inside its user namespace,
+    // through files its parent opened: the opener's credentials count.
+    let r = Remapped::new();
+    ok(&r.md(&["run", "-d", "--name", "held", "--userns-remap", "busybox", "sleep", "60"]));
+    let inspect: serde_json::Value =
+        serde_json::from_str(&ok(&r.md(&["inspect", "held"]))).unwrap();
+    let (pid, id) = (inspect[0]["State"]["Pid"].to_string(), inspect[0]["Id"].as_str().unwrap());
+    let listing = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(listing.lines().any(|l| l.ends_with(id)), "PID 1 is not in its cgroup:\n{listing}");
+    let exec = ok(&r.md(&["exec", "held", "cat", "/proc/self/cgroup"]));
+    let first = ok(&r.md(&["exec", "held", "cat", "/proc/1/cgroup"]));
+    assert_eq!(exec, first, "the exec'd process is not where PID 1 is");
+}
+
+#[test]
 fn the_container_root_owns_its_files_but_not_the_hosts() {
     if !require_root("the_container_root_owns_its_files_but_not_the_hosts") {
         return;

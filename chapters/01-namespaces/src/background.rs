@@ -2,9 +2,9 @@
 //!
 //! Some of what the parent does to the child only has to be done before the
 //! child execs, and spends its time waiting on the kernel, not computing:
-//! the first move of a process into a cgroup waits for an RCU grace period
-//! (several milliseconds, see chapter 2), during which the parent's other
-//! hooks and the child's own setup can go on. Such work is a
+//! the parent's first move of a process into a cgroup waits for an RCU
+//! grace period (several milliseconds, see chapter 2), during which the
+//! parent's other hooks and the child's own setup can go on. Such work is a
 //! [`BackgroundHook`]: it starts on a thread as soon as the child exists,
 //! and the child waits for it with a second byte on the sync pipe, right
 //! before exec.

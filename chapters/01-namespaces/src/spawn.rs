@@ -5,7 +5,7 @@
 //!  parent (mini-docker)                     child (new namespaces)
 //!  ─────────────────────                    ──────────────────────
 //!  clone(CLONE_NEW*) ────────────────────▶  read(sync) … blocks
-//!  background hooks start (cgroup join)
+//!  background hooks start (e.g. a cgroup move)
 //!  parent hooks (veth, uid_map)
 //!  write(sync) ──────────────────────────▶  sethostname, child hooks
 //!  background hooks done                     (rootfs, pivot_root, addresses)
@@ -448,7 +448,7 @@ fn prepare_child(spawn: &mut Spawn, sync_read: &OwnedFd) -> Result<(), ChildFail
     for hook in &mut spawn.child_hooks {
         (hook.run)().map_err(|e| setup_failure(format!("{}: {e:#}", hook.name)))?;
     }
-    // The parent's background hooks are done too: the cgroup holds us.
+    // The parent's background hooks are done too (a cgroup move, say).
     wait_for_parent(sync_read);
     close_inherited_fds();
     signals::reset_for_exec();

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ch01_namespaces::explain::{self, Step};
-use ch01_namespaces::{BackgroundHook, Spawn};
 use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -524,29 +523,6 @@ pub fn remove_parent(layout: &Layout, parent: &str) -> Result<(), CgroupError> {
     }
     Ok(())
 }
-
-// ANCHOR: join_hook
-/// The background hook of the spawn protocol that puts the child in the
-/// cgroup before it execs: it runs already limited and counted. The
-/// kernel's first move of a process into a cgroup waits for an RCU grace
-/// period (milliseconds), so the join runs beside the rest of the start.
-pub fn join_hook(cgroup: &Cgroup) -> BackgroundHook {
-    let cgroup = cgroup.clone();
-    BackgroundHook::new("joining the cgroup", move |pid| Ok(cgroup.add_pid(pid)?))
-}
-// ANCHOR_END: join_hook
-
-// ANCHOR: join_at_spawn
-/// Put the child of `spawn` in `cgroup` before it execs: born there on
-/// cgroup v2 (`clone3(CLONE_INTO_CGROUP)`: no move, no grace period to
-/// wait for), moved there by the background join hook otherwise.
-pub fn join_at_spawn(spawn: &mut Spawn, cgroup: &Cgroup) {
-    match cgroup.open_for_clone() {
-        Some(dir) => spawn.clone_into_cgroup(dir, join_hook(cgroup)),
-        None => spawn.background_hook(join_hook(cgroup)),
-    };
-}
-// ANCHOR_END: join_at_spawn
 
 /// A fresh container id: 12 hex digits, like Docker's short ids.
 pub fn new_id() -> String {

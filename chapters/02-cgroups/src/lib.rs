@@ -4,8 +4,9 @@
 //! and count what it used, with the kernel's control groups. Works on
 //! cgroup v2 (unified), v1 and hybrid hosts, detected from
 //! /proc/self/mountinfo ([`detect`]). The cgroup is joined through chapter
-//! 1's spawn protocol: [`join_hook`] is a background hook, done before the
-//! child execs, so the command is limited from its very first instruction.
+//! 1's spawn protocol before the child execs ([`join`]: born in it on v2,
+//! the child's own first step on v1), so the command is limited from its
+//! very first instruction.
 //! The container sees its own cgroup at `/sys/fs/cgroup` ([`view`], with a
 //! cgroup namespace where asked), and [`freezer`] pauses and thaws it.
 
@@ -13,6 +14,7 @@ pub mod cgroup;
 pub mod detect;
 pub mod files;
 pub mod freezer;
+pub mod join;
 pub mod knobs;
 pub mod limits;
 pub mod missing;
@@ -21,10 +23,11 @@ pub mod usage;
 pub mod view;
 
 pub use cgroup::{
-    join_at_spawn, join_hook, new_id, parent_dirs, remove_leftover, remove_parent, require, Cgroup,
-    CgroupError, Version, DEFAULT_PARENT,
+    new_id, parent_dirs, remove_leftover, remove_parent, require, Cgroup, CgroupError, Version,
+    DEFAULT_PARENT,
 };
 pub use detect::{detect, detect_once, Kind, Layout};
+pub use join::{join_at_spawn, join_hook, join_self_hook};
 pub use limits::{LimitError, Limits, Swap};
 pub use usage::Usage;
 pub use view::{unshare_hook, CgroupNs, View};

@@ -384,7 +384,7 @@ fn explain_shows_every_cgroup_file_written() {
             "cpu.cfs_period_us",
             "cpu.cfs_quota_us",
             "pids.max",
-            "cgroup.procs",
+            "tasks",
         ]
     };
     for file in files {
@@ -395,9 +395,13 @@ fn explain_shows_every_cgroup_file_written() {
     }
     if v2 {
         assert!(text.contains("| CLONE_INTO_CGROUP, cgroup: <its directory> })"), "{text}");
-        let moved = text.lines().any(|l| l.contains("open(") && l.contains("/cgroup.procs"));
-        assert!(!moved, "a move although clone3 did it:\n{text}");
+    } else {
+        // On v1 the child moves itself: "0", its own thread, into `tasks`.
+        assert!(text.contains("shell:   echo 0 > /sys/fs/cgroup/pids/"), "{text}");
     }
+    // Neither moves the child by its pid (the kernel's slow path).
+    let moved = text.lines().any(|l| l.contains("open(") && l.contains("/cgroup.procs"));
+    assert!(!moved, "the child was moved by its pid:\n{text}");
     assert!(text.contains("shell:   mkdir /sys/fs/cgroup/"), "{text}");
     assert!(text.contains("shell:   rmdir /sys/fs/cgroup/"), "{text}");
     assert!(text.contains("book:    ch02-cgroups.md#setting-the-limits"), "{text}");

@@ -6,9 +6,9 @@
 //!
 //! ```text
 //!  create   --cgroupns private|host, "" → Docker's default for this layout
-//!  start    background hook: join the cgroup (chapter 2), done before
-//!           the child is released when the namespace is private
-//!           child, first step: unshare(CLONE_NEWCGROUP)   (private only)
+//!  start    join the cgroup (chapter 2: at the clone, or the child's own
+//!           first step), before the namespace is made
+//!           child, next step: unshare(CLONE_NEWCGROUP)    (private only)
 //!           chapter 3's root: mount the view on /sys/fs/cgroup (read-only)
 //!  exec     joins the container's cgroup namespace (chapter 5's exec)
 //!  inspect  HostConfig.CgroupnsMode
@@ -65,9 +65,9 @@ impl Extension for CgroupView {
     }
 
     /// The view goes to chapter 3's root; in a private namespace the
-    /// unshare is the child's first step: after the parent's cgroup join,
-    /// which must then be done before the child is released (a new
-    /// namespace is rooted where its creator is), and before any mount.
+    /// unshare is among the child's first steps: after the cgroup join
+    /// (a new namespace is rooted where its creator is; a parent's move
+    /// must then be done before the child is released), before any mount.
     fn start(&self, starting: &mut Starting) -> anyhow::Result<Box<dyn Running>> {
         let layout = ch02_cgroups::detect_once()?;
         let mode = starting.config.extensions.get::<CgroupnsMode>()?.resolve(&layout)?;

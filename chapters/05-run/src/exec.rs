@@ -10,10 +10,13 @@
 
 use std::fs::File;
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use ch01_namespaces::explain::{self, Step};
-use ch01_namespaces::{ChildHook, Namespaces, ParentHook, Process, Spawn};
+use ch01_namespaces::{BackgroundHook, ChildHook, Namespaces, Process, Spawn};
+use ch02_cgroups::join_self_hook;
+use nix::fcntl::OFlag;
 use nix::sched::{setns, CloneFlags};
 use nix::unistd::Pid;
 
@@ -57,8 +60,8 @@ pub fn in_pid_namespace_of<T>(target: Pid, clone_child: impl FnOnce() -> T) -> a
 /// A container in a user namespace of its own (chapter 8's remapping)
 /// has it joined first: the others belong to it, and joining it gives the
 /// capabilities needed to enter them — as the namespace's root. A private
-/// cgroup namespace comes next: the parent hook has already put us in the
-/// container's cgroup, so `/proc/self/cgroup` reads `0::/` as for PID 1.
+/// cgroup namespace comes next: we are already in the container's cgroup
+/// ([`join_cgroups`]), so `/proc/self/cgroup` reads `0::/` as for PID 1.
 pub fn join_namespaces_hook(target: Pid) -> anyhow::Result<ChildHook> {
     let user = in_own_namespace(target, "user").then_some(("user", CloneFlags::CLONE_NEWUSER));
     let cgroup =
@@ -104,30 +107,60 @@ fn nsenter_flag(name: &str) -> &str {
     }
 }
 
-// ANCHOR: join_cgroups_hook
-/// The parent hook that puts the new process into every cgroup the
-/// container's PID 1 is in, read from `/proc/<pid>/cgroup` — whatever the
-/// host's cgroup layout (v1, v2 or hybrid).
-pub fn join_cgroups_hook(target: Pid) -> ParentHook {
-    ParentHook::new("joining the container's cgroups", move |child| {
-        let membership = std::fs::read_to_string(format!("/proc/{target}/cgroup"))?;
-        for dir in cgroup_dirs(&membership) {
-            let procs = dir.join("cgroup.procs");
-            if procs.exists() {
-                explain::step(Step {
-                    what: "put the exec'd process in the container's cgroup",
-                    syscall: &format!("write(\"{}\", \"{child}\")", procs.display()),
-                    shell: &format!("echo {child} > {}", procs.display()),
-                    book: "ch05-run.md#exec-joining-a-running-container",
-                });
-                std::fs::write(&procs, child.to_string())
-                    .with_context(|| format!("writing {}", procs.display()))?;
+// ANCHOR: join_cgroups
+/// Put the new process into every cgroup the container's PID 1 is in,
+/// read from `/proc/<pid>/cgroup` — whatever the host's cgroup layout (v1,
+/// v2 or hybrid) — the way the container's own start does (chapter 2's
+/// `join`): it moves itself into the v1 hierarchies as its first step, and
+/// is born in the v2 directory (`clone3`); the parent moves it only where
+/// neither can be done.
+pub fn join_cgroups(spawn: &mut Spawn, target: Pid) -> anyhow::Result<()> {
+    let membership = std::fs::read_to_string(format!("/proc/{target}/cgroup"))?;
+    let (v1, v2): (Vec<PathBuf>, Vec<PathBuf>) =
+        cgroup_dirs(&membership).into_iter().partition(|dir| dir.join("tasks").exists());
+    let mut by_the_parent = Vec::new();
+    if !v1.is_empty() {
+        match join_self_hook(&v1.iter().map(PathBuf::as_path).collect::<Vec<_>>()) {
+            Some(own_move) => {
+                spawn.child_hook(own_move);
             }
+            None => by_the_parent.extend(v1),
+        }
+    }
+    for dir in v2 {
+        // At most one: the v2 tree.
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+        match nix::fcntl::open(&dir, flags, nix::sys::stat::Mode::empty()) {
+            Ok(fd) => {
+                spawn.clone_into_cgroup(fd, move_hook(vec![dir]));
+            }
+            Err(_) => by_the_parent.push(dir),
+        }
+    }
+    if !by_the_parent.is_empty() {
+        spawn.background_hook(move_hook(by_the_parent));
+    }
+    Ok(())
+}
+// ANCHOR_END: join_cgroups
+
+/// The parent's move of the child into `dirs` (`cgroup.procs`), beside
+/// the rest of the start: the kernel's slow path.
+fn move_hook(dirs: Vec<PathBuf>) -> BackgroundHook {
+    BackgroundHook::new("joining the container's cgroups", move |child| {
+        for procs in dirs.iter().map(|dir| dir.join("cgroup.procs")) {
+            explain::step(Step {
+                what: "put the exec'd process in the container's cgroup",
+                syscall: &format!("write(\"{}\", \"{child}\")", procs.display()),
+                shell: &format!("echo {child} > {}", procs.display()),
+                book: "ch05-run.md#exec-joining-a-running-container",
+            });
+            std::fs::write(&procs, child.to_string())
+                .with_context(|| format!("writing {}", procs.display()))?;
         }
         Ok(())
     })
 }
-// ANCHOR_END: join_cgroups_hook
 
 /// The cgroup directories of a `/proc/<pid>/cgroup` listing: lines are
 /// `id:controllers:path`; v2's line is `0::path`, v1 lines name controllers.
@@ -165,7 +198,7 @@ pub fn exec_spawn(target: Pid, process: Process, steps: Vec<ChildHook>) -> anyho
         user: false,
         cgroup: false,
     };
-    spawn.parent_hook(join_cgroups_hook(target));
+    join_cgroups(&mut spawn, target)?; // first: the child's own move comes before all
     spawn.child_hook(join_namespaces_hook(target)?);
     for hook in steps {
         spawn.child_hook(hook);

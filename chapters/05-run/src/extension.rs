@@ -125,7 +125,7 @@ pub struct Starting<'a> {
     pub config: &'a ContainerConfig,
     pub cgroup: &'a Cgroup,
     /// Namespaces to create, and parent hooks (chapter 2's cgroup join is
-    /// already there, as a background hook).
+    /// already there: at the clone, or as the child's first step).
     pub spawn: &'a mut Spawn,
     /// Chapter 3's root setup: `before_pivot` steps, masked paths.
     pub rootfs: &'a mut RootfsSetup,

@@ -370,7 +370,8 @@ fn add_steps(spawn: &mut Spawn, hooks: Vec<ch01_namespaces::ChildHook>) {
 }
 
 /// Chapter 5's own spawn: every namespace new, the hostname, `--init`,
-/// and chapter 2's cgroup join (at the clone on v2, or a background hook).
+/// and chapter 2's cgroup join (at the clone on v2, the child's own first
+/// step on v1).
 fn spawn_of(config: &ContainerConfig, cgroup: &Cgroup) -> Spawn {
     let cwd = Some(config.working_dir.clone().into());
     let mut spawn = Spawn::new(Process { argv: config.argv.clone(), env: config.env.clone(), cwd });
