@@ -35,7 +35,7 @@ marks = [
     ("start the program, parse the command line, open the image", r'mkdir\(".*/containers/[0-9a-f]{64}"'),
     ("create: the container's directory, config and state", r'rename\(.*/config\.tmp'),
     ("start: read them back, make the cgroup", r'clone\(.*CLONE_NEW'),
-    ("spawn: parent hooks (cgroup join, lo up), child's mounts", r'pivot_root\('),
+    ("spawn: parent hooks (lo up), the child's cgroup join and mounts", r'pivot_root\('),
     ("after pivot_root: masks, walls (caps, seccomp), exec", r'execve\("/bin/true"'),
     ("the container runs /bin/true and exits", r'wait4.*= [1-9][0-9]*$'),
     ("after the exit: cgroup, state, --rm", r'exit_group\('),
