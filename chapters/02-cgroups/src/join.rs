@@ -7,9 +7,9 @@
 //!  otherwise     the parent, on a thread:       echo <pid> > <each>/cgroup.procs
 //! ```
 //!
-//! The last is the one every runtime started with, and the slow one: the
-//! kernel moves a whole process, or another task than the caller, under a
-//! lock whose first writer waits for an RCU grace period (milliseconds).
+//! The last is runc's way, and the slow one: the kernel moves a whole
+//! process, or a task other than the writer, under a global lock whose
+//! first writer after a quiet spell waits for an RCU grace period.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -46,9 +46,9 @@ pub fn join_at_spawn(spawn: &mut Spawn, cgroup: &Cgroup) {
 
 // ANCHOR: join_hook
 /// The background hook of the spawn protocol that puts the child in the
-/// cgroup before it execs: it runs already limited and counted. The
-/// kernel's first move of a process into a cgroup waits for an RCU grace
-/// period (milliseconds), so the join runs beside the rest of the start.
+/// cgroup before it execs: it runs already limited and counted. A move
+/// by pid may wait for an RCU grace period (milliseconds), so it runs
+/// beside the rest of the start.
 pub fn join_hook(cgroup: &Cgroup) -> BackgroundHook {
     let cgroup = cgroup.clone();
     BackgroundHook::new("joining the cgroup", move |pid| Ok(cgroup.add_pid(pid)?))
