@@ -87,6 +87,12 @@ if ! rust_ok; then
   rustup default stable
   rust_ok || { echo "install-deps: still no Rust $need_rust: $(rustc --version)" >&2; exit 1; }
 fi
+# The tests check the format (rustfmt) and clippy's lints; rustup's minimal
+# profile has neither.
+if ! $only_run; then
+  cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+  cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
+fi
 if ! $only_run && ! command -v mdbook >/dev/null 2>&1; then
   echo "install-deps: building mdbook from crates.io (a few minutes, once)"
   cargo install mdbook --locked --version '^0.4' --quiet

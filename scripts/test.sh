@@ -11,6 +11,8 @@ bash scripts/install-deps.sh
 
 echo "== the code is formatted (rustfmt.toml)"
 cargo fmt --all --check
+echo "== clippy finds nothing (an allow says why, where one is needed)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== build"
 cargo build --workspace --all-targets --quiet

@@ -144,7 +144,7 @@ fn df(api: &dyn Api) -> Result<u8> {
 
 /// One line of `system df`: reclaimable with its share of the size, as Docker prints it.
 fn line(kind: &str, total: usize, active: usize, size: u64, reclaimable: u64) -> [String; 5] {
-    let share = if size == 0 { String::new() } else { format!(" ({}%)", reclaimable * 100 / size) };
+    let share = (reclaimable * 100).checked_div(size).map_or(String::new(), |p| format!(" ({p}%)"));
     [
         kind.to_string(),
         total.to_string(),

@@ -54,7 +54,7 @@ fn a_failing_background_hook_stops_the_child(dir: &Path) {
     spawn.background_hook(BackgroundHook::new("joining the cgroup", |_| {
         anyhow::bail!("no such cgroup")
     }));
-    let error = spawn.spawn().err().expect("the spawn must fail");
+    let Err(error) = spawn.spawn() else { panic!("the spawn must fail") };
     assert_eq!(error.to_string(), "joining the cgroup: no such cgroup");
     assert_eq!(error.exit_code(), 125);
     assert!(!ran.exists(), "the command ran although a background hook failed");
@@ -67,7 +67,7 @@ fn the_childs_own_failure_comes_first(_dir: &Path) {
         anyhow::bail!("no such process")
     }));
     spawn.child_hook(ChildHook::new("mounting the root", || anyhow::bail!("no such layer")));
-    let error = spawn.spawn().err().expect("the spawn must fail");
+    let Err(error) = spawn.spawn() else { panic!("the spawn must fail") };
     assert_eq!(error.to_string(), "mounting the root: no such layer");
 }
 
@@ -93,7 +93,10 @@ fn a_child_cloned_into_a_v2_cgroup_is_born_there(_dir: &Path) {
     let flag = moved.clone();
     spawn.clone_into_cgroup(
         dir.into(),
-        BackgroundHook::new("moving it", move |_| Ok(flag.store(true, Ordering::SeqCst))),
+        BackgroundHook::new("moving it", move |_| {
+            flag.store(true, Ordering::SeqCst);
+            Ok(())
+        }),
     );
     let status = spawn.spawn().expect("spawn").wait().expect("wait");
     std::fs::remove_dir(&cgroup).expect("removing the cgroup");
@@ -101,12 +104,15 @@ fn a_child_cloned_into_a_v2_cgroup_is_born_there(_dir: &Path) {
     assert!(!moved.load(Ordering::SeqCst), "the move ran although clone3 put it there");
 }
 
+/// A test of its own: its name, and what it does in a scratch directory.
+type Scenario = (&'static str, fn(&Path));
+
 fn main() {
     if !testkit::require_root("spawn protocol: background hooks") {
         return;
     }
     let dir = tempfile_dir();
-    let scenarios: [(&str, fn(&Path)); 5] = [
+    let scenarios: [Scenario; 5] = [
         ("exec_waits_for_the_background_hooks", exec_waits_for_the_background_hooks),
         (
             "before_release_means_before_the_child_hooks",

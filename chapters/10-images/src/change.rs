@@ -102,9 +102,8 @@ pub fn parse_change_escaped(
 ) -> Result<ConfigChange, ChangeError> {
     let line = line.trim();
     let words = |text: &str, env: &dyn Fn(&str) -> Option<String>| words_escaped(text, env, escape);
-    let word_of = |text: &str, env: &dyn Fn(&str) -> Option<String>| {
-        Ok::<_, ChangeError>(words_escaped_joined(text, env, escape)?)
-    };
+    let word_of =
+        |text: &str, env: &dyn Fn(&str) -> Option<String>| words_escaped_joined(text, env, escape);
     let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
     let rest = rest.trim();
     let env = |name: &str| config.env_value(name).map(str::to_string);

@@ -56,6 +56,8 @@ struct Args {
     internal: Option<Internal>,
 }
 
+// The variants name the hidden subcommands: internal-start, internal-exec…
+#[allow(clippy::enum_variant_names)]
 #[derive(Subcommand)]
 enum Internal {
     /// Start a container from a process of its own (the daemon has threads).

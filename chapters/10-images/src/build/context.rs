@@ -236,6 +236,48 @@ pub fn lexical(path: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+// ANCHOR: context_tar
+/// The context as `docker build` sends it to a daemon: a tar of what
+/// `.dockerignore` leaves (and the Dockerfile and `.dockerignore`, always),
+/// every entry owned by root, symlinks as links; `extra` adds one more
+/// file (a Dockerfile from outside the context).
+pub fn context_tar<W: std::io::Write>(
+    root: &Path,
+    dockerfile: &str,
+    extra: Option<(&str, &str)>,
+    out: W,
+) -> anyhow::Result<W> {
+    use crate::tarball::{LayerWriter, TimePolicy};
+    let tree = context_tree_keeping(root, &[".dockerignore", dockerfile])?;
+    let mut writer = LayerWriter::new(out, TimePolicy::default());
+    for (path, entry) in tree.iter() {
+        let node = crate::walk::Node { uid: 0, gid: 0, nlink: 1, ..entry.node.clone() };
+        match node.kind {
+            Kind::File => writer.add(path, &node, Some(&mut tree.open(path, entry)?))?,
+            _ => writer.add(path, &node, None)?,
+        }
+    }
+    if let Some((name, text)) = extra {
+        let mut node = tree.iter().next().map(|(_, e)| e.node.clone()).unwrap_or_else(|| {
+            crate::walk::DirFd::open_root(root)
+                .and_then(|d| d.stat(std::ffi::OsStr::new(".")))
+                .expect("the context is a directory")
+        });
+        node = crate::walk::Node {
+            kind: Kind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: text.len() as u64,
+            nlink: 1,
+            ..node
+        };
+        writer.add(Path::new(name), &node, Some(&mut text.as_bytes()))?;
+    }
+    Ok(writer.finish()?)
+}
+// ANCHOR_END: context_tar
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,45 +389,3 @@ mod tests {
         assert_ne!(changed.content_hash(&[PathBuf::from("src")]).unwrap(), one);
     }
 }
-
-// ANCHOR: context_tar
-/// The context as `docker build` sends it to a daemon: a tar of what
-/// `.dockerignore` leaves (and the Dockerfile and `.dockerignore`, always),
-/// every entry owned by root, symlinks as links; `extra` adds one more
-/// file (a Dockerfile from outside the context).
-pub fn context_tar<W: std::io::Write>(
-    root: &Path,
-    dockerfile: &str,
-    extra: Option<(&str, &str)>,
-    out: W,
-) -> anyhow::Result<W> {
-    use crate::tarball::{LayerWriter, TimePolicy};
-    let tree = context_tree_keeping(root, &[".dockerignore", dockerfile])?;
-    let mut writer = LayerWriter::new(out, TimePolicy::default());
-    for (path, entry) in tree.iter() {
-        let node = crate::walk::Node { uid: 0, gid: 0, nlink: 1, ..entry.node.clone() };
-        match node.kind {
-            Kind::File => writer.add(path, &node, Some(&mut tree.open(path, entry)?))?,
-            _ => writer.add(path, &node, None)?,
-        }
-    }
-    if let Some((name, text)) = extra {
-        let mut node = tree.iter().next().map(|(_, e)| e.node.clone()).unwrap_or_else(|| {
-            crate::walk::DirFd::open_root(root)
-                .and_then(|d| d.stat(std::ffi::OsStr::new(".")))
-                .expect("the context is a directory")
-        });
-        node = crate::walk::Node {
-            kind: Kind::File,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            size: text.len() as u64,
-            nlink: 1,
-            ..node
-        };
-        writer.add(Path::new(name), &node, Some(&mut text.as_bytes()))?;
-    }
-    Ok(writer.finish()?)
-}
-// ANCHOR_END: context_tar
