@@ -86,23 +86,13 @@ fn main() -> ExitCode {
         // The daemon reads our stderr as the start's error and our exit code as its code.
         return match compose::internal_start(&args.data_root, id, wait_for_attach) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("{}", ch05_run::cli::one_line(&error));
-                let code =
-                    error.downcast_ref::<ch05_run::StartFailed>().map_or(125, |f| f.exit_code);
-                ExitCode::from(code as u8)
-            }
+            Err(error) => told(&error, 125),
         };
     }
     if let Some(Internal::InternalExec { ref body, ref id }) = args.internal {
         return match compose::internal_exec(&args.data_root, id, body) {
             Ok(code) => ExitCode::from(code as u8),
-            Err(error) => {
-                eprintln!("{}", ch05_run::cli::one_line(&error));
-                let code =
-                    error.downcast_ref::<ch05_run::StartFailed>().map_or(126, |f| f.exit_code);
-                ExitCode::from(code as u8)
-            }
+            Err(error) => told(&error, 126),
         };
     }
     if let Some(Internal::InternalExited(ref exited)) = args.internal {
@@ -126,6 +116,14 @@ fn main() -> ExitCode {
             ExitCode::from(code as u8)
         }
     }
+}
+
+/// An internal command's failure, as the daemon reads it: the line on
+/// stderr, the code as the exit status.
+fn told(error: &anyhow::Error, otherwise: i32) -> ExitCode {
+    let (code, line) = ch05_run::cli::code_and_line(error, otherwise);
+    eprintln!("{line}");
+    ExitCode::from(code as u8)
 }
 
 // ANCHOR: run

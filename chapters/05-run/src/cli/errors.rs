@@ -48,3 +48,26 @@ pub fn one_line(error: &anyhow::Error) -> String {
         None => format!("{error:#}"),
     }
 }
+
+/// How a start that runs in a process of its own tells its failure to
+/// whoever asked for it: the exit code (a failed start's own, else
+/// `otherwise`) and the one line.
+pub fn code_and_line(error: &anyhow::Error, otherwise: i32) -> (i32, String) {
+    let code = error.downcast_ref::<StartFailed>().map_or(otherwise, |f| f.exit_code);
+    (code, one_line(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_start_tells_its_own_code_and_only_its_reason() {
+        let failed: anyhow::Error =
+            StartFailed { message: "exec: \"nope\": not found".into(), exit_code: 127 }.into();
+        let failed = failed.context("starting the container");
+        assert_eq!(code_and_line(&failed, 125), (127, "exec: \"nope\": not found".to_string()));
+        let other = anyhow!("no such file").context("reading config.json");
+        assert_eq!(code_and_line(&other, 126), (126, "reading config.json: no such file".into()));
+    }
+}

@@ -9,5 +9,5 @@ pub mod errors;
 pub mod flags;
 
 pub use commands::*;
-pub use errors::{exit_code_of, one_line, start_error, with_code, Coded};
+pub use errors::{code_and_line, exit_code_of, one_line, start_error, with_code, Coded};
 pub use flags::*;

@@ -184,8 +184,8 @@ fn run_one(root: &Path, start: StartFn, request: &str) -> String {
     match start(root, id, wait == "1") {
         Ok(()) => "0\n".to_string(),
         Err(error) => {
-            let code = error.downcast_ref::<StartFailed>().map_or(125, |f| f.exit_code);
-            failure_line(code, &ch05_run::cli::one_line(&error))
+            let (code, line) = ch05_run::cli::code_and_line(&error, 125);
+            failure_line(code, &line)
         }
     }
 }
