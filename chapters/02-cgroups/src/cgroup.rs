@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ch01_namespaces::explain::{self, Step};
-use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use thiserror::Error;
@@ -356,8 +355,7 @@ impl Cgroup {
     /// directory opened for reading, not `O_PATH`); `None` on cgroup v1.
     pub fn open_for_clone(&self) -> Option<OwnedFd> {
         let dir = self.dirs.first().filter(|_| self.version == Version::V2)?;
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        nix::fcntl::open(&dir.path, flags, nix::sys::stat::Mode::empty()).ok()
+        crate::join::open_for_clone(&dir.path)
     }
 
     // ANCHOR: update

@@ -13,10 +13,12 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use ch01_namespaces::explain::{self, Step};
 use ch01_namespaces::{BackgroundHook, ChildHook, Spawn};
+use nix::fcntl::OFlag;
 
 use crate::cgroup::{Cgroup, Version};
 use crate::files::FileError;
@@ -84,6 +86,13 @@ pub fn join_self_hook(dirs: &[&Path]) -> Option<ChildHook> {
     }))
 }
 // ANCHOR_END: join_self_hook
+
+/// A cgroup v2 directory, open as `clone3(CLONE_INTO_CGROUP)` takes it
+/// (for reading, not `O_PATH`); `None` where it cannot be opened.
+pub fn open_for_clone(dir: &Path) -> Option<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    nix::fcntl::open(dir, flags, nix::sys::stat::Mode::empty()).ok()
+}
 
 /// The `tasks` file of each directory, open for writing.
 fn open_tasks_files(dirs: &[&Path]) -> io::Result<Vec<(PathBuf, File)>> {

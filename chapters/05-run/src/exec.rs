@@ -15,8 +15,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use ch01_namespaces::explain::{self, Step};
 use ch01_namespaces::{BackgroundHook, ChildHook, Namespaces, Process, Spawn};
-use ch02_cgroups::join_self_hook;
-use nix::fcntl::OFlag;
+use ch02_cgroups::join::{join_self_hook, open_for_clone};
 use nix::sched::{setns, CloneFlags};
 use nix::unistd::Pid;
 
@@ -129,12 +128,11 @@ pub fn join_cgroups(spawn: &mut Spawn, target: Pid) -> anyhow::Result<()> {
     }
     for dir in v2 {
         // At most one: the v2 tree.
-        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        match nix::fcntl::open(&dir, flags, nix::sys::stat::Mode::empty()) {
-            Ok(fd) => {
+        match open_for_clone(&dir) {
+            Some(fd) => {
                 spawn.clone_into_cgroup(fd, move_hook(vec![dir]));
             }
-            Err(_) => by_the_parent.push(dir),
+            None => by_the_parent.push(dir),
         }
     }
     if !by_the_parent.is_empty() {
